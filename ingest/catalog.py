@@ -1,0 +1,49 @@
+"""The catalog of known source documents (``corpus/catalog.toml``): facts, aliases and splitting scheme."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    doc_id: str
+    title: str = ""
+    title_en: str = ""
+    issuer: str = ""
+    jurisdiction: str = ""
+    language: str = ""
+    doc_type: str = ""
+    issued: str = ""
+    effective: str = ""
+    status: str = ""
+    official_url: str = ""
+    aliases: tuple[str, ...] = ()
+    scheme: str = ""
+    preamble_label: str = ""
+    heading_units: dict[str, str] = field(default_factory=dict)
+    roman_paragraphs: bool = False
+
+
+class CatalogError(ValueError):
+    pass
+
+
+def load_catalog(path: Path) -> dict[str, CatalogEntry]:
+    """Read the catalog; a missing file is an empty catalog, a malformed one is an error."""
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: not valid TOML: {exc}") from exc
+    entries: dict[str, CatalogEntry] = {}
+    known = set(CatalogEntry.__dataclass_fields__)
+    for doc_id, raw in (data.get("documents") or {}).items():
+        values = {k: v for k, v in raw.items() if k in known}
+        values["aliases"] = tuple(values.get("aliases", ()))
+        values["issued"] = str(values.get("issued", ""))
+        values["effective"] = str(values.get("effective", ""))
+        entries[doc_id] = CatalogEntry(doc_id=doc_id, **values)
+    return entries

@@ -1,0 +1,256 @@
+"""Load source files into ``SourceDocument``s.
+
+Formats: Markdown with optional YAML front matter, plain text, HTML, PDF (pypdf), DOCX (python-docx).
+Text files in UTF-8 or GB18030/GBK are detected and decoded. Metadata comes from the front matter, else
+from the catalog, else from the file itself. Every failure is a ``LoadError`` with a one-line reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+
+from .catalog import CatalogEntry
+from .models import SourceDocument
+
+TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf", ".docx"}
+SKIPPED_NAMES = {"readme.md", "readme.txt", "readme"}
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+class LoadError(Exception):
+    """A file that cannot be ingested; ``str(err)`` is the one-line reason."""
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """All candidate files under ``corpus_dir`` (recursively), minus hidden files and READMEs."""
+    files = []
+    for path in sorted(corpus_dir.rglob("*")):
+        rel = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.is_dir() or path.name.lower() in SKIPPED_NAMES:
+            continue
+        files.append(path)
+    return files
+
+
+def detect_language(text: str) -> str:
+    sample = text[:20000]
+    letters = sum(ch.isalpha() for ch in sample) or 1
+    return "zh" if len(_CJK.findall(sample)) / letters > 0.2 else "en"
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """Decode UTF-8 (with or without BOM) or GB18030/GBK; refuse binary data."""
+    if not raw.strip():
+        raise LoadError("empty file")
+    if b"\x00" in raw[:8192]:
+        raise LoadError("binary data, not text (contains NUL bytes)")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _looks_like_text(text):
+            return text
+    raise LoadError("not decodable as UTF-8 or GB18030 text (binary data?)")
+
+
+def _looks_like_text(text: str) -> bool:
+    sample = text[:20000]
+    if not sample:
+        return False
+    control = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\n\r\f") or 0x7F <= ord(ch) < 0xA0)
+    private = sum(1 for ch in sample if 0xE000 <= ord(ch) <= 0xF8FF or ch == "\ufffd")
+    return (control + private) / len(sample) < 0.01
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    """Return (front matter dict, body). A file without front matter yields ({}, text)."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        if text.startswith("---\n") or text.startswith("---\r\n"):
+            raise LoadError("broken front matter: opening '---' without a closing '---'")
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        raise LoadError(f"broken front matter: not valid YAML ({first_line})") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise LoadError("broken front matter: expected key: value pairs")
+    return meta, text[match.end():]
+
+
+class _HTMLToMarkdown(HTMLParser):
+    BLOCKS = {"p", "div", "li", "tr", "br", "section", "article", "table", "ul", "ol", "blockquote", "pre"}
+    SKIP = {"script", "style", "head", "nav", "footer", "noscript"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip_depth = 0
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIP:
+            self.skip_depth += 1
+            self._in_title = False
+        if tag == "title":
+            self._in_title = True
+        if re.fullmatch(r"h[1-6]", tag):
+            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
+        elif tag in self.BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIP and self.skip_depth:
+            self.skip_depth -= 1
+        if tag == "title":
+            self._in_title = False
+        if re.fullmatch(r"h[1-6]", tag) or tag in self.BLOCKS:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        if not self.skip_depth:
+            self.parts.append(re.sub(r"[ \t\r\n]+", " ", data))
+
+    def markdown(self) -> str:
+        text = "".join(self.parts)
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text)]
+        return "\n\n".join(p for p in paragraphs if p and p != "#" * len(p))
+
+
+def _pdf_to_text(raw: bytes) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(raw), strict=False)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise LoadError(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from None
+    except Exception as exc:  # pypdf raises many kinds of errors on truncated files
+        raise LoadError(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from None
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text.strip():
+        raise LoadError("PDF has no text layer (scanned image?)")
+    return text
+
+
+def _docx_to_markdown(raw: bytes) -> str:
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(raw))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise LoadError(f"unreadable DOCX ({type(exc).__name__}: {str(exc)[:120]})") from None
+    except Exception as exc:
+        raise LoadError(f"unreadable DOCX ({type(exc).__name__}: {str(exc)[:120]})") from None
+    lines = []
+    for para in document.paragraphs:
+        text = para.text.strip()
+        if not text:
+            continue
+        style = (para.style.name or "").lower() if para.style is not None else ""
+        match = re.match(r"heading (\d)", style)
+        if style == "title":
+            lines.append(f"# {text}")
+        elif match:
+            lines.append("#" * min(6, int(match.group(1)) + 1) + " " + text)
+        else:
+            lines.append(text)
+    if not lines:
+        raise LoadError("DOCX has no text")
+    return "\n\n".join(lines)
+
+
+def _first_heading(body: str) -> str:
+    for line in body.splitlines():
+        line = line.strip()
+        if line.startswith("# "):
+            return line[2:].strip()
+        if line and not line.startswith("#"):
+            return line[:80]
+    return ""
+
+
+def _slug(stem: str) -> str:
+    slug = re.sub(r"[^\w\-]+", "-", stem, flags=re.UNICODE).strip("-").lower()
+    return slug or "document"
+
+
+def load_document(path: Path, catalog: dict[str, CatalogEntry]) -> SourceDocument:
+    """Load one file. Raises ``LoadError`` with a one-line reason for anything that cannot be ingested."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        kind = suffix or "(no extension)"
+        raise LoadError(f"unsupported file type {kind}; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+    try:
+        raw = path.read_bytes()
+    except PermissionError:
+        raise LoadError("cannot read file: permission denied") from None
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise LoadError("empty file")
+
+    meta: dict = {}
+    html_title = ""
+    if suffix in TEXT_SUFFIXES:
+        text = decode_text(raw, path.name).replace("\r\n", "\n").replace("\r", "\n")
+        meta, body = split_front_matter(text) if suffix != ".txt" or text.startswith("---") else ({}, text)
+    elif suffix in {".html", ".htm"}:
+        parser = _HTMLToMarkdown()
+        parser.feed(decode_text(raw, path.name))
+        body, html_title = parser.markdown(), parser.title.strip()
+    elif suffix == ".pdf":
+        body = _pdf_to_text(raw)
+    else:
+        body = _docx_to_markdown(raw)
+
+    if not body.strip():
+        raise LoadError("no text after the front matter" if meta else "no text in file")
+    if not _looks_like_text(body):
+        raise LoadError("binary data, not text")
+
+    doc_id = str(meta.get("id") or "").strip() or (path.stem if path.stem in catalog else _slug(path.stem))
+    entry = catalog.get(doc_id) or CatalogEntry(doc_id=doc_id)
+
+    def pick(key: str, catalog_value: str, fallback: str = "") -> str:
+        value = meta.get(key)
+        return str(value).strip() if value not in (None, "") else (catalog_value or fallback)
+
+    return SourceDocument(
+        doc_id=doc_id,
+        title=pick("title", entry.title, html_title or _first_heading(body) or path.stem),
+        body=body,
+        path=path,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        language=pick("language", entry.language, detect_language(body)),
+        title_en=pick("title_en", entry.title_en),
+        jurisdiction=pick("jurisdiction", entry.jurisdiction),
+        doc_type=pick("doc_type", entry.doc_type),
+        status=pick("status", entry.status, "unknown"),
+        issued=pick("issued", entry.issued),
+        effective=pick("effective", entry.effective),
+        issuer=pick("issuer", entry.issuer),
+        source_url=pick("official_url", entry.official_url),
+        scheme=entry.scheme,
+        version_note=str(meta.get("version_note") or ""),
+    )
