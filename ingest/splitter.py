@@ -56,6 +56,7 @@ P_ROMAN = re.compile(r"^([IVX]+)\.\s")
 P_NUMBERED = re.compile(r"^(\d+)\.\s")
 P_SUBNUMBER = re.compile(r"^(\d+(?:\.\d+)+)\.?\s")  # "5.2 建立…" under heading "5."
 P_DASH_ITEM = re.compile(r"^(——|—|‒|–)")
+P_BOLD_SECTION = re.compile(r"^\*\*((?:SECTION|Section)\s+\d+\b[^*\n]*)\*\*$")  # **SECTION 2 — …** between articles
 
 PLAN_PART = re.compile(rf"^([{CN_DIGITS}]+)、")
 PLAN_SUBPART = re.compile(rf"^（([{CN_DIGITS}]+)）")
@@ -120,7 +121,7 @@ class _Walker:
             return
         # Text under a structural heading, after units began: name it after that heading.
         label = self.headings[-1][1] if self.headings else self.preamble_label
-        self.open(0, label).blocks.append(block)
+        self.open(PARAGRAPH_LEVEL, label).blocks.append(block)
 
 
 def blocks_of(body: str) -> list[str]:
@@ -186,8 +187,16 @@ def _walk_headings(blocks: list[str], entry: CatalogEntry | None, walker: _Walke
     in_recitals = False
     heading_units = entry.heading_units if entry else {}
     roman = bool(entry and entry.roman_paragraphs)
-    for block in blocks:
+    for i, block in enumerate(blocks):
         heading = _heading(block)
+        if not heading and (m := P_BOLD_SECTION.match(block)):
+            # A bold section title (EU AI Act, Korean act) is structure at the level of the article headings
+            # that follow it: it closes the previous article instead of becoming part of its text.
+            level = next((h[0] for b in blocks[i + 1:] if (h := _heading(b))), PARAGRAPH_LEVEL - 1)
+            walker.on_heading(level, m.group(1).strip())
+            walker.push_heading(level, m.group(1).strip())
+            in_recitals = False
+            continue
         if heading:
             level, text = heading
             if level == 1:
@@ -410,6 +419,8 @@ def _locators(unit: Unit, pieces: list[list[str]], language: str) -> list[str]:
     is_cn_article = bool(re.fullmatch(rf"第[{CN_DIGITS}]+条", unit.label))
     locators = []
     paragraph = ""  # English: the numbered paragraph the text is in
+    point = ""  # English: the numbered point "(45)" the text is in, when "(N)" is the top point level
+    numbered_points: bool | None = None  # whether the first point of the paragraph is "(N)" (not "(a)")
     kuan = 0  # Chinese: the 款 (non-item paragraph) the text is in
     for piece in pieces:
         first = piece[0]
@@ -424,7 +435,8 @@ def _locators(unit: Unit, pieces: list[list[str]], language: str) -> list[str]:
         elif m := _EN_PARAGRAPH.match(first):
             locator = f"{unit.label}({m.group(1)})"
         elif m := _EN_POINT.match(first):
-            locator = f"{unit.label}({paragraph})({m.group(1)})" if paragraph else f"{unit.label}({m.group(1)})"
+            parents = [paragraph, "" if m.group(1).isdigit() else point]
+            locator = unit.label + "".join(f"({p})" for p in [*parents, m.group(1)] if p)
         else:
             locator = unit.label
         locators.append(locator)
@@ -432,7 +444,12 @@ def _locators(unit: Unit, pieces: list[list[str]], language: str) -> list[str]:
             if language == "zh":
                 kuan += 0 if CN_ITEM.match(block) else 1
             elif m := _EN_PARAGRAPH.match(block):
-                paragraph = m.group(1)
+                paragraph, point, numbered_points = m.group(1), "", None
+            elif m := _EN_POINT.match(block):
+                if numbered_points is None:
+                    numbered_points = m.group(1).isdigit()
+                if numbered_points and m.group(1).isdigit():
+                    point = m.group(1)
     return locators
 
 

@@ -1,0 +1,321 @@
+"""Query analysis: what a question names (documents, clauses, jurisdictions, versions) and how to search it.
+
+Pure functions over the catalog and the indexed documents; no model, no index access.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+_RESOURCES = Path(__file__).with_name("resources")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+CN_NUMERALS = "零〇一二三四五六七八九十百两"
+
+
+def question_language(text: str) -> str:
+    letters = sum(ch.isalpha() for ch in text) or 1
+    return "zh" if len(_CJK.findall(text)) / letters > 0.15 else "en"
+
+
+def int_to_cn(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n <= 0:
+        return str(n)
+    if n < 10:
+        return digits[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        out = digits[hundreds] + "百"
+        if rest == 0:
+            return out
+        if rest < 10:
+            return out + "零" + digits[rest]
+        tens, ones = divmod(rest, 10)
+        return out + digits[tens] + "十" + (digits[ones] if ones else "")
+    return str(n)
+
+
+def cn_to_int(text: str) -> int | None:
+    values = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+    total, current = 0, 0
+    for ch in text:
+        if ch in values:
+            current = values[ch]
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Resources
+
+
+@lru_cache(maxsize=1)
+def glossary() -> list[tuple[str, list[str]]]:
+    pairs = []
+    for line in (_RESOURCES / "glossary.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or "\t" not in line:
+            continue
+        en, zh = line.split("\t", 1)
+        pairs.append((en.strip().lower(), [z.strip() for z in zh.split("|") if z.strip()]))
+    return pairs
+
+
+@lru_cache(maxsize=1)
+def jurisdiction_names() -> list[tuple[str, str]]:
+    """(name, code) pairs, longest names first."""
+    out = []
+    for line in (_RESOURCES / "jurisdictions.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or "\t" not in line:
+            continue
+        code, names = line.split("\t", 1)
+        out += [(n.strip(), code.strip()) for n in names.split("|") if n.strip()]
+    return sorted(out, key=lambda p: -len(p[0]))
+
+
+def _find(name: str, text_lower: str) -> re.Match | None:
+    if _CJK.search(name):
+        idx = text_lower.find(name)
+        return re.search(re.escape(name), text_lower) if idx >= 0 else None
+    return re.search(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])", text_lower)
+
+
+def expand_terms(text: str) -> list[str]:
+    """Glossary translations of the question's regulatory terms (EN->ZH and ZH->EN)."""
+    lower = text.lower()
+    out: list[str] = []
+    for en, zhs in glossary():
+        if _find(en, lower):
+            out += zhs
+        elif any(z in text for z in zhs):
+            out.append(en)
+    seen = set()
+    return [t for t in out if not (t in seen or seen.add(t))]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Documents
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    doc_id: str
+    title: str
+    title_en: str = ""
+    aliases: tuple[str, ...] = ()
+    jurisdiction: str = ""
+    language: str = ""
+    status: str = ""
+    units: frozenset[str] = frozenset()  # unit labels present in the index
+
+
+class DocResolver:
+    """Resolves document names (full titles, short names, aliases) in free text to doc_ids."""
+
+    def __init__(self, docs: list[DocInfo]):
+        self.docs = {d.doc_id: d for d in docs}
+        names: list[tuple[str, str]] = []
+        for d in docs:
+            for name in {d.title, d.title_en, d.doc_id, *d.aliases}:
+                name = (name or "").strip()
+                if len(name) >= 2:
+                    names.append((name.lower(), d.doc_id))
+                    bare = re.sub(r"^中华人民共和国", "", name)
+                    if bare != name and len(bare) >= 3:
+                        names.append((bare.lower(), d.doc_id))
+        self._names = sorted(set(names), key=lambda p: -len(p[0]))
+
+    def find(self, text: str) -> list[tuple[str, str]]:
+        """(doc_id, matched name) in order of appearance; longer names win over names inside them."""
+        lower = text.lower()
+        taken = [False] * len(lower)
+        hits: list[tuple[int, str, str]] = []
+        for name, doc_id in self._names:
+            for m in (_finditer(name, lower)):
+                if any(taken[m.start():m.end()]):
+                    continue
+                for i in range(m.start(), m.end()):
+                    taken[i] = True
+                hits.append((m.start(), doc_id, text[m.start():m.end()]))
+        hits.sort()
+        seen, out = set(), []
+        for _, doc_id, name in hits:
+            if doc_id not in seen:
+                seen.add(doc_id)
+                out.append((doc_id, name))
+        return out
+
+    def resolve_title(self, title: str) -> str | None:
+        found = self.find(title)
+        return found[0][0] if found else None
+
+
+def _finditer(name: str, lower: str):
+    if _CJK.search(name):
+        return re.finditer(re.escape(name), lower)
+    return re.finditer(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])", lower)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Clause references
+
+
+@dataclass(frozen=True)
+class ClauseRef:
+    unit: str  # canonical unit label as the index stores it, e.g. 第十七条, Article 5, Recital 27
+    raw: str  # the text that named it, e.g. "Article 5(1)(e)"
+    kind: str  # cn-article, article, recital, annex, outcome, section, para, number, appendix
+
+
+_REF_PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("cn-article", re.compile(rf"第\s*([{CN_NUMERALS}]+|\d+)\s*条")),
+    ("article", re.compile(r"\b(?:Article|Art\.?)\s*(\d+(?:-\d+)?)((?:\(\w+\))*)", re.I)),
+    ("recital", re.compile(r"\bRecitals?\s*\(?(\d+)\)?", re.I)),
+    ("annex", re.compile(r"\bAnnex\s+([IVXL]+)\b", re.I)),
+    ("outcome", re.compile(r"\b(GOVERN|MAP|MEASURE|MANAGE)\s+(\d+(?:\.\d+)?)\b", re.I)),
+    ("section", re.compile(r"\b(?:Section|Sec\.?)\s*(\d+(?:\.\d+)*)\b", re.I)),
+    ("para", re.compile(r"\b(?:operative\s+)?(?:paragraph|para\.?)\s*(\d+)\b", re.I)),
+    ("para", re.compile(r"第\s*(\d+|[" + CN_NUMERALS + r"]+)\s*段")),
+    ("appendix", re.compile(r"\bAppendix\s+([A-D])\b", re.I)),
+    ("number", re.compile(r"(?<![\d./])(\d+(?:\.\d+)+|[A-Z]\.\d+)(?![\d/])\s*(?:条|节|款|clause)?")),
+]
+
+
+def parse_clause_refs(text: str) -> list[ClauseRef]:
+    refs: list[ClauseRef] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _REF_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            unit = None
+            if kind == "cn-article":
+                raw = m.group(1)
+                unit = f"第{int_to_cn(int(raw)) if raw.isdigit() else raw}条"
+            elif kind == "article":
+                unit = f"Article {m.group(1)}"
+            elif kind == "recital":
+                unit = f"Recital {m.group(1)}"
+            elif kind == "annex":
+                unit = f"Annex {m.group(1).upper()}"
+            elif kind == "outcome":
+                unit = f"{m.group(1).upper()} {m.group(2)}"
+            elif kind == "section":
+                unit = f"Sec. {m.group(1)}"
+            elif kind == "para":
+                raw = m.group(1)
+                unit = f"para {raw if raw.isdigit() else cn_to_int(raw)}"
+            elif kind == "appendix":
+                unit = f"Appendix {m.group(1).upper()}"
+            elif kind == "number":
+                if re.fullmatch(r"(19|20)\d\d\.\d+", m.group(1)) or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", m.group(1)):
+                    continue  # dates, versions
+                unit = m.group(1)
+            if unit:
+                taken.append((m.start(), m.end()))
+                refs.append(ClauseRef(unit=unit, raw=m.group(0).strip(), kind=kind))
+    return refs
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The analysis
+
+
+_OLD_VERSION = re.compile(r"2016年?(版|原文|文本)?的?|原文|修订前|修改前|旧版|老版|original (text|version)|"
+                          r"old(er)? version|before the (2025 )?amendment|as (originally )?enacted in 2016", re.I)
+_CURRENT_VERSION = re.compile(r"现行|修订后|修正后|最新|current|amended|in force", re.I)
+_UNKNOWN_STANDARD = re.compile(r"\b(GB/T|GB|ISO/IEC|ISO|IEEE)\s*\d+(?:[.\-]\d+)*", re.I)
+_BOOK_TITLE = re.compile(r"《([^》]{2,60})》")
+_FOLLOW_UP_HINT = re.compile(
+    r"^(那|那么|这|这个|这些|该|其|它|他们|如果|要是|除了|还|另外|同时|and\b|so\b|what about|how about|anything|"
+    r"also|then\b|but\b|if\b|does it|do they|is it|are they|what if|in that case)", re.I)
+
+
+@dataclass
+class QueryAnalysis:
+    question: str  # as asked
+    search_text: str  # standalone text used for search (question + carried-over context)
+    language: str
+    doc_ids: list[str] = field(default_factory=list)  # documents named (or carried over from history)
+    named_in_question: list[str] = field(default_factory=list)  # documents named in this question itself
+    clause_refs: list[ClauseRef] = field(default_factory=list)
+    jurisdictions: list[str] = field(default_factory=list)  # indexed jurisdictions named
+    foreign_jurisdictions: list[str] = field(default_factory=list)  # named, but no document covers them
+    unknown_titles: list[str] = field(default_factory=list)  # 《…》 titles / standard numbers not in corpus
+    wants_old_version: bool = False
+    wants_current_version: bool = False
+    expansions: list[str] = field(default_factory=list)
+    is_follow_up: bool = False
+
+
+def analyse(question: str, resolver: DocResolver, history: list[dict] | None = None,
+            indexed_jurisdictions: set[str] | None = None) -> QueryAnalysis:
+    question = question.strip()
+    indexed_jurisdictions = indexed_jurisdictions or {d.jurisdiction for d in resolver.docs.values()}
+    previous_user = [h.get("content", "") for h in (history or []) if h.get("role") == "user"]
+    named = [doc_id for doc_id, _ in resolver.find(question)]
+    refs = parse_clause_refs(question)
+
+    is_follow_up = bool(previous_user) and (
+        not named or bool(_FOLLOW_UP_HINT.search(question)) or len(question) < 25)
+    search_text = question
+    doc_ids = list(named)
+    if is_follow_up:
+        last = previous_user[-1]
+        search_text = f"{question}\n{last}"
+        if not named:
+            doc_ids = [doc_id for doc_id, _ in resolver.find(last)]
+            for turn in reversed(history or []):  # an assistant answer naming one document
+                if doc_ids:
+                    break
+                if turn.get("role") == "assistant":
+                    doc_ids = [d for d, _ in resolver.find(turn.get("content", ""))][:1]
+
+    lower = question.lower()
+    jurisdictions, foreign = [], []
+    taken = [False] * len(lower)
+    for name, code in jurisdiction_names():
+        for m in _finditer(name, lower):
+            if any(taken[m.start():m.end()]):
+                continue
+            for i in range(m.start(), m.end()):
+                taken[i] = True
+            target = jurisdictions if code in indexed_jurisdictions else foreign
+            if code not in target:
+                target.append(code)
+
+    unknown = []
+    for m in _BOOK_TITLE.finditer(question):
+        if not resolver.resolve_title(m.group(1)):
+            unknown.append(m.group(1))
+    for m in _UNKNOWN_STANDARD.finditer(question):
+        if not resolver.find(m.group(0)):
+            unknown.append(m.group(0))
+
+    return QueryAnalysis(
+        question=question,
+        search_text=search_text,
+        language=question_language(question),
+        doc_ids=doc_ids,
+        named_in_question=named,
+        clause_refs=refs,
+        jurisdictions=jurisdictions,
+        foreign_jurisdictions=foreign,
+        unknown_titles=unknown,
+        wants_old_version=bool(_OLD_VERSION.search(question)),
+        wants_current_version=bool(_CURRENT_VERSION.search(question)),
+        expansions=expand_terms(search_text),
+        is_follow_up=is_follow_up,
+    )

@@ -1,0 +1,129 @@
+"""Incremental, crash-safe ingest: corpus files -> clause chunks -> embeddings -> Chroma + keyword index.
+
+Per document (keyed by ``doc_id``, hashed by file content):
+- unchanged and complete in the index -> skipped (no load of the model at all when nothing changed);
+- new, changed, or incomplete (an earlier run was killed) -> its chunks are replaced; embeddings of chunks
+  whose embedded text did not change are reused;
+- gone from the corpus -> its chunks are deleted. A file that is still there but fails to load keeps its
+  previous chunks (nothing is lost because of a bad edit) and is reported as failed.
+The keyword index is then re-derived from the collection. Killing the process at any point and running
+again gives the same index as one clean run.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Settings
+
+from .catalog import load_catalog
+from .embeddings import load_embedder
+from .keyword_index import sync_keyword_index
+from .loaders import LoadError, corpus_files, load_document
+from .models import FileFailure, IngestReport, SourceDocument
+from .splitter import chunk_document
+from .store import ClauseStore, embed_sha
+
+# progress(stage, done, total, label)
+ProgressCallback = Callable[[str, int, int, str], None]
+
+
+def _no_progress(stage: str, done: int, total: int, label: str) -> None:
+    pass
+
+
+def sorted_rows(store: ClauseStore) -> list[tuple[str, dict, str]]:
+    """All chunks as (id, metadata, text), in document order."""
+    rows = list(store.iter_rows(include=("metadatas", "documents")))
+    rows.sort(key=lambda r: (r[1].get("doc_id", ""), int(r[1].get("chunk_index", 0))))
+    return rows
+
+
+def keyword_dir(settings: Settings) -> Path:
+    suffix = settings.collection_name if not settings.chroma_host else \
+        f"{settings.collection_name}@{settings.chroma_host}_{settings.chroma_port}"
+    return settings.index_dir / "keyword" / suffix
+
+
+def run_ingest(
+    settings: Settings,
+    *,
+    corpus_dir: Path | None = None,
+    rebuild: bool = False,
+    progress: ProgressCallback = _no_progress,
+) -> IngestReport:
+    started = time.perf_counter()
+    corpus_dir = (corpus_dir or settings.corpus_dir).resolve()
+    report = IngestReport()
+    if not corpus_dir.is_dir():
+        report.failed.append(FileFailure(corpus_dir, "corpus directory does not exist"))
+        return report
+
+    catalog = load_catalog(settings.catalog_path)
+    store = ClauseStore(settings, rebuild=rebuild)
+    indexed = store.documents()
+
+    # 1. load every file; collect failures with their reasons
+    loaded: dict[str, SourceDocument] = {}
+    failed_files: set[str] = set()
+    files = corpus_files(corpus_dir)
+    for i, path in enumerate(files, 1):
+        progress("load", i, len(files), path.name)
+        try:
+            doc = load_document(path, catalog)
+        except LoadError as exc:
+            report.failed.append(FileFailure(path, str(exc)))
+            failed_files.add(str(path.relative_to(corpus_dir)))
+            continue
+        if doc.doc_id in loaded:
+            report.failed.append(FileFailure(path, f"duplicate document id {doc.doc_id!r} "
+                                                   f"(also in {loaded[doc.doc_id].path.name})"))
+            continue
+        loaded[doc.doc_id] = doc
+    report.documents = len(loaded)
+
+    # 2. remove documents whose file is gone (not those whose file merely failed to load)
+    for doc_id, state in indexed.items():
+        if doc_id not in loaded and state.source_file not in failed_files:
+            store.delete_document(doc_id)
+            report.removed.append(doc_id)
+
+    # 3. add / replace what changed
+    todo = [d for d in loaded.values()
+            if not (d.doc_id in indexed and indexed[d.doc_id].complete and indexed[d.doc_id].sha256 == d.sha256)]
+    report.skipped = sorted(set(loaded) - {d.doc_id for d in todo})
+    if todo:
+        embedder = load_embedder(settings.embedding_model)
+        for n, doc in enumerate(todo, 1):
+            chunks = chunk_document(doc, catalog.get(doc.doc_id), max_chars_zh=settings.chunk_max_chars_zh,
+                                    max_chars_en=settings.chunk_max_chars_en)
+            if not chunks:
+                report.failed.append(FileFailure(doc.path, "no text to index after splitting"))
+                continue
+            reusable = store.embeddings_by_text_hash(doc.doc_id) if doc.doc_id in indexed else {}
+            hashes = [embed_sha(c.embed_text) for c in chunks]
+            missing = [i for i, h in enumerate(hashes) if h not in reusable]
+            vectors: dict[int, np.ndarray] = {i: reusable[h] for i, h in enumerate(hashes) if h in reusable}
+            if missing:
+                label = f"{doc.doc_id} ({n}/{len(todo)})"
+                fresh = embedder.embed_documents(
+                    [chunks[i].embed_text for i in missing],
+                    progress=lambda done, total: progress("embed", done, total, label),
+                )
+                vectors.update(zip(missing, fresh))
+                report.embedded_chunks += len(missing)
+            store.add_document(doc, chunks, np.vstack([vectors[i] for i in range(len(chunks))]), corpus_dir)
+            (report.replaced if doc.doc_id in indexed else report.added).append(doc.doc_id)
+            progress("index", n, len(todo), doc.doc_id)
+
+    # 4. the keyword index follows the collection
+    progress("keyword", 0, 1, "keyword index")
+    rows = sorted_rows(store)
+    sync_keyword_index(rows, keyword_dir(settings))
+    progress("keyword", 1, 1, "keyword index")
+    report.chunks = len(rows)
+    report.seconds = time.perf_counter() - started
+    return report

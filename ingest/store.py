@@ -1,0 +1,204 @@
+"""The Chroma collection of clause chunks: the single source of truth for what is indexed.
+
+Embedded ``PersistentClient`` under ``<index_dir>/chroma`` by default, a Chroma server (``HttpClient``) when
+``chroma_host`` is set. Embeddings are always supplied by us (never Chroma's default embedding function,
+which would download a model).
+
+Every chunk carries the metadata keys that are a public contract: ``doc_id``, ``title``, ``unit``,
+``locator``, ``path``, ``jurisdiction``, ``language``, ``doc_type``, ``status``, ``issued``, ``source_url``,
+``chunk_index``, ``sha256`` (the source file's hash). Extra keys: ``title_en``, ``issuer``, ``effective``,
+``unit_index``, ``part``, ``parts``, ``chunk_count``, ``embed_sha``, ``source_file``.
+A document is *complete* in the index when all its chunks are there with the same ``sha256`` and their
+number equals ``chunk_count``; anything else (e.g. an ingest killed mid-document) is redone on the next run.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Settings
+
+from .models import Chunk, SourceDocument
+
+PAGE = 2000  # rows per get() page: bounded memory on large collections
+ADD_BATCH = 500
+
+
+class IndexError_(RuntimeError):
+    """The index cannot be used as it is (wrong model, unreachable server, unwritable directory)."""
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    doc_id: str
+    title: str
+    sha256: str
+    chunk_count: int  # as recorded at ingest
+    chunks_present: int  # as found now
+    complete: bool
+    source_file: str
+    status: str
+    jurisdiction: str
+    language: str
+    units: int
+
+
+def embed_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def open_client(settings: Settings):
+    import chromadb
+
+    client_settings = chromadb.Settings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, headers=headers,
+                                       settings=client_settings)
+        except Exception as exc:  # connection errors surface as several exception types
+            raise IndexError_(f"Chroma server {settings.chroma_host}:{settings.chroma_port} unreachable: "
+                              f"{exc}") from exc
+    path = settings.index_dir / "chroma"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexError_(f"cannot create index directory {path}: {exc.strerror or exc}") from exc
+    return chromadb.PersistentClient(path=str(path), settings=client_settings)
+
+
+class ClauseStore:
+    """Thin wrapper over one Chroma collection, speaking in chunks and documents."""
+
+    def __init__(self, settings: Settings, *, rebuild: bool = False, create: bool = True) -> None:
+        self.settings = settings
+        self.client = open_client(settings)
+        name = settings.collection_name
+        if rebuild:
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # absent collection: nothing to delete
+                pass
+        if create:
+            self.collection = self.client.get_or_create_collection(
+                name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": settings.embedding_model},
+            )
+        else:
+            self.collection = self.client.get_collection(name, embedding_function=None)
+        built_with = (self.collection.metadata or {}).get("embedding_model")
+        if built_with and built_with != settings.embedding_model:
+            raise IndexError_(
+                f"the index was built with embedding model {built_with!r} but the setting is "
+                f"{settings.embedding_model!r}: run `regqa ingest --rebuild` (or set REGQA_EMBEDDING_MODEL)"
+            )
+
+    # ---- reading --------------------------------------------------------------------------------------
+    def count(self) -> int:
+        return self.collection.count()
+
+    def iter_rows(self, include=("metadatas",), where: dict | None = None) -> Iterator[tuple[str, dict, str | None]]:
+        """(id, metadata, document-or-None) for every chunk, page by page."""
+        offset = 0
+        while True:
+            page = self.collection.get(include=list(include), where=where, limit=PAGE, offset=offset)
+            ids = page["ids"]
+            if not ids:
+                return
+            docs = page.get("documents") or [None] * len(ids)
+            for i, cid in enumerate(ids):
+                yield cid, page["metadatas"][i], docs[i]
+            if len(ids) < PAGE:
+                return
+            offset += PAGE
+
+    def documents(self) -> dict[str, IndexedDocument]:
+        rows: dict[str, list[dict]] = {}
+        for _, meta, _ in self.iter_rows():
+            rows.setdefault(meta["doc_id"], []).append(meta)
+        out = {}
+        for doc_id, metas in rows.items():
+            shas = {m.get("sha256") for m in metas}
+            expected = max(int(m.get("chunk_count", 0)) for m in metas)
+            first = min(metas, key=lambda m: m.get("chunk_index", 0))
+            out[doc_id] = IndexedDocument(
+                doc_id=doc_id,
+                title=first.get("title", ""),
+                sha256=first.get("sha256", ""),
+                chunk_count=expected,
+                chunks_present=len(metas),
+                complete=len(shas) == 1 and len(metas) == expected,
+                source_file=first.get("source_file", ""),
+                status=first.get("status", ""),
+                jurisdiction=first.get("jurisdiction", ""),
+                language=first.get("language", ""),
+                units=len({m.get("unit") for m in metas}),
+            )
+        return out
+
+    def embeddings_by_text_hash(self, doc_id: str) -> dict[str, np.ndarray]:
+        """Existing embeddings of a document keyed by the hash of their embedded text (for reuse)."""
+        page = self.collection.get(where={"doc_id": doc_id}, include=["metadatas", "embeddings"])
+        out = {}
+        embeddings = page.get("embeddings")
+        if embeddings is None:
+            return out
+        for meta, emb in zip(page["metadatas"], embeddings):
+            if meta.get("embed_sha"):
+                out[meta["embed_sha"]] = np.asarray(emb, dtype=np.float32)
+        return out
+
+    # ---- writing --------------------------------------------------------------------------------------
+    def delete_document(self, doc_id: str) -> None:
+        self.collection.delete(where={"doc_id": doc_id})
+
+    def add_document(self, doc: SourceDocument, chunks: list[Chunk], embeddings: np.ndarray,
+                     corpus_dir: Path | None = None) -> None:
+        """Replace a document's chunks: delete whatever is there, then add the new ones in batches."""
+        self.delete_document(doc.doc_id)
+        try:
+            source_file = str(doc.path.relative_to(corpus_dir)) if corpus_dir else doc.path.name
+        except ValueError:
+            source_file = doc.path.name
+        metadatas = [chunk_metadata(doc, c, len(chunks), source_file) for c in chunks]
+        for start in range(0, len(chunks), ADD_BATCH):
+            end = start + ADD_BATCH
+            self.collection.add(
+                ids=[c.chunk_id for c in chunks[start:end]],
+                embeddings=embeddings[start:end],
+                documents=[c.text for c in chunks[start:end]],
+                metadatas=metadatas[start:end],
+            )
+
+
+def chunk_metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int, source_file: str) -> dict:
+    return {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "title_en": doc.title_en,
+        "unit": chunk.unit,
+        "locator": chunk.locator,
+        "path": chunk.path,
+        "jurisdiction": doc.jurisdiction,
+        "language": doc.language,
+        "doc_type": doc.doc_type,
+        "status": doc.status,
+        "issued": doc.issued,
+        "effective": doc.effective,
+        "issuer": doc.issuer,
+        "source_url": doc.source_url,
+        "chunk_index": chunk.chunk_index,
+        "unit_index": chunk.unit_index,
+        "part": chunk.part,
+        "parts": chunk.parts,
+        "chunk_count": chunk_count,
+        "sha256": doc.sha256,
+        "embed_sha": embed_sha(chunk.embed_text),
+        "source_file": source_file,
+    }

