@@ -1,6 +1,7 @@
 """The ``regqa`` command line."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -90,6 +91,133 @@ def docs() -> None:
         table.add_row(d.doc_id, d.title, d.jurisdiction, d.status, str(d.units), str(d.chunks_present),
                       "ok" if d.complete else "[red]incomplete (re-run ingest)[/red]")
     console.print(table)
+
+
+def _service(settings: Settings):
+    from assistant.answer import AnswerService
+    from ingest.store import IndexError_
+
+    try:
+        service = AnswerService(settings)
+    except IndexError_ as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    if not len(service.retriever.index):
+        err_console.print("[red]error:[/red] the index is empty: run `regqa ingest` first.")
+        raise typer.Exit(2)
+    return service
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    from rich.markdown import Markdown
+
+    console.print(Markdown(answer.text))
+    if answer.citations:
+        console.print("[bold]Citations[/bold]")
+        for c in answer.citations:
+            console.print(f"  [{c.n}] {c.label}  [dim]{c.source_url}[/dim]")
+    console.print(f"[dim]{answer.mode} · {answer.timings.get('total_ms', 0):.0f} ms[/dim]")
+
+
+@app.command()
+def ask(
+    question: Optional[str] = typer.Argument(None, help="The question; omit it for an interactive session."),
+    as_json: bool = typer.Option(False, "--json", help="Print the Answer as JSON."),
+    jurisdiction: list[str] = typer.Option([], "--jurisdiction", help="Only these jurisdictions (CN, EU, US, KR, INTL)."),
+    doc: list[str] = typer.Option([], "--doc", help="Only these documents (doc_id)."),
+    llm: bool = typer.Option(False, "--llm", help="Generative mode through the configured LLM endpoint."),
+) -> None:
+    """Ask a question; answers cite the exact clauses."""
+    from assistant.answer import InvalidQuestion
+
+    settings = _settings()
+    service = _service(settings)
+    filters = {"jurisdiction": jurisdiction, "doc_id": doc}
+    mode = "generative" if llm else None
+    if question is not None:
+        try:
+            _print_answer(service.answer(question, filters=filters, mode=mode), as_json)
+        except InvalidQuestion as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2)
+        return
+    console.print("Ask about the regulations (empty line or Ctrl-D to quit; /clear forgets the conversation).")
+    history: list[dict] = []
+    while True:
+        try:
+            line = console.input("[bold green]?[/bold green] ")
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not line.strip():
+            break
+        if line.strip() == "/clear":
+            history = []
+            continue
+        try:
+            answer = service.answer(line, history=history, filters=filters, mode=mode)
+        except InvalidQuestion as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            continue
+        _print_answer(answer, as_json)
+        history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer.text}]
+
+
+@app.command("eval")
+def eval_(
+    dataset: Path = typer.Option(..., "--dataset", exists=True, dir_okay=False, help="JSONL in the dev.jsonl format."),
+    dump: Optional[Path] = typer.Option(None, "--dump", help="Write one JSON object per item (public format)."),
+    baseline: list[str] = typer.Option([], "--baseline", help="langchain-default, bm25, dense (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the full report as JSON."),
+) -> None:
+    """Evaluate retrieval, citations and refusals on a dataset; compare with baselines."""
+    from assistant.evaluation import BASELINES, evaluate
+    from assistant.metrics import load_dataset
+
+    for name in baseline:
+        if name not in BASELINES:
+            err_console.print(f"[red]error:[/red] unknown baseline {name!r}; known: {', '.join(BASELINES)}")
+            raise typer.Exit(2)
+    try:
+        items = load_dataset(dataset)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    service = _service(_settings())
+    service.warm_up()
+    with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console) as bar:
+        task = bar.add_task("eval", total=len(items))
+        report = evaluate(service, items, baseline, dump,
+                          progress=lambda done, total: bar.update(task, completed=done))
+    system = report["system"]
+    cols = ["hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "citation_correct", "citation_precision",
+            "unanswerable_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
+    table = Table(title=f"{dataset.name}: {len(items)} items (MRR cutoff 10; baselines retrieve only)")
+    table.add_column("metric")
+    runs = {"regqa": system["overall"], **report["baselines"]}
+    for name in runs:
+        table.add_column(name, justify="right")
+    fmt = lambda v: "-" if v is None else str(v)
+    for c in cols:
+        table.add_row(c, *[fmt(f.get(c)) if name == "regqa" or c.startswith(("hit", "mrr", "lat")) else "-"
+                           for name, f in runs.items()])
+    console.print(table)
+    for group in ("by_lang", "by_type"):
+        sub = Table(title=group.replace("_", " "))
+        sub.add_column(group[3:])
+        for c in ("items", "hit@5", "mrr@10", "citation_correct", "unanswerable_refused", "answerable_refused"):
+            sub.add_column(c, justify="right")
+        for key, figures in system[group].items():
+            sub.add_row(key, *[fmt(figures.get(c)) for c in
+                               ("items", "hit@5", "mrr@10", "citation_correct", "unanswerable_refused",
+                                "answerable_refused")])
+        console.print(sub)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -51,6 +51,22 @@ class Settings(BaseSettings):
     chunk_max_chars_zh: int = 600
     chunk_max_chars_en: int = 1200
 
+    # --- answers --------------------------------------------------------------------------------------
+    answer_mode: str = "extractive"  # "extractive" (offline, verbatim clauses) or "generative" (LLM endpoint)
+    max_cited_units: int = 4
+    # Refusal: with no document or clause named, evidence is weak when the best dense similarity is below
+    # refusal_min_similarity AND the best clauses cover less than refusal_min_coverage of the question's
+    # keywords. Calibrated on the dev set (see README, "Quality").
+    refusal_min_similarity: float = 0.25
+    refusal_min_coverage: float = 0.35
+
+    # --- generative mode: any OpenAI-compatible endpoint (DeepSeek, Qwen/DashScope, Ollama, vLLM, llama.cpp)
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = 30.0
+    llm_temperature: float = 0.1
+
     # --- Chroma server mode (embedded PersistentClient when chroma_host is empty) -------------------
     chroma_host: str = ""
     chroma_port: int = 8000

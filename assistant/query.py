@@ -118,7 +118,12 @@ class DocInfo:
     jurisdiction: str = ""
     language: str = ""
     status: str = ""
+    issued: str = ""
+    text_year: int = 0  # year of the newest version the indexed text includes
     units: frozenset[str] = frozenset()  # unit labels present in the index
+
+
+_OLD_STATUSES = {"revoked", "superseded", "repealed"}
 
 
 class DocResolver:
@@ -135,7 +140,14 @@ class DocResolver:
                     bare = re.sub(r"^中华人民共和国", "", name)
                     if bare != name and len(bare) >= 3:
                         names.append((bare.lower(), d.doc_id))
-        self._names = sorted(set(names), key=lambda p: -len(p[0]))
+        # A name shared by several versions (网络安全法 2016 and 2025) resolves to the one in force.
+        by_name: dict[str, str] = {}
+        for name, doc_id in sorted(set(names)):
+            current = by_name.get(name)
+            if current is None or (self.docs[current].status in _OLD_STATUSES
+                                   and self.docs[doc_id].status not in _OLD_STATUSES):
+                by_name[name] = doc_id
+        self._names = sorted(by_name.items(), key=lambda p: -len(p[0]))
 
     def find(self, text: str) -> list[tuple[str, str]]:
         """(doc_id, matched name) in order of appearance; longer names win over names inside them."""
@@ -177,6 +189,7 @@ class ClauseRef:
     unit: str  # canonical unit label as the index stores it, e.g. 第十七条, Article 5, Recital 27
     raw: str  # the text that named it, e.g. "Article 5(1)(e)"
     kind: str  # cn-article, article, recital, annex, outcome, section, para, number, appendix
+    point: str = ""  # paragraph/point asked for, e.g. "(1)(e)" of Article 5(1)(e)
 
 
 _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
@@ -201,11 +214,13 @@ def parse_clause_refs(text: str) -> list[ClauseRef]:
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             unit = None
+            point = ""
             if kind == "cn-article":
                 raw = m.group(1)
                 unit = f"第{int_to_cn(int(raw)) if raw.isdigit() else raw}条"
             elif kind == "article":
                 unit = f"Article {m.group(1)}"
+                point = m.group(2) or ""
             elif kind == "recital":
                 unit = f"Recital {m.group(1)}"
             elif kind == "annex":
@@ -225,7 +240,7 @@ def parse_clause_refs(text: str) -> list[ClauseRef]:
                 unit = m.group(1)
             if unit:
                 taken.append((m.start(), m.end()))
-                refs.append(ClauseRef(unit=unit, raw=m.group(0).strip(), kind=kind))
+                refs.append(ClauseRef(unit=unit, raw=m.group(0).strip(), kind=kind, point=point))
     return refs
 
 

@@ -153,7 +153,10 @@ class ClauseIndex:
                 self.docs[doc_id] = DocInfo(
                     doc_id=doc_id, title=m.get("title", doc_id), title_en=m.get("title_en", ""),
                     aliases=entry.aliases if entry else (), jurisdiction=m.get("jurisdiction", ""),
-                    language=m.get("language", ""), status=m.get("status", ""),
+                    language=m.get("language", ""), status=m.get("status", ""), issued=m.get("issued", ""),
+                    text_year=max([int(d[:4]) for d in (m.get("issued", ""), m.get("effective", ""),
+                                                         entry.version_date if entry else "") if d[:4].isdigit()],
+                                  default=0),
                     units=frozenset(units_by_doc[doc_id]))
             self.resolver = DocResolver(list(self.docs.values()))
             self.fingerprint = keyword.fingerprint
@@ -235,6 +238,9 @@ class HybridRetriever:
             for doc_id in targets:
                 rows = [r for u in candidates for r in self.index.rows_of_unit(doc_id, u)]
                 rows = [r for r in rows if keep[r]]
+                if ref.point:  # Article 5(1)(e): the piece holding that paragraph first
+                    wanted = ref.unit + ref.point[:3]
+                    rows.sort(key=lambda r: not self.index.metas[r].get("locator", "").startswith(wanted))
                 if rows:
                     hits += rows
                 elif analysis.named_in_question and doc_id in analysis.named_in_question and \
@@ -322,8 +328,8 @@ class HybridRetriever:
             score *= np.where(revoked & ~exempt, REVOKED_FACTOR, 1.0)
         score = np.where(keep, score, 0.0)
         signals: dict[int, dict] = {}
-        for i in lookup_rows:
-            score[i] += 10.0
+        for rank, i in enumerate(lookup_rows):
+            score[i] += 10.0 + (0.5 if rank == 0 else 0.0)
             signals.setdefault(i, {})["lookup"] = 1
         candidates = np.flatnonzero(score > 0)
         order = candidates[np.argsort(-score[candidates], kind="stable")]

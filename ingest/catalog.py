@@ -11,6 +11,9 @@ class CatalogEntry:
     doc_id: str
     title: str = ""
     title_en: str = ""
+    short_title: str = ""  # how answers name the document (English texts)
+    version_date: str = ""  # date of the latest amendment the text includes
+    edition: str = ""  # distinguishes versions that share a title: 2016年原文, 2025年修正
     issuer: str = ""
     jurisdiction: str = ""
     language: str = ""
@@ -45,5 +48,6 @@ def load_catalog(path: Path) -> dict[str, CatalogEntry]:
         values["aliases"] = tuple(values.get("aliases", ()))
         values["issued"] = str(values.get("issued", ""))
         values["effective"] = str(values.get("effective", ""))
+        values["version_date"] = str(values.get("version_date", ""))
         entries[doc_id] = CatalogEntry(doc_id=doc_id, **values)
     return entries

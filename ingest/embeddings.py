@@ -153,3 +153,19 @@ def load_embedder(name: str) -> Embedder:
             f"embedding model {name!r} could not be loaded ({exc}). Offline, use one of the bundled models: "
             + ", ".join(BUNDLED_MODELS)
         ) from exc
+
+
+class LangChainEmbeddings:
+    """LangChain ``Embeddings`` face of an ``Embedder`` (for LangChain vector stores and baselines)."""
+
+    def __new__(cls, embedder: Embedder):
+        from langchain_core.embeddings import Embeddings
+
+        class _Adapter(Embeddings):
+            def embed_documents(self, texts: list[str]) -> list[list[float]]:
+                return embedder.embed_documents(texts).tolist()
+
+            def embed_query(self, text: str) -> list[float]:
+                return embedder.embed_query(text).tolist()
+
+        return _Adapter()

@@ -1,0 +1,306 @@
+"""The answer service: the one entry point that the CLI, the web app, the API and the bots call.
+
+``AnswerService.answer(question, history=[], filters=None) -> Answer`` and ``stream(...)`` (text deltas,
+then the final ``Answer``). Extractive mode (default, offline): a one-line lead naming the governing
+provisions, then the clauses quoted verbatim with numbered citations, grouped by document — no sentence
+that is not in a source, no citation to a clause that was not retrieved. Generative mode: an
+OpenAI-compatible LLM writes the answer from the same clauses; its citations are checked (see ``llm.py``).
+"""
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+from assistant.config import Settings, get_settings
+from assistant.query import question_language
+from assistant.refusal import RefusalDecision, decide
+from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, RetrievedClause
+from ingest.catalog import load_catalog
+
+MAX_QUESTION_CHARS = 10_000
+REVOKED_LABEL = {"zh": "已废止", "en": "revoked"}
+
+
+class InvalidQuestion(ValueError):
+    """A question that cannot be answered as given; ``str(err)`` is a message for the user."""
+
+
+@dataclass
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    unit: str
+    locator: str
+    label: str  # how the answer names it: 《生成式人工智能服务管理暂行办法》第十二条, EU AI Act Article 50(2)
+    quote: str  # verbatim clause text
+    status: str
+    source_url: str
+    path: str = ""
+    issued: str = ""
+    jurisdiction: str = ""
+    chunk_id: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation]
+    refused: bool
+    mode: str  # "extractive" or "generative:<model>"
+    language: str
+    timings: dict = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # fallbacks, removed citations, version caveats
+    related: list[Citation] = field(default_factory=list)  # "possibly related" clauses shown with a refusal
+    retrieved: list[RetrievedClause] = field(default_factory=list)
+    refusal_kind: str = ""
+
+    def to_dict(self, include_retrieved: bool = False) -> dict:
+        out = {
+            "question": self.question, "text": self.text, "refused": self.refused, "mode": self.mode,
+            "language": self.language, "timings": self.timings, "notices": self.notices,
+            "citations": [c.to_dict() for c in self.citations],
+            "related": [c.to_dict() for c in self.related],
+            "refusal_kind": self.refusal_kind,
+        }
+        if include_retrieved:
+            out["retrieved"] = [{"doc_id": c.doc_id, "unit": c.unit, "locator": c.locator, "text": c.text,
+                                 "score": c.score} for c in self.retrieved]
+        return out
+
+
+def validate_question(question: object) -> str:
+    if not isinstance(question, str):
+        raise InvalidQuestion("The question must be text.")
+    cleaned = "".join(ch for ch in question if unicodedata.category(ch) != "Cc" or ch in "\n\t")
+    cleaned = cleaned.strip()
+    if not cleaned:
+        raise InvalidQuestion("Please type a question (it was empty). / 请输入问题（内容为空）。")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise InvalidQuestion(f"The question is too long ({len(cleaned)} characters; the limit is "
+                              f"{MAX_QUESTION_CHARS}). / 问题过长（{len(cleaned)} 字符，上限 {MAX_QUESTION_CHARS}）。")
+    if not any(ch.isalnum() for ch in cleaned):
+        raise InvalidQuestion("The question has no words in it. / 问题中没有文字。")
+    return cleaned
+
+
+class AnswerService:
+    def __init__(self, settings: Settings | None = None, retriever: HybridRetriever | None = None,
+                 generator=None) -> None:
+        self.settings = settings or get_settings()
+        self.retriever = retriever or HybridRetriever(self.settings)
+        self._generator = generator
+        catalog = load_catalog(self.settings.catalog_path)
+        self._short_titles = {k: v.short_title for k, v in catalog.items() if v.short_title}
+        self._editions = {k: v.edition for k, v in catalog.items() if v.edition}
+
+    def warm_up(self) -> None:
+        """Load the model, tokenizer dictionaries and index caches before the first user question."""
+        self.retriever.run("生成式人工智能服务提供者的义务 obligations of providers")
+
+    # ---- helpers ----------------------------------------------------------------------------------------
+    @property
+    def generator(self):
+        if self._generator is None and self.settings.llm_base_url and self.settings.llm_model:
+            from assistant.llm import LLMGenerator
+
+            self._generator = LLMGenerator(self.settings)
+        return self._generator
+
+    def document_title(self, doc_id: str) -> str:
+        info = self.retriever.index.docs.get(doc_id)
+        if info is None:
+            return doc_id
+        if info.language == "zh":
+            edition = self._editions.get(doc_id)
+            return f"《{info.title}》" + (f"（{edition}）" if edition else "")
+        return self._short_titles.get(doc_id) or info.title
+
+    def clause_label(self, clause: RetrievedClause, language: str, locator: str | None = None) -> str:
+        title = self.document_title(clause.doc_id)
+        label = f"{title}{locator or clause.locator}" if title.startswith("《") else f"{title} {locator or clause.locator}"
+        if clause.revoked:
+            label += f"（{REVOKED_LABEL['zh']}）" if language == "zh" else f" ({REVOKED_LABEL['en']})"
+        return label
+
+    def _citation(self, n: int, clause: RetrievedClause, language: str) -> Citation:
+        m = clause.meta
+        return Citation(n=n, doc_id=clause.doc_id, title=m.get("title", clause.doc_id), unit=clause.unit,
+                        locator=clause.locator, label=self.clause_label(clause, language), quote=clause.text,
+                        status=clause.status, source_url=m.get("source_url", ""), path=m.get("path", ""),
+                        issued=m.get("issued", ""), jurisdiction=m.get("jurisdiction", ""), chunk_id=clause.chunk_id)
+
+    def select_clauses(self, result: RetrievalResult) -> list[RetrievedClause]:
+        """The clauses an answer cites: named clauses first, then the strongest units (one or two pieces each)."""
+        max_units = self.settings.max_cited_units
+        ranked = [c for c in result.clauses if "cross_reference" not in c.signals]
+        if not ranked:
+            return []
+        by_unit: dict[tuple[str, str], list[RetrievedClause]] = {}
+        for c in ranked:
+            by_unit.setdefault((c.doc_id, c.unit), []).append(c)
+        lookups = {(c.doc_id, c.unit) for c in result.lookup_hits}
+        searched = [c for c in ranked if (c.doc_id, c.unit) not in lookups]
+        best = searched[0].score if searched else 0.0
+        chosen: list[tuple[str, str]] = [u for u in by_unit if u in lookups]
+        if not chosen:
+            for c in searched:
+                key = (c.doc_id, c.unit)
+                if key not in chosen and c.score >= 0.6 * best and len(chosen) < max_units:
+                    chosen.append(key)
+            # every document the question names gets its best clause, if retrieval found one
+            for doc_id in result.analysis.doc_ids:
+                if not any(d == doc_id for d, _ in chosen):
+                    first = next((c for c in searched if c.doc_id == doc_id), None)
+                    if first is not None and len(chosen) < max_units + 1:
+                        chosen.append((first.doc_id, first.unit))
+        out: list[RetrievedClause] = []
+        for key in chosen[: max_units + 1]:
+            pieces = by_unit[key]
+            out += pieces[:2] if pieces[0].meta.get("parts", 1) > 1 else pieces[:1]
+        return out
+
+    # ---- extractive -------------------------------------------------------------------------------------
+    def compose_extractive(self, result: RetrievalResult, language: str) -> tuple[str, list[Citation]]:
+        clauses = self.select_clauses(result)
+        citations = [self._citation(n, c, language) for n, c in enumerate(clauses, 1)]
+        units_by_doc: dict[str, list[str]] = {}
+        for c in clauses:
+            units = units_by_doc.setdefault(c.doc_id, [])
+            if c.unit not in units:
+                units.append(c.unit)
+        named = []
+        for doc_id, units in units_by_doc.items():
+            title = self.document_title(doc_id)
+            sep = "、" if language == "zh" else ", "
+            joined = sep.join(units) if title.startswith("《") else " " + ", ".join(units)
+            revoked = any(c.revoked for c in clauses if c.doc_id == doc_id)
+            suffix = (f"（{REVOKED_LABEL['zh']}）" if language == "zh" else f" ({REVOKED_LABEL['en']})") if revoked else ""
+            named.append(f"{title}{joined}{suffix}")
+        if language == "zh":
+            lead = "根据" + "和".join(named) + "的规定："
+        else:
+            lead = "The governing provisions are " + _join_en(named) + ":"
+        lines = [lead, ""]
+        by_doc: dict[str, list[Citation]] = {}
+        for cit in citations:
+            by_doc.setdefault(cit.doc_id, []).append(cit)
+        for doc_id, cits in by_doc.items():
+            title = self.document_title(doc_id)
+            status = cits[0].status
+            heading = f"**{title}**"
+            if status in ("revoked", "superseded"):
+                heading += f"（{REVOKED_LABEL['zh']}）" if language == "zh" else f" ({REVOKED_LABEL['en']})"
+            lines.append(heading)
+            for cit in cits:
+                quote = _quote_block(cit.quote)
+                lines.append(f"{quote} [{cit.n}]")
+                lines.append("")
+        return "\n".join(lines).rstrip() + "\n", citations
+
+    def compose_refusal(self, result: RetrievalResult, decision: RefusalDecision,
+                        language: str) -> tuple[str, list[Citation]]:
+        related_clauses = []
+        seen = set()
+        for c in result.clauses:
+            if (c.doc_id, c.unit) not in seen:
+                seen.add((c.doc_id, c.unit))
+                related_clauses.append(c)
+            if len(related_clauses) == 3:
+                break
+        related = [self._citation(n, c, language) for n, c in enumerate(related_clauses, 1)]
+        if language == "zh":
+            lines = [f"语料库未涵盖这个问题：{decision.reason}"]
+            if related:
+                lines += ["", "可能相关的条款（并非对该问题的回答）："] + [f"- {r.label}" for r in related]
+        else:
+            lines = [f"The corpus does not cover this question: {decision.reason}"]
+            if related:
+                lines += ["", "Possibly related clauses (they do not answer the question):"] + \
+                         [f"- {r.label}" for r in related]
+        return "\n".join(lines) + "\n", related
+
+    # ---- the service ------------------------------------------------------------------------------------
+    def _prepare(self, question: object, history, filters):
+        t0 = time.perf_counter()
+        question = validate_question(question)
+        history = [h for h in (history or []) if isinstance(h, dict) and h.get("content")]
+        language = question_language(question)
+        result = self.retriever.run(question, history=history, filters=Filters.of(filters))
+        index = self.retriever.index
+        doc_years = {d: info.text_year for d, info in index.docs.items() if info.text_year}
+        titles = {d: self.document_title(d) for d in index.docs}
+        decision = decide(result, self.settings, doc_years, titles)
+        timings = {"retrieve_ms": round((time.perf_counter() - t0) * 1000, 1)}
+        return question, history, language, result, decision, timings, t0
+
+    def answer(self, question: object, history: list[dict] | None = None, filters: Filters | dict | None = None,
+               mode: str | None = None) -> Answer:
+        final = None
+        for event in self.stream(question, history, filters, mode):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def stream(self, question: object, history: list[dict] | None = None, filters: Filters | dict | None = None,
+               mode: str | None = None) -> Iterator[str | Answer]:
+        """Yields text deltas, then the final ``Answer`` (whose ``text`` is the whole answer)."""
+        question, history, language, result, decision, timings, t0 = self._prepare(question, history, filters)
+        mode = mode or self.settings.answer_mode
+        notices = self._version_notices(result, language)
+        if decision.refused:
+            text, related = self.compose_refusal(result, decision, language)
+            yield text
+            timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            yield Answer(question=question, text=text, citations=[], refused=True, mode="extractive",
+                         language=language, timings=timings, notices=notices, related=related,
+                         retrieved=result.clauses, refusal_kind=decision.kind)
+            return
+        if mode == "generative" and self.generator is not None:
+            yield from self.generator.stream_answer(self, question, history, language, result, timings, t0,
+                                                    notices)
+            return
+        if mode == "generative":
+            notices.append("No LLM endpoint is configured (llm_base_url, llm_model): extractive answer."
+                           if language == "en" else "未配置大模型接口（llm_base_url、llm_model），以下为原文摘录式回答。")
+        text, citations = self.compose_extractive(result, language)
+        if notices:
+            text = "\n".join(f"> ⚠ {n}" for n in notices) + "\n\n" + text
+        for line in text.splitlines(keepends=True):
+            yield line
+        timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        yield Answer(question=question, text=text, citations=citations, refused=False, mode="extractive",
+                     language=language, timings=timings, notices=notices, retrieved=result.clauses)
+
+    def _version_notices(self, result: RetrievalResult, language: str) -> list[str]:
+        notices = []
+        for doc_id in dict.fromkeys(c.doc_id for c in result.clauses[:5]):
+            info = self.retriever.index.docs.get(doc_id)
+            if info and info.status in ("revoked", "superseded"):
+                title = self.document_title(doc_id)
+                notices.append(f"{title}已废止，引用时请以现行文本为准。" if language == "zh"
+                               else f"{title} is revoked; it is quoted for reference only.")
+        return notices
+
+
+def _join_en(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _quote_block(text: str) -> str:
+    """Verbatim clause text as a Markdown quote (heading markers become bold lines)."""
+    out = []
+    for line in text.strip().splitlines():
+        line = re.sub(r"^#{1,6}\s+(.*)$", r"**\1**", line)
+        out.append("> " + line if line.strip() else ">")
+    return "\n".join(out)

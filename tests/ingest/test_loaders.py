@@ -1,0 +1,296 @@
+"""Loaders: encodings, formats (HTML, PDF, DOCX), metadata precedence, and a clear reason for every bad input."""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ingest.catalog import load_catalog
+from ingest.loaders import LoadError, corpus_files, load_document, split_front_matter
+from ingest.splitter import split_units
+
+CN_TEXT = """---
+id: gb-test
+title: 数据安全测试规定
+jurisdiction: CN
+status: in-force
+---
+# 数据安全测试规定
+
+## 第一章 总则
+
+第一条 为了规范数据处理活动，保障数据安全，促进数据开发利用，制定本规定。
+
+第二条 在中华人民共和国境内开展数据处理活动及其安全监管，适用本规定。“数据”是指任何以电子或者其他方式对信息的记录。
+
+第三条 国家保护个人、组织与数据有关的权益，鼓励数据依法合理有效利用。
+"""
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    from assistant.config import PROJECT_ROOT
+
+    return load_catalog(PROJECT_ROOT / "corpus" / "catalog.toml")
+
+
+def minimal_pdf(lines: list[str], with_text: bool = True) -> bytes:
+    """A small valid one-page PDF with a Helvetica text layer, written byte by byte (no PDF library)."""
+
+    def escape(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    ops = ["BT", "/F1 12 Tf", "72 720 Td", "14 TL"]
+    for i, line in enumerate(lines if with_text else []):
+        ops.append(("" if i == 0 else "T* ") + f"({escape(line)}) Tj")
+    ops.append("ET")
+    stream = "\n".join(ops).encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+PDF_LINES = ["Framework on Widget Safety", "Article 1 Scope", "This framework applies to providers (all of them)."]
+
+
+# ---- encodings -------------------------------------------------------------------------------------------
+
+def test_utf8_and_gb18030_decode_to_the_same_document(tmp_path):
+    utf8 = tmp_path / "utf8" / "gb-test.md"
+    gb = tmp_path / "gb" / "gb-test.md"
+    bom = tmp_path / "bom" / "gb-test.md"
+    for path in (utf8, gb, bom):
+        path.parent.mkdir()
+    utf8.write_bytes(CN_TEXT.encode("utf-8"))
+    gb.write_bytes(CN_TEXT.encode("gb18030"))
+    bom.write_bytes(CN_TEXT.encode("utf-8-sig"))
+    with pytest.raises(UnicodeDecodeError):  # the GB18030 bytes really are not UTF-8
+        gb.read_bytes().decode("utf-8")
+
+    docs = [load_document(p, {}) for p in (utf8, gb, bom)]
+    for doc in docs:
+        assert doc.body == docs[0].body
+        assert (doc.doc_id, doc.title, doc.language, doc.jurisdiction, doc.status) == \
+            ("gb-test", "数据安全测试规定", "zh", "CN", "in-force")
+        assert doc.body.startswith("# 数据安全测试规定") and "“数据”是指任何以电子" in doc.body
+    assert len({d.sha256 for d in docs}) == 3  # the hash is of the raw bytes
+    assert docs[1].sha256 == hashlib.sha256(CN_TEXT.encode("gb18030")).hexdigest()
+    assert [u.label for u in split_units(docs[1])] == ["第一条", "第二条", "第三条"]
+
+
+def test_a_real_corpus_file_reencoded_as_gb18030_loads_identically(tmp_path, shared_corpus, catalog):
+    name = "cn-genai-interim-measures-2023.md"
+    original = load_document(shared_corpus / name, catalog)
+    reencoded = tmp_path / name
+    reencoded.write_bytes((shared_corpus / name).read_text(encoding="utf-8").encode("gb18030"))
+    doc = load_document(reencoded, catalog)
+    assert doc.body == original.body and doc.title == original.title and doc.language == "zh"
+    assert doc.sha256 != original.sha256
+
+
+def test_gb18030_plain_text_without_front_matter(tmp_path):
+    path = tmp_path / "通知.txt"
+    path.write_bytes("关于加强测试工作的通知\r\n\r\n各有关单位：请认真贯彻执行。\r\n".encode("gb18030"))
+    doc = load_document(path, {})
+    assert doc.body == "关于加强测试工作的通知\n\n各有关单位：请认真贯彻执行。\n"
+    assert doc.title == "关于加强测试工作的通知" and doc.language == "zh" and doc.doc_id == "通知"
+
+
+# ---- formats ---------------------------------------------------------------------------------------------
+
+def test_html_loads_as_markdown_without_scripts_or_navigation(tmp_path):
+    html = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Widget Safety Act</title>
+<style>p { color: red; }</style><script>var tracking = "do not index me";</script></head>
+<body><nav>Home | About | Contact</nav>
+<h1>Widget Safety Act</h1>
+<h2>Article 1 &mdash; Scope</h2>
+<p>This Act applies to   providers &amp; deployers
+of widgets.</p>
+<h2>Article 2 &mdash; Duties</h2>
+<ul><li>keep records;</li><li>report incidents.</li></ul>
+<footer>Copyright notice</footer></body></html>"""
+    path = tmp_path / "widget-act.html"
+    path.write_text(html, encoding="utf-8")
+    doc = load_document(path, {})
+    assert doc.title == "Widget Safety Act" and doc.language == "en" and doc.doc_id == "widget-act"
+    assert doc.body == ("# Widget Safety Act\n\n## Article 1 — Scope\n\nThis Act applies to providers & deployers "
+                        "of widgets.\n\n## Article 2 — Duties\n\nkeep records;\n\nreport incidents.")
+    for unwanted in ("tracking", "color: red", "Home | About", "Copyright notice"):
+        assert unwanted not in doc.body
+    assert [u.label for u in split_units(doc)] == ["Article 1", "Article 2"]
+
+
+def test_html_in_gb18030(tmp_path):
+    path = tmp_path / "page.htm"
+    path.write_bytes("<html><head><title>测试页面</title></head><body><p>第一条 本办法自公布之日起施行。</p>"
+                     "</body></html>".encode("gb18030"))
+    doc = load_document(path, {})
+    assert doc.title == "测试页面" and doc.body == "第一条 本办法自公布之日起施行。" and doc.language == "zh"
+
+
+def test_pdf_loads_its_text_layer(tmp_path):
+    path = tmp_path / "widget-framework.pdf"
+    path.write_bytes(minimal_pdf(PDF_LINES))
+    doc = load_document(path, {})
+    assert doc.body.splitlines() == PDF_LINES
+    assert doc.title == "Framework on Widget Safety" and doc.language == "en"
+    assert doc.doc_id == "widget-framework"
+    assert doc.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_docx_loads_with_headings(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_heading("测试管理办法", 0)  # the Title style
+    document.add_heading("第一章 总则", 1)
+    document.add_paragraph("第一条 为了规范测试活动，制定本办法。")
+    document.add_paragraph("")
+    document.add_paragraph("第二条 测试者应当遵守法律、行政法规。")
+    document.add_heading("第二章 附则", 1)
+    document.add_paragraph("第三条 本办法自公布之日起施行。")
+    path = tmp_path / "test-measures.docx"
+    document.save(path)
+
+    doc = load_document(path, {})
+    assert doc.body == ("# 测试管理办法\n\n## 第一章 总则\n\n第一条 为了规范测试活动，制定本办法。\n\n"
+                        "第二条 测试者应当遵守法律、行政法规。\n\n## 第二章 附则\n\n第三条 本办法自公布之日起施行。")
+    assert doc.title == "测试管理办法" and doc.language == "zh"
+    units = split_units(doc)  # three 第X条 paragraphs: detected as a Chinese law
+    assert [(u.label, u.path) for u in units] == [
+        ("第一条", ["第一章 总则"]), ("第二条", ["第一章 总则"]), ("第三条", ["第二章 附则"])]
+
+
+# ---- metadata ------------------------------------------------------------------------------------------
+
+def test_front_matter_wins_over_catalog_and_catalog_fills_gaps(tmp_path, shared_corpus, catalog):
+    name = "cn-genai-interim-measures-2023.md"
+    _, body = split_front_matter((shared_corpus / name).read_text(encoding="utf-8"))
+
+    bare = tmp_path / "bare" / name  # no front matter: id from the file name, facts from the catalog
+    bare.parent.mkdir()
+    bare.write_text(body, encoding="utf-8")
+    doc = load_document(bare, catalog)
+    entry = catalog["cn-genai-interim-measures-2023"]
+    assert doc.doc_id == entry.doc_id
+    assert (doc.title, doc.jurisdiction, doc.status, doc.issued, doc.source_url, doc.scheme) == \
+        (entry.title, "CN", "in-force", "2023-07-10", entry.official_url, "cn-articles")
+
+    own = tmp_path / "own" / name
+    own.parent.mkdir()
+    own.write_text("---\nid: cn-genai-interim-measures-2023\ntitle: 自定义标题\nstatus: draft\n---\n" + body,
+                   encoding="utf-8")
+    doc = load_document(own, catalog)
+    assert (doc.title, doc.status) == ("自定义标题", "draft")
+    assert doc.jurisdiction == "CN" and doc.issued == "2023-07-10"  # not in this front matter: catalog
+
+
+def test_every_corpus_file_loads_with_its_front_matter(shared_corpus, catalog):
+    files = corpus_files(shared_corpus)
+    assert len(files) == 22 and not any(p.name == "README.md" for p in files)
+    for path in files:
+        doc = load_document(path, catalog)
+        meta = yaml.safe_load(path.read_text(encoding="utf-8").split("\n---", 1)[0].removeprefix("---\n"))
+        assert doc.doc_id == meta["id"] == path.stem
+        assert doc.title == str(meta["title"]).strip()
+        assert doc.language == meta["language"] and doc.jurisdiction == meta["jurisdiction"]
+        assert doc.status == meta["status"] and doc.issued == str(meta["issued"])
+        assert not doc.body.lstrip().startswith("---") and "obtained_from:" not in doc.body
+
+
+def test_corpus_files_skips_hidden_files_readmes_and_directories(tmp_path):
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / ".git").mkdir()
+    for rel in ("a.md", "README.md", "readme.txt", ".hidden.md", ".git/config.md", "sub/b.txt",
+                "sub/deeper/c.pdf", "sub/README"):
+        (tmp_path / rel).write_text("x", encoding="utf-8")
+    found = [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path)]
+    assert found == ["a.md", "sub/b.txt", "sub/deeper/c.pdf"]
+
+
+# ---- bad inputs: one clear line each -------------------------------------------------------------------
+
+def _garbage(seed: int, size: int = 4096, nul: bool = True) -> bytes:
+    data = random.Random(seed).randbytes(size)
+    return data if nul else data.replace(b"\x00", b"\x01")
+
+
+BAD_INPUTS = {
+    "empty.md": (b"", "empty file"),
+    "blank.md": (b"  \n\n\t \n", "empty file"),
+    "garbage.md": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + _garbage(1), "binary data"),
+    "garbage-no-nul.md": (_garbage(2, nul=False), "binary data"),
+    "truncated.pdf": (minimal_pdf(PDF_LINES)[:300], "unreadable PDF"),
+    "no-text.pdf": (minimal_pdf(PDF_LINES, with_text=False), "PDF has no text layer"),
+    "broken.docx": (b"PK\x03\x04" + _garbage(3), "unreadable DOCX"),
+    "bad-yaml.md": (b"---\nid: bad-yaml\ntitle: [unclosed\n---\n\nBody text.\n", "broken front matter"),
+    "unclosed.md": (b"---\nid: unclosed\ntitle: Never closed\n\nBody text.\n", "broken front matter"),
+    "list-front-matter.md": (b"---\n- a\n- b\n---\nBody text.\n", "broken front matter"),
+    "only-front-matter.md": (b"---\nid: nothing\ntitle: Nothing\n---\n\n", "no text after the front matter"),
+    "notes.xyz": (b"plain words", "unsupported file type .xyz"),
+    "Makefile": (b"all:\n\techo hi\n", "unsupported file type (no extension)"),
+}
+
+
+def _assert_one_clear_line(reason: str, expected: str) -> None:
+    assert expected in reason
+    assert "\n" not in reason and reason == reason.strip() and len(reason) < 200
+    assert "Traceback" not in reason
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_gives_a_one_line_reason(tmp_path, name):
+    raw, expected = BAD_INPUTS[name]
+    path = tmp_path / name
+    path.write_bytes(raw)
+    with pytest.raises(LoadError) as info:
+        load_document(path, {})
+    _assert_one_clear_line(str(info.value), expected)
+
+
+def test_broken_symlink_and_directory_are_unreadable(tmp_path):
+    link = tmp_path / "gone.md"
+    link.symlink_to(tmp_path / "does-not-exist.md")
+    directory = tmp_path / "folder.md"
+    directory.mkdir()
+    for path, expected in ((link, "cannot read file: No such file or directory"),
+                           (directory, "cannot read file: Is a directory")):
+        with pytest.raises(LoadError) as info:
+            load_document(path, {})
+        _assert_one_clear_line(str(info.value), expected)
+    # the broken link is a corpus file (it is reported, not silently ignored); the directory is not
+    assert corpus_files(tmp_path) == [link]
+
+
+def test_unreadable_file_permission_denied(tmp_path):
+    path = tmp_path / "secret.md"
+    path.write_text("# Secret\n\nText.\n", encoding="utf-8")
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running with privileges that ignore file permissions (root): chmod 000 is still readable")
+        with pytest.raises(LoadError) as info:
+            load_document(path, {})
+        _assert_one_clear_line(str(info.value), "cannot read file: permission denied")
+    finally:
+        path.chmod(0o644)
