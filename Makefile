@@ -21,7 +21,7 @@ ingest: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/regqa ingest
-	$(BIN)/regqa ask
+	$(BIN)/regqa serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -ra

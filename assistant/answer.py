@@ -169,7 +169,9 @@ class AnswerService:
 
     # ---- extractive -------------------------------------------------------------------------------------
     def compose_extractive(self, result: RetrievalResult, language: str) -> tuple[str, list[Citation]]:
-        clauses = self.select_clauses(result)
+        selected = self.select_clauses(result)
+        doc_order = list(dict.fromkeys(c.doc_id for c in selected))  # number citations in reading order
+        clauses = sorted(selected, key=lambda c: doc_order.index(c.doc_id))
         citations = [self._citation(n, c, language) for n, c in enumerate(clauses, 1)]
         units_by_doc: dict[str, list[str]] = {}
         for c in clauses:
@@ -228,12 +230,19 @@ class AnswerService:
         return "\n".join(lines) + "\n", related
 
     # ---- the service ------------------------------------------------------------------------------------
-    def _prepare(self, question: object, history, filters):
+    def _prepare(self, question: object, history, filters, mode: str):
         t0 = time.perf_counter()
         question = validate_question(question)
-        history = [h for h in (history or []) if isinstance(h, dict) and h.get("content")]
+        history = [h for h in (history or []) if isinstance(h, dict) and h.get("content")
+                   and h.get("role") in ("user", "assistant")]
         language = question_language(question)
-        result = self.retriever.run(question, history=history, filters=Filters.of(filters))
+        standalone = None
+        if mode == "generative" and history and self.generator is not None:
+            standalone = self.generator.rewrite(question, history)  # None on failure: extractive carry-over
+        if standalone:
+            result = self.retriever.run(standalone, filters=Filters.of(filters))
+        else:
+            result = self.retriever.run(question, history=history, filters=Filters.of(filters))
         index = self.retriever.index
         doc_years = {d: info.text_year for d, info in index.docs.items() if info.text_year}
         titles = {d: self.document_title(d) for d in index.docs}
@@ -253,8 +262,8 @@ class AnswerService:
     def stream(self, question: object, history: list[dict] | None = None, filters: Filters | dict | None = None,
                mode: str | None = None) -> Iterator[str | Answer]:
         """Yields text deltas, then the final ``Answer`` (whose ``text`` is the whole answer)."""
-        question, history, language, result, decision, timings, t0 = self._prepare(question, history, filters)
         mode = mode or self.settings.answer_mode
+        question, history, language, result, decision, timings, t0 = self._prepare(question, history, filters, mode)
         notices = self._version_notices(result, language)
         if decision.refused:
             text, related = self.compose_refusal(result, decision, language)

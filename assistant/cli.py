@@ -220,6 +220,20 @@ def eval_(
         out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, "--host", help="Default: setting host (REGQA_HOST, 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Default: setting port (REGQA_PORT, 7860)."),
+) -> None:
+    """Serve the web chat and the API (one FastAPI app, Gradio at /)."""
+    import uvicorn
+
+    from assistant.web import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     logging.basicConfig(level=logging.WARNING)
     app()

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 30.0
     llm_temperature: float = 0.1
 
+    # --- web server ---------------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 7860
+
     # --- Chroma server mode (embedded PersistentClient when chroma_host is empty) -------------------
     chroma_host: str = ""
     chroma_port: int = 8000

@@ -1,0 +1,141 @@
+"""The Gradio chat UI (mounted at ``/`` by ``assistant.web``): streaming answers, numbered citations that open
+the full clause in a side panel, jurisdiction/document filters, examples, a Documents tab."""
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+
+from assistant.answer import Answer, Citation, InvalidQuestion
+
+EXAMPLES = [
+    "生成式人工智能服务提供者对生成的图片、视频要做什么标识？",
+    "深度合成服务提供者提供人脸编辑功能时需要取得谁的同意？",
+    "What does Article 50 of the EU AI Act require for deepfakes?",
+    "What are the four functions of the NIST AI RMF Core?",
+]
+JURISDICTIONS = ["CN", "EU", "US", "KR", "INTL"]
+
+CSS = """
+.status-revoked {color: #fff; background: #c62828; padding: 1px 8px; border-radius: 8px; font-weight: 600;}
+.status-ok {color: #fff; background: #2e7d32; padding: 1px 8px; border-radius: 8px;}
+#clause-panel {max-height: 640px; overflow-y: auto;}
+"""
+
+
+def citation_choice(c: Citation) -> str:
+    return f"[{c.n}] {c.label}"
+
+
+def clause_panel(c: Citation | None) -> str:
+    if c is None:
+        return "*Click a citation to read the clause. / 点击引用查看条款原文。*"
+    revoked = c.status in ("revoked", "superseded")
+    badge = (f'<span class="status-revoked">已废止 / revoked</span>' if revoked
+             else f'<span class="status-ok">{html.escape(c.status or "in force")}</span>')
+    link = f'<a href="{html.escape(c.source_url)}" target="_blank">{html.escape(c.source_url)}</a>' \
+        if c.source_url else "—"
+    body = html.escape(c.quote).replace("\n", "<br>")
+    return (f'<div class="clause" data-citation="{c.n}"><h3>[{c.n}] {html.escape(c.label)}</h3>'
+            f"<p>{badge}</p>"
+            f"<p><b>{html.escape(c.title)}</b><br>{html.escape(c.path)}</p>"
+            f"<p>Issued / 发布: {html.escape(c.issued or '—')} · Official text / 官方链接: {link}</p>"
+            f'<blockquote class="clause-text">{body}</blockquote></div>')
+
+
+def build_ui(holder) -> gr.Blocks:
+    with gr.Blocks(title="regqa — AI regulation Q&A", analytics_enabled=False) as demo:
+        gr.HTML(f"<style>{CSS}</style>")
+        gr.Markdown("## AI-safety regulation Q&A · AI 安全法规问答\nAnswers quote the regulations and cite the exact "
+                    "clause. 回答引用法规原文并标注具体条款。")
+        conversation = gr.State([])  # [{"role", "content"}] as the answer service sees it
+        citations_state = gr.State([])
+        with gr.Tab("Chat / 问答"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Conversation", height=520, buttons=["copy"], elem_id="chatbot")
+                    question = gr.Textbox(label="Question / 问题", placeholder="例如：生成式AI服务需要备案吗？",
+                                          lines=2, elem_id="question")
+                    with gr.Row():
+                        send = gr.Button("Ask / 提问", variant="primary", elem_id="send")
+                        clear = gr.Button("Clear chat / 清空", elem_id="clear")
+                    gr.Examples(EXAMPLES, inputs=question)
+                with gr.Column(scale=2):
+                    mode = gr.Markdown(elem_id="mode")
+                    jurisdiction = gr.Dropdown(JURISDICTIONS, multiselect=True, label="Jurisdiction / 法域",
+                                               elem_id="jurisdiction")
+                    documents = gr.Dropdown([], multiselect=True, label="Documents / 文件", elem_id="documents")
+                    cited = gr.Radio([], label="Citations / 引用 (click to read)", elem_id="citations")
+                    panel = gr.HTML(clause_panel(None), elem_id="clause-panel")
+        with gr.Tab("Documents / 文件库"):
+            table = gr.Dataframe(headers=["doc_id", "title", "jurisdiction", "status", "units", "chunks"],
+                                 interactive=False, elem_id="documents-table")
+            refresh = gr.Button("Refresh / 刷新")
+
+        def load():
+            service = holder.get()
+            index = service.retriever.index
+            settings = service.settings
+            label = ("Mode: **extractive** (offline, verbatim clauses)" if settings.answer_mode != "generative"
+                     else f"Mode: **LLM** `{settings.llm_model}` at `{settings.llm_base_url}`")
+            choices = [(f"{d.title} ({d.doc_id})", d.doc_id) for d in sorted(index.docs.values(),
+                                                                             key=lambda d: d.doc_id)]
+            return label, gr.update(choices=choices), document_rows()
+
+        def document_rows():
+            index = holder.get().retriever.index
+            counts: dict[str, int] = {}
+            for m in index.metas:
+                counts[m["doc_id"]] = counts.get(m["doc_id"], 0) + 1
+            return [[d.doc_id, d.title, d.jurisdiction, d.status, len(d.units), counts.get(d.doc_id, 0)]
+                    for d in sorted(index.docs.values(), key=lambda d: d.doc_id)]
+
+        def respond(text, chat, conv, juris, docs):
+            chat = list(chat or [])
+            text = text or ""
+            service = holder.get()
+            filters = {"jurisdiction": juris or [], "doc_id": docs or []}
+            try:
+                stream = service.stream(text, history=conv, filters=filters)
+                chat.append({"role": "user", "content": text})
+                chat.append({"role": "assistant", "content": ""})
+                final: Answer | None = None
+                streamed = ""
+                for event in stream:
+                    if isinstance(event, Answer):
+                        final = event
+                        break
+                    streamed += event
+                    chat[-1] = {"role": "assistant", "content": streamed}
+                    yield chat, conv, gr.update(), gr.update(), "", gr.update()
+            except InvalidQuestion as exc:
+                chat.append({"role": "assistant", "content": f"⚠ {exc}"})
+                yield chat, conv, gr.update(), gr.update(), text, gr.update()
+                return
+            cites = final.citations or final.related
+            shown = final.text
+            if final.citations:
+                shown += "\n\n" + "\n".join(f"[{c.n}] {c.label}" for c in final.citations)
+            chat[-1] = {"role": "assistant", "content": shown}
+            conv = conv + [{"role": "user", "content": text}, {"role": "assistant", "content": final.text}]
+            choices = [citation_choice(c) for c in cites]
+            yield (chat, conv, gr.update(choices=choices, value=None,
+                                         label="Citations / 引用" if final.citations else
+                                         "Possibly related / 可能相关"),
+                   clause_panel(None), "", [c.to_dict() for c in cites])
+
+        def open_citation(choice, cites):
+            for c in cites or []:
+                if choice and choice.startswith(f"[{c['n']}] "):
+                    return clause_panel(Citation(**c))
+            return clause_panel(None)
+
+        outputs = [chatbot, conversation, cited, panel, question, citations_state]
+        send.click(respond, [question, chatbot, conversation, jurisdiction, documents], outputs)
+        question.submit(respond, [question, chatbot, conversation, jurisdiction, documents], outputs)
+        clear.click(lambda: ([], [], gr.update(choices=[], value=None), clause_panel(None), []),
+                    None, [chatbot, conversation, cited, panel, citations_state])
+        cited.change(open_citation, [cited, citations_state], panel)
+        refresh.click(document_rows, None, table)
+        demo.load(load, None, [mode, documents, table])
+    return demo

@@ -1,0 +1,244 @@
+"""The web server: one FastAPI application with the JSON / OpenAI-compatible API and the Gradio chat at ``/``.
+
+API:
+- ``POST /v1/ask`` {question, history?, filters?, mode?} -> answer, citations (full clause text), refused, timings
+- ``POST /v1/chat/completions`` OpenAI-compatible (stream or not); citations as numbered Markdown footnotes in
+  the content and structured in the extra field ``citations`` (non-stream: on the response; stream: on the
+  last chunk before ``[DONE]``)
+- ``GET /v1/documents`` what is indexed; ``GET /healthz`` alive; ``GET /readyz`` index loaded and model warm.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from assistant.answer import Answer, AnswerService, InvalidQuestion
+from assistant.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+class Turn(BaseModel):
+    role: str
+    content: str
+
+
+class AskRequest(BaseModel):
+    question: str
+    history: list[Turn] = Field(default_factory=list)
+    filters: dict[str, Any] | None = None
+    mode: str | None = None
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str | list[dict] | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str | None = None
+    messages: list[ChatMessage]
+    stream: bool = False
+    filters: dict[str, Any] | None = None
+
+
+def _text_of(content: str | list[dict] | None) -> str:
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content or ""
+
+
+def footnotes(answer: Answer) -> str:
+    if not answer.citations:
+        return ""
+    lines = ["", ""] + [f"[^{c.n}]: {c.label}" + (f" <{c.source_url}>" if c.source_url else "")
+                        for c in answer.citations]
+    return "\n".join(lines)
+
+
+class ServiceHolder:
+    """Loads the answer service once (in the background), so that /healthz answers at once."""
+
+    def __init__(self, settings: Settings, service: AnswerService | None = None) -> None:
+        self.settings = settings
+        self.service = service
+        self.error: str | None = None
+        self.ready = threading.Event()
+        if service is not None:
+            self.ready.set()
+
+    def start(self) -> None:
+        if self.ready.is_set():
+            return
+        threading.Thread(target=self._load, name="regqa-load", daemon=True).start()
+
+    def _load(self) -> None:
+        try:
+            service = AnswerService(self.settings)
+            service.warm_up()
+            self.service = service
+        except Exception as exc:  # reported by /readyz and every API call
+            log.exception("answer service failed to load")
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.ready.set()
+
+    def get(self) -> AnswerService:
+        self.ready.wait(timeout=600)
+        if self.service is None:
+            raise RuntimeError(self.error or "the answer service is not loaded")
+        return self.service
+
+
+def _error(status: int, message: str, kind: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"message": message, "type": kind}})
+
+
+def create_app(settings: Settings | None = None, service: AnswerService | None = None,
+               with_ui: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    holder = ServiceHolder(settings, service)
+    app = FastAPI(title="regqa", description="Compliance Q&A over AI-safety regulation, with clause citations")
+    app.state.holder = holder
+    started = time.time()
+
+    @app.on_event("startup")
+    def _startup() -> None:
+        holder.start()
+
+    @app.exception_handler(ValidationError)
+    async def _validation(_: Request, exc: ValidationError):
+        return _error(422, str(exc), "invalid_request")
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "alive", "uptime_s": round(time.time() - started, 1)}
+
+    @app.get("/readyz")
+    def readyz():
+        if not holder.ready.is_set():
+            return _error(503, "loading the index and the embedding model", "not_ready")
+        if holder.service is None:
+            return _error(503, holder.error or "not loaded", "not_ready")
+        index = holder.service.retriever.index
+        if not len(index):
+            return _error(503, "the index is empty: run `regqa ingest`", "not_ready")
+        return {"status": "ready", "documents": len(index.docs), "chunks": len(index),
+                "embedding_model": settings.embedding_model, "mode": settings.answer_mode}
+
+    def _service_or_error():
+        try:
+            return holder.get(), None
+        except RuntimeError as exc:
+            return None, _error(503, str(exc), "not_ready")
+
+    @app.get("/v1/documents")
+    def documents():
+        service, err = _service_or_error()
+        if err:
+            return err
+        index = service.retriever.index
+        chunks: dict[str, int] = {}
+        for meta in index.metas:
+            chunks[meta["doc_id"]] = chunks.get(meta["doc_id"], 0) + 1
+        return {"documents": [
+            {"doc_id": d.doc_id, "title": d.title, "title_en": d.title_en, "jurisdiction": d.jurisdiction,
+             "language": d.language, "status": d.status, "issued": d.issued, "units": len(d.units),
+             "chunks": chunks.get(d.doc_id, 0)} for d in sorted(index.docs.values(), key=lambda d: d.doc_id)]}
+
+    @app.post("/v1/ask")
+    async def ask(request: Request):
+        try:
+            body = AskRequest.model_validate(await request.json())
+        except (ValidationError, ValueError) as exc:
+            return _error(422, f"invalid request body: {str(exc)[:300]}", "invalid_request")
+        service, err = _service_or_error()
+        if err:
+            return err
+        try:
+            answer = await asyncio.to_thread(service.answer, body.question, [t.model_dump() for t in body.history],
+                                             body.filters, body.mode)
+        except InvalidQuestion as exc:
+            return _error(400, str(exc), "invalid_question")
+        return answer.to_dict()
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        try:
+            body = ChatRequest.model_validate(await request.json())
+        except (ValidationError, ValueError) as exc:
+            return _error(422, f"invalid request body: {str(exc)[:300]}", "invalid_request")
+        service, err = _service_or_error()
+        if err:
+            return err
+        turns = [{"role": m.role, "content": _text_of(m.content)} for m in body.messages
+                 if m.role in ("user", "assistant")]
+        if not turns or turns[-1]["role"] != "user":
+            return _error(400, "the last message must come from the user", "invalid_request")
+        question, history = turns[-1]["content"], turns[:-1]
+        mode = "generative" if body.model and body.model.startswith("generative") else None
+        created = int(time.time())
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        model_name = body.model or "regqa"
+        try:
+            from assistant.answer import validate_question
+
+            validate_question(question)
+        except InvalidQuestion as exc:
+            return _error(400, str(exc), "invalid_question")
+
+        if not body.stream:
+            answer = await asyncio.to_thread(service.answer, question, history, body.filters, mode)
+            return {
+                "id": completion_id, "object": "chat.completion", "created": created, "model": model_name,
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": answer.text + footnotes(answer)}}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "citations": [c.to_dict() for c in answer.citations], "refused": answer.refused,
+            }
+
+        def chunk(delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
+            payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
+                       "model": model_name, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            if extra:
+                payload.update(extra)
+            return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+        def events():
+            yield chunk({"role": "assistant", "content": ""})
+            final = None
+            streamed = ""
+            for event in service.stream(question, history, body.filters, mode):
+                if isinstance(event, Answer):
+                    final = event
+                else:
+                    streamed += event
+                    yield chunk({"content": event})
+            if final is not None:
+                tail = footnotes(final)
+                if final.text != streamed:  # a fallback replaced what was streamed
+                    tail = "\n\n" + final.text + tail if not streamed.endswith(final.text) else tail
+                if tail:
+                    yield chunk({"content": tail})
+                yield chunk({}, "stop", {"citations": [c.to_dict() for c in final.citations],
+                                         "refused": final.refused})
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    if with_ui:
+        import gradio as gr
+
+        from assistant.ui import build_ui
+
+        app = gr.mount_gradio_app(app, build_ui(holder), path="/")
+    return app
