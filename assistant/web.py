@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -107,13 +108,15 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
                with_ui: bool = True) -> FastAPI:
     settings = settings or get_settings()
     holder = ServiceHolder(settings, service)
-    app = FastAPI(title="regqa", description="Compliance Q&A over AI-safety regulation, with clause citations")
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        holder.start()  # load the index and warm the model in the background; /healthz answers at once
+        yield
+
+    app = FastAPI(title="regqa", description="Compliance Q&A over AI-safety regulation, with clause citations",
+                  lifespan=lifespan)
     app.state.holder = holder
     started = time.time()
-
-    @app.on_event("startup")
-    def _startup() -> None:
-        holder.start()
 
     @app.exception_handler(ValidationError)
     async def _validation(_: Request, exc: ValidationError):

@@ -11,6 +11,7 @@ again gives the same index as one clean run.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from .embeddings import load_embedder
 from .keyword_index import sync_keyword_index
 from .loaders import LoadError, corpus_files, load_document
 from .models import FileFailure, IngestReport, SourceDocument
-from .splitter import chunk_document
+from .splitter import SPLITTER_VERSION, chunk_document
 from .store import ClauseStore, embed_sha
 
 # progress(stage, done, total, label)
@@ -92,8 +93,14 @@ def run_ingest(
             report.removed.append(doc_id)
 
     # 3. add / replace what changed
+    def key(doc: SourceDocument) -> str:
+        recipe = f"{SPLITTER_VERSION}|{settings.chunk_max_chars_zh}|{settings.chunk_max_chars_en}|" \
+                 f"{catalog.get(doc.doc_id)!r}"
+        return hashlib.sha256(recipe.encode()).hexdigest()[:16]
+
     todo = [d for d in loaded.values()
-            if not (d.doc_id in indexed and indexed[d.doc_id].complete and indexed[d.doc_id].sha256 == d.sha256)]
+            if not (d.doc_id in indexed and indexed[d.doc_id].complete and indexed[d.doc_id].sha256 == d.sha256
+                    and indexed[d.doc_id].ingest_key == key(d))]
     report.skipped = sorted(set(loaded) - {d.doc_id for d in todo})
     if todo:
         embedder = load_embedder(settings.embedding_model)
@@ -115,7 +122,8 @@ def run_ingest(
                 )
                 vectors.update(zip(missing, fresh))
                 report.embedded_chunks += len(missing)
-            store.add_document(doc, chunks, np.vstack([vectors[i] for i in range(len(chunks))]), corpus_dir)
+            store.add_document(doc, chunks, np.vstack([vectors[i] for i in range(len(chunks))]), corpus_dir,
+                               ingest_key=key(doc))
             (report.replaced if doc.doc_id in indexed else report.added).append(doc.doc_id)
             progress("index", n, len(todo), doc.doc_id)
 

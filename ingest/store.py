@@ -7,7 +7,8 @@ which would download a model).
 Every chunk carries the metadata keys that are a public contract: ``doc_id``, ``title``, ``unit``,
 ``locator``, ``path``, ``jurisdiction``, ``language``, ``doc_type``, ``status``, ``issued``, ``source_url``,
 ``chunk_index``, ``sha256`` (the source file's hash). Extra keys: ``title_en``, ``issuer``, ``effective``,
-``unit_index``, ``part``, ``parts``, ``chunk_count``, ``embed_sha``, ``source_file``.
+``unit_index``, ``part``, ``parts``, ``chunk_count``, ``embed_sha``, ``source_file``, ``ingest_key`` (what
+the chunks were made with: splitter version, chunk sizes, catalog entry).
 A document is *complete* in the index when all its chunks are there with the same ``sha256`` and their
 number equals ``chunk_count``; anything else (e.g. an ingest killed mid-document) is redone on the next run.
 """
@@ -45,6 +46,7 @@ class IndexedDocument:
     jurisdiction: str
     language: str
     units: int
+    ingest_key: str = ""
 
 
 def embed_sha(text: str) -> str:
@@ -139,6 +141,7 @@ class ClauseStore:
                 jurisdiction=first.get("jurisdiction", ""),
                 language=first.get("language", ""),
                 units=len({m.get("unit") for m in metas}),
+                ingest_key=first.get("ingest_key", ""),
             )
         return out
 
@@ -159,14 +162,14 @@ class ClauseStore:
         self.collection.delete(where={"doc_id": doc_id})
 
     def add_document(self, doc: SourceDocument, chunks: list[Chunk], embeddings: np.ndarray,
-                     corpus_dir: Path | None = None) -> None:
+                     corpus_dir: Path | None = None, ingest_key: str = "") -> None:
         """Replace a document's chunks: delete whatever is there, then add the new ones in batches."""
         self.delete_document(doc.doc_id)
         try:
             source_file = str(doc.path.relative_to(corpus_dir)) if corpus_dir else doc.path.name
         except ValueError:
             source_file = doc.path.name
-        metadatas = [chunk_metadata(doc, c, len(chunks), source_file) for c in chunks]
+        metadatas = [chunk_metadata(doc, c, len(chunks), source_file) | {"ingest_key": ingest_key} for c in chunks]
         for start in range(0, len(chunks), ADD_BATCH):
             end = start + ADD_BATCH
             self.collection.add(

@@ -342,23 +342,38 @@ class IngestProcess:
         for raw in iter(lambda: self.proc.stderr.read1(4096), b""):
             self.stderr += ANSI.sub("", raw.decode("utf-8", "replace"))
 
+    @property
+    def recent(self) -> str:
+        """The last few redraws of the progress display (each redraw shows every stage so far)."""
+        return self.stderr[-4000:]
+
+    def _close(self) -> None:
+        self._reader.join(10)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
     def kill_when(self, condition, timeout: float = 120) -> bool:
         """SIGKILL as soon as ``condition(self)`` holds; False if the process ended first."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            if condition(self):
-                self.proc.send_signal(signal.SIGKILL)
-                self.proc.wait(30)
-                return True
-            time.sleep(0.02)
-        self.proc.kill()
-        raise AssertionError(f"ingest neither finished nor reached the kill point:\n{self.stderr[-2000:]}")
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    return False
+                if condition(self):
+                    self.proc.send_signal(signal.SIGKILL)
+                    self.proc.wait(30)
+                    return True
+                time.sleep(0.02)
+            self.proc.kill()
+            self.proc.wait(30)
+            raise AssertionError(f"ingest neither finished nor reached the kill point:\n{self.stderr[-2000:]}")
+        finally:
+            self._close()
 
     def finish(self, timeout: float = 300) -> tuple[int, str]:
-        out, _ = self.proc.communicate(timeout=timeout)
-        self._reader.join(5)
+        out = self.proc.stdout.read()  # until the process closes it (pytest-timeout guards against a hang)
+        self.proc.wait(timeout)
+        self._close()
         return self.proc.returncode, out.decode("utf-8", "replace")
 
 
@@ -368,7 +383,7 @@ def _stage(name: str, at_least: int = 1, complete: bool = False):
 
     def condition(p: IngestProcess) -> bool:
         return any(int(done) >= at_least and (not complete or done == total)
-                   for done, total in pattern.findall(p.stderr))
+                   for done, total in pattern.findall(p.recent))
 
     return condition
 
@@ -436,3 +451,28 @@ def test_a_document_left_half_written_is_redone(index_copy, clean_index):
     assert_same_rows(snapshot(settings), snapshot(clean_index.settings))
     assert ClauseStore(settings).documents()[GENAI].complete
     assert_keyword_index_consistent(settings)
+
+
+def test_changing_the_chunk_size_resplits_unchanged_files(index_copy, small_doc_ids):
+    """Chunks depend on the settings too, not only on the file: a new chunk size re-splits every document,
+    re-embedding only the pieces whose text is new."""
+    old = index_copy.settings
+    new = old.with_overrides(chunk_max_chars_zh=200)
+    old_texts = {c.embed_text for _, chunks in expected_chunks(old, index_copy.corpus_dir).values() for c in chunks}
+    expected = expected_chunks(new, index_copy.corpus_dir)
+    fresh = sum(c.embed_text not in old_texts for _, chunks in expected.values() for c in chunks)
+    assert fresh > 0
+
+    report = run_ingest(new)
+    assert report.ok and sorted(report.replaced) == list(small_doc_ids) and report.skipped == []
+    assert report.embedded_chunks == fresh
+    after = snapshot(new)
+    assert sorted(after) == sorted(c.chunk_id for _, chunks in expected.values() for c in chunks)
+    for _, chunks in expected.values():
+        for chunk in chunks:
+            assert after[chunk.chunk_id][1] == chunk.text and after[chunk.chunk_id][0]["locator"] == chunk.locator
+    assert max(len(text) for meta, text, _ in after.values() if meta["language"] == "zh") <= 1.3 * 200
+    assert_keyword_index_consistent(new)
+
+    again = run_ingest(new)
+    assert again.ok and again.embedded_chunks == 0 and sorted(again.skipped) == list(small_doc_ids)

@@ -1,0 +1,235 @@
+"""Query analysis: document names, clause references, versions, unknown titles and jurisdictions.
+
+Document resolution runs on the resolver of the real full-corpus index (titles, catalog aliases and the
+versions the index actually holds); clause-reference parsing is pure.
+"""
+from __future__ import annotations
+
+import pytest
+
+from assistant.query import (
+    analyse,
+    cn_to_int,
+    expand_terms,
+    int_to_cn,
+    parse_clause_refs,
+    question_language,
+)
+
+from corpus_ids import ALGO, CSL_2016, CSL_2025, DEEP, EU_AI_ACT, GENAI, NIST_RMF, PIPL, TC260
+
+# ---- document names -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question, doc_id", [
+    ("《生成式人工智能服务管理暂行办法》对训练数据有什么要求？", GENAI),  # full title in book-title marks
+    ("生成式人工智能服务管理暂行办法适用于哪些服务", GENAI),  # full title, no marks
+    ("生成式AI办法对训练数据有什么要求？", GENAI),  # short name
+    ("深度合成规定要求怎样标识？", DEEP),
+    ("个保法里的敏感个人信息指什么？", PIPL),
+    ("《中华人民共和国个人信息保护法》第二十八条", PIPL),  # title with 中华人民共和国
+    ("个人信息保护法规定的单独同意", PIPL),  # title without 中华人民共和国
+    ("What does PIPL say about consent?", PIPL),
+    ("Which practices does the AI Act prohibit?", EU_AI_ACT),
+    ("How does the NIST RMF define risk?", NIST_RMF),
+    ("算法推荐管理规定对未成年人有什么保护", ALGO),
+    ("TC260-003 对语料来源有什么要求", TC260),
+])
+def test_document_names_resolve(resolver, question, doc_id):
+    analysis = analyse(question, resolver)
+    assert analysis.named_in_question == [doc_id]
+    assert analysis.doc_ids == [doc_id]
+
+
+def test_longer_name_wins_over_a_name_inside_it(resolver):
+    # 生成式人工智能服务安全基本要求 (TC260-003) contains neither alias of the GenAI Measures as a separate hit,
+    # and 互联网信息服务深度合成管理规定 contains the alias 深度合成: one document each.
+    assert analyse("《生成式人工智能服务安全基本要求》的语料安全要求", resolver).doc_ids == [TC260]
+    assert analyse("《互联网信息服务深度合成管理规定》第十条", resolver).doc_ids == [DEEP]
+
+
+def test_several_documents_in_order_of_appearance(resolver):
+    analysis = analyse("个保法和AI Act对自动化决策的规定有什么不同？", resolver)
+    assert analysis.named_in_question == [PIPL, EU_AI_ACT]
+
+
+def test_no_document_named(resolver):
+    analysis = analyse("深度伪造内容需要怎样处理才合规？", resolver)
+    assert analysis.named_in_question == [] and analysis.doc_ids == []
+
+
+def test_cybersecurity_law_resolves_to_the_text_in_force(resolver, retriever):
+    docs = retriever.index.docs
+    assert docs[CSL_2025].status == "in-force" and docs[CSL_2016].status == "revoked"
+    assert docs[CSL_2025].title == docs[CSL_2016].title  # the same title: only the status tells them apart
+    for question in ("网络安全法第二十一条", "《中华人民共和国网络安全法》关于等级保护的规定",
+                     "What does the Cybersecurity Law say about network operators?"):
+        analysis = analyse(question, resolver)
+        assert analysis.doc_ids == [CSL_2025], question
+        assert not analysis.wants_old_version
+    assert resolver.resolve_title("中华人民共和国网络安全法") == CSL_2025
+
+
+def test_2016_cybersecurity_law_resolves_to_the_revoked_text(resolver):
+    analysis = analyse("2016年网络安全法第二十一条怎么规定的？", resolver)
+    assert analysis.doc_ids == [CSL_2016]
+    assert analysis.wants_old_version
+    assert analyse("Cybersecurity Law 2016 Article 21", resolver).doc_ids == [CSL_2016]
+
+
+def test_current_version_wording_is_noticed(resolver):
+    analysis = analyse("现行网络安全法第二十条讲了什么？", resolver)
+    assert analysis.wants_current_version and not analysis.wants_old_version
+    assert analysis.doc_ids == [CSL_2025]
+
+
+# ---- clause references ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, unit, kind, point", [
+    ("第十七条", "第十七条", "cn-article", ""),
+    ("第17条", "第十七条", "cn-article", ""),
+    ("第 24 条", "第二十四条", "cn-article", ""),
+    ("第一百零三条", "第一百零三条", "cn-article", ""),
+    ("Article 50", "Article 50", "article", ""),
+    ("Art. 5(1)(f)", "Article 5", "article", "(1)(f)"),
+    ("article 5(1)(e)", "Article 5", "article", "(1)(e)"),
+    ("Art 99", "Article 99", "article", ""),
+    ("Article 17-2 of the Korean act", "Article 17-2", "article", ""),
+    ("Annex III", "Annex III", "annex", ""),
+    ("annex iv", "Annex IV", "annex", ""),
+    ("Recital 27", "Recital 27", "recital", ""),
+    ("recital (133)", "Recital 133", "recital", ""),
+    ("GOVERN 1.2", "GOVERN 1.2", "outcome", ""),
+    ("measure 2.11", "MEASURE 2.11", "outcome", ""),
+    ("Sec. 4.2", "Sec. 4.2", "section", ""),
+    ("Section 4.2", "Sec. 4.2", "section", ""),
+    ("paragraph 7", "para 7", "para", ""),
+    ("operative paragraph 7", "para 7", "para", ""),
+    ("第3段", "para 3", "para", ""),
+    ("Appendix B", "Appendix B", "appendix", ""),
+    ("9.4 条", "9.4", "number", ""),
+    ("A.2", "A.2", "number", ""),
+])
+def test_clause_references_parse(text, unit, kind, point):
+    refs = parse_clause_refs(text)
+    assert len(refs) == 1, refs
+    ref = refs[0]
+    assert (ref.unit, ref.kind, ref.point) == (unit, kind, point)
+    assert ref.raw in text
+
+
+def test_chinese_and_arabic_article_numbers_are_the_same_clause():
+    assert parse_clause_refs("第十七条")[0].unit == parse_clause_refs("第17条")[0].unit
+
+
+def test_several_references_in_one_question():
+    refs = parse_clause_refs("Compare Article 50 of the AI Act with 深度合成规定第十七条 and GOVERN 1.2")
+    assert [r.unit for r in refs] == ["第十七条", "Article 50", "GOVERN 1.2"]  # grouped by kind, as parsed
+
+
+def test_dates_and_version_numbers_are_not_clause_numbers():
+    assert parse_clause_refs("2023.07 发布的文件") == []
+    assert parse_clause_refs("version 1.2.3.4 of the tool") == []
+
+
+def test_article_point_is_not_mistaken_for_a_separate_clause():
+    refs = parse_clause_refs("What does Article 5(1)(e) of the EU AI Act ban?")
+    assert [(r.unit, r.point) for r in refs] == [("Article 5", "(1)(e)")]
+
+
+@pytest.mark.parametrize("n", list(range(1, 130)))
+def test_chinese_numerals_round_trip(n):
+    assert cn_to_int(int_to_cn(n)) == n
+
+
+def test_lookup_question_carries_document_and_reference(resolver):
+    analysis = analyse("TC260-003 的 9.4 条讲的是什么？", resolver)
+    assert analysis.doc_ids == [TC260]
+    assert [r.unit for r in analysis.clause_refs] == ["9.4"]
+
+
+# ---- things the corpus does not have ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question, flagged", [
+    ("《人工智能法》第三条规定了什么？", "人工智能法"),
+    ("《生成式人工智能服务标识办法》要求什么？", "生成式人工智能服务标识办法"),
+    ("GB/T 45654-2025 对训练数据有什么要求？", "GB/T 45654-2025"),
+    ("What does ISO/IEC 42001 require for an AI management system?", "ISO/IEC 42001"),
+])
+def test_unknown_titles_and_standard_numbers_are_flagged(resolver, question, flagged):
+    analysis = analyse(question, resolver)
+    assert flagged in analysis.unknown_titles
+
+
+@pytest.mark.parametrize("question", [
+    "《个人信息保护法》第十三条",
+    "《中华人民共和国个人信息保护法》第十三条",
+    "《生成式人工智能服务管理暂行办法》第十七条",
+    "《互联网信息服务算法推荐管理规定》第二十四条",
+])
+def test_known_titles_are_not_flagged(resolver, question):
+    assert analyse(question, resolver).unknown_titles == []
+
+
+@pytest.mark.parametrize("question, code", [
+    ("What does Colorado's AI law require from developers of high-risk systems?", "US-CO"),
+    ("What are the UK's rules for AI chatbots?", "UK"),
+    ("英国对人工智能聊天机器人有什么规定？", "UK"),
+    ("How does California regulate AI-generated election content?", "US-CA"),
+    ("日本的人工智能法有哪些义务？", "JP"),
+])
+def test_jurisdictions_without_documents_are_flagged(resolver, question, code):
+    analysis = analyse(question, resolver)
+    assert code in analysis.foreign_jurisdictions
+    assert analysis.jurisdictions == []
+
+
+@pytest.mark.parametrize("question, code", [
+    ("欧盟对深度伪造有什么透明度要求？", "EU"),
+    ("Does the law in Germany require labelling deepfakes?", "EU"),  # member states count as the EU
+    ("中国对生成式人工智能服务有哪些要求？", "CN"),
+    ("What does Korea require from high-impact AI operators?", "KR"),
+])
+def test_covered_jurisdictions_are_recognised(resolver, question, code):
+    analysis = analyse(question, resolver)
+    assert analysis.jurisdictions == [code]
+    assert analysis.foreign_jurisdictions == []
+
+
+# ---- language, expansions, follow-ups -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("生成式人工智能服务提供者有哪些义务？", "zh"),
+    ("What are the obligations of providers?", "en"),
+    ("AI Act 第五十条讲了什么？", "zh"),
+    ("What does 第十七条 of the GenAI measures require from providers of such services?", "en"),
+])
+def test_question_language(text, lang):
+    assert question_language(text) == lang
+
+
+def test_glossary_expands_across_languages():
+    terms = expand_terms("What are the labelling rules for deep synthesis content?")
+    assert "深度合成" in terms and "标识" in terms
+    assert "algorithmic recommendation" in expand_terms("算法推荐服务提供者的义务")
+
+
+def test_follow_up_carries_the_previous_document(resolver):
+    history = [{"role": "user", "content": "算法推荐服务提供者需要备案吗？"},
+               {"role": "assistant", "content": "需要，应当通过互联网信息服务算法备案系统填报备案信息。"}]
+    analysis = analyse("那不备案会怎么处罚？", resolver, history)
+    assert analysis.is_follow_up
+    assert analysis.doc_ids == [ALGO] and analysis.named_in_question == []
+    assert "算法推荐服务提供者需要备案吗" in analysis.search_text
+    assert analysis.question == "那不备案会怎么处罚？"
+
+
+def test_standalone_question_with_history_is_not_a_follow_up(resolver):
+    history = [{"role": "user", "content": "算法推荐服务提供者需要备案吗？"}]
+    analysis = analyse("《生成式人工智能服务管理暂行办法》对训练数据的来源有哪些具体的合规要求？", resolver, history)
+    assert not analysis.is_follow_up
+    assert analysis.doc_ids == [GENAI]
+    assert analysis.search_text == analysis.question

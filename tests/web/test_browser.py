@@ -1,0 +1,92 @@
+"""The chat UI in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright for Python):
+ask a Chinese question, watch the answer stream in with citations, open a citation, switch a filter."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Chromium is missing: `apt-get install chromium fonts-noto-cjk` (.ci/run does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.goto(live_server.url + "/")
+    pg.wait_for_selector("#question textarea", timeout=60_000)
+    yield pg
+    context.close()
+
+
+def ask(page, question: str) -> None:
+    page.fill("#question textarea", question)
+    page.click("#send")
+
+
+def test_chinese_question_streams_a_cited_answer_and_opens_the_clause(page, tmp_path):
+    ask(page, "生成式人工智能服务提供者对生成的图片、视频要做什么标识？")
+    page.wait_for_selector("#citations label", timeout=60_000)
+    chat = page.inner_text("#chatbot")
+    assert "根据" in chat and "[1]" in chat
+    assert "对图片、视频等生成内容进行标识" in chat
+    labels = page.locator("#citations label")
+    texts = [labels.nth(i).inner_text() for i in range(labels.count())]
+    target = next(i for i, t in enumerate(texts) if "第十二条" in t)
+    labels.nth(target).click()
+    page.wait_for_selector("#clause-panel .clause", timeout=20_000)
+    panel = page.inner_text("#clause-panel")
+    assert "第十二条" in panel and "对图片、视频等生成内容进行标识" in panel
+    assert "https://www.cac.gov.cn/" in panel and "2023-07-10" in panel
+    page.screenshot(path=str(tmp_path / "answer-and-clause.png"), full_page=True)
+    assert (tmp_path / "answer-and-clause.png").stat().st_size > 10_000
+
+
+def test_english_question_and_document_filter(page, tmp_path):
+    # Restrict to the UN resolution with the document filter, then ask in English.
+    page.click("#documents input")
+    page.keyboard.type("78/311")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    ask(page, "What does the resolution encourage countries to do about capacity-building?")
+    page.wait_for_selector("#citations label", timeout=60_000)
+    labels = [page.locator("#citations label").nth(i).inner_text()
+              for i in range(page.locator("#citations label").count())]
+    assert labels and all("78/311" in label for label in labels), labels
+    assert "The governing provisions are" in page.inner_text("#chatbot")
+    page.screenshot(path=str(tmp_path / "filtered.png"), full_page=True)
+
+
+def test_refusal_shows_possibly_related_clauses(page):
+    ask(page, "What does Colorado's AI law require from developers?")
+    page.wait_for_selector("#citations label", timeout=60_000)
+    assert "does not cover" in page.inner_text("#chatbot")
+    assert "Possibly related" in page.inner_text("#citations")
+
+
+def test_empty_question_gets_a_message_not_an_error(page):
+    ask(page, "   ")
+    page.wait_for_function("document.querySelector('#chatbot').innerText.includes('empty')", timeout=30_000)
+
+
+def test_clear_chat(page):
+    ask(page, "深度合成服务提供者的义务有哪些？")
+    page.wait_for_selector("#citations label", timeout=60_000)
+    page.click("#clear")
+    page.wait_for_function("document.querySelectorAll('#citations label').length === 0", timeout=20_000)
+    assert "深度合成服务提供者的义务" not in page.inner_text("#chatbot")
