@@ -36,6 +36,7 @@ NAMED_DOC_BOOST = 2.0
 JURISDICTION_BOOST = 1.2
 RECITAL_FACTOR = 0.7
 REVOKED_FACTOR = 0.5
+INTENT_FACTOR = 1.5  # a question about penalties (or entry into force) favours the liability (final) provisions
 OLD_VERSION_BOOST = 1.5
 REVOKED_STATUSES = {"revoked", "superseded", "repealed"}
 
@@ -138,6 +139,8 @@ class ClauseIndex:
             self.keyword: KeywordIndex = keyword
             self.doc_of = np.array([m.get("doc_id", "") for m in self.metas], dtype=object)
             self.status_of = np.array([m.get("status", "") for m in self.metas], dtype=object)
+            self.is_penalty = np.array([bool(_PENALTY_SECTION.search(m.get("path", ""))) for m in self.metas])
+            self.is_final = np.array([bool(_IN_FORCE_SECTION.search(m.get("path", ""))) for m in self.metas])
             self.is_recital = np.array([m.get("unit", "").startswith("Recital ") for m in self.metas], dtype=bool)
             self.jurisdiction_of = np.array([m.get("jurisdiction", "") for m in self.metas], dtype=object)
             self.unit_rows: dict[tuple[str, str], list[int]] = {}
@@ -177,6 +180,15 @@ class ClauseIndex:
         if filters.statuses:
             keep &= np.isin(self.status_of, list(filters.statuses))
         return keep
+
+
+# Question intents that map onto the standard structure of legal texts.
+_PENALTY_QUESTION = re.compile(r"处罚|罚款|罚多少|罚到|法律责任|后果|拒不改正|不改|放任|追究|吊销|\bfines?\b|\bfined\b|penalt|"
+                               r"sanction|liabilit|consequence|punish|(do not|don't|fail to|failing to) comply", re.I)
+_PENALTY_SECTION = re.compile(r"法律责任|罚则|PENALT|Penalt|罚款|处罚|fines?\b", re.I)
+_IN_FORCE_QUESTION = re.compile(r"施行|生效|起适用|何时起|什么时候开始|哪天|entry into force|enter into force|"
+                                r"(from|as of|by) what date|when do(es)? .{0,60}\b(apply|take effect|start)", re.I)
+_IN_FORCE_SECTION = re.compile(r"附则|FINAL PROVISIONS|Final provisions|Entry into force|ADDEND|施行", re.I)
 
 
 def _ranks(scores: np.ndarray, keep: np.ndarray, limit: int) -> list[int]:
@@ -320,6 +332,10 @@ class HybridRetriever:
         elif analysis.jurisdictions:
             score *= np.where(np.isin(index.jurisdiction_of, analysis.jurisdictions), JURISDICTION_BOOST, 1.0)
         score *= np.where(index.is_recital, RECITAL_FACTOR, 1.0)
+        if _PENALTY_QUESTION.search(analysis.search_text):
+            score *= np.where(index.is_penalty, INTENT_FACTOR, 1.0)
+        if _IN_FORCE_QUESTION.search(analysis.question):
+            score *= np.where(index.is_final, INTENT_FACTOR, 1.0)
         revoked = np.isin(index.status_of, list(REVOKED_STATUSES))
         if analysis.wants_old_version:
             score *= np.where(revoked, OLD_VERSION_BOOST, 1.0)

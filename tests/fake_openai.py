@@ -11,7 +11,7 @@ JSON body) so tests can assert what prompt was sent.
 
 Behaviours (see the ``Reply`` constructors):
 - ``Reply.text("…[1]…")``: an answer (split into several stream chunks when streamed);
-- ``Reply.chunks(["a", "b", …])``: exactly these stream deltas (one chunk each);
+- ``Reply.chunks(["a", "b", …], interval_s=0)``: exactly these stream deltas (one chunk each, paced);
 - ``Reply.malformed()``: a 200 whose body is not valid JSON (a broken SSE event when streamed);
 - ``Reply.error(500)``: an HTTP error with an OpenAI-style error body;
 - ``Reply.slow(seconds, text)``: waits before answering (longer than the client timeout, to test timeouts);
@@ -54,8 +54,9 @@ class Reply:
         return cls("text", content=content)
 
     @classmethod
-    def chunks(cls, pieces: list[str] | tuple[str, ...]) -> "Reply":
-        return cls("chunks", pieces=tuple(pieces))
+    def chunks(cls, pieces: list[str] | tuple[str, ...], interval_s: float = 0.0) -> "Reply":
+        """Exactly these deltas, one stream chunk each, ``interval_s`` apart."""
+        return cls("chunks", pieces=tuple(pieces), delay_s=interval_s)
 
     @classmethod
     def malformed(cls) -> "Reply":
@@ -209,8 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._event(chunk({"role": "assistant", "content": ""}))
         for piece in reply.stream_pieces():
             self._event(chunk({"content": piece}))
-            if reply.kind == "chunks" and self.server.fake.chunk_interval_s:
-                time.sleep(self.server.fake.chunk_interval_s)
+            if reply.kind == "chunks" and reply.delay_s:
+                time.sleep(reply.delay_s)
         if reply.kind == "stall":
             time.sleep(reply.delay_s)
         self._event(chunk({}, "stop"))
@@ -226,11 +227,9 @@ class _Server(ThreadingHTTPServer):
 class FakeOpenAI:
     """The fake endpoint. ``base_url`` is ``http://127.0.0.1:<port>/v1``; start/stop or use as a context manager."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, default: Reply | None = None,
-                 chunk_interval_s: float = 0.0) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, default: Reply | None = None) -> None:
         self.model = model
         self.default = default or Reply.text("The provided clauses cover this [1].")
-        self.chunk_interval_s = chunk_interval_s
         self._queue: deque[Reply] = deque()
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()

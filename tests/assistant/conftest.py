@@ -21,7 +21,7 @@ for _dir in (Path(__file__).resolve().parent.parent, Path(__file__).resolve().pa
     if str(_dir) not in sys.path:
         sys.path.insert(0, str(_dir))
 
-from corpus_ids import GENAI, INJECTED_UNIT, INJECTION  # noqa: E402
+from corpus_ids import GENAI, INJECTED_UNIT, INJECTION, TAG_BREAKOUT, TAG_BREAKOUT_UNIT  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
@@ -119,7 +119,8 @@ class InjectedIndex:
 
 @pytest.fixture(scope="session")
 def injected_index(tmp_path_factory, settings_factory, shared_corpus, embedder) -> InjectedIndex:
-    """The GenAI Measures alone, with an instruction to the model appended to its 第十二条."""
+    """The GenAI Measures alone, with an instruction to the model appended to its 第十二条 and an attempt to
+    break out of the prompt's <source> delimiters appended to its 第十三条."""
     from assistant.retrieval import HybridRetriever
     from ingest.pipeline import run_ingest
 
@@ -130,8 +131,9 @@ def injected_index(tmp_path_factory, settings_factory, shared_corpus, embedder) 
     shutil.copyfile(shared_corpus / f"{GENAI}.md", target)
     target.chmod(0o644)
     text = target.read_text(encoding="utf-8")
-    text, n = re.subn(rf"(?m)^({INJECTED_UNIT} .*)$", lambda m: m.group(1) + INJECTION, text, count=1)
-    assert n == 1, f"{INJECTED_UNIT} not found in {target.name}"
+    for unit, addition in ((INJECTED_UNIT, INJECTION), (TAG_BREAKOUT_UNIT, TAG_BREAKOUT)):
+        text, n = re.subn(rf"(?m)^({unit} .*)$", lambda m: m.group(1) + addition, text, count=1)
+        assert n == 1, f"{unit} not found in {target.name}"
     target.write_text(text, encoding="utf-8")
     settings = settings_factory(base, corpus)
     report = run_ingest(settings)
