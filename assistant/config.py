@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     chroma_host: str = ""
     chroma_port: int = 8000
     chroma_token: str = ""
+    index_refresh_s: float = 5.0  # how often a running service checks whether the collection was re-indexed
 
     @field_validator("corpus_dir", "index_dir", "catalog_path", mode="after")
     @classmethod

@@ -122,6 +122,7 @@ class ClauseIndex:
         self.store = store or ClauseStore(settings)
         self._lock = threading.Lock()
         self.fingerprint = ""
+        self._checked = time.monotonic()
         self.refresh()
 
     def refresh(self) -> bool:
@@ -164,6 +165,20 @@ class ClauseIndex:
             self.resolver = DocResolver(list(self.docs.values()))
             self.fingerprint = keyword.fingerprint
         return True
+
+    def refresh_if_changed(self) -> bool:
+        """Cheap check (at most every ``index_refresh_s``) whether another process re-indexed; reload if so."""
+        now = time.monotonic()
+        if now - self._checked < self.settings.index_refresh_s:
+            return False
+        self._checked = now
+        try:
+            published = self.store.published_fingerprint()
+        except Exception:  # server unreachable: keep serving what we have; the query will report the error
+            return False
+        if published and published != self.fingerprint:
+            return self.refresh()
+        return False
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -285,6 +300,7 @@ class HybridRetriever:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         filters = Filters.of(filters)
+        self.index.refresh_if_changed()
         index = self.index
         analysis = analysis or self.analyse(question, history)
         keep = index.mask(filters)

@@ -130,7 +130,8 @@ def run_ingest(
     # 4. the keyword index follows the collection
     progress("keyword", 0, 1, "keyword index")
     rows = sorted_rows(store)
-    sync_keyword_index(rows, keyword_dir(settings))
+    keyword, _ = sync_keyword_index(rows, keyword_dir(settings))
+    store.publish_fingerprint(keyword.fingerprint)
     progress("keyword", 1, 1, "keyword index")
     report.chunks = len(rows)
     report.seconds = time.perf_counter() - started

@@ -157,6 +157,17 @@ class ClauseStore:
                 out[meta["embed_sha"]] = np.asarray(emb, dtype=np.float32)
         return out
 
+    def published_fingerprint(self) -> str:
+        """The content fingerprint the last completed ingest recorded on the collection (cheap to read)."""
+        collection = self.client.get_collection(self.settings.collection_name, embedding_function=None)
+        return (collection.metadata or {}).get("fingerprint", "")
+
+    def publish_fingerprint(self, fingerprint: str) -> None:
+        """Record the content fingerprint, so other processes sharing a Chroma server notice the change."""
+        metadata = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
+        metadata.update({"embedding_model": self.settings.embedding_model, "fingerprint": fingerprint})
+        self.collection.modify(metadata=metadata)
+
     # ---- writing --------------------------------------------------------------------------------------
     def delete_document(self, doc_id: str) -> None:
         self.collection.delete(where={"doc_id": doc_id})

@@ -23,9 +23,14 @@ def assert_citations_grounded(answer: Answer) -> None:
         assert cit.status == clause.status
 
 
+def body(text: str) -> str:
+    """An answer's text without its notice lines (``> ⚠ …``, which may name removed citations like [9])."""
+    return "\n".join(line for line in text.splitlines() if not NOTICE_LINE.match(line))
+
+
 def assert_markers_match_citations(answer: Answer) -> None:
-    """Every [n] in the text is a citation, and every citation is referred to in the text."""
-    shown = {int(n) for n in CITATION_MARK.findall(answer.text)}
+    """Every [n] in the text (notices aside) is a citation, and every citation is referred to in the text."""
+    shown = {int(n) for n in CITATION_MARK.findall(body(answer.text))}
     numbers = {c.n for c in answer.citations}
     assert shown <= numbers, f"markers {sorted(shown - numbers)} refer to no citation"
     assert numbers <= shown, f"citations {sorted(numbers - shown)} are never referred to"

@@ -7,11 +7,7 @@ import re
 
 import pytest
 
-from answer_checks import (
-    assert_citations_grounded,
-    assert_extractive,
-    lead_line,
-)
+from answer_checks import assert_extractive, lead_line
 from assistant.answer import Answer, AnswerService, InvalidQuestion, validate_question
 from corpus_ids import (
     ALGO,
@@ -22,7 +18,6 @@ from corpus_ids import (
     GENAI,
     INJECTED_UNIT,
     INJECTION,
-    PIPL,
     TC260,
 )
 
