@@ -71,11 +71,45 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
 
+    # --- access control (off when both are empty) and uploads --------------------------------------------
+    auth_users: str = ""  # "alice:secret1,bob:secret2" for the UI (login) and the API (HTTP Basic)
+    admin_users: str = ""  # "alice": may upload and remove documents when auth is on
+    api_token: str = ""  # "Authorization: Bearer <token>" for the API (counts as admin)
+    upload_max_mb: float = 20.0
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.auth_users or self.api_token)
+
+    def user_passwords(self) -> dict[str, str]:
+        pairs = [p.split(":", 1) for p in self.auth_users.split(",") if ":" in p]
+        return {u.strip(): pw for u, pw in pairs if u.strip()}
+
+    def is_admin(self, user: str | None) -> bool:
+        if not self.auth_enabled:
+            return True
+        return bool(user) and user in {u.strip() for u in self.admin_users.split(",") if u.strip()}
+
     # --- Chroma server mode (embedded PersistentClient when chroma_host is empty) -------------------
     chroma_host: str = ""
     chroma_port: int = 8000
     chroma_token: str = ""
     index_refresh_s: float = 5.0  # how often a running service checks whether the collection was re-indexed
+
+    # --- chat channels: Slack and WeCom bots (assistant/channels/); a channel without its settings is off ----
+    slack_bot_token: str = ""  # xoxb-…: HTTP mode needs it and slack_signing_secret (events at /slack/events)
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""  # xapp-… with connections:write: Socket Mode (`regqa slack --socket`)
+    slack_api_url: str = "https://slack.com/api/"
+    wecom_corp_id: str = ""  # WeCom (企业微信) self-built app: callback at /wecom/callback
+    wecom_agent_id: str = ""
+    wecom_secret: str = ""
+    wecom_token: str = ""  # 接收消息: Token
+    wecom_aes_key: str = ""  # 接收消息: EncodingAESKey (43 characters)
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    wecom_webhook_url: str = ""  # optional group robot (群机器人) webhook for ingest summaries
+    bot_rate_limit_per_minute: int = 10  # questions per user per minute on each channel (0: no limit)
+    bot_workers: int = 4  # background threads answering bot questions, per channel
 
     @field_validator("corpus_dir", "index_dir", "catalog_path", mode="after")
     @classmethod

@@ -71,6 +71,16 @@ def build_ui(holder) -> gr.Blocks:
             table = gr.Dataframe(headers=["doc_id", "title", "jurisdiction", "status", "units", "chunks"],
                                  interactive=False, elem_id="documents-table")
             refresh = gr.Button("Refresh / 刷新")
+            with gr.Row():
+                with gr.Column():
+                    upload = gr.File(label="Add documents (md, txt, html, pdf, docx) / 上传文件", file_count="multiple",
+                                     file_types=[".md", ".txt", ".html", ".htm", ".pdf", ".docx"],
+                                     elem_id="upload")
+                    add = gr.Button("Add to index / 加入索引", variant="primary", elem_id="add-documents")
+                with gr.Column():
+                    removable = gr.Dropdown([], label="Uploaded documents / 已上传文件", elem_id="removable")
+                    remove = gr.Button("Remove / 删除", variant="stop", elem_id="remove-document")
+            manage_status = gr.Markdown(elem_id="manage-status")
 
         def load():
             service = holder.get()
@@ -80,7 +90,7 @@ def build_ui(holder) -> gr.Blocks:
                      else f"Mode: **LLM** `{settings.llm_model}` at `{settings.llm_base_url}`")
             choices = [(f"{d.title} ({d.doc_id})", d.doc_id) for d in sorted(index.docs.values(),
                                                                              key=lambda d: d.doc_id)]
-            return label, gr.update(choices=choices), document_rows()
+            return label, gr.update(choices=choices), document_rows(), uploaded_choices()
 
         def document_rows():
             index = holder.get().retriever.index
@@ -89,6 +99,51 @@ def build_ui(holder) -> gr.Blocks:
                 counts[m["doc_id"]] = counts.get(m["doc_id"], 0) + 1
             return [[d.doc_id, d.title, d.jurisdiction, d.status, len(d.units), counts.get(d.doc_id, 0)]
                     for d in sorted(index.docs.values(), key=lambda d: d.doc_id)]
+
+        def uploaded_choices():
+            from assistant.documents import uploaded_documents
+
+            return gr.update(choices=sorted(uploaded_documents(holder.get().settings)), value=None)
+
+        def after_change(report) -> str:
+            service = holder.get()
+            service.retriever.index.refresh()
+            lines = [f"Added / 新增: {', '.join(report.added) or '—'}",
+                     f"Replaced / 更新: {', '.join(report.replaced) or '—'}",
+                     f"Removed / 删除: {', '.join(report.removed) or '—'}"]
+            lines += [f"⚠ {f.path.name}: {f.reason}" for f in report.failed]
+            return "\n\n".join(lines)
+
+        def add_documents(files, request: gr.Request, progress=gr.Progress()):
+            from assistant.documents import UploadError, reindex, save_upload
+
+            settings = holder.get().settings
+            if not settings.is_admin(getattr(request, "username", None)):
+                return "⚠ Only an admin may add documents. / 仅管理员可以上传文件。", gr.update(), gr.update()
+            if not files:
+                return "⚠ Choose a file first. / 请先选择文件。", gr.update(), gr.update()
+            messages = []
+            for f in files:
+                path = getattr(f, "name", f)
+                original = getattr(f, "orig_name", None) or str(path).rsplit("/", 1)[-1]
+                try:
+                    data = open(path, "rb").read()
+                    save_upload(settings, original, data)
+                except (UploadError, OSError) as exc:
+                    messages.append(f"⚠ {original}: {exc}")
+            report = reindex(settings, progress=lambda stage, done, total, label:
+                             progress((done / total) if total else 0, desc=f"{stage}: {label}"))
+            return "\n\n".join(messages + [after_change(report)]), document_rows(), uploaded_choices()
+
+        def remove_document(doc_id, request: gr.Request):
+            from assistant.documents import reindex, remove_upload
+
+            settings = holder.get().settings
+            if not settings.is_admin(getattr(request, "username", None)):
+                return "⚠ Only an admin may remove documents. / 仅管理员可以删除文件。", gr.update(), gr.update()
+            if not doc_id or not remove_upload(settings, doc_id):
+                return "⚠ Choose an uploaded document. / 请选择已上传的文件。", gr.update(), gr.update()
+            return after_change(reindex(settings)), document_rows(), uploaded_choices()
 
         def respond(text, chat, conv, juris, docs):
             chat = list(chat or [])
@@ -137,5 +192,7 @@ def build_ui(holder) -> gr.Blocks:
                     None, [chatbot, conversation, cited, panel, citations_state])
         cited.change(open_citation, [cited, citations_state], panel)
         refresh.click(document_rows, None, table)
-        demo.load(load, None, [mode, documents, table])
+        add.click(add_documents, upload, [manage_status, table, removable])
+        remove.click(remove_document, removable, [manage_status, table, removable])
+        demo.load(load, None, [mode, documents, table, removable])
     return demo

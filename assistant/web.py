@@ -118,6 +118,41 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
     app.state.holder = holder
     started = time.time()
 
+    def caller(request: Request) -> tuple[bool, str | None]:
+        """(authenticated, user) for an API request: Bearer api_token (admin) or HTTP Basic user:password."""
+        if not settings.auth_enabled:
+            return True, None
+        header = request.headers.get("authorization", "")
+        if settings.api_token and header == f"Bearer {settings.api_token}":
+            return True, "__token__"
+        if header.lower().startswith("basic "):
+            import base64
+            import binascii
+            import hmac
+
+            try:
+                user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return False, None
+            expected = settings.user_passwords().get(user)
+            if expected is not None and hmac.compare_digest(expected, password):
+                return True, user
+        return False, None
+
+    def is_admin(user: str | None) -> bool:
+        return user == "__token__" or settings.is_admin(user)
+
+    @app.middleware("http")
+    async def require_auth(request: Request, call_next):
+        if request.url.path.startswith("/v1/"):
+            ok, user = caller(request)
+            if not ok:
+                return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Basic"},
+                                    content={"error": {"message": "authentication required",
+                                                       "type": "unauthorized"}})
+            request.state.user = user
+        return await call_next(request)
+
     @app.exception_handler(ValidationError)
     async def _validation(_: Request, exc: ValidationError):
         return _error(422, str(exc), "invalid_request")
@@ -157,6 +192,46 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
             {"doc_id": d.doc_id, "title": d.title, "title_en": d.title_en, "jurisdiction": d.jurisdiction,
              "language": d.language, "status": d.status, "issued": d.issued, "units": len(d.units),
              "chunks": chunks.get(d.doc_id, 0)} for d in sorted(index.docs.values(), key=lambda d: d.doc_id)]}
+
+    @app.post("/v1/documents")
+    async def upload_document(request: Request):
+        from assistant.documents import UploadError, reindex, save_upload
+
+        if not is_admin(getattr(request.state, "user", None)):
+            return _error(403, "only an admin may add documents", "forbidden")
+        try:
+            form = await request.form()
+        except Exception as exc:  # not multipart, or a broken body
+            return _error(422, f"expected multipart/form-data with a 'file' field ({exc})", "invalid_request")
+        upload = form.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            return _error(422, "expected multipart/form-data with a 'file' field", "invalid_request")
+        data = await upload.read()
+        try:
+            path = await asyncio.to_thread(save_upload, settings, upload.filename or "", data)
+        except UploadError as exc:
+            return _error(400, str(exc), "invalid_document")
+        report = await asyncio.to_thread(reindex, settings)
+        service, err = _service_or_error()
+        if service is not None:
+            await asyncio.to_thread(service.retriever.index.refresh)
+        return {"stored_as": path.name, "added": report.added, "replaced": report.replaced,
+                "failed": [{"file": f.path.name, "reason": f.reason} for f in report.failed]}
+
+    @app.delete("/v1/documents/{doc_id}")
+    async def delete_document(doc_id: str, request: Request):
+        from assistant.documents import reindex, remove_upload
+
+        if not is_admin(getattr(request.state, "user", None)):
+            return _error(403, "only an admin may remove documents", "forbidden")
+        if not await asyncio.to_thread(remove_upload, settings, doc_id):
+            return _error(404, f"no uploaded document {doc_id!r} (corpus documents cannot be removed here)",
+                          "not_found")
+        report = await asyncio.to_thread(reindex, settings)
+        service, _ = _service_or_error()
+        if service is not None:
+            await asyncio.to_thread(service.retriever.index.refresh)
+        return {"removed": report.removed}
 
     @app.post("/v1/ask")
     async def ask(request: Request):
@@ -243,5 +318,8 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
         from assistant.ui import build_ui
 
-        app = gr.mount_gradio_app(app, build_ui(holder), path="/")
+        passwords = settings.user_passwords()
+        auth = (lambda user, password: passwords.get(user) == password) if passwords else None
+        app = gr.mount_gradio_app(app, build_ui(holder), path="/", auth=auth,
+                                  auth_message="regqa: sign in / 请登录")
     return app

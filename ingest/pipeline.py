@@ -67,23 +67,30 @@ def run_ingest(
     store = ClauseStore(settings, rebuild=rebuild)
     indexed = store.documents()
 
-    # 1. load every file; collect failures with their reasons
+    # 1. load every file (the corpus, plus documents uploaded through the web app); collect failures
+    roots = [("", corpus_dir)]
+    upload_dir = settings.index_dir / "uploads"
+    if upload_dir.is_dir() and upload_dir.resolve() != corpus_dir:
+        roots.append(("uploads/", upload_dir))
+    files = [(prefix, root, path) for prefix, root in roots for path in corpus_files(root)]
     loaded: dict[str, SourceDocument] = {}
+    source_of: dict[str, str] = {}
     failed_files: set[str] = set()
-    files = corpus_files(corpus_dir)
-    for i, path in enumerate(files, 1):
+    for i, (prefix, root, path) in enumerate(files, 1):
         progress("load", i, len(files), path.name)
+        rel = prefix + str(path.relative_to(root))
         try:
             doc = load_document(path, catalog)
         except LoadError as exc:
             report.failed.append(FileFailure(path, str(exc)))
-            failed_files.add(str(path.relative_to(corpus_dir)))
+            failed_files.add(rel)
             continue
         if doc.doc_id in loaded:
             report.failed.append(FileFailure(path, f"duplicate document id {doc.doc_id!r} "
                                                    f"(also in {loaded[doc.doc_id].path.name})"))
             continue
         loaded[doc.doc_id] = doc
+        source_of[doc.doc_id] = rel
     report.documents = len(loaded)
 
     # 2. remove documents whose file is gone (not those whose file merely failed to load)
@@ -122,8 +129,8 @@ def run_ingest(
                 )
                 vectors.update(zip(missing, fresh))
                 report.embedded_chunks += len(missing)
-            store.add_document(doc, chunks, np.vstack([vectors[i] for i in range(len(chunks))]), corpus_dir,
-                               ingest_key=key(doc))
+            store.add_document(doc, chunks, np.vstack([vectors[i] for i in range(len(chunks))]),
+                               source_file=source_of[doc.doc_id], ingest_key=key(doc))
             (report.replaced if doc.doc_id in indexed else report.added).append(doc.doc_id)
             progress("index", n, len(todo), doc.doc_id)
 

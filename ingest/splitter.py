@@ -322,7 +322,7 @@ def _walk_cn_plan(blocks: list[str], entry: CatalogEntry | None, walker: _Walker
 
 def detect_scheme(doc: SourceDocument, blocks: list[str]) -> str:
     paragraphs = [b for b in blocks if not b.startswith("#")]
-    if sum(bool(CN_ARTICLE.match(b)) for b in paragraphs) >= 3:
+    if sum(bool(CN_ARTICLE.match(b)) for b in paragraphs) >= 2:
         return "cn-articles"
     headings = [h for b in blocks if (h := _heading(b)) and h[0] > 1]
     unit_headings = sum(heading_unit_label(t, "")[0] == "unit" for _, t in headings)

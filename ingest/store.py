@@ -173,13 +173,10 @@ class ClauseStore:
         self.collection.delete(where={"doc_id": doc_id})
 
     def add_document(self, doc: SourceDocument, chunks: list[Chunk], embeddings: np.ndarray,
-                     corpus_dir: Path | None = None, ingest_key: str = "") -> None:
+                     source_file: str = "", ingest_key: str = "") -> None:
         """Replace a document's chunks: delete whatever is there, then add the new ones in batches."""
         self.delete_document(doc.doc_id)
-        try:
-            source_file = str(doc.path.relative_to(corpus_dir)) if corpus_dir else doc.path.name
-        except ValueError:
-            source_file = doc.path.name
+        source_file = source_file or doc.path.name
         metadatas = [chunk_metadata(doc, c, len(chunks), source_file) | {"ingest_key": ingest_key} for c in chunks]
         for start in range(0, len(chunks), ADD_BATCH):
             end = start + ADD_BATCH

@@ -1,44 +1,13 @@
-"""A real web server (uvicorn in a thread, free port on 127.0.0.1) over the small-corpus index."""
+"""Fixtures for the web tests: a real server (uvicorn in a thread, free port) over the small-corpus index."""
 from __future__ import annotations
 
-import socket
-import threading
-import time
+import sys
+from pathlib import Path
 
-import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, app, port: int):
-        import uvicorn
-
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self, timeout: float = 120) -> "LiveServer":
-        self.thread.start()
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError("server did not become ready")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+sys.path.insert(0, str(Path(__file__).parent))
+from tests_web_support import LiveServer, free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")

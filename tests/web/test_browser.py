@@ -90,3 +90,41 @@ def test_clear_chat(page):
     page.click("#clear")
     page.wait_for_function("document.querySelectorAll('#citations label').length === 0", timeout=20_000)
     assert "深度合成服务提供者的义务" not in page.inner_text("#chatbot")
+
+
+NOVEL_DOC = """# 无人机快递管理办法（测试文件）
+
+第一条 无人机快递在居民区上空飞行高度不得低于一百二十米。
+
+第二条 无人机快递运营者应当为每架无人机购买第三者责任保险。
+"""
+
+
+def test_upload_a_document_and_find_it_answerable(browser, tmp_path_factory, clean_index, settings_factory):
+    from tests_web_support import private_server
+
+    server = private_server(tmp_path_factory.mktemp("upload"), clean_index, settings_factory)
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        page.get_by_role("tab", name="Documents / 文件库").click()
+        source = tmp_path_factory.mktemp("files") / "drone-delivery.md"
+        source.write_text(NOVEL_DOC, encoding="utf-8")
+        page.locator("#upload input[type=file]").set_input_files(str(source))
+        page.wait_for_timeout(1500)
+        page.click("#add-documents")
+        page.wait_for_function("document.querySelector('#manage-status').innerText.includes('drone-delivery')",
+                               timeout=120_000)
+        assert "drone-delivery" in page.inner_text("#documents-table")
+        page.get_by_role("tab", name="Chat / 问答").click()
+        page.fill("#question textarea", "无人机快递在居民区上空最低飞多高？")
+        page.click("#send")
+        page.wait_for_selector("#citations label", timeout=60_000)
+        assert "无人机快递管理办法" in page.inner_text("#citations")
+        assert "一百二十米" in page.inner_text("#chatbot")
+        page.screenshot(path=str(source.parent / "uploaded-answer.png"), full_page=True)
+        context.close()
+    finally:
+        server.stop()
