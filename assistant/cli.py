@@ -234,6 +234,28 @@ def serve(
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
 
 
+@app.command()
+def slack(
+    socket: bool = typer.Option(False, "--socket", help="Socket Mode (no public URL; needs REGQA_SLACK_APP_TOKEN)."),
+) -> None:
+    """Run the Slack bot: Socket Mode with --socket, else HTTP mode (the web server, events at /slack/events)."""
+    from assistant.channels.slack import missing_settings
+
+    settings = _settings()
+    missing = missing_settings(settings, socket=socket)
+    if missing:
+        err_console.print(f"[red]error:[/red] the Slack bot needs {', '.join(missing)} (see README, Slack and WeCom bots)")
+        raise typer.Exit(2)
+    if not socket:
+        serve(host=None, port=None)
+        return
+    from assistant.channels.slack import socket_mode_handler
+
+    handler = socket_mode_handler(settings)
+    err_console.print("Slack bot in Socket Mode (loading the index in the background); Ctrl-C to stop.")
+    handler.start()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     logging.basicConfig(level=logging.WARNING)
     app()

@@ -57,8 +57,8 @@ class Settings(BaseSettings):
     # Refusal: with no document or clause named, evidence is weak when the best dense similarity is below
     # refusal_min_similarity AND the best clauses cover less than refusal_min_coverage of the question's
     # keywords. Calibrated on the dev set (see README, "Quality").
-    refusal_min_similarity: float = 0.25
-    refusal_min_coverage: float = 0.35
+    refusal_min_similarity: float = 0.20
+    refusal_min_coverage: float = 0.50
 
     # --- generative mode: any OpenAI-compatible endpoint (DeepSeek, Qwen/DashScope, Ollama, vLLM, llama.cpp)
     llm_base_url: str = ""

@@ -46,6 +46,59 @@ def check_citations(text: str, valid: set[int]) -> tuple[str, list[int], list[in
     return cleaned, cited, invalid
 
 
+class CitationStreamFilter:
+    """Drops invalid ``[n]`` marks from streamed text as it arrives (a mark may be split across chunks), and
+    the blank before a dropped mark when punctuation follows it ("see [9]." -> "see.")."""
+
+    _PUNCTUATION = set("。，；：！？、,.;:!?)）")
+
+    def __init__(self, valid: set[int]) -> None:
+        self.valid = valid
+        self.pending = ""  # an unfinished "[1" waiting for its "]"
+        self.blanks = ""  # blanks not yet shown: they are dropped if a removed mark and punctuation follow
+        self.dropped = False  # a mark was just removed
+
+    def _emit(self, out: list[str], ch: str) -> None:
+        if ch in " \t":
+            self.blanks += ch
+            return
+        if not (self.dropped and ch in self._PUNCTUATION):
+            out.append(self.blanks)
+        self.blanks = ""
+        self.dropped = False
+        out.append(ch)
+
+    def feed(self, delta: str) -> str:
+        text, out = self.pending + delta, []
+        self.pending = ""
+        i = 0
+        while i < len(text):
+            if text[i] != "[":
+                self._emit(out, text[i])
+                i += 1
+                continue
+            m = re.match(r"\[(\d{0,3})(\]?)", text[i:])
+            if m.end() == len(text) - i and not m.group(2) and len(m.group(1)) < 3:
+                self.pending = text[i:]  # "[", "[1": wait for the rest
+                break
+            if m.group(2) and m.group(1):  # a complete [n]
+                if int(m.group(1)) in self.valid:
+                    for ch in m.group(0):
+                        self._emit(out, ch)
+                else:
+                    self.dropped = True
+                i += m.end()
+            else:
+                self._emit(out, "[")
+                i += 1
+        return "".join(out)
+
+    def flush(self) -> str:
+        rest = ("" if self.dropped else self.blanks) + self.pending
+        self.pending = self.blanks = ""
+        return rest
+
+
 class LLMGenerator:
     def __init__(self, settings: Settings) -> None:
         from langchain_openai import ChatOpenAI
@@ -78,7 +131,7 @@ class LLMGenerator:
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
         sources = "\n".join(
-            f'<source id="{c.n}" label="{escape(c.label)}" status="{escape(c.status)}">\n{escape(c.quote)}\n</source>'
+            f'<source id="{c.n}" label="{escape(c.label)}" status="{escape(c.status)}">\n{escape(c.quote, quote=False)}\n</source>'
             for c in citations)
         system = load_prompt(f"answer_{'zh' if language == 'zh' else 'en'}.md").format(sources=sources)
         out = [SystemMessage(content=system)]
@@ -94,6 +147,8 @@ class LLMGenerator:
         clauses = service.select_clauses(result)
         citations = [service._citation(n, c, language) for n, c in enumerate(clauses, 1)]
         parts: list[str] = []
+        shown = CitationStreamFilter({c.n for c in citations})
+        visible: list[str] = []  # what the user has seen: the reply with invalid [n] removed
         t_llm = time.perf_counter()
         failure = None
         try:
@@ -101,7 +156,10 @@ class LLMGenerator:
                 delta = chunk.content if isinstance(chunk.content, str) else ""
                 if delta:
                     parts.append(delta)
-                    yield delta
+                    piece = shown.feed(delta)
+                    if piece:
+                        visible.append(piece)
+                        yield piece
         except Exception as exc:  # connection refused, timeout, HTTP error, malformed payload
             failure = f"{type(exc).__name__}: {str(exc)[:200]}"
             log.warning("LLM endpoint failed: %s", failure)
@@ -116,22 +174,26 @@ class LLMGenerator:
             fallback_reason = ("大模型未返回内容，以下为原文摘录式回答。" if language == "zh"
                                else "The LLM returned no text; this is the extractive answer.")
         else:
-            cleaned, cited, invalid = check_citations(raw, {c.n for c in citations})
+            _, cited, invalid = check_citations(raw, {c.n for c in citations})
             if invalid:
-                notices.append(("已删除无效引用：" if language == "zh" else "Removed invalid citations: ")
-                               + ", ".join(f"[{n}]" for n in invalid))
+                notices.append(("已删除无效引用编号：" if language == "zh" else "Removed invalid citation numbers: ")
+                               + ", ".join(str(n) for n in invalid))
             if not cited:
                 fallback_reason = ("大模型的回答没有有效引用，以下为原文摘录式回答。" if language == "zh"
                                    else "The LLM answer had no valid citation; this is the extractive answer.")
             else:
-                final_citations = [c for c in citations if c.n in cited]
-                text = cleaned
-                if notices:
-                    text = "\n".join(f"> ⚠ {n}" for n in notices) + "\n\n" + text
+                tail = shown.flush()
+                if tail:
+                    visible.append(tail)
+                    yield tail
+                if notices:  # after the streamed reply, so that the deltas add up to the final text
+                    block = "\n\n" + "\n".join(f"> ⚠ {n}" for n in notices)
+                    visible.append(block)
+                    yield block
                 timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-                yield Answer(question=question, text=text, citations=final_citations, refused=False,
-                             mode=f"generative:{self.model_name}", language=language, timings=timings,
-                             notices=notices, retrieved=result.clauses)
+                yield Answer(question=question, text="".join(visible), citations=[c for c in citations if c.n in cited],
+                             refused=False, mode=f"generative:{self.model_name}", language=language,
+                             timings=timings, notices=notices, retrieved=result.clauses)
                 return
         notices.append(fallback_reason)
         text, citations = service.compose_extractive(result, language)

@@ -148,6 +148,19 @@ class DocResolver:
                                    and self.docs[doc_id].status not in _OLD_STATUSES):
                 by_name[name] = doc_id
         self._names = sorted(by_name.items(), key=lambda p: -len(p[0]))
+        self._same_title: dict[str, list[str]] = {}
+        for d in docs:
+            self._same_title.setdefault(d.title, []).append(d.doc_id)
+
+    def old_version_of(self, doc_id: str) -> str:
+        """The revoked/superseded document that shares this one's title (网络安全法 2016 for 2025), or itself."""
+        info = self.docs.get(doc_id)
+        if info is None or info.status in _OLD_STATUSES:
+            return doc_id
+        for other in self._same_title.get(info.title, []):
+            if other != doc_id and self.docs[other].status in _OLD_STATUSES:
+                return other
+        return doc_id
 
     def find(self, text: str) -> list[tuple[str, str]]:
         """(doc_id, matched name) in order of appearance; longer names win over names inside them."""
@@ -319,6 +332,11 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
         if not resolver.find(m.group(0)):
             unknown.append(m.group(0))
 
+    wants_old = bool(_OLD_VERSION.search(question))
+    if wants_old:  # "2016年原文的网络安全法": the name resolves to the text in force; switch to the old one
+        named = [resolver.old_version_of(d) for d in named]
+        doc_ids = [resolver.old_version_of(d) for d in doc_ids]
+
     return QueryAnalysis(
         question=question,
         search_text=search_text,
@@ -329,7 +347,7 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
         jurisdictions=jurisdictions,
         foreign_jurisdictions=foreign,
         unknown_titles=unknown,
-        wants_old_version=bool(_OLD_VERSION.search(question)),
+        wants_old_version=wants_old,
         wants_current_version=bool(_CURRENT_VERSION.search(question)),
         expansions=expand_terms(search_text),
         is_follow_up=is_follow_up,

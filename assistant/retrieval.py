@@ -23,7 +23,7 @@ from assistant.metrics import unit_norm
 from assistant.query import ClauseRef, DocInfo, DocResolver, QueryAnalysis, analyse, int_to_cn
 from ingest.catalog import load_catalog
 from ingest.embeddings import Embedder, load_embedder
-from ingest.keyword_index import KeywordIndex, sync_keyword_index
+from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
 from ingest.pipeline import keyword_dir, sorted_rows
 from ingest.store import ClauseStore
 
@@ -110,7 +110,7 @@ class RetrievalResult:
     lookup_hits: list[RetrievedClause] = field(default_factory=list)  # clauses the question named exactly
     missing_refs: list[tuple[str, ClauseRef]] = field(default_factory=list)  # named clauses that don't exist
     top_dense_similarity: float = 0.0
-    keyword_coverage: float = 0.0  # share of the question's keywords found in the best clause
+    keyword_coverage: float = 0.0  # rarity-weighted share of the question's words found in the best clauses
     timings: dict = field(default_factory=dict)
 
 
@@ -206,6 +206,26 @@ _IN_FORCE_QUESTION = re.compile(r"施行|生效|起适用|何时起|什么时候
 _IN_FORCE_SECTION = re.compile(r"附则|FINAL PROVISIONS|Final provisions|Entry into force|ADDEND|施行", re.I)
 
 
+def _point_key(point: str) -> list[tuple[int, str]]:
+    """"(1)(e)" -> [(1, ""), (0, "e")]: comparable paragraph/point positions (numbers, then letters/roman)."""
+    key = []
+    for part in re.findall(r"\(([^)]+)\)", point):
+        key.append((int(part), "") if part.isdigit() else (0, part))
+    return key
+
+
+def _piece_holding(rows: list[int], locators: list[str], unit: str, point: str) -> int | None:
+    """Of a unit's pieces (in document order), the last one that starts at or before ``point``."""
+    wanted = _point_key(point)
+    best = None
+    for row, locator in sorted(zip(rows, locators)):  # row order is document order
+        if locator.startswith(unit):
+            if _point_key(locator[len(unit):]) > wanted:
+                break
+            best = row
+    return best
+
+
 def _ranks(scores: np.ndarray, keep: np.ndarray, limit: int) -> list[int]:
     """Row indices of the best ``limit`` positive scores among kept rows."""
     scores = np.where(keep, scores, 0.0)
@@ -218,6 +238,7 @@ def _ranks(scores: np.ndarray, keep: np.ndarray, limit: int) -> list[int]:
 
 _XREF_CN = re.compile(r"(?:《([^》]+)》)?第([一二三四五六七八九十百零]+)条")
 _XREF_EN = re.compile(r"\bArticles?\s+(\d+)(?:\(\d+\))?")
+_XREF_DOC = re.compile(r"《([^》]+)》(?!\s*第[一二三四五六七八九十百零]+条)")
 
 
 class HybridRetriever:
@@ -265,9 +286,12 @@ class HybridRetriever:
             for doc_id in targets:
                 rows = [r for u in candidates for r in self.index.rows_of_unit(doc_id, u)]
                 rows = [r for r in rows if keep[r]]
-                if ref.point:  # Article 5(1)(e): the piece holding that paragraph first
-                    wanted = ref.unit + ref.point[:3]
-                    rows.sort(key=lambda r: not self.index.metas[r].get("locator", "").startswith(wanted))
+                if ref.point:  # Article 5(1)(e): the piece holding that paragraph/point first
+                    holder = _piece_holding(rows, [self.index.metas[r].get("locator", "") for r in rows],
+                                            ref.unit, ref.point)
+                    if holder is not None:
+                        rows.remove(holder)
+                        rows.insert(0, holder)
                 if rows:
                     hits += rows
                 elif analysis.named_in_question and doc_id in analysis.named_in_question and \
@@ -289,6 +313,12 @@ class HybridRetriever:
                 unit = f"第{m.group(2)}条"
                 if doc_id and unit != meta["unit"]:
                     out += [r for r in self.index.rows_of_unit(doc_id, unit)[:1] if keep[r]]
+            for m in _XREF_DOC.finditer(text):  # 按照《互联网信息服务深度合成管理规定》…: its best matching clause
+                doc_id = self.index.resolver.resolve_title(m.group(1))
+                if doc_id and doc_id != meta["doc_id"]:
+                    scores = np.where(keep & (self.index.doc_of == doc_id), self.index.keyword.scores(text), 0.0)
+                    if scores.max() > 0:
+                        out.append(int(scores.argmax()))
             for m in _XREF_EN.finditer(text):
                 unit = f"Article {m.group(1)}"
                 if unit != meta["unit"]:
@@ -361,7 +391,7 @@ class HybridRetriever:
         score = np.where(keep, score, 0.0)
         signals: dict[int, dict] = {}
         for rank, i in enumerate(lookup_rows):
-            score[i] += 10.0 + (0.5 if rank == 0 else 0.0)
+            score[i] += 10.0 + (5.0 if rank == 0 else 0.0)  # the first row of a lookup is the piece asked for
             signals.setdefault(i, {})["lookup"] = 1
         candidates = np.flatnonzero(score > 0)
         order = candidates[np.argsort(-score[candidates], kind="stable")]
@@ -388,21 +418,19 @@ class HybridRetriever:
 
         best = ranked[0] if ranked else None
         coverage = 0.0
-        if best is not None:
-            from ingest.keyword_index import tokenize
-
-            q_tokens = set(tokenize(analysis.question)) | set(tokenize(" ".join(analysis.expansions)))
-            top_tokens = set()
-            for i in ranked[:3]:
-                top_tokens |= set(tokenize(index.texts[i]))
-            coverage = len(q_tokens & top_tokens) / max(1, len(set(tokenize(analysis.question))))
+        if ranked:  # rarity-weighted share of the question's words that the best clauses contain
+            q_tokens = set(tokenize(" ".join([analysis.question, *analysis.expansions])))
+            top_tokens = set(tokenize(" ".join(keyword_text(index.texts[i], index.metas[i]) for i in ranked[:3])))
+            weights = {t: index.keyword.idf(t) for t in q_tokens}
+            total = sum(weights.values())
+            coverage = sum(w for t, w in weights.items() if t in top_tokens) / total if total else 0.0
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         return RetrievalResult(
             analysis=analysis,
             clauses=clauses,
             lookup_hits=[clause(i, float(score[i])) for i in lookup_rows],
             missing_refs=missing,
-            top_dense_similarity=round(max((sims[i] for i in ranked[:5] if i in sims), default=0.0), 4),
+            top_dense_similarity=round(max(sims.values(), default=0.0), 4),
             keyword_coverage=round(min(coverage, 1.0), 3),
             timings=timings,
         )

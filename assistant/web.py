@@ -313,6 +313,10 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    from assistant.channels import mount_channels
+
+    mount_channels(app, holder, settings)  # Slack /slack/events, WeCom /wecom/callback (404 when not configured)
+
     if with_ui:
         import gradio as gr
 

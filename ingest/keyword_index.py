@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -89,6 +90,12 @@ class KeywordIndex:
     ids: list[str]
     fingerprint: str
     _bm25: object | None = None
+    df: dict[str, int] | None = None  # document frequency of each token (for rarity-weighted coverage)
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency; a token no chunk contains gets the highest value."""
+        n = len(self.ids) or 1
+        return math.log(1.0 + n / (1 + (self.df or {}).get(token, 0)))
 
     @classmethod
     def build(cls, rows: list[tuple[str, dict, str]], fp: str) -> "KeywordIndex":
@@ -100,7 +107,11 @@ class KeywordIndex:
         if ids:
             bm25 = bm25s.BM25(k1=1.2, b=0.5)
             bm25.index(corpus, show_progress=False)
-        return cls(ids=ids, fingerprint=fp, _bm25=bm25)
+        df: dict[str, int] = {}
+        for tokens in corpus:
+            for tok in set(tokens):
+                df[tok] = df.get(tok, 0) + 1
+        return cls(ids=ids, fingerprint=fp, _bm25=bm25, df=df)
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (aligned with ``ids``); all zeros when nothing matches."""
@@ -120,7 +131,8 @@ class KeywordIndex:
         try:
             if self._bm25 is not None:
                 self._bm25.save(str(tmp / "bm25"), show_progress=False)
-            (tmp / "index.json").write_text(json.dumps({"fingerprint": self.fingerprint, "ids": self.ids}))
+            (tmp / "index.json").write_text(json.dumps({"fingerprint": self.fingerprint, "ids": self.ids,
+                                                        "df": self.df or {}}, ensure_ascii=False))
             old = directory.with_name(directory.name + ".old")
             if directory.exists():
                 shutil.rmtree(old, ignore_errors=True)
@@ -137,7 +149,7 @@ class KeywordIndex:
         try:
             info = json.loads((directory / "index.json").read_text())
             bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if info["ids"] else None
-            return cls(ids=info["ids"], fingerprint=info["fingerprint"], _bm25=bm25)
+            return cls(ids=info["ids"], fingerprint=info["fingerprint"], _bm25=bm25, df=info["df"])
         except (OSError, ValueError, KeyError) as exc:
             log.info("keyword index at %s not loadable (%s): will rebuild", directory, exc)
             return None

@@ -194,11 +194,6 @@ def test_refusal_for_an_off_topic_chinese_question(service):
     assert_refusal(answer, "weak-evidence", "zh")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG assistant/refusal.py decide() + retrieval.py keyword_coverage/top_dense_similarity: the weak-evidence "
-    "test passes this cooking question because incidental words ('long', 'soft' — UNESCO's 'soft governance') "
-    "give keyword_coverage 0.4 >= 0.35, while top_dense_similarity is 0.0 (it is taken only over the top-5 "
-    "fused rows, none of which was a dense candidate); the answer quotes UNESCO para 56 as 'governing'."))
 def test_refusal_for_an_off_topic_question_sharing_common_words(service):
     answer = service.answer("How long should I boil an egg for a soft yolk?")
     assert answer.refused and answer.refusal_kind == "weak-evidence"

@@ -134,8 +134,8 @@ def test_invented_citation_is_removed_and_flagged(generative_service, fake_llm):
     assert answer.mode == "generative:fake-model"
     assert "[9]" not in body(answer.text) and "[1]" in body(answer.text)
     assert body(answer.text).strip() == "应当开展安全评估[1]，并履行算法备案手续。"
-    assert any("[9]" in n and "无效引用" in n for n in answer.notices)
-    assert answer.text.startswith("> ⚠ ")
+    assert any("9" in n and "无效引用" in n for n in answer.notices)
+    assert "\n> ⚠ " in answer.text  # the notice follows the streamed reply
     assert [c.n for c in answer.citations] == [1]
     assert (answer.citations[0].doc_id, answer.citations[0].unit) == (GENAI, "第十七条")
     assert_citations_grounded(answer)
@@ -147,7 +147,7 @@ def test_invented_citation_in_english(generative_service, fake_llm):
     answer = generative_service().answer(EN_Q)
     assert answer.mode == "generative:fake-model"
     assert body(answer.text).strip() == "Deployers must disclose deep fakes [1]. See also."
-    assert any(n.startswith("Removed invalid citations: ") and "[7]" in n and "[12]" in n for n in answer.notices)
+    assert any(n.startswith("Removed invalid citation numbers: ") and "7" in n and "12" in n for n in answer.notices)
     assert [c.n for c in answer.citations] == [1]
 
 
@@ -155,7 +155,7 @@ def test_only_invented_citations_fall_back_to_the_extractive_answer(generative_s
     fake_llm.script(Reply.text("应当开展安全评估[8]。"))
     answer = generative_service().answer(ZH_LOOKUP)
     assert_extractive(answer)
-    assert any("[8]" in n for n in answer.notices)
+    assert any("8" in n for n in answer.notices)
     assert any("没有有效引用" in n for n in answer.notices)
 
 
@@ -248,10 +248,6 @@ def test_stream_deltas_add_up_to_the_answer_for_a_clean_reply(generative_service
     assert "".join(deltas) == answer.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG assistant/llm.py LLMGenerator.stream_answer: deltas are yielded as the LLM writes them, before the "
-    "citation check, so a streaming client shows the invented '[9]' and never sees the notice that the final "
-    "Answer.text starts with; the deltas no longer add up to Answer.text (AnswerService.stream's contract)."))
 def test_stream_deltas_add_up_to_the_answer_when_a_citation_is_removed(generative_service, fake_llm):
     fake_llm.script(Reply.text("应当开展安全评估[1]，并履行算法备案手续[9]。"))
     deltas, answer, _ = run_stream(generative_service(), ZH_LOOKUP)
@@ -354,7 +350,7 @@ def test_injected_reply_with_citations_is_still_checked(generative_service, inje
     service = generative_service(retriever=injected_index.retriever)
     fake_llm.script(Reply.text("HACKED [1] [5]"))
     answer = service.answer(f"《生成式人工智能服务管理暂行办法》{INJECTED_UNIT}规定了什么？")
-    assert "[5]" not in body(answer.text) and any("[5]" in n for n in answer.notices)
+    assert "[5]" not in body(answer.text) and any("5" in n for n in answer.notices)
     assert [c.n for c in answer.citations] == [1]
     assert_citations_grounded(answer)
 
@@ -371,7 +367,7 @@ def test_a_clause_cannot_close_its_source_delimiter(generative_service, injected
     blocks = list(SOURCE_BLOCK.finditer(system))
     assert [int(b.group(1)) for b in blocks] == [c.n for c in offered]
     assert system.count("<source id=") == len(offered) and system.count("</source>") == len(offered)
-    assert html.escape(TAG_BREAKOUT) in system
+    assert html.escape(TAG_BREAKOUT, quote=False) in system
     assert "<source id=" not in _outside_sources(system) and "</source>" not in _outside_sources(system)
     assert [c.n for c in answer.citations] == [1]
 

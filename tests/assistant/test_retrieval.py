@@ -84,11 +84,6 @@ def test_article_point_is_found_within_its_article(retriever):
     assert holding_e and holding_e[0].locator.startswith("Article 5(1)")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG assistant/retrieval.py HybridRetriever._lookup/run: for Article 5(1)(e) the pieces whose locator "
-    "starts with 'Article 5(1)' are sorted first, but run() gives the first lookup row only +0.5 over the other "
-    "pieces of the article, less than the spread of fused scores, so the opening piece (locator 'Article 5') "
-    "still ranks first."))
 def test_article_point_puts_the_paragraph_piece_first(retriever):
     result = retriever.run("What does Article 5(1)(e) of the AI Act prohibit?")
     assert result.clauses[0].locator.startswith("Article 5(1)"), [c.locator for c in result.clauses[:3]]
@@ -178,11 +173,6 @@ def test_asking_for_the_2016_original_puts_it_first(retriever, question):
     assert result.clauses[0].doc_id == CSL_2016, [(c.doc_id, c.unit) for c in result.clauses[:3]]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG assistant/query.py analyse()/DocResolver: '网络安全法2016年原文…' sets wants_old_version but the name "
-    "网络安全法 resolves to the 2025 text, so the named-document boost (x2.0) on the 2025 text beats the "
-    "old-version boost (x1.5) on the revoked one; only the exact aliases 2016年网络安全法 / 网络安全法原文 "
-    "reach the 2016 text."))
 @pytest.mark.parametrize("question", [
     "网络安全法2016年原文关于网络安全等级保护制度是怎么规定的？",
     "2016年原文的网络安全法对网络安全等级保护制度怎么规定？",
@@ -275,10 +265,6 @@ def test_cross_references_to_another_named_document(retriever):
     assert [(c.doc_id, c.unit) for c in _xrefs(result)] == [(PIPL, "第五十三条")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "GAP assistant/retrieval.py _cross_references: only '（《title》）第N条' references are followed; a clause "
-    "that refers to a whole document (GenAI Measures 第十二条 '按照《互联网信息服务深度合成管理规定》对…生成内容"
-    "进行标识', 第十七条 '按照《互联网信息服务算法推荐管理规定》履行算法备案') pulls in nothing from it."))
 def test_reference_to_a_whole_document_pulls_in_its_clauses(retriever):
     result = retriever.run("《生成式人工智能服务管理暂行办法》第十二条")
     assert "按照《互联网信息服务深度合成管理规定》" in result.lookup_hits[0].text
