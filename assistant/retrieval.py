@@ -25,7 +25,7 @@ from ingest.catalog import load_catalog
 from ingest.embeddings import Embedder, load_embedder
 from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
 from ingest.pipeline import keyword_dir, sorted_rows
-from ingest.store import ClauseStore
+from ingest.store import ClauseStore, IndexUnavailable
 
 # Fusion weights (chosen on the dev set as round values in the middle of a flat optimum, not per question):
 # score = bm25/max(bm25) + DENSE_WEIGHT * dense_similarity rescaled from DENSE_FLOOR..max to 0..1.
@@ -257,9 +257,12 @@ class HybridRetriever:
     def _dense(self, text: str, where: dict | None, limit: int) -> tuple[list[int], dict[int, float]]:
         if not len(self.index):
             return [], {}
-        res = self.index.store.collection.query(
-            query_embeddings=[self.embedder.embed_query(text)], n_results=min(limit, len(self.index)),
-            where=where, include=["distances"])
+        vector = self.embedder.embed_query(text)
+        try:
+            res = self.index.store.collection.query(query_embeddings=[vector], n_results=min(limit, len(self.index)),
+                                                    where=where, include=["distances"])
+        except Exception as exc:  # server down, connection reset, timeouts: one clear error for callers
+            raise IndexUnavailable(f"the clause index is unavailable: {type(exc).__name__}: {str(exc)[:200]}") from exc
         rows, sims = [], {}
         for cid, dist in zip(res["ids"][0], res["distances"][0]):
             i = self.index.position.get(cid)

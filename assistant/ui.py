@@ -7,6 +7,7 @@ import html
 import gradio as gr
 
 from assistant.answer import Answer, Citation, InvalidQuestion
+from ingest.store import IndexUnavailable
 
 EXAMPLES = [
     "生成式人工智能服务提供者对生成的图片、视频要做什么标识？",
@@ -163,7 +164,7 @@ def build_ui(holder) -> gr.Blocks:
                     streamed += event
                     chat[-1] = {"role": "assistant", "content": streamed}
                     yield chat, conv, gr.update(), gr.update(), "", gr.update()
-            except InvalidQuestion as exc:
+            except (InvalidQuestion, IndexUnavailable) as exc:
                 chat.append({"role": "assistant", "content": f"⚠ {exc}"})
                 yield chat, conv, gr.update(), gr.update(), text, gr.update()
                 return

@@ -10,6 +10,7 @@ API:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import threading
@@ -24,6 +25,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from assistant.answer import Answer, AnswerService, InvalidQuestion
 from assistant.config import Settings, get_settings
+from ingest.store import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -247,6 +249,8 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
                                              body.filters, body.mode)
         except InvalidQuestion as exc:
             return _error(400, str(exc), "invalid_question")
+        except IndexUnavailable as exc:
+            return _error(503, str(exc), "index_unavailable")
         return answer.to_dict()
 
     @app.post("/v1/chat/completions")
@@ -275,7 +279,10 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
             return _error(400, str(exc), "invalid_question")
 
         if not body.stream:
-            answer = await asyncio.to_thread(service.answer, question, history, body.filters, mode)
+            try:
+                answer = await asyncio.to_thread(service.answer, question, history, body.filters, mode)
+            except IndexUnavailable as exc:
+                return _error(503, str(exc), "index_unavailable")
             return {
                 "id": completion_id, "object": "chat.completion", "created": created, "model": model_name,
                 "choices": [{"index": 0, "finish_reason": "stop",
@@ -291,11 +298,18 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
                 payload.update(extra)
             return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
+        # Retrieval runs before the first byte, so an unavailable index is still a proper 503.
+        try:
+            first_events = service.stream(question, history, body.filters, mode)
+            first = await asyncio.to_thread(next, first_events)
+        except IndexUnavailable as exc:
+            return _error(503, str(exc), "index_unavailable")
+
         def events():
             yield chunk({"role": "assistant", "content": ""})
             final = None
             streamed = ""
-            for event in service.stream(question, history, body.filters, mode):
+            for event in itertools.chain([first], first_events):
                 if isinstance(event, Answer):
                     final = event
                 else:

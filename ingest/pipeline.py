@@ -111,6 +111,7 @@ def run_ingest(
     report.skipped = sorted(set(loaded) - {d.doc_id for d in todo})
     if todo:
         embedder = load_embedder(settings.embedding_model)
+        embedder.batch_size = max(1, settings.embedding_batch_size)
         for n, doc in enumerate(todo, 1):
             chunks = chunk_document(doc, catalog.get(doc.doc_id), max_chars_zh=settings.chunk_max_chars_zh,
                                     max_chars_en=settings.chunk_max_chars_en)

@@ -33,6 +33,10 @@ class IndexError_(RuntimeError):
     """The index cannot be used as it is (wrong model, unreachable server, unwritable directory)."""
 
 
+class IndexUnavailable(IndexError_):
+    """The index could not be read right now (e.g. the Chroma server is down); try again later."""
+
+
 @dataclass(frozen=True)
 class IndexedDocument:
     doc_id: str
