@@ -73,7 +73,7 @@ def run_baseline(name: str, service: AnswerService, items: list[EvalItem]) -> di
         return _retrieval_records(items, search)
     if name == "dense":
         def search(q: str) -> list[dict]:
-            rows, sims = retriever._dense(q, None, 10)
+            rows, sims = retriever._dense(retriever.embedder.embed_query(q), None, 10)
             return [{"doc_id": index.metas[i]["doc_id"], "unit": index.metas[i]["unit"], "text": index.texts[i],
                      "score": sims[i]} for i in rows]
         return _retrieval_records(items, search)

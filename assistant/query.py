@@ -85,11 +85,16 @@ def jurisdiction_names() -> list[tuple[str, str]]:
     return sorted(out, key=lambda p: -len(p[0]))
 
 
-def _find(name: str, text_lower: str) -> re.Match | None:
+@lru_cache(maxsize=8192)
+def _name_pattern(name: str) -> re.Pattern:
+    """A compiled pattern for a (lower-case) name: plain substring for Chinese, whole words for the rest."""
     if _CJK.search(name):
-        idx = text_lower.find(name)
-        return re.search(re.escape(name), text_lower) if idx >= 0 else None
-    return re.search(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])", text_lower)
+        return re.compile(re.escape(name))
+    return re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])")
+
+
+def _find(name: str, text_lower: str) -> re.Match | None:
+    return _name_pattern(name).search(text_lower)
 
 
 def expand_terms(text: str) -> list[str]:
@@ -188,9 +193,7 @@ class DocResolver:
 
 
 def _finditer(name: str, lower: str):
-    if _CJK.search(name):
-        return re.finditer(re.escape(name), lower)
-    return re.finditer(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])", lower)
+    return _name_pattern(name).finditer(lower)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -254,10 +254,10 @@ class HybridRetriever:
     def analyse(self, question: str, history: list[dict] | None = None) -> QueryAnalysis:
         return analyse(question, self.index.resolver, history)
 
-    def _dense(self, text: str, where: dict | None, limit: int) -> tuple[list[int], dict[int, float]]:
+    def _dense(self, vector: np.ndarray, where: dict | None, limit: int) -> tuple[list[int], dict[int, float]]:
+        """Nearest chunks to a query vector in Chroma: (rows in rank order, {row: cosine similarity})."""
         if not len(self.index):
             return [], {}
-        vector = self.embedder.embed_query(text)
         try:
             res = self.index.store.collection.query(query_embeddings=[vector], n_results=min(limit, len(self.index)),
                                                     where=where, include=["distances"])
@@ -358,11 +358,12 @@ class HybridRetriever:
         where = filters.chroma_where()
         named = [d for d in analysis.doc_ids if d in index.docs]
         sims: dict[int, float] = {}
-        dense_rows, found = self._dense(analysis.search_text, where, DENSE_CANDIDATES)
+        vector = self.embedder.embed_query(analysis.search_text)
+        dense_rows, found = self._dense(vector, where, DENSE_CANDIDATES)
         sims.update(found)
         if named:  # the named documents' own nearest clauses, whatever their global rank
             doc_where = {"doc_id": {"$in": named}}
-            _, found = self._dense(analysis.search_text, doc_where if where is None else {"$and": [where, doc_where]},
+            _, found = self._dense(vector, doc_where if where is None else {"$and": [where, doc_where]},
                                    DENSE_CANDIDATES // 4)
             sims.update(found)
         dense_part = np.zeros(len(index), dtype=np.float32)
