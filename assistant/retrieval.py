@@ -36,7 +36,8 @@ NAMED_DOC_BOOST = 2.0
 JURISDICTION_BOOST = 1.2
 RECITAL_FACTOR = 0.7
 REVOKED_FACTOR = 0.5
-INTENT_FACTOR = 1.5  # a question about penalties (or entry into force) favours the liability (final) provisions
+INTENT_FACTOR = 1.5
+MAX_PIECES_PER_UNIT = 2  # a question about penalties (or entry into force) favours the liability (final) provisions
 OLD_VERSION_BOOST = 1.5
 REVOKED_STATUSES = {"revoked", "superseded", "repealed"}
 
@@ -399,7 +400,15 @@ class HybridRetriever:
             signals.setdefault(i, {})["lookup"] = 1
         candidates = np.flatnonzero(score > 0)
         order = candidates[np.argsort(-score[candidates], kind="stable")]
-        fused = {int(i): float(score[i]) for i in order[:k]}
+        fused: dict[int, float] = {}
+        per_unit: dict[tuple[str, str], int] = {}
+        for i in order[: k * 20]:  # at most MAX_PIECES_PER_UNIT pieces of one unit, so other clauses get a place
+            key = (index.doc_of[i], index.metas[i]["unit"])
+            if per_unit.get(key, 0) < MAX_PIECES_PER_UNIT or int(i) in lookup_rows:
+                per_unit[key] = per_unit.get(key, 0) + 1
+                fused[int(i)] = float(score[i])
+                if len(fused) == k:
+                    break
         for i in fused:
             signals.setdefault(i, {}).update(bm25=round(float(keyword_part[i]), 3),
                                              dense=round(float(sims.get(i, 0.0)), 3))

@@ -51,15 +51,14 @@ def test_half_configured_channels_stay_off(clean_index, answer_service):
 
 
 # ---- the command ----------------------------------------------------------------------------------------------------
-def regqa(*args: str, env: dict[str, str], **kwargs):
+def regqa_command(*args: str) -> list[str]:
     script = Path(sys.executable).with_name("regqa")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]
-    return [*command, *args], env
+    return [*([str(script)] if script.exists() else [sys.executable, "-m", "assistant.cli"]), *args]
 
 
 def test_slack_command_names_the_missing_settings(clean_index, cli_env):
-    command, env = regqa("slack", "--socket", env=cli_env(clean_index.settings, REGQA_SLACK_BOT_TOKEN="xoxb-x"))
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(regqa_command("slack", "--socket"), capture_output=True, text=True, timeout=120,
+                            env=cli_env(clean_index.settings, REGQA_SLACK_BOT_TOKEN="xoxb-x"))
     assert result.returncode == 2
     assert "REGQA_SLACK_APP_TOKEN" in result.stderr and "xoxb-x" not in result.stderr
 
@@ -108,17 +107,18 @@ class FakeSocketModeServer:
         self.server.shutdown()
 
 
-def test_socket_mode_answers_in_the_thread(clean_index, cli_env, fake):
+def test_socket_mode_answers_in_the_thread(clean_index, cli_env, fake, tmp_path):
     socket_server = FakeSocketModeServer()
     fake.socket_url = socket_server.url
-    command, env = regqa("slack", "--socket", env=cli_env(
-        clean_index.settings, REGQA_SLACK_BOT_TOKEN="xoxb-socket-bot", REGQA_SLACK_APP_TOKEN="xapp-socket-app",
-        REGQA_SLACK_API_URL=fake.slack_api_url))
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = cli_env(clean_index.settings, REGQA_SLACK_BOT_TOKEN="xoxb-socket-bot", REGQA_SLACK_APP_TOKEN="xapp-socket-app",
+                  REGQA_SLACK_API_URL=fake.slack_api_url)
+    log_file = (tmp_path / "regqa-slack.log").open("w")
+    process = subprocess.Popen(regqa_command("slack", "--socket"), env=env, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         if not socket_server.connected.wait(timeout=60):
             process.kill()
-            raise AssertionError("regqa slack --socket did not connect: " + process.communicate()[1][-2000:])
+            raise AssertionError("regqa slack --socket did not connect: "
+                                 + (tmp_path / "regqa-slack.log").read_text()[-2000:])
         opened = fake.find("slack", "apps.connections.open")
         assert opened and opened[-1].headers["authorization"] == "Bearer xapp-socket-app"
 
@@ -145,4 +145,5 @@ def test_socket_mode_answers_in_the_thread(clean_index, cli_env, fake):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log_file.close()
         socket_server.stop()
