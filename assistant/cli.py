@@ -65,6 +65,11 @@ def ingest(
     for failure in report.failed:
         console.print(f"[red]FAILED[/red] {failure.path}: {failure.reason}")
     console.print(f"done in {report.seconds:.1f} s")
+    if settings.wecom_webhook_url:  # optional: tell the WeCom group what changed
+        from assistant.channels.wecom import notify_ingest
+
+        if notify_ingest(settings, report):
+            console.print("WeCom group notified of the changes.")
     if not report.ok:
         raise typer.Exit(1)
 
