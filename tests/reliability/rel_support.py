@@ -116,13 +116,22 @@ class IngestProcess:
             return "after keyword index"
         return stage
 
-    def kill_after(self, delay_s: float) -> tuple[bool, float]:
-        """SIGKILL ``delay_s`` after the start; (True, when) if it was killed, (False, when) if it had ended."""
-        deadline = self.started + delay_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+    def stage_reached(self, stage: str, done: int | None = None) -> bool:
+        """Whether the progress display has shown ``stage`` (at ``done`` or more, when given)."""
+        return any(s == stage and (done is None or int(d) >= done) for s, d, _ in STAGE.findall(self.stderr[-6000:]))
+
+    def kill_when(self, anchor, extra_s: float, timeout: float = 300) -> tuple[bool, float]:
+        """SIGKILL ``extra_s`` seconds after ``anchor(self)`` first holds. (True, seconds since start) when
+        killed, (False, seconds) when the process ended first."""
+        deadline = self.started + timeout
+        fired = None
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            now = time.monotonic()
+            if fired is None and anchor(self):
+                fired = now
+            if fired is not None and now - fired >= extra_s:
                 break
-            time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+            time.sleep(0.01)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(30)

@@ -5,15 +5,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.live_server import LiveServer
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tests_web_support import LiveServer, free_port  # noqa: E402
+sys.path.insert(0, str(Path(__file__).parent))  # tests_web_support, for older imports
 
 
 @pytest.fixture(scope="session")
 def live_server(clean_index):
     from assistant.web import create_app
 
-    server = LiveServer(create_app(clean_index.settings), free_port()).start()
+    server = LiveServer(create_app(clean_index.settings)).start()
     yield server
     server.stop()

@@ -101,7 +101,7 @@ NOVEL_DOC = """# 无人机快递管理办法（测试文件）
 
 
 def test_upload_a_document_and_find_it_answerable(browser, tmp_path_factory, clean_index, settings_factory):
-    from tests_web_support import private_server
+    from support.live_server import private_server
 
     server = private_server(tmp_path_factory.mktemp("upload"), clean_index, settings_factory)
     try:

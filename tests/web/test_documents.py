@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests_web_support import private_server  # noqa: E402  (tests/web is on sys.path via conftest)
+from support.live_server import private_server
 
 NOVEL_DOC = """---
 id: test-robot-barista-rules
