@@ -7,11 +7,20 @@ en and cross-lingual items, with corpus encode throughput. Writes bench/results/
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/ingest.py is named like the ``ingest`` package: drop this directory from sys.path so that it cannot
+# shadow the package, and make the project root importable.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+if str(_HERE.parent) not in sys.path:
+    sys.path.insert(0, str(_HERE.parent))
+
 import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
 from assistant.config import PROJECT_ROOT, get_settings
 from assistant.metrics import first_hit_rank, load_dataset

@@ -2,28 +2,44 @@
 completion and must equal one clean ingest (ids, metadata, texts exactly; embeddings to 1e-4), with every
 document complete and the keyword index consistent with the collection.
 
-Each trial starts from an empty index dir over the small corpus and kills its process after a random delay.
-The delays are stratified over the length of an uninterrupted run (measured by the first trial of each worker,
-which is not killed and is checked like the others), so the kills land all over the run: during start-up
-(imports, model load), while loading, embedding and writing documents, and while building the keyword index.
-Two trials run at a time (two cores); the resume runs in this process (`run_ingest`, model already loaded) —
+Each trial starts from an empty index dir over the small corpus (3 documents, 75 chunks) and kills its process
+at a random point. The points are stratified over the phases of a run, so that the kills land all over it
+whatever the machine's speed or load: during start-up (imports), while the model loads, while each of the three
+documents is embedded and written, while the keyword index is built, and after it (before the process exits).
+Within a phase the moment is random (a random delay after the progress display shows the phase began).
+Two trials run at a time (two cores); the resume runs in this process (``run_ingest``, model already loaded):
 the same code path as the CLI, without paying the start-up again.
 """
 from __future__ import annotations
 
 import random
 import shutil
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from rel_support import (IngestProcess, env_seed, keyword_index_problems, release_chroma, rows_differ,
+from rel_support import (STAGE, IngestProcess, env_seed, keyword_index_problems, release_chroma, rows_differ,
                          snapshot)
 
-KILLS_WANTED = 20
 WORKERS = 2
-BUDGET_S = 200  # the whole test stops starting trials after this
+MAX_TRIALS = 40  # kills that miss (the process ended first) are retried, up to this many trials in all
+
+
+def _files_loaded(p: IngestProcess) -> bool:
+    return any(s == "load" and d == t for s, d, t in STAGE.findall(p.stderr[-6000:]))
+
+
+# phase -> (anchor: when the phase has begun, longest random delay after it, number of kills)
+PLAN = {
+    "start-up (imports)": (lambda p: True, 1.2, 2),
+    "model load": (_files_loaded, 2.5, 3),
+    "document 1 embedding/writing": (lambda p: p.stage_reached("embed"), 1.0, 3),
+    "document 2 embedding/writing": (lambda p: p.stage_reached("index", 1), 1.3, 3),
+    "document 3 embedding/writing": (lambda p: p.stage_reached("index", 2), 2.5, 3),
+    "keyword index": (lambda p: p.stage_reached("keyword"), 1.4, 4),
+    "after the keyword index": (lambda p: p.stage_reached("keyword", 1), 0.3, 2),
+}
+KILLS_WANTED = sum(n for _, _, n in PLAN.values())
 
 
 def test_sigkilled_ingest_resumes_to_the_clean_result(tmp_path, clean_index, settings_factory, cli_env, embedder):
@@ -34,28 +50,19 @@ def test_sigkilled_ingest_resumes_to_the_clean_result(tmp_path, clean_index, set
     assert reference
     seed = env_seed(20250611)
     rng = random.Random(seed)
-    lock = threading.Lock()
     started = time.monotonic()
-    trials: list[dict] = []
-    run_lengths: list[float] = []
     counter = iter(range(10_000))
 
-    def one_trial(delay: float | None) -> dict:
+    def one_trial(target: tuple[str, float]) -> dict:
+        phase, extra = target
         n = next(counter)
         base = tmp_path / f"t{n:02d}"
         corpus = base / "corpus"
         shutil.copytree(clean_index.corpus_dir, corpus)
         settings = settings_factory(base, corpus)
         proc = IngestProcess(cli_env(settings))
-        if delay is None:  # an uninterrupted run: how long a whole run takes under this load
-            code, out, err = proc.finish()
-            assert code == 0, out + err[-2000:]
-            killed, at, phase = False, time.monotonic() - proc.started, "not killed (timing run)"
-            with lock:
-                run_lengths.append(at)
-        else:
-            killed, at = proc.kill_after(delay)
-            phase = proc.phase() if killed else "finished before the kill"
+        killed, at = proc.kill_when(PLAN[phase][0], extra)
+        shown = proc.phase() if killed else "ended before the kill"
         report = run_ingest(settings)  # resume to completion
         problems = [] if report.ok else [f"resume failed: {report.failed}"]
         problems += rows_differ(snapshot(settings), reference)
@@ -64,41 +71,37 @@ def test_sigkilled_ingest_resumes_to_the_clean_result(tmp_path, clean_index, set
         problems += keyword_index_problems(settings)
         release_chroma(settings.index_dir / "chroma")
         shutil.rmtree(base, ignore_errors=True)
-        return {"n": n, "delay": delay, "killed": killed, "at": round(at, 2), "phase": phase,
-                "resumed_embedded": report.embedded_chunks, "problems": problems}
+        return {"n": n, "phase": phase, "extra": round(extra, 2), "killed": killed, "at": round(at, 2),
+                "shown": shown, "resumed_embedded": report.embedded_chunks, "problems": problems}
 
+    def draw(phase: str) -> tuple[str, float]:
+        return phase, rng.uniform(0.0, PLAN[phase][1])
+
+    pending = [draw(phase) for phase, (_, _, count) in PLAN.items() for _ in range(count)]
+    rng.shuffle(pending)
+    trials: list[dict] = []
     with ThreadPoolExecutor(WORKERS) as pool:
-        for trial in pool.map(one_trial, [None] * WORKERS):  # timing runs, also checked
-            trials.append(trial)
-        run_length = max(run_lengths)
-        # stratified random kill delays over the whole run (a little past its end, so late kills happen too)
-        strata = KILLS_WANTED + 2
-        delays = [run_length * 1.05 * (i + rng.random()) / strata for i in range(strata)]
-        rng.shuffle(delays)
-        pending = list(delays)
         futures = []
         while pending or futures:
-            while pending and len(futures) < WORKERS and time.monotonic() - started < BUDGET_S:
+            while pending and len(futures) < WORKERS and len(trials) + len(futures) < MAX_TRIALS:
                 futures.append(pool.submit(one_trial, pending.pop()))
             if not futures:
                 break
             done = futures.pop(0).result()
             trials.append(done)
-            kills = sum(t["killed"] for t in trials)
-            if not done["killed"] and kills + len(futures) + len(pending) < KILLS_WANTED:
-                pending.append(rng.uniform(0.2, run_length * 0.9))  # replace a trial that ended first
+            if not done["killed"]:  # the process ended before the kill point: try that phase again
+                pending.append(draw(done["phase"]))
 
     kills = [t for t in trials if t["killed"]]
-    phases = Counter(t["phase"] for t in kills)
-    print(f"\n[kill] seed {seed}; uninterrupted run {run_length:.1f} s; {len(kills)} SIGKILLs at "
-          f"{sorted(t['at'] for t in kills)} s; phases {dict(phases)}; "
-          f"{len(trials) - len(kills)} runs ended before their kill; "
-          f"resume re-embedded {sorted(t['resumed_embedded'] for t in kills)} chunks; "
-          f"{time.monotonic() - started:.0f} s")
+    print(f"\n[kill] seed {seed}: {len(kills)} SIGKILLs in {len(trials)} trials, {time.monotonic() - started:.0f} s; "
+          f"by phase {dict(Counter(t['phase'] for t in kills))}; progress shown at the kill "
+          f"{dict(Counter(t['shown'] for t in kills))}; killed at {sorted(t['at'] for t in kills)} s; "
+          f"the resume re-embedded {sorted(t['resumed_embedded'] for t in kills)} of {len(reference)} chunks")
     failed = [t for t in trials if t["problems"]]
     assert not failed, "\n".join(f"trial {t['n']} (killed at {t['at']} s, {t['phase']}): {t['problems'][:5]}"
-                                 for t in failed)
-    assert len(kills) >= KILLS_WANTED, f"only {len(kills)} kills landed within the {BUDGET_S} s budget"
-    # the kills really were spread over the run: before anything was written and while writing
-    assert phases["startup"] + phases["load"] >= 1, phases
-    assert phases["embed"] + phases["index"] + phases["keyword"] >= KILLS_WANTED // 3, phases
+                                  for t in failed)
+    assert len(kills) >= KILLS_WANTED, f"only {len(kills)} kills landed in {len(trials)} trials"
+    # the kills really hit both sides: before anything was written, and half-way through writing
+    embedded = Counter(t["resumed_embedded"] for t in kills)
+    assert embedded[len(reference)] >= 1, embedded  # nothing was indexed yet: the resume did everything
+    assert sum(v for k, v in embedded.items() if 0 < k < len(reference)) >= 3, embedded  # partly indexed
