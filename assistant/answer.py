@@ -167,11 +167,15 @@ class AnswerService:
             out += pieces[:2] if pieces[0].meta.get("parts", 1) > 1 else pieces[:1]
         return out
 
+    def cited_clauses(self, result: RetrievalResult) -> list[RetrievedClause]:
+        """The selected clauses grouped by document, in the order citations are numbered (both answer modes)."""
+        selected = self.select_clauses(result)
+        doc_order = list(dict.fromkeys(c.doc_id for c in selected))
+        return sorted(selected, key=lambda c: doc_order.index(c.doc_id))
+
     # ---- extractive -------------------------------------------------------------------------------------
     def compose_extractive(self, result: RetrievalResult, language: str) -> tuple[str, list[Citation]]:
-        selected = self.select_clauses(result)
-        doc_order = list(dict.fromkeys(c.doc_id for c in selected))  # number citations in reading order
-        clauses = sorted(selected, key=lambda c: doc_order.index(c.doc_id))
+        clauses = self.cited_clauses(result)
         citations = [self._citation(n, c, language) for n, c in enumerate(clauses, 1)]
         units_by_doc: dict[str, list[str]] = {}
         for c in clauses:

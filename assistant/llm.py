@@ -144,7 +144,7 @@ class LLMGenerator:
                       t0: float, notices: list[str]) -> Iterator:
         from assistant.answer import Answer
 
-        clauses = service.select_clauses(result)
+        clauses = service.cited_clauses(result)
         citations = [service._citation(n, c, language) for n, c in enumerate(clauses, 1)]
         parts: list[str] = []
         shown = CitationStreamFilter({c.n for c in citations})

@@ -37,7 +37,9 @@ JURISDICTION_BOOST = 1.2
 RECITAL_FACTOR = 0.7
 REVOKED_FACTOR = 0.5
 INTENT_FACTOR = 1.5
-MAX_PIECES_PER_UNIT = 2  # a question about penalties (or entry into force) favours the liability (final) provisions
+MAX_PIECES_PER_UNIT = 2
+COVERAGE_WEIGHT = 1.0  # + share of the question's rare words a candidate contains (flat optimum 1.0-1.5 on dev)
+COVERAGE_CANDIDATES = 50  # a question about penalties (or entry into force) favours the liability (final) provisions
 OLD_VERSION_BOOST = 1.5
 REVOKED_STATUSES = {"revoked", "superseded", "repealed"}
 
@@ -138,6 +140,7 @@ class ClauseIndex:
             self.metas = [r[1] for r in rows]
             self.texts = [r[2] or "" for r in rows]
             self.position = {cid: i for i, cid in enumerate(self.ids)}
+            self._tokens: dict[int, set[str]] = {}
             self.keyword: KeywordIndex = keyword
             self.doc_of = np.array([m.get("doc_id", "") for m in self.metas], dtype=object)
             self.status_of = np.array([m.get("status", "") for m in self.metas], dtype=object)
@@ -183,6 +186,13 @@ class ClauseIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def tokens_of(self, row: int) -> set[str]:
+        """The keyword tokens of a chunk (computed on first use, then cached)."""
+        tokens = self._tokens.get(row)
+        if tokens is None:
+            tokens = self._tokens[row] = set(tokenize(keyword_text(self.texts[row], self.metas[row])))
+        return tokens
 
     def rows_of_unit(self, doc_id: str, unit: str) -> list[int]:
         return self.unit_rows.get((doc_id, unit_norm(unit)), [])
@@ -378,6 +388,14 @@ class HybridRetriever:
         # Score fusion, then priors: named documents and jurisdictions up, recitals (non-operative) and
         # revoked texts (unless asked for) down.
         score = keyword_part + DENSE_WEIGHT * dense_part
+        if COVERAGE_WEIGHT:  # reward the best candidates for covering more of the question's distinct (rare) words
+            q_weights = {t: index.keyword.idf(t) for t in set(tokenize(query_text))}
+            total = sum(q_weights.values())
+            candidates = np.argsort(-score)[:COVERAGE_CANDIDATES]
+            for i in candidates:
+                if score[i] > 0 and total:
+                    tokens = index.tokens_of(int(i))
+                    score[i] += COVERAGE_WEIGHT * sum(w for t, w in q_weights.items() if t in tokens) / total
         if named:
             score *= np.where(np.isin(index.doc_of, named), NAMED_DOC_BOOST, 1.0)
         elif analysis.jurisdictions:
