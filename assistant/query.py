@@ -97,12 +97,25 @@ def _find(name: str, text_lower: str) -> re.Match | None:
     return _name_pattern(name).search(text_lower)
 
 
+def _stemmed(text: str) -> str:
+    """English words stemmed and single-spaced (" labelled deep fakes " -> " label deep fake "), for matching."""
+    from ingest.keyword_index import _stem
+
+    return " " + " ".join(_stem(w) for w in re.findall(r"[a-z0-9]+(?:[-'][a-z0-9]+)*", text.lower())) + " "
+
+
 def expand_terms(text: str) -> list[str]:
-    """Glossary translations of the question's regulatory terms (EN->ZH and ZH->EN)."""
+    """Glossary translations of the question's regulatory terms (EN->ZH and ZH->EN); English terms match
+    whatever their inflection (labelled, labels, labelling -> label)."""
     lower = text.lower()
+    stemmed = _stemmed(lower)
     out: list[str] = []
     for en, zhs in glossary():
-        if _find(en, lower):
+        if _CJK.search(en):
+            hit = _find(en, lower)
+        else:
+            hit = _stemmed(en) in stemmed
+        if hit:
             out += zhs
         elif any(z in text for z in zhs):
             out.append(en)

@@ -52,12 +52,21 @@ def _jieba():
     return jieba
 
 
+# Bump when tokenization changes: it is part of the fingerprint, so saved keyword indexes are rebuilt.
+TOKENIZER_VERSION = "2"
+
+
+@lru_cache(maxsize=1)
+def _english_stemmer():
+    import Stemmer  # PyStemmer: the Snowball English stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+    """Snowball stem of an English word: labelling/labelled/labels -> label, decommissioning -> decommiss."""
+    return _english_stemmer().stemWord(word)
 
 
 def tokenize(text: str) -> list[str]:
@@ -79,7 +88,7 @@ def keyword_text(text: str, meta: dict) -> str:
 
 
 def fingerprint(rows: Iterable[tuple[str, dict]]) -> str:
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"tokenizer {TOKENIZER_VERSION}\n".encode())
     for cid, meta in sorted(rows, key=lambda r: r[0]):
         digest.update(f"{cid}\t{meta.get('sha256', '')}\t{meta.get('embed_sha', '')}\n".encode())
     return digest.hexdigest()
