@@ -79,7 +79,8 @@ class Answer:
 def validate_question(question: object) -> str:
     if not isinstance(question, str):
         raise InvalidQuestion("The question must be text.")
-    cleaned = "".join(ch for ch in question if unicodedata.category(ch) != "Cc" or ch in "\n\t")
+    # control characters go, and so do unpaired surrogates (a JSON "\ud800" escape): they cannot be encoded
+    cleaned = "".join(ch for ch in question if unicodedata.category(ch) not in ("Cc", "Cs") or ch in "\n\t")
     cleaned = cleaned.strip()
     if not cleaned:
         raise InvalidQuestion("Please type a question (it was empty). / 请输入问题（内容为空）。")
@@ -237,7 +238,8 @@ class AnswerService:
     def _prepare(self, question: object, history, filters, mode: str):
         t0 = time.perf_counter()
         question = validate_question(question)
-        history = [h for h in (history or []) if isinstance(h, dict) and h.get("content")
+        history = [{**h, "content": _drop_surrogates(h["content"])} for h in (history or [])
+                   if isinstance(h, dict) and isinstance(h.get("content"), str) and h.get("content")
                    and h.get("role") in ("user", "assistant")]
         language = question_language(question)
         standalone = None
@@ -302,6 +304,11 @@ class AnswerService:
                 notices.append(f"{title}已废止，引用时请以现行文本为准。" if language == "zh"
                                else f"{title} is revoked; it is quoted for reference only.")
         return notices
+
+
+def _drop_surrogates(text: str) -> str:
+    """Unpaired surrogates cannot be encoded as UTF-8 (the embedder, the LLM client would fail): drop them."""
+    return text.encode("utf-8", "ignore").decode("utf-8")
 
 
 def _join_en(items: list[str]) -> str:

@@ -38,7 +38,7 @@ class Turn(BaseModel):
 class AskRequest(BaseModel):
     question: str
     history: list[Turn] = Field(default_factory=list)
-    filters: dict[str, Any] | None = None
+    filters: dict[str, str | list[str] | None] | None = None  # e.g. {"jurisdiction": ["CN"]}
     mode: str | None = None
 
 
@@ -51,7 +51,7 @@ class ChatRequest(BaseModel):
     model: str | None = None
     messages: list[ChatMessage]
     stream: bool = False
-    filters: dict[str, Any] | None = None
+    filters: dict[str, str | list[str] | None] | None = None  # e.g. {"jurisdiction": ["CN"]}
 
 
 def _text_of(content: str | list[dict] | None) -> str:
@@ -185,7 +185,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         """(body, service, None), or (None, None, a JSON error response) for a bad body or a service not ready."""
         try:
             body = model.model_validate(await request.json())
-        except (ValidationError, ValueError) as exc:
+        except (ValidationError, ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
             return None, None, _error(422, f"invalid request body: {str(exc)[:300]}", "invalid_request")
         service, err = _service_or_error()
         return body, service, err

@@ -82,8 +82,8 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         return {}, text
     try:
         meta = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as exc:
-        first_line = str(exc).strip().splitlines()[0]
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:  # ValueError: e.g. a date 2024-13-45
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise LoadError(f"broken front matter: not valid YAML ({first_line})") from None
     if meta is None:
         meta = {}
@@ -163,11 +163,15 @@ def _docx_to_markdown(raw: bytes) -> str:
     except Exception as exc:
         raise LoadError(f"unreadable DOCX ({type(exc).__name__}: {str(exc)[:120]})") from None
     lines = []
+    style_names: dict[str | None, str] = {}  # python-docx resolves a style in O(number of styles): once per id
     for para in document.paragraphs:
         text = para.text.strip()
         if not text:
             continue
-        style = (para.style.name or "").lower() if para.style is not None else ""
+        style_id = para._p.style
+        if style_id not in style_names:
+            style_names[style_id] = (para.style.name or "").lower() if para.style is not None else ""
+        style = style_names[style_id]
         match = re.match(r"heading (\d)", style)
         if style == "title":
             lines.append(f"# {text}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,30 @@ def open_client(settings: Settings):
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IndexError_(f"cannot create index directory {path}: {exc.strerror or exc}") from exc
-    return chromadb.PersistentClient(path=str(path), settings=client_settings)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=client_settings)
+    except Exception as exc:  # read-only file system, disk full, a damaged database: one clear message
+        raise IndexError_(f"cannot open the index at {path}: {_one_line(exc)}") from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+@contextmanager
+def _store_errors(store: "ClauseStore", writing: bool):
+    """Chroma failures (disk full, read-only files, server gone) as IndexError_ / IndexUnavailable with a reason."""
+    try:
+        yield
+    except IndexError_:
+        raise
+    except Exception as exc:  # chromadb raises InternalError, HTTP and OS errors for the same few causes
+        settings = store.settings
+        where = f"Chroma server {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host \
+            else str(settings.index_dir / "chroma")
+        if writing:
+            raise IndexError_(f"cannot write to the index at {where}: {_one_line(exc)}") from exc
+        raise IndexUnavailable(f"cannot read the index at {where}: {_one_line(exc)}") from exc
 
 
 class ClauseStore:
@@ -113,7 +137,8 @@ class ClauseStore:
         """(id, metadata, document-or-None) for every chunk, page by page."""
         offset = 0
         while True:
-            page = self.collection.get(include=list(include), where=where, limit=PAGE, offset=offset)
+            with _store_errors(self, writing=False):
+                page = self.collection.get(include=list(include), where=where, limit=PAGE, offset=offset)
             ids = page["ids"]
             if not ids:
                 return
@@ -151,7 +176,8 @@ class ClauseStore:
 
     def embeddings_by_text_hash(self, doc_id: str) -> dict[str, np.ndarray]:
         """Existing embeddings of a document keyed by the hash of their embedded text (for reuse)."""
-        page = self.collection.get(where={"doc_id": doc_id}, include=["metadatas", "embeddings"])
+        with _store_errors(self, writing=False):
+            page = self.collection.get(where={"doc_id": doc_id}, include=["metadatas", "embeddings"])
         out = {}
         embeddings = page.get("embeddings")
         if embeddings is None:
@@ -170,11 +196,13 @@ class ClauseStore:
         """Record the content fingerprint, so other processes sharing a Chroma server notice the change."""
         metadata = {k: v for k, v in (self.collection.metadata or {}).items() if not k.startswith("hnsw:")}
         metadata.update({"embedding_model": self.settings.embedding_model, "fingerprint": fingerprint})
-        self.collection.modify(metadata=metadata)
+        with _store_errors(self, writing=True):
+            self.collection.modify(metadata=metadata)
 
     # ---- writing --------------------------------------------------------------------------------------
     def delete_document(self, doc_id: str) -> None:
-        self.collection.delete(where={"doc_id": doc_id})
+        with _store_errors(self, writing=True):
+            self.collection.delete(where={"doc_id": doc_id})
 
     def add_document(self, doc: SourceDocument, chunks: list[Chunk], embeddings: np.ndarray,
                      source_file: str = "", ingest_key: str = "") -> None:
@@ -184,12 +212,13 @@ class ClauseStore:
         metadatas = [chunk_metadata(doc, c, len(chunks), source_file) | {"ingest_key": ingest_key} for c in chunks]
         for start in range(0, len(chunks), ADD_BATCH):
             end = start + ADD_BATCH
-            self.collection.add(
-                ids=[c.chunk_id for c in chunks[start:end]],
-                embeddings=embeddings[start:end],
-                documents=[c.text for c in chunks[start:end]],
-                metadatas=metadatas[start:end],
-            )
+            with _store_errors(self, writing=True):
+                self.collection.add(
+                    ids=[c.chunk_id for c in chunks[start:end]],
+                    embeddings=embeddings[start:end],
+                    documents=[c.text for c in chunks[start:end]],
+                    metadatas=metadatas[start:end],
+                )
 
 
 def chunk_metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int, source_file: str) -> dict:

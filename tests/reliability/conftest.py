@@ -11,7 +11,7 @@ for _dir in (Path(__file__).resolve().parent, _TESTS, _TESTS / "web"):
     if str(_dir) not in sys.path:
         sys.path.insert(0, str(_dir))
 
-from tests_web_support import LiveServer  # noqa: E402
+from support.live_server import LiveServer  # noqa: E402
 
 from rel_support import free_port  # noqa: E402
 

@@ -21,10 +21,6 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-PUBLIC_KEYS = ("doc_id", "title", "unit", "locator", "path", "jurisdiction", "language", "doc_type", "status",
-               "issued", "source_url", "chunk_index", "sha256")
-
-
 # ---- numbers -----------------------------------------------------------------------------------------------
 
 def rss_mb() -> float:

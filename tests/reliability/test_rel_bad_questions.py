@@ -9,6 +9,7 @@ body itself is fuzzed too (random JSON for the other fields, random bytes).
 from __future__ import annotations
 
 import json
+import os
 import string
 
 import httpx
@@ -65,7 +66,8 @@ HUGE = [
     ("深度合成服务提供者应当 " * 900)[:9_990],
 ]
 
-SETTINGS = dict(deadline=None, database=None,
+# Deterministic by default (reproducible runs); REGQA_TEST_FUZZ_RANDOM=1 explores new examples on every run.
+SETTINGS = dict(deadline=None, database=None, derandomize=not os.environ.get("REGQA_TEST_FUZZ_RANDOM"),
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large, HealthCheck.large_base_example])
 
@@ -150,14 +152,15 @@ def test_ask_api_fuzzed_bodies_never_answer_5xx(api_server, body):
 @example(raw=b"")
 @example(raw=b"\xff\xfe{\x00\"\x00")
 @example(raw=b'{"question": "\xe6\xb7\xb1\xe5"}')  # cut inside a UTF-8 sequence
-@example(raw=b'{"question": "a"' + b" " * 100_000 + b"}")
+@example(raw=b'{"question": "a"' + b" " * 100_000 + b"}")  # valid, padded
 @example(raw=b"[" * 10_000 + b"]" * 10_000)  # deeply nested JSON
-def test_ask_api_random_bytes_bodies_get_a_4xx(api_server, raw):
+def test_ask_api_random_byte_bodies_never_answer_5xx(api_server, raw):
     with httpx.Client() as client:
         r = client.post(api_server.url + "/v1/ask", content=raw, headers={"content-type": "application/json"},
                         timeout=60)
-    assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
-    assert_json_error(r)
+    assert r.status_code < 500, (r.status_code, r.text[:300])
+    if r.status_code != 200:  # (a valid body now and then: whitespace-padded JSON is still JSON)
+        assert_json_error(r, 422)
 
 
 @pytest.mark.parametrize("question", ["\ud800深度合成服务提供者的标识义务", "深度合成\udfff服务提供者"])

@@ -14,7 +14,7 @@ import time
 import httpx
 
 from rel_support import ChromaServer, assert_json_error, free_port
-from tests_web_support import LiveServer
+from support.live_server import LiveServer
 
 QUESTIONS = [
     "深度合成服务提供者应当在哪些情况下进行显著标识？",

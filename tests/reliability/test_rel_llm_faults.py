@@ -16,7 +16,7 @@ import pytest
 
 from fake_openai import FakeOpenAI, Reply
 from rel_support import free_port
-from tests_web_support import LiveServer
+from support.live_server import LiveServer
 
 QUESTION = "《生成式人工智能服务管理暂行办法》第十二条规定了什么？"
 TIMEOUT_S = 1.5
