@@ -170,3 +170,25 @@ def test_lone_surrogates_are_dropped_not_fatal(rel_service, api_server, question
     r = httpx.post(api_server.url + "/v1/ask", content=json_bytes({"question": question}),
                    headers={"content-type": "application/json"}, timeout=60)
     assert r.status_code == 200 and r.json()["citations"]
+
+
+@settings(max_examples=25, **SETTINGS)
+@given(question=questions, stream=st.booleans(), history=st.lists(questions, max_size=3))
+@example(question="\ud800深度合成", stream=True, history=["\udfff"])
+@example(question="x" * 100_000, stream=True, history=[])
+@example(question="", stream=False, history=[])
+def test_chat_completions_never_answer_5xx(api_server, question, stream, history):
+    turns = [{"role": "user" if i % 2 == 0 else "assistant", "content": h} for i, h in enumerate(history)]
+    if turns and turns[-1]["role"] == "user":
+        turns.append({"role": "assistant", "content": "…"})
+    body = {"model": "regqa", "stream": stream, "messages": [*turns, {"role": "user", "content": question}]}
+    with httpx.Client() as client:
+        r = client.post(api_server.url + "/v1/chat/completions", content=json_bytes(body),
+                        headers={"content-type": "application/json"}, timeout=120)
+    assert r.status_code < 500, (r.status_code, r.text[:500])
+    if r.status_code != 200:
+        assert_json_error(r)
+    elif stream:
+        assert r.text.rstrip().endswith("data: [DONE]"), r.text[-300:]
+    else:
+        assert isinstance(r.json()["choices"][0]["message"]["content"], str)

@@ -103,7 +103,8 @@ def test_chroma_server_down_mid_traffic_gives_503_and_recovers_without_restart(t
         for _, status, text, body in records:
             if status == 503:
                 assert body and body["error"]["type"] == "index_unavailable", text[:300]
-                assert body["error"]["message"].startswith("the clause index is unavailable"), text[:300]
+                message = body["error"]["message"]
+                assert message.startswith(("the clause index is unavailable", "cannot read the index")), message
                 assert "Traceback" not in text
         down = httpx.post(server.url + "/v1/ask", json={"question": QUESTIONS[0]}, timeout=60)
         assert_json_error(down, 503)
@@ -113,16 +114,15 @@ def test_chroma_server_down_mid_traffic_gives_503_and_recovers_without_restart(t
         assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200  # the app itself is alive
 
         # Chroma comes back on the same port and data path: the same app answers again, no restart
-        restarted = ChromaServer(tmp_path / "chroma", port=chroma.port).start()
-        chroma = restarted
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        chroma = ChromaServer(tmp_path / "chroma", port=chroma.port).start()
+        back = time.monotonic()
+        while time.monotonic() < back + 30:
             r = httpx.post(server.url + "/v1/ask", json={"question": QUESTIONS[0]}, timeout=60)
             if r.status_code == 200:
                 break
             assert_json_error(r, 503)
             time.sleep(0.5)
-        recovered_after = time.monotonic() - (deadline - 30)
+        recovered_after = time.monotonic() - back
         assert r.status_code == 200, "the app did not recover within 30 s of Chroma coming back"
         assert _citations(server.url) == before
         print(f"\n[chroma outage] {len(records)} requests: {sum(s == 200 for _, s, _, _ in records)} x 200, "

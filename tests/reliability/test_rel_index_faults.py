@@ -90,6 +90,7 @@ def test_index_dir_under_a_regular_file(tmp_path, clean_index, settings_factory,
     server = LiveServer(create_app(settings, with_ui=False), free_port())
     server.thread.start()
     try:
+        r = None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -99,6 +100,7 @@ def test_index_dir_under_a_regular_file(tmp_path, clean_index, settings_factory,
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+        assert r is not None, "the web app never answered /readyz"
         error = assert_json_error(r, 503)
         assert "cannot create index directory" in error["message"] and error["type"] == "not_ready"
         ask = httpx.post(server.url + "/v1/ask", json={"question": "深度合成服务提供者的标识义务"}, timeout=30)
