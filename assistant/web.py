@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -25,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from assistant.answer import Answer, AnswerService, InvalidQuestion
 from assistant.config import Settings, get_settings
-from ingest.store import IndexUnavailable
+from ingest.store import IndexError_, IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +219,11 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         data = await upload.read()
         try:
             path = await asyncio.to_thread(save_upload, settings, upload.filename or "", data)
+            report = await asyncio.to_thread(reindex, settings)
         except UploadError as exc:
             return _error(400, str(exc), "invalid_document")
-        report = await asyncio.to_thread(reindex, settings)
+        except (IndexError_, OSError) as exc:  # disk full, read-only index dir, Chroma down
+            return _error(503, f"could not store or index the document: {exc}", "index_unavailable")
         service, err = _service_or_error()
         if service is not None:
             await asyncio.to_thread(service.retriever.index.refresh)
@@ -235,10 +236,13 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
         if not is_admin(getattr(request.state, "user", None)):
             return _error(403, "only an admin may remove documents", "forbidden")
-        if not await asyncio.to_thread(remove_upload, settings, doc_id):
-            return _error(404, f"no uploaded document {doc_id!r} (corpus documents cannot be removed here)",
-                          "not_found")
-        report = await asyncio.to_thread(reindex, settings)
+        try:
+            if not await asyncio.to_thread(remove_upload, settings, doc_id):
+                return _error(404, f"no uploaded document {doc_id!r} (corpus documents cannot be removed here)",
+                              "not_found")
+            report = await asyncio.to_thread(reindex, settings)
+        except (IndexError_, OSError) as exc:
+            return _error(503, f"could not update the index: {exc}", "index_unavailable")
         service, _ = _service_or_error()
         if service is not None:
             await asyncio.to_thread(service.retriever.index.refresh)
