@@ -13,7 +13,6 @@ import re
 import time
 from collections.abc import Iterator
 from html import escape
-from pathlib import Path
 
 from assistant.config import PROJECT_ROOT, Settings
 

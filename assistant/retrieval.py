@@ -291,7 +291,6 @@ class HybridRetriever:
             number = re.fullmatch(r"Article (\d+)", ref.unit)
             if number:
                 candidates.append(f"第{int_to_cn(int(number.group(1)))}条")
-            cn = re.fullmatch(r"第(.+)条", ref.unit)
             if ref.kind == "section":
                 candidates.append("Section " + ref.unit.split(" ", 1)[1])
             targets = analysis.doc_ids or [d for d in docs if any(self.index.rows_of_unit(d, u) for u in candidates)]
@@ -308,13 +307,10 @@ class HybridRetriever:
                         rows.insert(0, holder)
                 if rows:
                     hits += rows
-                elif analysis.named_in_question and doc_id in analysis.named_in_question and \
+                elif doc_id in analysis.named_in_question and \
                         ref.kind in ("cn-article", "article", "recital", "annex", "outcome", "para") and \
-                        (cn or number or ref.kind != "number"):
-                    # the question names a clause of a named document that does not exist
-                    if not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question
-                               for u in candidates):
-                        missing.append((doc_id, ref))
+                        not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in candidates):
+                    missing.append((doc_id, ref))  # the question names a clause its named document does not have
         return list(dict.fromkeys(hits)), missing
 
     def _cross_references(self, rows: list[int], keep: np.ndarray, limit: int = 3) -> list[int]:
