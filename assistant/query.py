@@ -200,6 +200,16 @@ class DocResolver:
                 out.append((doc_id, name))
         return out
 
+    def without_names(self, text: str) -> str:
+        """``text`` with every document name blanked out (what is left is the question's topic)."""
+        lower = text.lower()
+        keep = list(text)
+        for name, _ in self._names:
+            for m in _finditer(name, lower):
+                for i in range(m.start(), m.end()):
+                    keep[i] = " "
+        return "".join(keep)
+
     def resolve_title(self, title: str) -> str | None:
         found = self.find(title)
         return found[0][0] if found else None
@@ -292,6 +302,7 @@ class QueryAnalysis:
     question: str  # as asked
     search_text: str  # standalone text used for search (question + carried-over context)
     language: str
+    topic_text: str = ""  # search_text without document names (they route; as words they match every clause)
     doc_ids: list[str] = field(default_factory=list)  # documents named (or carried over from history)
     named_in_question: list[str] = field(default_factory=list)  # documents named in this question itself
     clause_refs: list[ClauseRef] = field(default_factory=list)
@@ -302,6 +313,10 @@ class QueryAnalysis:
     wants_current_version: bool = False
     expansions: list[str] = field(default_factory=list)
     is_follow_up: bool = False
+
+
+def _topic(text: str) -> str:
+    return re.sub(r"[《》]|\s{2,}", " ", text).strip()
 
 
 def analyse(question: str, resolver: DocResolver, history: list[dict] | None = None,
@@ -356,6 +371,7 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
     return QueryAnalysis(
         question=question,
         search_text=search_text,
+        topic_text=_topic(resolver.without_names(search_text)) if doc_ids else search_text,
         language=question_language(question),
         doc_ids=doc_ids,
         named_in_question=named,

@@ -41,6 +41,8 @@ MAX_PIECES_PER_UNIT = 2
 COVERAGE_WEIGHT = 1.0  # + share of the question's rare words a candidate contains (flat optimum 1.0-1.5 on dev)
 COVERAGE_CANDIDATES = 50  # a question about penalties (or entry into force) favours the liability (final) provisions
 OLD_VERSION_BOOST = 1.5
+FRAMING_FACTOR = 0.7  # definition lists and scope articles, unless the question asks for one (then x BOOST)
+FRAMING_BOOST = 1.2
 REVOKED_STATUSES = {"revoked", "superseded", "repealed"}
 
 
@@ -146,7 +148,9 @@ class ClauseIndex:
             self.status_of = np.array([m.get("status", "") for m in self.metas], dtype=object)
             self.is_penalty = np.array([bool(_PENALTY_SECTION.search(m.get("path", ""))) for m in self.metas])
             self.is_final = np.array([bool(_IN_FORCE_SECTION.search(m.get("path", ""))) for m in self.metas])
-            self.is_recital = np.array([m.get("unit", "").startswith("Recital ") for m in self.metas], dtype=bool)
+            self.is_definitions, self.is_scope = _framing_flags(self.metas, self.texts)
+            self.is_recital = np.array([m.get("unit", "").startswith("Recital ") or m.get("unit", "") in _COVER_UNITS
+                                        for m in self.metas], dtype=bool)
             self.jurisdiction_of = np.array([m.get("jurisdiction", "") for m in self.metas], dtype=object)
             self.unit_rows: dict[tuple[str, str], list[int]] = {}
             units_by_doc: dict[str, set[str]] = {}
@@ -215,6 +219,44 @@ _PENALTY_SECTION = re.compile(r"法律责任|罚则|PENALT|Penalt|罚款|处罚|
 _IN_FORCE_QUESTION = re.compile(r"施行|生效|起适用|何时起|什么时候开始|哪天|entry into force|enter into force|"
                                 r"(from|as of|by) what date|when do(es)? .{0,60}\b(apply|take effect|start)", re.I)
 _IN_FORCE_SECTION = re.compile(r"附则|FINAL PROVISIONS|Final provisions|Entry into force|ADDEND|施行", re.I)
+# Framing clauses: definition lists (用语含义, Article 3 'Definitions') and scope articles (第二条 适用本规定,
+# Article 2 'Scope') hold most of a text's vocabulary, so they match many questions by their words alone. They are
+# the answer when the question asks what something means / whether it counts, or whether the text applies.
+_DEFINITIONS_HEADING = re.compile(r"下列用语的含义|用语含义|术语和定义|下列术语|\bDefinitions?\b|DEFINITIONS?|"
+                                  r"the following terms", re.I)
+_DEFINES = re.compile(r"是指|[’”\"'] means\b")
+_DEFINITION_QUESTION = re.compile(
+    r"指的是|是指|指谁|指什么|什么是|是什么意思|含义|定义|界定|算不算|算是|也算|算.{0,20}吗|属于|什么叫|认定|"
+    r"defin|\bmeans?\b|\bmeaning\b|counts? as|\bwhat is an?\b|\bclass(ed|ify|ified)?\b|"
+    r"qualif(y|ies|ied) as|considered (an?|as)|\bterm\b", re.I)
+_SCOPE_HEADING = re.compile(r"^#*\s*\S+ [\d.-]+ ?[–—-]? ?\(?(Scope|Application)\b|适用范围", re.I)
+_SCOPE_TEXT = re.compile(r"适用本(规定|办法|法|条例|规范|文件)|本(规定|办法|法|条例|文件)适用于|"
+                         r"(This|The) (Regulation|Act|Convention|Order|Framework|Recommendation) (shall )?appl(y|ies)\b",
+                         re.I)
+_SCOPE_QUESTION = re.compile(
+    r"适用|管到|管得|管辖|范围|涵盖|覆盖|域外|境外|境内|(也|还|是否|要不要|需不需要)(要|需要|得|必须)?遵守|受.{0,12}(约束|管)|"
+    r"bound by|in scope|out of scope|\bappl(y|ies|icable|ication)\b|\bscope\b|\bcover(ed|s)?\b|"
+    r"fall(s|ing)? (under|within|outside)|subject to|extraterritorial|exempt|exclud", re.I)
+
+
+# Recitals, preambles and the promulgation notice explain or introduce a text; they are not its operative clauses.
+_COVER_UNITS = {"preamble", "通知"}
+
+
+def _framing_flags(metas: list[dict], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(is_definitions, is_scope) per row, decided per unit: a unit's pieces share its role."""
+    definitions: set[tuple[str, str]] = set()
+    scope: set[tuple[str, str]] = set()
+    for meta, text in zip(metas, texts):
+        key = (meta.get("doc_id", ""), meta.get("unit", ""))
+        if _DEFINITIONS_HEADING.search(text[:200]) or len(_DEFINES.findall(text)) >= 2:
+            definitions.add(key)
+        if int(meta.get("part", 0) or 0) == 0 and (_SCOPE_HEADING.search(text.split("\n", 1)[0])
+                                                    or _SCOPE_TEXT.search(text[:150])):
+            scope.add(key)
+    keys = [(m.get("doc_id", ""), m.get("unit", "")) for m in metas]
+    return (np.array([k in definitions for k in keys], dtype=bool),
+            np.array([k in scope and k not in definitions for k in keys], dtype=bool))
 
 
 def _point_key(point: str) -> list[tuple[int, str]]:
@@ -351,7 +393,7 @@ class HybridRetriever:
 
         # Keyword search over the question plus its glossary translations (the other language's terms),
         # so that an English question can match a Chinese clause and vice versa.
-        query_text = " ".join([analysis.search_text, *analysis.expansions])
+        query_text = " ".join([analysis.topic_text or analysis.search_text, *analysis.expansions])
         bm25 = np.where(keep, index.keyword.scores(query_text), 0.0)
         keyword_part = bm25 / bm25.max() if bm25.max() > 0 else bm25
         for doc_id in analysis.doc_ids:  # each named document's best keyword match counts as a full match,
@@ -397,6 +439,8 @@ class HybridRetriever:
         elif analysis.jurisdictions:
             score *= np.where(np.isin(index.jurisdiction_of, analysis.jurisdictions), JURISDICTION_BOOST, 1.0)
         score *= np.where(index.is_recital, RECITAL_FACTOR, 1.0)
+        for rows, intent in ((index.is_definitions, _DEFINITION_QUESTION), (index.is_scope, _SCOPE_QUESTION)):
+            score *= np.where(rows, FRAMING_BOOST if intent.search(analysis.question) else FRAMING_FACTOR, 1.0)
         if _PENALTY_QUESTION.search(analysis.search_text):
             score *= np.where(index.is_penalty, INTENT_FACTOR, 1.0)
         if _IN_FORCE_QUESTION.search(analysis.question):
@@ -418,7 +462,7 @@ class HybridRetriever:
         per_unit: dict[tuple[str, str], int] = {}
         for i in order[: k * 20]:  # at most MAX_PIECES_PER_UNIT pieces of one unit, so other clauses get a place
             key = (index.doc_of[i], index.metas[i]["unit"])
-            if per_unit.get(key, 0) < MAX_PIECES_PER_UNIT or int(i) in lookup_rows:
+            if per_unit.get(key, 0) < MAX_PIECES_PER_UNIT:
                 per_unit[key] = per_unit.get(key, 0) + 1
                 fused[int(i)] = float(score[i])
                 if len(fused) == k:

@@ -7,7 +7,7 @@ import re
 import pytest
 from langchain_core.documents import Document
 
-from assistant.retrieval import ClauseRetriever, Filters, RetrievalResult
+from assistant.retrieval import MAX_PIECES_PER_UNIT, ClauseRetriever, Filters, RetrievalResult
 from corpus_ids import ALGO, CSL_2016, CSL_2025, DEEP, EU_AI_ACT, GENAI, NIST_RMF, PIPL, TC260
 
 NDSR = "cn-network-data-security-regulations-2024"
@@ -70,11 +70,13 @@ def test_named_clause_is_rank_1(retriever, question, doc_id, unit):
     assert top.signals.get("lookup") == 1
     assert result.lookup_hits and {(c.doc_id, c.unit) for c in result.lookup_hits} == {(doc_id, unit)}
     assert result.missing_refs == []
-    # every piece of a long unit is found by the lookup, and they all rank above anything searched
+    # every piece of a long unit is found by the lookup; like any unit it takes at most two places in the
+    # ranking (the rest stay in lookup_hits), and those rank above anything searched
     pieces = retriever.index.rows_of_unit(doc_id, unit)
     assert len(result.lookup_hits) == len(pieces)
-    n = len(result.lookup_hits)
-    assert all((c.doc_id, c.unit) == (doc_id, unit) for c in ranked(result)[:min(n, 10)])
+    n = min(len(pieces), MAX_PIECES_PER_UNIT)
+    assert all((c.doc_id, c.unit) == (doc_id, unit) for c in ranked(result)[:n])
+    assert sum((c.doc_id, c.unit) == (doc_id, unit) for c in ranked(result)) == n
 
 
 def test_article_point_is_found_within_its_article(retriever):
@@ -137,6 +139,47 @@ def test_chinese_question_finds_eu_ai_act_clauses(retriever, question):
 def test_chinese_question_on_deepfake_transparency_finds_article_50(retriever):
     result = retriever.run("欧盟对深度伪造内容有什么透明度义务？")
     assert any((c.doc_id, c.unit) == (EU_AI_ACT, "Article 50") for c in ranked(result)[:3])
+
+
+# ---- framing clauses: definitions and scope ---------------------------------------------------------------------
+
+
+def test_definition_lists_and_scope_articles_are_recognised(retriever):
+    index = retriever.index
+
+    def flags(doc_id, unit):
+        rows = index.rows_of_unit(doc_id, unit)
+        assert rows, (doc_id, unit)
+        return {(bool(index.is_definitions[r]), bool(index.is_scope[r])) for r in rows}
+
+    assert flags(DEEP, "第二十三条") == {(True, False)}
+    assert flags(GENAI, "第二十二条") == {(True, False)}
+    assert flags(EU_AI_ACT, "Article 3") == {(True, False)}  # every piece of a long definitions article
+    assert flags(GENAI, "第二条") == {(False, True)}
+    assert flags(EU_AI_ACT, "Article 2") == {(False, True)}
+    for doc_id, unit in ((DEEP, "第十七条"), (GENAI, "第七条"), (EU_AI_ACT, "Article 50"), (NIST_RMF, "GOVERN 1.7")):
+        assert flags(doc_id, unit) == {(False, False)}, (doc_id, unit)
+
+
+@pytest.mark.parametrize("question, doc_id, unit", [
+    ("深度合成规定中的深度合成服务技术支持者是什么意思？", DEEP, "第二十三条"),
+    ("What does 'provider' mean under the AI Act?", EU_AI_ACT, "Article 3"),
+    ("生成式AI办法适用于哪些服务？", GENAI, "第二条"),
+    ("Does the AI Act apply to AI systems used only for military purposes?", EU_AI_ACT, "Article 2"),
+])
+def test_a_question_about_meaning_or_scope_gets_the_framing_clause(retriever, question, doc_id, unit):
+    top = ranked(retriever.run(question))[0]
+    assert (top.doc_id, top.unit) == (doc_id, unit)
+
+
+@pytest.mark.parametrize("question, doc_id, framing_unit", [
+    ("深度合成服务技术支持者应当履行哪些义务？", DEEP, "第二十三条"),
+    ("生成式AI办法对提供者的训练数据有什么要求？", GENAI, "第二条"),
+])
+def test_other_questions_rank_operative_clauses_above_framing_ones(retriever, question, doc_id, framing_unit):
+    top = ranked(retriever.run(question))[:3]
+    assert top and all(c.doc_id == doc_id for c in top)
+    assert framing_unit not in {c.unit for c in top}
 
 
 # ---- revoked versions ---------------------------------------------------------------------------------------------
