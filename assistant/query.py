@@ -292,6 +292,16 @@ _OLD_VERSION = re.compile(r"2016年?(版|原文|文本)?的?|原文|修订前|�
 _CURRENT_VERSION = re.compile(r"现行|修订后|修正后|最新|current|amended|in force", re.I)
 _UNKNOWN_STANDARD = re.compile(r"\b(GB/T|GB|ISO/IEC|ISO|IEEE)\s*\d+(?:[.\-]\d+)*", re.I)
 _BOOK_TITLE = re.compile(r"《([^》]{2,60})》")
+# Between a foreign jurisdiction and a name it qualifies: "的", "'s" and a few words, but no conjunction.
+_QUALIFIER_GAP = re.compile(r"(?:的|['’]s\s*|\s+)?(?:[^\s，,。；;、和与及跟同]{0,8}|(?:(?!and\b|or\b|with\b|vs\b)[a-z0-9-]+\s+){0,3})")
+# Well-known instruments outside the corpus, by the names people use for them.
+_OTHER_INSTRUMENT = re.compile(
+    r"\b(GDPR|CCPA|CPRA|HIPAA|COPPA|BIPA|PIPEDA|LGPD|NIS ?2|DORA|Digital Services Act|Digital Markets Act|"
+    r"General Data Protection Regulation)\b|通用数据保护条例|数字服务法|数字市场法")
+# A capitalised name ending in an instrument word ("Bletchley Declaration", "Colorado AI Act"); only consulted
+# when the question names no corpus document, so "the OECD Recommendation" or "AI Act" never reach it.
+_INSTRUMENT_NAME = re.compile(
+    r"\b(?:[A-Z][\w.-]*\s+){1,5}(?:Declaration|Act|Directive|Convention|Bill|Treaty|Accord|Process)\b")
 _FOLLOW_UP_HINT = re.compile(
     r"^(那|那么|这|这个|这些|该|其|它|他们|如果|要是|除了|还|另外|同时|and\b|so\b|what about|how about|anything|"
     r"also|then\b|but\b|if\b|does it|do they|is it|are they|what if|in that case)", re.I)
@@ -344,6 +354,7 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
 
     lower = question.lower()
     jurisdictions, foreign = [], []
+    foreign_ends: list[int] = []
     taken = [False] * len(lower)
     for name, code in jurisdiction_names():
         for m in _finditer(name, lower):
@@ -354,6 +365,17 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
             target = jurisdictions if code in indexed_jurisdictions else foreign
             if code not in target:
                 target.append(code)
+            if target is foreign:
+                foreign_ends.append(m.end())
+    if foreign_ends and named:  # "新加坡的生成式AI治理框架", "Singapore's AI governance framework": a foreign
+        qualified = set()  # jurisdiction's own instrument, whose name happens to contain names of ours
+        for doc_id, name in resolver.find(question):  # in order of appearance
+            start = lower.find(name.lower())
+            if any(0 <= start - end <= 30 and _QUALIFIER_GAP.fullmatch(lower[end:start]) for end in foreign_ends):
+                qualified.add(doc_id)
+                foreign_ends.append(start + len(name))  # 新加坡的 生成式AI 治理框架: the next name is qualified too
+        named = [d for d in named if d not in qualified]
+        doc_ids = [d for d in doc_ids if d not in qualified]
 
     unknown = []
     for m in _BOOK_TITLE.finditer(question):
@@ -362,6 +384,11 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
     for m in _UNKNOWN_STANDARD.finditer(question):
         if not resolver.find(m.group(0)):
             unknown.append(m.group(0))
+    if not named:  # an instrument named in words (GDPR, the Bletchley Declaration) that the corpus does not hold
+        for m in list(_OTHER_INSTRUMENT.finditer(question)) + list(_INSTRUMENT_NAME.finditer(question)):
+            name = m.group(0).strip()
+            if not resolver.find(name) and name not in unknown:
+                unknown.append(name)
 
     wants_old = bool(_OLD_VERSION.search(question))
     if wants_old:  # "2016年原文的网络安全法": the name resolves to the text in force; switch to the old one

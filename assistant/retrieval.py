@@ -34,6 +34,7 @@ DENSE_FLOOR = 0.2
 DENSE_CANDIDATES = 200
 NAMED_DOC_BOOST = 2.0
 JURISDICTION_BOOST = 1.2
+LANGUAGE_BOOST = 1.2
 RECITAL_FACTOR = 0.7
 REVOKED_FACTOR = 0.5
 INTENT_FACTOR = 1.5
@@ -151,6 +152,8 @@ class ClauseIndex:
             self.is_definitions, self.is_scope = _framing_flags(self.metas, self.texts)
             self.is_recital = np.array([m.get("unit", "").startswith("Recital ") or m.get("unit", "") in _COVER_UNITS
                                         for m in self.metas], dtype=bool)
+            self.language_of = np.array([m.get("language", "") for m in self.metas], dtype=object)
+            self.languages = sorted(set(self.language_of))
             self.jurisdiction_of = np.array([m.get("jurisdiction", "") for m in self.metas], dtype=object)
             self.unit_rows: dict[tuple[str, str], list[int]] = {}
             units_by_doc: dict[str, set[str]] = {}
@@ -291,6 +294,7 @@ def _ranks(scores: np.ndarray, keep: np.ndarray, limit: int) -> list[int]:
 
 _XREF_CN = re.compile(r"(?:《([^》]+)》)?第([一二三四五六七八九十百零]+)条")
 _XREF_EN = re.compile(r"\bArticles?\s+(\d+)(?:\(\d+\))?")
+_BOOK_OR_ARTICLE = re.compile(r"《[^》]+》|第[一二三四五六七八九十百零]+条")
 _XREF_DOC = re.compile(r"《([^》]+)》(?!\s*第[一二三四五六七八九十百零]+条)")
 
 
@@ -368,7 +372,8 @@ class HybridRetriever:
             for m in _XREF_DOC.finditer(text):  # 按照《互联网信息服务深度合成管理规定》…: its best matching clause
                 doc_id = self.index.resolver.resolve_title(m.group(1))
                 if doc_id and doc_id != meta["doc_id"]:
-                    scores = np.where(keep & (self.index.doc_of == doc_id), self.index.keyword.scores(text), 0.0)
+                    topic = _BOOK_OR_ARTICLE.sub(" ", text)  # what the clause is about, not whom it cites
+                    scores = np.where(keep & (self.index.doc_of == doc_id), self.index.keyword.scores(topic), 0.0)
                     if scores.max() > 0:
                         out.append(int(scores.argmax()))
             for m in _XREF_EN.finditer(text):
@@ -395,7 +400,12 @@ class HybridRetriever:
         # so that an English question can match a Chinese clause and vice versa.
         query_text = " ".join([analysis.topic_text or analysis.search_text, *analysis.expansions])
         bm25 = np.where(keep, index.keyword.scores(query_text), 0.0)
-        keyword_part = bm25 / bm25.max() if bm25.max() > 0 else bm25
+        keyword_part = np.zeros_like(bm25)
+        for language in index.languages:  # each language's best match is a full match: Chinese (jieba's
+            in_language = index.language_of == language  # overlapping search-mode words) would outscore English
+            best = bm25[in_language].max() if in_language.any() else 0.0
+            if best > 0:
+                keyword_part = np.where(in_language, bm25 / best, keyword_part)
         for doc_id in analysis.doc_ids:  # each named document's best keyword match counts as a full match,
             in_doc = index.doc_of == doc_id  # even when another document (or language) scores higher overall
             best = bm25[in_doc].max() if in_doc.any() else 0.0
@@ -438,6 +448,8 @@ class HybridRetriever:
             score *= np.where(np.isin(index.doc_of, named), NAMED_DOC_BOOST, 1.0)
         elif analysis.jurisdictions:
             score *= np.where(np.isin(index.jurisdiction_of, analysis.jurisdictions), JURISDICTION_BOOST, 1.0)
+        else:
+            score *= np.where(index.language_of == analysis.language, LANGUAGE_BOOST, 1.0)
         score *= np.where(index.is_recital, RECITAL_FACTOR, 1.0)
         for rows, intent in ((index.is_definitions, _DEFINITION_QUESTION), (index.is_scope, _SCOPE_QUESTION)):
             score *= np.where(rows, FRAMING_BOOST if intent.search(analysis.question) else FRAMING_FACTOR, 1.0)

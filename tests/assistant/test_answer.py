@@ -148,6 +148,7 @@ def assert_refusal(answer: Answer, kind: str, language: str) -> None:
 @pytest.mark.parametrize("question, language", [
     ("What does Colorado's AI law require from developers of high-risk systems?", "en"),
     ("英国对人工智能聊天机器人有什么规定？", "zh"),
+    ("新加坡的生成式AI治理框架对模型开发者有哪些测试要求？", "zh"),
 ])
 def test_refusal_for_a_jurisdiction_the_corpus_does_not_cover(service, question, language):
     answer = service.answer(question)
@@ -165,6 +166,7 @@ def test_foreign_jurisdiction_with_a_named_document_is_answered(service):
     ("《人工智能法》第三条规定了什么？", "zh"),
     ("GB/T 45654-2025 对训练数据有什么要求？", "zh"),
     ("What does ISO/IEC 42001 require for an AI management system?", "en"),
+    ("If our model leaks customers' personal data, what is the maximum GDPR fine?", "en"),
 ])
 def test_refusal_for_a_document_the_corpus_does_not_hold(service, question, language):
     answer = service.answer(question)

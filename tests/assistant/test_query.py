@@ -163,6 +163,27 @@ def test_unknown_titles_and_standard_numbers_are_flagged(resolver, question, fla
     assert flagged in analysis.unknown_titles
 
 
+@pytest.mark.parametrize("question, flagged", [
+    ("What is the maximum GDPR fine for a data breach?", "GDPR"),
+    ("欧盟通用数据保护条例对自动化决策有什么规定？", "通用数据保护条例"),
+    ("Which obligations does the Digital Services Act put on very large platforms?", "Digital Services Act"),
+    ("What did the Bletchley Declaration commit signatories to?", "Bletchley Declaration"),
+])
+def test_instruments_named_in_words_outside_the_corpus_are_flagged(resolver, question, flagged):
+    assert flagged in analyse(question, resolver).unknown_titles
+
+
+@pytest.mark.parametrize("question", [
+    "What does the EU AI Act say about deep fakes?",
+    "Does the Korean AI Basic Act apply to foreign companies?",
+    "What does the Council of Europe Framework Convention require of parties?",
+    "What did Executive Order 14110 ask of developers of dual-use foundation models?",
+    "How does the AI Act's top fine compare with the GDPR's?",  # names a corpus document: answered from it
+])
+def test_instrument_names_of_the_corpus_are_not_flagged(resolver, question):
+    assert analyse(question, resolver).unknown_titles == []
+
+
 @pytest.mark.parametrize("question", [
     "《个人信息保护法》第十三条",
     "《中华人民共和国个人信息保护法》第十三条",
@@ -184,6 +205,26 @@ def test_jurisdictions_without_documents_are_flagged(resolver, question, code):
     analysis = analyse(question, resolver)
     assert code in analysis.foreign_jurisdictions
     assert analysis.jurisdictions == []
+
+
+@pytest.mark.parametrize("question", [
+    "新加坡的生成式AI治理框架对模型开发者有哪些测试要求？",  # Singapore's framework, not our 治理框架 / 生成式AI办法
+    "Singapore's generative AI governance framework: what testing does it expect?",
+    "Does the Colorado Artificial Intelligence Act cover insurers?",  # not the EU's "Artificial Intelligence Act"
+])
+def test_a_foreign_jurisdictions_own_instrument_is_not_one_of_ours(resolver, question):
+    analysis = analyse(question, resolver)
+    assert analysis.foreign_jurisdictions and analysis.jurisdictions == []
+    assert analysis.named_in_question == [] and analysis.doc_ids == []
+
+
+@pytest.mark.parametrize("question, doc_id", [
+    ("日本的AI指南和我国生成式AI办法有什么不同？", "cn-genai-interim-measures-2023"),
+    ("Does Japan's approach differ from the EU AI Act?", "eu-ai-act-2024"),
+])
+def test_a_comparison_with_a_foreign_jurisdiction_keeps_our_document(resolver, question, doc_id):
+    analysis = analyse(question, resolver)
+    assert analysis.named_in_question == [doc_id] and analysis.foreign_jurisdictions
 
 
 @pytest.mark.parametrize("question, code", [
