@@ -117,7 +117,7 @@ def expand_terms(text: str) -> list[str]:
             hit = _stemmed(en) in stemmed
         if hit:
             out += zhs
-        elif any(z in text for z in zhs):
+        elif any(_CJK.search(z) and z in text for z in zhs):  # ZH->EN (English right-hand sides are one-way)
             out.append(en)
     seen = set()
     return [t for t in out if not (t in seen or seen.add(t))]

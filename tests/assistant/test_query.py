@@ -258,6 +258,21 @@ def test_glossary_expands_across_languages():
     assert "algorithmic recommendation" in expand_terms("算法推荐服务提供者的义务")
 
 
+@pytest.mark.parametrize("question, term", [
+    ("Must the virtual assistant on our website say it is not human?", "interact directly with natural persons"),
+    ("We screen CVs with a model", "recruitment or selection of natural persons"),
+    ("Can a bank use AI to approve loans?", "creditworthiness"),
+    ("How do we retire an old model safely?", "decommission"),
+])
+def test_everyday_words_expand_to_the_terms_the_texts_use(question, term):
+    assert term in expand_terms(question)
+
+
+def test_english_expansions_do_not_flow_back():
+    # "natural persons" is in the chatbot entry's right-hand side; it must not turn a question into one about bots
+    assert "chatbot" not in expand_terms("What rights do natural persons have under the AI Act?")
+
+
 def test_follow_up_carries_the_previous_document(resolver):
     history = [{"role": "user", "content": "算法推荐服务提供者需要备案吗？"},
                {"role": "assistant", "content": "需要，应当通过互联网信息服务算法备案系统填报备案信息。"}]

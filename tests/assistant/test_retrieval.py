@@ -182,6 +182,16 @@ def test_other_questions_rank_operative_clauses_above_framing_ones(retriever, qu
     assert framing_unit not in {c.unit for c in top}
 
 
+@pytest.mark.parametrize("question, doc_id, unit", [
+    ("Must a virtual assistant on our website disclose that it is an AI?", EU_AI_ACT, "Article 50"),
+    ("We use software to rank job candidates for roles in Spain. Is that high-risk?", EU_AI_ACT, "Annex III"),
+    ("How should we switch off an AI system safely under the NIST RMF?", NIST_RMF, "GOVERN 1.7"),
+])
+def test_everyday_english_finds_the_regulated_situation(retriever, question, doc_id, unit):
+    top = [(c.doc_id, c.unit) for c in ranked(retriever.run(question))[:3]]
+    assert (doc_id, unit) in top, top
+
+
 # ---- revoked versions ---------------------------------------------------------------------------------------------
 
 
