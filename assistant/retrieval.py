@@ -294,6 +294,8 @@ def _ranks(scores: np.ndarray, keep: np.ndarray, limit: int) -> list[int]:
 
 _XREF_CN = re.compile(r"(?:《([^》]+)》)?第([一二三四五六七八九十百零]+)条")
 _XREF_EN = re.compile(r"\bArticles?\s+(\d+)(?:\(\d+\))?")
+_CHAPTER_OF_PATH = re.compile(r"CHAPTER ([IVXLC]+)\b", re.I)
+_CHAPTERS_NAMED = re.compile(r"\bChapters? ([IVXLC]+(?:(?:,\s*|\s+and\s+)[IVXLC]+)*)\b")
 _BOOK_OR_ARTICLE = re.compile(r"《[^》]+》|第[一二三四五六七八九十百零]+条")
 _XREF_DOC = re.compile(r"《([^》]+)》(?!\s*第[一二三四五六七八九十百零]+条)")
 
@@ -382,6 +384,23 @@ class HybridRetriever:
                     out += [r for r in self.index.rows_of_unit(meta["doc_id"], unit)[:1] if keep[r]]
         return [r for r in dict.fromkeys(out) if r not in rows][:limit]
 
+    def _date_of_application(self, score: np.ndarray, keep: np.ndarray, top: int = 2) -> None:
+        """"When do the bans apply?": the best clauses sit in a chapter (CHAPTER II > Article 5), and a final
+        provision that names that chapter ("Chapters I and II shall apply from …") is the answer — rank it first."""
+        index = self.index
+        best = [int(i) for i in np.argsort(-score)[:top] if score[i] > 0 and not index.is_final[i]]
+        chapters = {(index.doc_of[i], m.group(1).upper())
+                    for i in best for m in [_CHAPTER_OF_PATH.match(index.metas[i].get("path", ""))] if m}
+        if not chapters:
+            return
+        top_score = float(score.max())
+        docs = list({doc for doc, _ in chapters})
+        for i in np.flatnonzero(index.is_final & keep & np.isin(index.doc_of, docs)):
+            named = {(index.doc_of[i], n.upper()) for m in _CHAPTERS_NAMED.finditer(index.texts[i])
+                     for n in re.split(r",\s*|\s+and\s+", m.group(1))}
+            if named & chapters:
+                score[i] = max(score[i], top_score * 1.05)
+
     def run(self, question: str, history: list[dict] | None = None, filters: Filters | dict | None = None,
             k: int = 10, analysis: QueryAnalysis | None = None) -> RetrievalResult:
         timings: dict[str, float] = {}
@@ -464,6 +483,8 @@ class HybridRetriever:
             exempt = np.isin(index.doc_of, analysis.named_in_question)
             score *= np.where(revoked & ~exempt, REVOKED_FACTOR, 1.0)
         score = np.where(keep, score, 0.0)
+        if _IN_FORCE_QUESTION.search(analysis.question):
+            self._date_of_application(score, keep)
         signals: dict[int, dict] = {}
         for rank, i in enumerate(lookup_rows):
             score[i] += 10.0 + (5.0 if rank == 0 else 0.0)  # the first row of a lookup is the piece asked for

@@ -192,6 +192,20 @@ def test_everyday_english_finds_the_regulated_situation(retriever, question, doc
     assert (doc_id, unit) in top, top
 
 
+@pytest.mark.parametrize("question", [
+    "From when do the AI Act's prohibitions apply?",  # Article 5 is in Chapter II; Article 113(a) dates Chapter II
+    "When do the rules on general-purpose AI models start to apply?",  # Chapter V; Article 113(b)
+])
+def test_when_a_chapter_applies_is_answered_by_the_final_provision_naming_it(retriever, question):
+    top = ranked(retriever.run(question))[0]
+    assert (top.doc_id, top.unit) == (EU_AI_ACT, "Article 113")
+
+
+def test_a_question_that_does_not_ask_when_keeps_the_substantive_clause_first(retriever):
+    top = ranked(retriever.run("Which AI practices does the AI Act prohibit?"))[0]
+    assert (top.doc_id, top.unit) == (EU_AI_ACT, "Article 5")
+
+
 # ---- revoked versions ---------------------------------------------------------------------------------------------
 
 
