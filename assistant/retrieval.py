@@ -39,6 +39,7 @@ RECITAL_FACTOR = 0.7
 REVOKED_FACTOR = 0.5
 INTENT_FACTOR = 1.5
 MAX_PIECES_PER_UNIT = 2
+PURE_LOOKUP_MAX_WORDS = 3  # "What does Article 56 of the AI Act deal with?" asks for the whole unit
 COVERAGE_WEIGHT = 1.0  # + share of the question's rare words a candidate contains (flat optimum 1.0-1.5 on dev)
 COVERAGE_CANDIDATES = 50  # a question about penalties (or entry into force) favours the liability (final) provisions
 OLD_VERSION_BOOST = 1.5
@@ -260,6 +261,14 @@ def _framing_flags(metas: list[dict], texts: list[str]) -> tuple[np.ndarray, np.
     keys = [(m.get("doc_id", ""), m.get("unit", "")) for m in metas]
     return (np.array([k in definitions for k in keys], dtype=bool),
             np.array([k in scope and k not in definitions for k in keys], dtype=bool))
+
+
+def _is_pure_lookup(analysis: QueryAnalysis) -> bool:
+    """The question names a clause and asks little else (at most a few words besides document and clause)."""
+    rest = analysis.topic_text or analysis.search_text
+    for ref in analysis.clause_refs:
+        rest = rest.replace(ref.raw, " ")
+    return len(tokenize(rest)) <= PURE_LOOKUP_MAX_WORDS
 
 
 def _point_key(point: str) -> list[tuple[int, str]]:
@@ -493,9 +502,13 @@ class HybridRetriever:
         order = candidates[np.argsort(-score[candidates], kind="stable")]
         fused: dict[int, float] = {}
         per_unit: dict[tuple[str, str], int] = {}
-        for i in order[: k * 20]:  # at most MAX_PIECES_PER_UNIT pieces of one unit, so other clauses get a place
+        # At most MAX_PIECES_PER_UNIT pieces of one unit, so that other clauses get a place — except a unit the
+        # question asks for and nothing else ("What does Article 56 say?"): all its pieces come first.
+        whole_units = {(index.doc_of[i], index.metas[i]["unit"]) for i in lookup_rows} \
+            if lookup_rows and _is_pure_lookup(analysis) else set()
+        for i in order[: k * 20]:
             key = (index.doc_of[i], index.metas[i]["unit"])
-            if per_unit.get(key, 0) < MAX_PIECES_PER_UNIT:
+            if per_unit.get(key, 0) < MAX_PIECES_PER_UNIT or key in whole_units:
                 per_unit[key] = per_unit.get(key, 0) + 1
                 fused[int(i)] = float(score[i])
                 if len(fused) == k:
