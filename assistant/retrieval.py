@@ -239,6 +239,7 @@ _SCOPE_TEXT = re.compile(r"适用本(规定|办法|法|条例|规范|文件)|本
                          re.I)
 _SCOPE_QUESTION = re.compile(
     r"适用|管到|管得|管辖|范围|涵盖|覆盖|域外|境外|境内|(也|还|是否|要不要|需不需要)(要|需要|得|必须)?遵守|受.{0,12}(约束|管)|"
+    r"不对外|内部使用|内部用|自用|仅供内部|只给自家|internal(ly)? use|only internally|in-house only|"
     r"bound by|in scope|out of scope|\bappl(y|ies|icable|ication)\b|\bscope\b|\bcover(ed|s)?\b|"
     r"fall(s|ing)? (under|within|outside)|subject to|extraterritorial|exempt|exclud", re.I)
 

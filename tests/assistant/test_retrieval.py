@@ -196,6 +196,8 @@ def test_other_questions_rank_operative_clauses_above_framing_ones(retriever, qu
     ("Must a virtual assistant on our website disclose that it is an AI?", EU_AI_ACT, "Article 50"),
     ("We use software to rank job candidates for roles in Spain. Is that high-risk?", EU_AI_ACT, "Annex III"),
     ("How should we switch off an AI system safely under the NIST RMF?", NIST_RMF, "GOVERN 1.7"),
+    ("Must our staff who operate AI have adequate skills under the AI Act?", EU_AI_ACT, "Article 4"),
+    ("韩国AI基本法要求境外企业指定代理人吗？", "kr-ai-framework-act-2025-en", "Article 36"),  # 代理人 -> domestic agent
 ])
 def test_everyday_english_finds_the_regulated_situation(retriever, question, doc_id, unit):
     top = [(c.doc_id, c.unit) for c in ranked(retriever.run(question))[:3]]
