@@ -245,9 +245,31 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
 ]
 
 
+# "Articles 9, 10 and 15", "paragraphs 5 to 9", "Recitals 27 and 28": one reference per number
+_REF_LIST = re.compile(r"\b(Articles|Arts\.?|paragraphs|paras\.?|Recitals)\s+"
+                       r"(\d+(?:\s*(?:,|and|&|to|-|–)\s*\d+)+)", re.I)
+_LIST_KIND = {"art": ("article", "Article {}"), "par": ("para", "para {}"), "rec": ("recital", "Recital {}")}
+MAX_LISTED_REFS = 20
+
+
+def _listed_refs(text: str) -> tuple[list[ClauseRef], list[tuple[int, int]]]:
+    refs, spans = [], []
+    for m in _REF_LIST.finditer(text):
+        kind, label = _LIST_KIND[m.group(1)[:3].lower()]
+        numbers: list[int] = []
+        for part in re.finditer(r"(\d+)(?:\s*(?:to|-|–)\s*(\d+))?", m.group(2)):
+            low = int(part.group(1))
+            high = int(part.group(2)) if part.group(2) else low
+            numbers += range(low, min(high, low + MAX_LISTED_REFS) + 1)
+        for n in list(dict.fromkeys(numbers))[:MAX_LISTED_REFS]:
+            raw = label.format(n).replace("para ", "paragraph ")
+            refs.append(ClauseRef(unit=label.format(n), raw=raw, kind=kind))
+        spans.append((m.start(), m.end()))
+    return refs, spans
+
+
 def parse_clause_refs(text: str) -> list[ClauseRef]:
-    refs: list[ClauseRef] = []
-    taken: list[tuple[int, int]] = []
+    refs, taken = _listed_refs(text)
     for kind, pattern in _REF_PATTERNS:
         for m in pattern.finditer(text):
             if any(s < m.end() and m.start() < e for s, e in taken):
@@ -292,8 +314,9 @@ _OLD_VERSION = re.compile(r"2016年?(版|原文|文本)?的?|原文|修订前|�
 _CURRENT_VERSION = re.compile(r"现行|修订后|修正后|最新|current|amended|in force", re.I)
 _UNKNOWN_STANDARD = re.compile(r"\b(GB/T|GB|ISO/IEC|ISO|IEEE)\s*\d+(?:[.\-]\d+)*", re.I)
 _BOOK_TITLE = re.compile(r"《([^》]{2,60})》")
-# Between a foreign jurisdiction and a name it qualifies: "的", "'s" and a few words, but no conjunction.
-_QUALIFIER_GAP = re.compile(r"(?:的|['’]s\s*|\s+)?(?:[^\s，,。；;、和与及跟同]{0,8}|(?:(?!and\b|or\b|with\b|vs\b)[a-z0-9-]+\s+){0,3})")
+# Between a foreign jurisdiction and a name it qualifies ("新加坡的生成式AI治理框架", "Singapore's AI Act"): a
+# possessive and generic AI words only — "日本企业在欧盟AI法案下", "a Japanese company under the AI Act" keep ours.
+_QUALIFIER_GAP = re.compile(r"\s*(?:的|['’]s)?\s*(?:(?:ai|人工智能|生成式|generative|national|国家|新|own)\s*){0,3}")
 # Well-known instruments outside the corpus, by the names people use for them.
 _OTHER_INSTRUMENT = re.compile(
     r"\b(GDPR|CCPA|CPRA|HIPAA|COPPA|BIPA|PIPEDA|LGPD|NIS ?2|DORA|Digital Services Act|Digital Markets Act|"

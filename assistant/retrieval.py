@@ -269,6 +269,7 @@ def _is_pure_lookup(analysis: QueryAnalysis) -> bool:
     rest = analysis.topic_text or analysis.search_text
     for ref in analysis.clause_refs:
         rest = rest.replace(ref.raw, " ")
+    rest = re.sub(r"\b(?:paragraphs?|paras?\.?|articles?|recitals?|and|to)\b|\d+", " ", rest, flags=re.I)
     return len(tokenize(rest)) <= PURE_LOOKUP_MAX_WORDS
 
 

@@ -119,6 +119,17 @@ def test_clause_references_parse(text, unit, kind, point):
     assert ref.raw in text
 
 
+@pytest.mark.parametrize("text, units", [
+    ("UN resolution 78/311 paragraphs 5, 6 and 9", ["para 5", "para 6", "para 9"]),
+    ("Articles 9 to 11 and 15 of the AI Act", ["Article 9", "Article 10", "Article 11", "Article 15"]),
+    ("Recitals 27 and 28", ["Recital 27", "Recital 28"]),
+    ("paras. 3-4", ["para 3", "para 4"]),
+    ("Articles 1 to 500", [f"Article {n}" for n in range(1, 21)]),  # a range is bounded
+])
+def test_listed_clause_references_parse_one_by_one(text, units):
+    assert [r.unit for r in parse_clause_refs(text)] == units
+
+
 def test_chinese_and_arabic_article_numbers_are_the_same_clause():
     assert parse_clause_refs("第十七条")[0].unit == parse_clause_refs("第17条")[0].unit
 
@@ -211,6 +222,7 @@ def test_jurisdictions_without_documents_are_flagged(resolver, question, code):
     "新加坡的生成式AI治理框架对模型开发者有哪些测试要求？",  # Singapore's framework, not our 治理框架 / 生成式AI办法
     "Singapore's generative AI governance framework: what testing does it expect?",
     "Does the Colorado Artificial Intelligence Act cover insurers?",  # not the EU's "Artificial Intelligence Act"
+    "Japan's AI Act: what does it require?",
 ])
 def test_a_foreign_jurisdictions_own_instrument_is_not_one_of_ours(resolver, question):
     analysis = analyse(question, resolver)
@@ -221,6 +233,10 @@ def test_a_foreign_jurisdictions_own_instrument_is_not_one_of_ours(resolver, que
 @pytest.mark.parametrize("question, doc_id", [
     ("日本的AI指南和我国生成式AI办法有什么不同？", "cn-genai-interim-measures-2023"),
     ("Does Japan's approach differ from the EU AI Act?", "eu-ai-act-2024"),
+    ("日本企业在欧盟AI法案下有什么义务？", "eu-ai-act-2024"),
+    ("A Japanese company under the EU AI Act: what applies?", "eu-ai-act-2024"),
+    ("日本公司适用生成式AI办法吗？", "cn-genai-interim-measures-2023"),
+    ("英国公司的深度合成服务在中国要备案吗？", "cn-deep-synthesis-provisions-2022"),
 ])
 def test_a_comparison_with_a_foreign_jurisdiction_keeps_our_document(resolver, question, doc_id):
     analysis = analyse(question, resolver)
