@@ -324,7 +324,8 @@ _OTHER_INSTRUMENT = re.compile(
 # A capitalised name ending in an instrument word ("Bletchley Declaration", "Colorado AI Act"); only consulted
 # when the question names no corpus document, so "the OECD Recommendation" or "AI Act" never reach it.
 _INSTRUMENT_NAME = re.compile(
-    r"\b(?:[A-Z][\w.-]*\s+){1,5}(?:Declaration|Act|Directive|Convention|Bill|Treaty|Accord|Process)\b")
+    r"\b(?:[A-Z][\w.-]*\s+){1,5}(?:Declaration|Act|Directive|Convention|Bill|Treaty|Accord|Process|Decree|"
+    r"Code of (?:Practice|Conduct))\b")
 _FOLLOW_UP_HINT = re.compile(
     r"^(那|那么|这|这个|这些|该|其|它|他们|如果|要是|除了|还|另外|同时|and\b|so\b|what about|how about|anything|"
     r"also|then\b|but\b|if\b|does it|do they|is it|are they|what if|in that case)", re.I)
@@ -408,7 +409,7 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
         if not resolver.find(m.group(0)):
             unknown.append(m.group(0))
     if not named:  # an instrument named in words (GDPR, the Bletchley Declaration) that the corpus does not hold
-        for m in list(_OTHER_INSTRUMENT.finditer(question)) + list(_INSTRUMENT_NAME.finditer(question)):
+        for m in [*_OTHER_INSTRUMENT.finditer(question), *_INSTRUMENT_NAME.finditer(question)]:
             name = m.group(0).strip()
             if not resolver.find(name) and name not in unknown:
                 unknown.append(name)

@@ -173,6 +173,26 @@ def test_refusal_for_a_document_the_corpus_does_not_hold(service, question, lang
     assert_refusal(answer, "unknown-document", language)
 
 
+@pytest.mark.parametrize("question, language", [
+    ("到目前为止，一共有多少个生成式AI大模型完成了备案？", "zh"),
+    ("截至目前有多少款深度合成应用被下架？", "zh"),
+    ("How many companies have been fined under the AI Act so far?", "en"),
+])
+def test_refusal_for_statistics_and_events_the_texts_cannot_hold(service, question, language):
+    answer = service.answer(question)
+    assert_refusal(answer, "events", language)
+
+
+def test_numbers_that_the_texts_do_hold_are_answered(service):
+    answer = service.answer("深度合成服务提供者的日志至少要保存多少天？")  # a question with 多少 that is not a statistic
+    assert not answer.refused
+
+
+def test_refusal_for_a_code_of_practice_the_corpus_does_not_hold(service):
+    answer = service.answer("What copyright commitments does the General-Purpose AI Code of Practice contain?")
+    assert_refusal(answer, "unknown-document", "en")
+
+
 @pytest.mark.parametrize("question, language, raw", [
     ("What does Article 30 of the Generative AI Measures say?", "en", "Article 30"),
     ("《生成式人工智能服务管理暂行办法》第三十条规定了什么？", "zh", "第三十条"),
