@@ -232,7 +232,8 @@ _DEFINES = re.compile(r"是指|[’”\"'] means\b")
 _DEFINITION_QUESTION = re.compile(
     r"指的是|是指|指谁|指什么|什么是|是什么意思|含义|定义|界定|算不算|算是|也算|算.{0,20}吗|属于|什么叫|认定|"
     r"defin|\bmeans?\b|\bmeaning\b|counts? as|\bwhat is an?\b|\bclass(ed|ify|ified)?\b|"
-    r"qualif(y|ies|ied) as|considered (an?|as)|\bterm\b", re.I)
+    r"qualif(y|ies|ied) as|considered (an?|as)|\bterm\b|"
+    r"(里|中)(说|讲|提)的[“\"‘'][^”\"’']{2,20}[”\"’']|[“\"‘'][^”\"’']{2,20}[”\"’'](是|指|算|包括)", re.I)
 _SCOPE_HEADING = re.compile(r"^#*\s*\S+ [\d.-]+ ?[–—-]? ?\(?(Scope|Application)\b|适用范围", re.I)
 _SCOPE_TEXT = re.compile(r"适用本(规定|办法|法|条例|规范|文件)|本(规定|办法|法|条例|文件)适用于|"
                          r"(This|The) (Regulation|Act|Convention|Order|Framework|Recommendation) (shall )?appl(y|ies)\b",
@@ -305,6 +306,7 @@ def _ranks(scores: np.ndarray, keep: np.ndarray, limit: int) -> list[int]:
 
 _XREF_CN = re.compile(r"(?:《([^》]+)》)?第([一二三四五六七八九十百零]+)条")
 _XREF_EN = re.compile(r"\bArticles?\s+(\d+)(?:\(\d+\))?")
+_APPLIES_FROM = re.compile(r"appl(?:y|ies) from|enter(?:s)? into force|起施行|施行", re.I)
 _CHAPTER_OF_PATH = re.compile(r"CHAPTER ([IVXLC]+)\b", re.I)
 _CHAPTERS_NAMED = re.compile(r"\bChapters? ([IVXLC]+(?:(?:,\s*|\s+and\s+)[IVXLC]+)*)\b")
 _BOOK_OR_ARTICLE = re.compile(r"《[^》]+》|第[一二三四五六七八九十百零]+条")
@@ -407,6 +409,8 @@ class HybridRetriever:
         top_score = float(score.max())
         docs = list({doc for doc, _ in chapters})
         for i in np.flatnonzero(index.is_final & keep & np.isin(index.doc_of, docs)):
+            if not _APPLIES_FROM.search(index.texts[i]):
+                continue  # e.g. amendments to other acts that mention a chapter
             named = {(index.doc_of[i], n.upper()) for m in _CHAPTERS_NAMED.finditer(index.texts[i])
                      for n in re.split(r",\s*|\s+and\s+", m.group(1))}
             if named & chapters:
