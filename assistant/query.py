@@ -210,9 +210,21 @@ class DocResolver:
                     keep[i] = " "
         return "".join(keep)
 
+    def resembles_a_title(self, name: str, threshold: float = 0.4) -> bool:
+        """Whether ``name`` looks like one of our documents' names written loosely (网络数据条例 for
+        网络数据安全管理条例): character-bigram overlap with any title or alias."""
+        grams = _bigrams(name)
+        return any(grams and len(grams & _bigrams(n)) / len(grams | _bigrams(n)) >= threshold
+                   for n, _ in self._names if _CJK.search(n))
+
     def resolve_title(self, title: str) -> str | None:
         found = self.find(title)
         return found[0][0] if found else None
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"[^\u4e00-\u9fff]", "", text)
+    return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
 def _finditer(name: str, lower: str):
@@ -326,6 +338,12 @@ _OTHER_INSTRUMENT = re.compile(
 _INSTRUMENT_NAME = re.compile(
     r"\b(?:[A-Z][\w.-]*\s+){1,5}(?:Declaration|Act|Directive|Convention|Bill|Treaty|Accord|Process|Decree|"
     r"Code of (?:Practice|Conduct))\b")
+# A Chinese instrument title without 《》 ("科技伦理审查办法（试行）里…"): at the start of the question or after
+# punctuation or 按照/根据/依据, ending in a title word (管理办法, 暂行规定, 条例, …（试行）).
+_CN_INSTRUMENT_NAME = re.compile(
+    r"(?:^|[，,。；;：:、\s]|按照|根据|依据|参照)([\u4e00-\u9fff]{4,20}?(?:管理办法|审查办法|暂行办法|实施办法|"
+    r"管理规定|暂行规定|条例|办法（试行）|规定（试行）|办法\(试行\)))")
+_CN_LEAD_IN = re.compile(r"按照|根据|依据|参照|遵守|适用|关于|对于|执行|落实")
 _FOLLOW_UP_HINT = re.compile(
     r"^(那|那么|这|这个|这些|该|其|它|他们|如果|要是|除了|还|另外|同时|and\b|so\b|what about|how about|anything|"
     r"also|then\b|but\b|if\b|does it|do they|is it|are they|what if|in that case)", re.I)
@@ -412,6 +430,10 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
         for m in [*_OTHER_INSTRUMENT.finditer(question), *_INSTRUMENT_NAME.finditer(question)]:
             name = m.group(0).strip()
             if not resolver.find(name) and name not in unknown:
+                unknown.append(name)
+        for m in _CN_INSTRUMENT_NAME.finditer(_BOOK_TITLE.sub("，", question)):  # a full title without 《》
+            name = _CN_LEAD_IN.split(m.group(1))[-1]
+            if len(name) >= 6 and not resolver.find(name) and not resolver.resembles_a_title(name) and name not in unknown:
                 unknown.append(name)
 
     wants_old = bool(_OLD_VERSION.search(question))

@@ -184,6 +184,27 @@ def test_instruments_named_in_words_outside_the_corpus_are_flagged(resolver, que
     assert flagged in analyse(question, resolver).unknown_titles
 
 
+@pytest.mark.parametrize("question, flagged", [
+    ("科技伦理审查办法（试行）里哪些活动需要专家复核？", "科技伦理审查办法"),
+    ("关键信息基础设施安全保护条例规定了什么？", "关键信息基础设施安全保护条例"),
+    ("我们公司按照网络安全等级保护条例要做什么？", "网络安全等级保护条例"),
+])
+def test_chinese_titles_without_brackets_outside_the_corpus_are_flagged(resolver, question, flagged):
+    assert analyse(question, resolver).unknown_titles == [flagged]
+
+
+@pytest.mark.parametrize("question", [
+    "网络数据条例对大型平台有什么要求？",  # a loose name of 网络数据安全管理条例
+    "我们要遵守生成式人工智能服务管理暂行办法吗？",
+    "根据深度合成管理规定，要做什么？",
+    "个人信息保护相关规定有哪些？",
+    "生成式AI做出来的图片要打标识，具体按哪部规定？",
+    "算法备案的期限是怎么规定的？",
+])
+def test_chinese_phrases_that_are_not_foreign_titles_are_not_flagged(resolver, question):
+    assert analyse(question, resolver).unknown_titles == []
+
+
 @pytest.mark.parametrize("question", [
     "What does the EU AI Act say about deep fakes?",
     "Does the Korean AI Basic Act apply to foreign companies?",
