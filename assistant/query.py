@@ -63,14 +63,19 @@ def cn_to_int(text: str) -> int | None:
 
 
 @lru_cache(maxsize=1)
-def glossary() -> list[tuple[str, list[str]]]:
-    pairs = []
+def glossary() -> list[tuple[str, list[str], bool]]:
+    """(term, expansions, two_way) entries of resources/glossary.tsv."""
+    entries = []
+    two_way = True
     for line in (_RESOURCES / "glossary.tsv").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#!"):
+            two_way = line[2:].strip() != "one-way"
+            continue
         if not line.strip() or line.startswith("#") or "\t" not in line:
             continue
         en, zh = line.split("\t", 1)
-        pairs.append((en.strip().lower(), [z.strip() for z in zh.split("|") if z.strip()]))
-    return pairs
+        entries.append((en.strip().lower(), [z.strip() for z in zh.split("|") if z.strip()], two_way))
+    return entries
 
 
 @lru_cache(maxsize=1)
@@ -110,14 +115,14 @@ def expand_terms(text: str) -> list[str]:
     lower = text.lower()
     stemmed = _stemmed(lower)
     out: list[str] = []
-    for en, zhs in glossary():
+    for en, zhs, two_way in glossary():
         if _CJK.search(en):
             hit = _find(en, lower)
         else:
             hit = _stemmed(en) in stemmed
         if hit:
             out += zhs
-        elif any(_CJK.search(z) and z in text for z in zhs):  # ZH->EN (English right-hand sides are one-way)
+        elif two_way and any(_CJK.search(z) and z in text for z in zhs):  # ZH->EN (English right sides one-way)
             out.append(en)
     seen = set()
     return [t for t in out if not (t in seen or seen.add(t))]
@@ -210,6 +215,15 @@ class DocResolver:
                     keep[i] = " "
         return "".join(keep)
 
+    def names_part_of_a_title(self, name: str) -> bool:
+        """Whether the last two words of an English name occur in one of our titles or aliases ("the Framework
+        Convention", "the AI Convention", "the Framework Act" are ours, loosely named)."""
+        words = re.findall(r"[a-z0-9]+", name.lower())[-2:]
+        if len(words) < 2:
+            return False
+        tail = " ".join(words)
+        return any(tail in " ".join(re.findall(r"[a-z0-9]+", n)) for n, _ in self._names if not _CJK.search(n))
+
     def resembles_a_title(self, name: str, threshold: float = 0.4) -> bool:
         """Whether ``name`` looks like one of our documents' names written loosely (网络数据条例 for
         网络数据安全管理条例): character-bigram overlap with any title or alias."""
@@ -241,6 +255,7 @@ class ClauseRef:
     raw: str  # the text that named it, e.g. "Article 5(1)(e)"
     kind: str  # cn-article, article, recital, annex, outcome, section, para, number, appendix
     point: str = ""  # paragraph/point asked for, e.g. "(1)(e)" of Article 5(1)(e)
+    listed: bool = False  # one of a list or range ("Articles 111 to 115"): a number the text lacks is skipped
 
 
 _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
@@ -250,7 +265,7 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("annex", re.compile(r"\bAnnex\s+([IVXL]+)\b", re.I)),
     ("outcome", re.compile(r"\b(GOVERN|MAP|MEASURE|MANAGE)\s+(\d+(?:\.\d+)?)\b", re.I)),
     ("section", re.compile(r"\b(?:Section|Sec\.?)\s*(\d+(?:\.\d+)*)\b", re.I)),
-    ("para", re.compile(r"\b(?:operative\s+)?(?:paragraph|para\.?)\s*(\d+)\b", re.I)),
+    ("para", re.compile(r"\b(?:operative\s+)?(?:paragraph|para\.?)\s*(\d+)\b(?!\s+of\s+(?:the\s+)?Art)", re.I)),
     ("para", re.compile(r"第\s*(\d+|[" + CN_NUMERALS + r"]+)\s*段")),
     ("appendix", re.compile(r"\bAppendix\s+([A-D])\b", re.I)),
     ("number", re.compile(r"(?<![\d./])(\d+(?:\.\d+)+|[A-Z]\.\d+)(?![\d/])\s*(?:条|节|款|clause)?")),
@@ -259,7 +274,7 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
 
 # "Articles 9, 10 and 15", "paragraphs 5 to 9", "Recitals 27 and 28": one reference per number
 _REF_LIST = re.compile(r"\b(Articles|Arts\.?|paragraphs|paras\.?|Recitals)\s+"
-                       r"(\d+(?:\s*(?:,|and|&|to|-|–)\s*\d+)+)", re.I)
+                       r"(\d+(?:\s*(?:,|and|&|to|-|–)\s*\d+)+)(?!\s+of\s+(?:the\s+)?Art)", re.I)
 _LIST_KIND = {"art": ("article", "Article {}"), "par": ("para", "para {}"), "rec": ("recital", "Recital {}")}
 MAX_LISTED_REFS = 20
 
@@ -275,7 +290,7 @@ def _listed_refs(text: str) -> tuple[list[ClauseRef], list[tuple[int, int]]]:
             numbers += range(low, min(high, low + MAX_LISTED_REFS) + 1)
         for n in list(dict.fromkeys(numbers))[:MAX_LISTED_REFS]:
             raw = label.format(n).replace("para ", "paragraph ")
-            refs.append(ClauseRef(unit=label.format(n), raw=raw, kind=kind))
+            refs.append(ClauseRef(unit=label.format(n), raw=raw, kind=kind, listed=True))
         spans.append((m.start(), m.end()))
     return refs, spans
 
@@ -336,13 +351,15 @@ _OTHER_INSTRUMENT = re.compile(
 # A capitalised name ending in an instrument word ("Bletchley Declaration", "Colorado AI Act"); only consulted
 # when the question names no corpus document, so "the OECD Recommendation" or "AI Act" never reach it.
 _INSTRUMENT_NAME = re.compile(
-    r"\b(?:[A-Z][\w.-]*\s+){1,5}(?:Declaration|Act|Directive|Convention|Bill|Treaty|Accord|Process|Decree|"
+    r"\b(?!(?:Which|What|Whose|How|Does|Do|Is|Are|Under|The|This|That|Our|Its|Their)\b)"
+    r"(?:[A-Z][\w.-]*\s+){1,5}(?:Declaration|Act|Directive|Convention|Treaty|Accord|Decree|"
     r"Code of (?:Practice|Conduct))\b")
 # A Chinese instrument title without 《》 ("科技伦理审查办法（试行）里…"): at the start of the question or after
 # punctuation or 按照/根据/依据, ending in a title word (管理办法, 暂行规定, 条例, …（试行）).
 _CN_INSTRUMENT_NAME = re.compile(
     r"(?:^|[，,。；;：:、\s]|按照|根据|依据|参照)([\u4e00-\u9fff]{4,20}?(?:管理办法|审查办法|暂行办法|实施办法|"
     r"管理规定|暂行规定|条例|办法（试行）|规定（试行）|办法\(试行\)))")
+_OWN_RULES = re.compile(r"公司|企业|内部|我们|我司|本单位|单位|自己|的")
 _CN_LEAD_IN = re.compile(r"按照|根据|依据|参照|遵守|适用|关于|对于|执行|落实")
 _FOLLOW_UP_HINT = re.compile(
     r"^(那|那么|这|这个|这些|该|其|它|他们|如果|要是|除了|还|另外|同时|and\b|so\b|what about|how about|anything|"
@@ -361,6 +378,8 @@ class QueryAnalysis:
     jurisdictions: list[str] = field(default_factory=list)  # indexed jurisdictions named
     foreign_jurisdictions: list[str] = field(default_factory=list)  # named, but no document covers them
     unknown_titles: list[str] = field(default_factory=list)  # 《…》 titles / standard numbers not in corpus
+    # capitalised instrument names ("the Bletchley Declaration") not ours by name: unknown unless a text cites them
+    unknown_if_unmentioned: list[str] = field(default_factory=list)
     wants_old_version: bool = False
     wants_current_version: bool = False
     expansions: list[str] = field(default_factory=list)
@@ -412,14 +431,15 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
     if foreign_ends and named:  # "新加坡的生成式AI治理框架", "Singapore's AI governance framework": a foreign
         qualified = set()  # jurisdiction's own instrument, whose name happens to contain names of ours
         for doc_id, name in resolver.find(question):  # in order of appearance
-            start = lower.find(name.lower())
-            if any(0 <= start - end <= 30 and _QUALIFIER_GAP.fullmatch(lower[end:start]) for end in foreign_ends):
+            starts = [m.start() for m in _finditer(name.lower(), lower)] or [lower.find(name.lower())]
+            if all(any(0 <= start - end <= 30 and _QUALIFIER_GAP.fullmatch(lower[end:start]) for end in foreign_ends)
+                   for start in starts):  # every mention is the foreign one ("Colorado's AI Act … the AI Act": ours)
                 qualified.add(doc_id)
-                foreign_ends.append(start + len(name))  # 新加坡的 生成式AI 治理框架: the next name is qualified too
+                foreign_ends += [start + len(name) for start in starts]  # 新加坡的 生成式AI 治理框架: next one too
         named = [d for d in named if d not in qualified]
         doc_ids = [d for d in doc_ids if d not in qualified]
 
-    unknown = []
+    unknown, loose = [], []
     for m in _BOOK_TITLE.finditer(question):
         if not resolver.resolve_title(m.group(1)):
             unknown.append(m.group(1))
@@ -427,12 +447,17 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
         if not resolver.find(m.group(0)):
             unknown.append(m.group(0))
     if not named:  # an instrument named in words (GDPR, the Bletchley Declaration) that the corpus does not hold
-        for m in [*_OTHER_INSTRUMENT.finditer(question), *_INSTRUMENT_NAME.finditer(question)]:
+        for m in _OTHER_INSTRUMENT.finditer(question):
+            if m.group(0) not in unknown:
+                unknown.append(m.group(0))
+        for m in _INSTRUMENT_NAME.finditer(question):
             name = m.group(0).strip()
-            if not resolver.find(name) and name not in unknown:
-                unknown.append(name)
+            if not resolver.find(name) and not resolver.names_part_of_a_title(name) and name not in loose:
+                loose.append(name)
         for m in _CN_INSTRUMENT_NAME.finditer(_BOOK_TITLE.sub("，", question)):  # a full title without 《》
             name = _CN_LEAD_IN.split(m.group(1))[-1]
+            if _OWN_RULES.search(name):
+                continue  # 公司数据分类分级管理办法: a company's own rules, not a regulation
             if len(name) >= 6 and not resolver.find(name) and not resolver.resembles_a_title(name) and name not in unknown:
                 unknown.append(name)
 
@@ -452,6 +477,7 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
         jurisdictions=jurisdictions,
         foreign_jurisdictions=foreign,
         unknown_titles=unknown,
+        unknown_if_unmentioned=loose,
         wants_old_version=wants_old,
         wants_current_version=bool(_CURRENT_VERSION.search(question)),
         expansions=expand_terms(search_text),

@@ -27,8 +27,8 @@ _ENFORCEMENT = re.compile(r"\b(fined?|fines|penali[sz]ed|sanction(ed)?|enforceme
 _STATISTICS = re.compile(
     r"\bhow many\b.*\b(cases|companies|firms|fines|providers|models|enforcement|signator\w*|times)\b|"
     r"\bwhich (companies|firms|providers)\b.*\b(signed|joined|fined|registered|filed)\b|\bso far\b|"
-    r"多少(起|家|个案例|件|款|批)|哪些(公司|企业|厂商)(已经|已)?(签署|备案|被罚)|截至目前|迄今|到目前为止|到现在为止|"
-    r"(一共|总共|累计).{0,12}多少", re.I)
+    r"多少(起|家|个案例|件)|多少(款|个|家|批)[^，。？?]{0,12}(备案|上线|下架|通过|获批|登记|被罚)|"
+    r"哪些(公司|企业|厂商)(已经|已)?(签署|备案|被罚)|截至目前|迄今|到目前为止|到现在为止", re.I)
 _AMENDMENT = re.compile(r"\bamend\w*|\bomnibus\b|\brevis\w*|修订|修正|修改|新版|新办法|新规", re.I)
 _YEAR = re.compile(r"(?<!\d)(20[2-4]\d)(?!\d)")
 

@@ -45,6 +45,7 @@ COVERAGE_CANDIDATES = 50  # a question about penalties (or entry into force) fav
 OLD_VERSION_BOOST = 1.5
 FRAMING_FACTOR = 0.7  # definition lists and scope articles, unless the question asks for one (then x BOOST)
 FRAMING_BOOST = 1.2
+SCOPE_UNITS = 6  # "适用本法" makes a scope article only among a text's first units (第二条, not 第三十三条)
 REVOKED_STATUSES = {"revoked", "superseded", "repealed"}
 
 
@@ -145,6 +146,7 @@ class ClauseIndex:
             self.texts = [r[2] or "" for r in rows]
             self.position = {cid: i for i, cid in enumerate(self.ids)}
             self._tokens: dict[int, set[str]] = {}
+            self._lower_text: str | None = None
             self.keyword: KeywordIndex = keyword
             self.doc_of = np.array([m.get("doc_id", "") for m in self.metas], dtype=object)
             self.status_of = np.array([m.get("status", "") for m in self.metas], dtype=object)
@@ -195,6 +197,13 @@ class ClauseIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def mentions(self, name: str) -> bool:
+        """Whether any clause mentions ``name`` (case-insensitive): an instrument our texts refer to, such as the
+        Defense Production Act in EO 14110, is something the corpus can speak about."""
+        if self._lower_text is None:
+            self._lower_text = "\n".join(self.texts).lower()
+        return name.lower() in self._lower_text
+
     def tokens_of(self, row: int) -> set[str]:
         """The keyword tokens of a chunk (computed on first use, then cached)."""
         tokens = self._tokens.get(row)
@@ -230,11 +239,11 @@ _DEFINITIONS_HEADING = re.compile(r"下列用语的含义|用语含义|术语和
                                   r"the following terms", re.I)
 _DEFINES = re.compile(r"是指|[’”\"'] means\b")
 _DEFINITION_QUESTION = re.compile(
-    r"指的是|是指|指谁|指什么|什么是|是什么意思|含义|定义|界定|算不算|算是|也算|算.{0,20}吗|属于|什么叫|认定|"
+    r"指的是|是指|指谁|指什么|什么是|是什么意思|含义|定义|界定|算不算|算是|也算|算(?!法).{0,20}吗|属于|什么叫|认定|"
     r"defin|\bmeans?\b|\bmeaning\b|counts? as|\bwhat is an?\b|\bclass(ed|ify|ified)?\b|"
     r"qualif(y|ies|ied) as|considered (an?|as)|\bterm\b|"
     r"(里|中)(说|讲|提)的[“\"‘'][^”\"’']{2,20}[”\"’']|[“\"‘'][^”\"’']{2,20}[”\"’'](是|指|算|包括)", re.I)
-_SCOPE_HEADING = re.compile(r"^#*\s*\S+ [\d.-]+ ?[–—-]? ?\(?(Scope|Application)\b|适用范围", re.I)
+_SCOPE_HEADING = re.compile(r"^#*\s*\S+ [\d.-]+ ?[–—-]? ?\(?Scope\b|适用范围", re.I)
 _SCOPE_TEXT = re.compile(r"适用本(规定|办法|法|条例|规范|文件)|本(规定|办法|法|条例|文件)适用于|"
                          r"(This|The) (Regulation|Act|Convention|Order|Framework|Recommendation) (shall )?appl(y|ies)\b",
                          re.I)
@@ -257,8 +266,9 @@ def _framing_flags(metas: list[dict], texts: list[str]) -> tuple[np.ndarray, np.
         key = (meta.get("doc_id", ""), meta.get("unit", ""))
         if _DEFINITIONS_HEADING.search(text[:200]) or len(_DEFINES.findall(text)) >= 2:
             definitions.add(key)
-        if int(meta.get("part", 0) or 0) == 0 and (_SCOPE_HEADING.search(text.split("\n", 1)[0])
-                                                    or _SCOPE_TEXT.search(text[:150])):
+        if int(meta.get("part", 0) or 0) == 0 and (
+                _SCOPE_HEADING.search(text.split("\n", 1)[0])
+                or (_SCOPE_TEXT.search(text[:150]) and int(meta.get("unit_index", 0) or 0) < SCOPE_UNITS)):
             scope.add(key)
     keys = [(m.get("doc_id", ""), m.get("unit", "")) for m in metas]
     return (np.array([k in definitions for k in keys], dtype=bool),
@@ -270,7 +280,8 @@ def _is_pure_lookup(analysis: QueryAnalysis) -> bool:
     rest = analysis.topic_text or analysis.search_text
     for ref in analysis.clause_refs:
         rest = rest.replace(ref.raw, " ")
-    rest = re.sub(r"\b(?:paragraphs?|paras?\.?|articles?|recitals?|and|to)\b|\d+", " ", rest, flags=re.I)
+    rest = re.sub(r"\b(?:paragraphs?|paras?\.?|articles?|recitals?|and|to|please|show|give|quote|read|full|"
+                  r"whole|entire|text|wording|content)\b|\d+|原文|全文|内容|完整", " ", rest, flags=re.I)
     return len(tokenize(rest)) <= PURE_LOOKUP_MAX_WORDS
 
 
@@ -368,7 +379,7 @@ class HybridRetriever:
                         rows.insert(0, holder)
                 if rows:
                     hits += rows
-                elif doc_id in analysis.named_in_question and \
+                elif doc_id in analysis.named_in_question and not ref.listed and \
                         ref.kind in ("cn-article", "article", "recital", "annex", "outcome", "para") and \
                         not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in candidates):
                     missing.append((doc_id, ref))  # the question names a clause its named document does not have
@@ -424,6 +435,9 @@ class HybridRetriever:
         self.index.refresh_if_changed()
         index = self.index
         analysis = analysis or self.analyse(question, history)
+        for name in analysis.unknown_if_unmentioned:  # "the Defense Production Act" is cited by EO 14110
+            if not index.mentions(name) and name not in analysis.unknown_titles:
+                analysis.unknown_titles.append(name)
         keep = index.mask(filters)
         timings["analyse_ms"] = (time.perf_counter() - t0) * 1000
 

@@ -183,9 +183,16 @@ def test_refusal_for_statistics_and_events_the_texts_cannot_hold(service, questi
     assert_refusal(answer, "events", language)
 
 
-def test_numbers_that_the_texts_do_hold_are_answered(service):
-    answer = service.answer("深度合成服务提供者的日志至少要保存多少天？")  # a question with 多少 that is not a statistic
-    assert not answer.refused
+@pytest.mark.parametrize("question", [
+    "违反个人信息保护法一共最多罚多少钱？",  # 一共 … 多少 asks for a number the text holds
+    "生成式人工智能服务管理暂行办法一共有多少条？",
+    "What do paragraphs 1 and 2 of Article 6 of the AI Act say?",
+    "What do Articles 111 to 115 of the AI Act say?",  # the Act ends at 113: the rest of the range is skipped
+    "What does the Defense Production Act require of developers of dual-use foundation models?",  # EO 14110 cites it
+])
+def test_questions_near_the_refusal_patterns_are_answered(service, question):
+    answer = service.answer(question)
+    assert not answer.refused, answer.refusal_kind
 
 
 def test_refusal_for_a_code_of_practice_the_corpus_does_not_hold(service):
