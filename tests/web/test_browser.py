@@ -117,7 +117,9 @@ def test_upload_a_document_and_find_it_answerable(browser, tmp_path_factory, cle
         page.click("#add-documents")
         page.wait_for_function("document.querySelector('#manage-status').innerText.includes('drone-delivery')",
                                timeout=120_000)
-        assert "drone-delivery" in page.inner_text("#documents-table")
+        # the table re-renders just after the status line (Gradio shows its progress overlay meanwhile)
+        page.wait_for_function("document.querySelector('#documents-table').innerText.includes('drone-delivery')",
+                               timeout=30_000)
         page.get_by_role("tab", name="Chat / 问答").click()
         page.fill("#question textarea", "无人机快递在居民区上空最低飞多高？")
         page.click("#send")
