@@ -131,6 +131,7 @@ class ClauseIndex:
         self._lock = threading.Lock()
         self.fingerprint = ""
         self._checked = time.monotonic()
+        self._published_seen = ""
         self.refresh()
 
     def refresh(self) -> bool:
@@ -190,9 +191,10 @@ class ClauseIndex:
             published = self.store.published_fingerprint()
         except Exception:  # server unreachable: keep serving what we have; the query will report the error
             return False
-        if published and published != self.fingerprint:
-            return self.refresh()
-        return False
+        if not published or published == self._published_seen:
+            return False  # nothing new (also when our fingerprint differs for good, e.g. an older tokenizer's)
+        self._published_seen = published
+        return published != self.fingerprint and self.refresh()
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -377,3 +377,25 @@ def test_langchain_retriever_applies_filters_and_batches(retriever):
     for docs in batches:
         assert docs and all(d.metadata["jurisdiction"] == "CN" for d in docs)
     assert re.search(r"深度合成", " ".join(d.metadata["title"] for d in batches[0]))
+
+
+# ---- noticing another process's ingest ------------------------------------------------------------------------------
+
+
+def test_index_reloads_once_per_newly_published_fingerprint(index_copy):
+    from assistant.retrieval import ClauseIndex
+
+    settings = index_copy.settings.with_overrides(index_refresh_s=0.0)
+    index = ClauseIndex(settings)
+    reloads = []
+    original = index.refresh
+    index.refresh = lambda: reloads.append(1) or original()
+    assert index.refresh_if_changed() is False  # what we loaded is what is published
+    index.store.publish_fingerprint("published-by-another-process")
+    index.refresh_if_changed()
+    index.refresh_if_changed()
+    index.refresh_if_changed()
+    assert len(reloads) == 1  # one reload for the new value, not one per check while the values differ
+    index.store.publish_fingerprint("and-again")
+    index.refresh_if_changed()
+    assert len(reloads) == 2
