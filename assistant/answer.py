@@ -92,6 +92,23 @@ def validate_question(question: object) -> str:
     return cleaned
 
 
+_POINT_START = re.compile(r"^(?:\(([0-9]+|[a-z]{1,4})\)|([0-9]+)\.|[（(]([一二三四五六七八九十]+)[）)])\s*", re.M)
+
+
+def _span_end(clause: RetrievedClause) -> str:
+    """"–(h)" when a piece labelled from where it starts (Article 5(1)(d)) runs on to further points, so that
+    the label does not claim a single point for text that covers several."""
+    if clause.locator == clause.unit:
+        return ""
+    marks = [m.group(0).strip() for m in _POINT_START.finditer(clause.text)]
+    if len(marks) < 2:
+        return ""
+    last = marks[-1]
+    if last[0].isdigit():
+        last = f"({last.rstrip('.')})"
+    return f"–{last}" if not clause.locator.endswith(last) else ""
+
+
 class AnswerService:
     def __init__(self, settings: Settings | None = None, retriever: HybridRetriever | None = None,
                  generator=None) -> None:
@@ -126,7 +143,8 @@ class AnswerService:
 
     def clause_label(self, clause: RetrievedClause, language: str, locator: str | None = None) -> str:
         title = self.document_title(clause.doc_id)
-        label = f"{title}{locator or clause.locator}" if title.startswith("《") else f"{title} {locator or clause.locator}"
+        locator = locator or clause.locator + _span_end(clause)
+        label = f"{title}{locator}" if title.startswith("《") else f"{title} {locator}"
         if clause.revoked:
             label += f"（{REVOKED_LABEL['zh']}）" if language == "zh" else f" ({REVOKED_LABEL['en']})"
         return label

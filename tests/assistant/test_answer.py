@@ -65,6 +65,21 @@ def test_a_named_clause_is_what_the_answer_cites(answers, question, doc_id, unit
     assert {(c.doc_id, c.unit) for c in answers[question].citations} == {(doc_id, unit)}
 
 
+def test_a_piece_covering_several_points_is_labelled_with_its_span(service):
+    index = service.retriever.index
+    rows = index.rows_of_unit(EU_AI_ACT, "Article 5")
+    result = service.retriever.run("EU AI Act Article 5")
+    labelled = {c.chunk_id: service.clause_label(c, "en") for c in result.lookup_hits}
+    spanning = [c for c in result.lookup_hits
+                if len(re.findall(r"^\(([a-z]+)\)", c.text, re.M)) >= 2 and c.locator != c.unit]
+    assert len(rows) > 1 and spanning
+    for c in spanning:
+        last = re.findall(r"^\(([a-z]+)\)", c.text, re.M)[-1]
+        assert labelled[c.chunk_id] == f"EU AI Act {c.locator}–({last})"  # e.g. Article 5(1)(d)–(f)
+    single = [c for c in result.lookup_hits if c.locator == c.unit]
+    assert all(labelled[c.chunk_id] == f"EU AI Act {c.unit}" for c in single)
+
+
 def test_cross_referenced_clauses_are_not_cited(service):
     answer = service.answer("《互联网信息服务算法推荐管理规定》第三十一条")
     assert any(c.signals.get("cross_reference") for c in answer.retrieved)
