@@ -35,7 +35,7 @@ DENSE_CANDIDATES = 200
 NAMED_DOC_BOOST = 2.0
 JURISDICTION_BOOST = 1.5
 LANGUAGE_BOOST = 1.2
-RECITAL_FACTOR = 0.7
+NON_OPERATIVE_FACTOR = 0.7  # recitals, preambles, promulgation notices
 REVOKED_FACTOR = 0.5
 INTENT_FACTOR = 1.5
 MAX_PIECES_PER_UNIT = 2
@@ -154,8 +154,8 @@ class ClauseIndex:
             self.is_penalty = np.array([bool(_PENALTY_SECTION.search(m.get("path", ""))) for m in self.metas])
             self.is_final = np.array([bool(_IN_FORCE_SECTION.search(m.get("path", ""))) for m in self.metas])
             self.is_definitions, self.is_scope = _framing_flags(self.metas, self.texts)
-            self.is_recital = np.array([m.get("unit", "").startswith("Recital ") or m.get("unit", "") in _COVER_UNITS
-                                        for m in self.metas], dtype=bool)
+            self.is_non_operative = np.array([m.get("unit", "").startswith("Recital ") or m.get("unit", "") in _COVER_UNITS
+                                              for m in self.metas], dtype=bool)
             self.language_of = np.array([m.get("language", "") for m in self.metas], dtype=object)
             self.languages = sorted(set(self.language_of))
             self.jurisdiction_of = np.array([m.get("jurisdiction", "") for m in self.metas], dtype=object)
@@ -500,7 +500,7 @@ class HybridRetriever:
             score *= np.where(np.isin(index.jurisdiction_of, analysis.jurisdictions), JURISDICTION_BOOST, 1.0)
         else:
             score *= np.where(index.language_of == analysis.language, LANGUAGE_BOOST, 1.0)
-        score *= np.where(index.is_recital, RECITAL_FACTOR, 1.0)
+        score *= np.where(index.is_non_operative, NON_OPERATIVE_FACTOR, 1.0)
         for rows, intent in ((index.is_definitions, _DEFINITION_QUESTION), (index.is_scope, _SCOPE_QUESTION)):
             score *= np.where(rows, FRAMING_BOOST if intent.search(analysis.question) else FRAMING_FACTOR, 1.0)
         if _PENALTY_QUESTION.search(analysis.search_text):
