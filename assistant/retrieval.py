@@ -1,5 +1,6 @@
-"""Hybrid clause retrieval: dense (Chroma) + BM25 (jieba) fused by reciprocal rank, with direct clause lookup,
-document routing, revoked-version handling, filters and cross-reference expansion.
+"""Hybrid clause retrieval: dense (Chroma) + BM25 (jieba) fused by weighted scores, with direct clause lookup,
+document routing, priors from the structure of legal texts (non-operative, definition and scope units, final
+provisions), revoked-version handling, filters and cross-reference expansion.
 
 ``ClauseIndex`` is the in-memory view of the indexed collection (rows, unit map, keyword index, document
 resolver); ``HybridRetriever.run(question, …) -> RetrievalResult`` is the retrieval stage;
@@ -505,7 +506,8 @@ class HybridRetriever:
             score *= np.where(rows, FRAMING_BOOST if intent.search(analysis.question) else FRAMING_FACTOR, 1.0)
         if _PENALTY_QUESTION.search(analysis.search_text):
             score *= np.where(index.is_penalty, INTENT_FACTOR, 1.0)
-        if _IN_FORCE_QUESTION.search(analysis.question):
+        asks_when_in_force = bool(_IN_FORCE_QUESTION.search(analysis.question))
+        if asks_when_in_force:
             score *= np.where(index.is_final, INTENT_FACTOR, 1.0)
         revoked = np.isin(index.status_of, list(REVOKED_STATUSES))
         if analysis.wants_old_version:
@@ -514,7 +516,7 @@ class HybridRetriever:
             exempt = np.isin(index.doc_of, analysis.named_in_question)
             score *= np.where(revoked & ~exempt, REVOKED_FACTOR, 1.0)
         score = np.where(keep, score, 0.0)
-        if _IN_FORCE_QUESTION.search(analysis.question):
+        if asks_when_in_force:
             self._date_of_application(score, keep)
         signals: dict[int, dict] = {}
         for rank, i in enumerate(lookup_rows):
