@@ -265,15 +265,14 @@ def _framing_flags(metas: list[dict], texts: list[str]) -> tuple[np.ndarray, np.
     """(is_definitions, is_scope) per row, decided per unit: a unit's pieces share its role."""
     definitions: set[tuple[str, str]] = set()
     scope: set[tuple[str, str]] = set()
-    for meta, text in zip(metas, texts):
-        key = (meta.get("doc_id", ""), meta.get("unit", ""))
+    keys = [(m.get("doc_id", ""), m.get("unit", "")) for m in metas]
+    for key, meta, text in zip(keys, metas, texts):
         if _DEFINITIONS_HEADING.search(text[:200]) or len(_DEFINES.findall(text)) >= 2:
             definitions.add(key)
         if int(meta.get("part", 0) or 0) == 0 and (
                 _SCOPE_HEADING.search(text.split("\n", 1)[0])
                 or (_SCOPE_TEXT.search(text[:150]) and int(meta.get("unit_index", 0) or 0) < SCOPE_UNITS)):
             scope.add(key)
-    keys = [(m.get("doc_id", ""), m.get("unit", "")) for m in metas]
     return (np.array([k in definitions for k in keys], dtype=bool),
             np.array([k in scope and k not in definitions for k in keys], dtype=bool))
 
@@ -451,17 +450,16 @@ class HybridRetriever:
         # so that an English question can match a Chinese clause and vice versa.
         query_text = " ".join([analysis.topic_text or analysis.search_text, *analysis.expansions])
         bm25 = np.where(keep, index.keyword.scores(query_text), 0.0)
+        # Scores relative to the best match within a group: each language (jieba's overlapping search-mode words
+        # would let Chinese outscore English), then each named document (its best match counts as a full match
+        # even when another document or language scores higher overall).
         keyword_part = np.zeros_like(bm25)
-        for language in index.languages:  # each language's best match is a full match: Chinese (jieba's
-            in_language = index.language_of == language  # overlapping search-mode words) would outscore English
-            best = bm25[in_language].max() if in_language.any() else 0.0
+        groups = [index.language_of == language for language in index.languages]
+        groups += [index.doc_of == doc_id for doc_id in analysis.doc_ids]
+        for group in groups:
+            best = bm25[group].max() if group.any() else 0.0
             if best > 0:
-                keyword_part = np.where(in_language, bm25 / best, keyword_part)
-        for doc_id in analysis.doc_ids:  # each named document's best keyword match counts as a full match,
-            in_doc = index.doc_of == doc_id  # even when another document (or language) scores higher overall
-            best = bm25[in_doc].max() if in_doc.any() else 0.0
-            if best > 0:
-                keyword_part = np.where(in_doc, bm25 / best, keyword_part)
+                keyword_part = np.where(group, bm25 / best, keyword_part)
         timings["keyword_ms"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()

@@ -182,6 +182,7 @@ def test_foreign_jurisdiction_with_a_named_document_is_answered(service):
     ("GB/T 45654-2025 对训练数据有什么要求？", "zh"),
     ("What does ISO/IEC 42001 require for an AI management system?", "en"),
     ("If our model leaks customers' personal data, what is the maximum GDPR fine?", "en"),
+    ("What copyright commitments does the General-Purpose AI Code of Practice contain?", "en"),
 ])
 def test_refusal_for_a_document_the_corpus_does_not_hold(service, question, language):
     answer = service.answer(question)
@@ -209,10 +210,6 @@ def test_questions_near_the_refusal_patterns_are_answered(service, question):
     answer = service.answer(question)
     assert not answer.refused, answer.refusal_kind
 
-
-def test_refusal_for_a_code_of_practice_the_corpus_does_not_hold(service):
-    answer = service.answer("What copyright commitments does the General-Purpose AI Code of Practice contain?")
-    assert_refusal(answer, "unknown-document", "en")
 
 
 @pytest.mark.parametrize("question, language, raw", [
