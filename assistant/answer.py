@@ -92,6 +92,30 @@ def validate_question(question: object) -> str:
     return cleaned
 
 
+def validate_history(history: list[dict], max_turns: int, max_chars: int) -> None:
+    """A conversation longer than the limits is refused with a clear message (it would cost analysis time
+    without helping the answer: only the last turns are read)."""
+    if len(history) > max_turns:
+        raise InvalidQuestion(f"The conversation history is too long ({len(history)} turns; the limit is {max_turns}). "
+                              f"Start a new conversation. / 对话历史过长（{len(history)} 轮，上限 {max_turns}），请开始新对话。")
+    total = sum(len(turn["content"]) for turn in history)
+    if total > max_chars:
+        raise InvalidQuestion(f"The conversation history is too long ({total} characters; the limit is {max_chars}). "
+                              f"Start a new conversation. / 对话历史过长（{total} 字符，上限 {max_chars}），请开始新对话。")
+
+
+def recent_history(history: list[dict], max_turns: int, max_chars: int) -> list[dict]:
+    """The most recent turns that fit the limits (what a chat surface sends with its next question)."""
+    kept: list[dict] = []
+    total = 0
+    for turn in reversed(history[-max_turns:]):
+        total += len(turn.get("content") or "")
+        if total > max_chars:
+            break
+        kept.append(turn)
+    return list(reversed(kept))
+
+
 _POINT_START = re.compile(r"^(?:\(([0-9]+|[a-z]{1,4})\)|([0-9]+)\.|[（(]([一二三四五六七八九十]+)[）)])\s*", re.M)
 
 
@@ -259,6 +283,7 @@ class AnswerService:
         history = [{**h, "content": _drop_surrogates(h["content"])} for h in (history or [])
                    if isinstance(h, dict) and isinstance(h.get("content"), str) and h.get("content")
                    and h.get("role") in ("user", "assistant")]
+        validate_history(history, self.settings.max_history_turns, self.settings.max_history_chars)
         language = question_language(question)
         standalone = None
         if mode == "generative" and history and self.generator is not None:

@@ -236,7 +236,37 @@ def serve(
     from assistant.web import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")
+    from assistant.security import is_loopback
+
+    bind = host or settings.host
+    if not settings.auth_enabled and not is_loopback(bind):
+        err_console.print(f"[yellow]warning:[/yellow] serving on {bind} without authentication: anyone who can reach "
+                          "it reads everything" + (" and can add or remove documents" if settings.open_uploads else "")
+                          + ". Set REGQA_AUTH_USERS or REGQA_API_TOKEN (README, Deploying).")
+    uvicorn.run(create_app(settings.with_overrides(host=bind)), host=bind, port=port or settings.port,
+                log_level="info")
+
+
+@app.command()
+def passwd(
+    user: str = typer.Argument(..., help="The user name the entry is for."),
+    stdin: bool = typer.Option(False, "--stdin", help="Read the password from standard input (for scripts)."),
+) -> None:
+    """Print a REGQA_AUTH_USERS entry (user:bcrypt-hash) for a password, so settings never hold it in clear."""
+    from assistant.security import hash_password
+
+    if ":" in user or "," in user or not user.strip():
+        err_console.print("[red]error:[/red] a user name cannot be empty or hold ':' or ','")
+        raise typer.Exit(2)
+    if stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        print(f"{user.strip()}:{hash_password(password)}")
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
 
 
 @app.command()

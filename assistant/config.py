@@ -71,24 +71,28 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
 
-    # --- access control (off when both are empty) and uploads --------------------------------------------
-    auth_users: str = ""  # "alice:secret1,bob:secret2" for the UI (login) and the API (HTTP Basic)
+    # --- access control (off when both are empty; see README "Deploying") and uploads ---------------------
+    auth_users: str = ""  # "alice:<bcrypt hash>,bob:<bcrypt hash>" (`regqa passwd`): UI login and API Basic
     admin_users: str = ""  # "alice": may upload and remove documents when auth is on
-    api_token: str = ""  # "Authorization: Bearer <token>" for the API (counts as admin)
+    api_token: str = ""  # "Authorization: Bearer <token>" for the API, or as the password on the login page (admin)
+    open_uploads: bool = False  # without auth every visitor is an admin: uploads/removals only when this is true
+    session_secret: str = ""  # signs login cookies; empty: a random secret per process (restart = sign in again)
+    session_hours: float = 12.0
+    auth_max_failures_per_client: int = 10  # failed sign-ins per client address within the window ...
+    auth_max_failures_per_user: int = 20  # ... or per user name, before both are locked out
+    auth_failure_window_s: float = 300.0
+    auth_lockout_s: float = 300.0
+    allowed_origins: str = ""  # extra origins allowed to send state-changing requests ("https://qa.example.com")
     upload_max_mb: float = 20.0
+    upload_max_unpacked_mb: float = 50.0  # DOCX XML / PDF text after decompression
+    # --- request limits --------------------------------------------------------------------------------------
+    max_history_turns: int = 20
+    max_history_chars: int = 20_000
+    request_timeout_s: float = 30.0  # analysis + retrieval + answer of one request (504 after that)
 
     @property
     def auth_enabled(self) -> bool:
         return bool(self.auth_users or self.api_token)
-
-    def user_passwords(self) -> dict[str, str]:
-        pairs = [p.split(":", 1) for p in self.auth_users.split(",") if ":" in p]
-        return {u.strip(): pw for u, pw in pairs if u.strip()}
-
-    def is_admin(self, user: str | None) -> bool:
-        if not self.auth_enabled:
-            return True
-        return bool(user) and user in {u.strip() for u in self.admin_users.split(",") if u.strip()}
 
     # --- Chroma server mode (embedded PersistentClient when chroma_host is empty) -------------------
     chroma_host: str = ""

@@ -6,7 +6,8 @@ import html
 
 import gradio as gr
 
-from assistant.answer import Answer, Citation, InvalidQuestion
+from assistant.answer import Answer, Citation, InvalidQuestion, recent_history
+from assistant.security import AccessControl, safe_link
 from ingest.store import IndexUnavailable
 
 EXAMPLES = [
@@ -34,8 +35,9 @@ def clause_panel(c: Citation | None) -> str:
     revoked = c.status in ("revoked", "superseded")
     badge = (f'<span class="status-revoked">已废止 / revoked</span>' if revoked
              else f'<span class="status-ok">{html.escape(c.status or "in force")}</span>')
-    link = f'<a href="{html.escape(c.source_url)}" target="_blank">{html.escape(c.source_url)}</a>' \
-        if c.source_url else "—"
+    url = safe_link(c.source_url)
+    link = f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{html.escape(url)}</a>' \
+        if url else "—"
     body = html.escape(c.quote).replace("\n", "<br>")
     return (f'<div class="clause" data-citation="{c.n}"><h3>[{c.n}] {html.escape(c.label)}</h3>'
             f"<p>{badge}</p>"
@@ -44,8 +46,16 @@ def clause_panel(c: Citation | None) -> str:
             f'<blockquote class="clause-text">{body}</blockquote></div>')
 
 
-def build_ui(holder) -> gr.Blocks:
-    with gr.Blocks(title="regqa — AI regulation Q&A", analytics_enabled=False) as demo:
+def as_text(markdown: str) -> str:
+    """Answer text for the chat, which renders Markdown: document text may hold HTML (``<img src=…>``), which
+    must show as text, never become an element the browser loads."""
+    return markdown.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def build_ui(holder, access: AccessControl, jobs=None) -> gr.Blocks:
+    uploads_possible = access.enabled or access.settings.open_uploads
+    # delete_cache: Gradio's temporary copies of uploads older than an hour go, checked every ten minutes
+    with gr.Blocks(title="regqa — AI regulation Q&A", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.HTML(f"<style>{CSS}</style>")
         gr.Markdown("## AI-safety regulation Q&A · AI 安全法规问答\nAnswers quote the regulations and cite the exact "
                     "clause. 回答引用法规原文并标注具体条款。")
@@ -72,7 +82,11 @@ def build_ui(holder) -> gr.Blocks:
             table = gr.Dataframe(headers=["doc_id", "title", "jurisdiction", "status", "units", "chunks"],
                                  interactive=False, elem_id="documents-table")
             refresh = gr.Button("Refresh / 刷新")
-            with gr.Row():
+            if not uploads_possible:
+                gr.Markdown("Adding and removing documents is off in open mode (no sign-in): an administrator "
+                            "can turn it on with `REGQA_OPEN_UPLOADS=true` or by setting up accounts. / "
+                            "未启用登录时不能上传或删除文件。", elem_id="uploads-off")
+            with gr.Row(visible=uploads_possible):
                 with gr.Column():
                     upload = gr.File(label="Add documents (md, txt, html, pdf, docx) / 上传文件", file_count="multiple",
                                      file_types=[".md", ".txt", ".html", ".htm", ".pdf", ".docx"],
@@ -115,45 +129,63 @@ def build_ui(holder) -> gr.Blocks:
             lines += [f"⚠ {f.path.name}: {f.reason}" for f in report.failed]
             return "\n\n".join(lines)
 
-        def add_documents(files, request: gr.Request, progress=gr.Progress()):
-            from assistant.documents import UploadError, reindex, save_upload
+        def allowed(request: gr.Request) -> bool:
+            user = getattr(request, "username", None)
+            return access.may_change_documents(access.principal(user) if user else None)
 
-            settings = holder.get().settings
-            if not settings.is_admin(getattr(request, "username", None)):
+        def run_job(reason: str, progress) -> str:
+            """Queue a re-index (one runs at a time) and show its progress until it ends."""
+            job = jobs.submit(reason)
+            while not job.finished.wait(0.5):
+                progress((job.done / job.total) if job.total else 0, desc=f"{job.state} {job.stage}: {job.label}")
+            if job.state == "failed":
+                return f"⚠ {job.error}"
+            return after_change(job.report)
+
+        def add_documents(files, request: gr.Request, progress=gr.Progress()):
+            from assistant.documents import UploadError, save_upload
+
+            if not allowed(request):
                 return "⚠ Only an admin may add documents. / 仅管理员可以上传文件。", gr.update(), gr.update()
             if not files:
                 return "⚠ Choose a file first. / 请先选择文件。", gr.update(), gr.update()
-            messages = []
+            settings = holder.get().settings
+            messages, stored = [], 0
             for f in files:
                 path = getattr(f, "name", f)
                 original = getattr(f, "orig_name", None) or str(path).rsplit("/", 1)[-1]
                 try:
-                    data = open(path, "rb").read()
+                    with open(path, "rb") as handle:
+                        data = handle.read(int(settings.upload_max_mb * 1024 * 1024) + 1)
                     save_upload(settings, original, data)
+                    stored += 1
                 except (UploadError, OSError) as exc:
                     messages.append(f"⚠ {original}: {exc}")
-            report = reindex(settings, progress=lambda stage, done, total, label:
-                             progress((done / total) if total else 0, desc=f"{stage}: {label}"))
-            return "\n\n".join(messages + [after_change(report)]), document_rows(), uploaded_choices()
+                finally:
+                    _forget(path)
+            if stored:
+                messages.append(run_job("upload (UI)", progress))
+            return "\n\n".join(messages), document_rows(), uploaded_choices()
 
-        def remove_document(doc_id, request: gr.Request):
-            from assistant.documents import reindex, remove_upload
+        def remove_document(doc_id, request: gr.Request, progress=gr.Progress()):
+            from assistant.documents import remove_upload
 
-            settings = holder.get().settings
-            if not settings.is_admin(getattr(request, "username", None)):
+            if not allowed(request):
                 return "⚠ Only an admin may remove documents. / 仅管理员可以删除文件。", gr.update(), gr.update()
-            if not doc_id or not remove_upload(settings, doc_id):
+            if not doc_id or not remove_upload(holder.get().settings, doc_id):
                 return "⚠ Choose an uploaded document. / 请选择已上传的文件。", gr.update(), gr.update()
-            return after_change(reindex(settings)), document_rows(), uploaded_choices()
+            return run_job(f"remove {doc_id} (UI)", progress), document_rows(), uploaded_choices()
 
         def respond(text, chat, conv, juris, docs):
             chat = list(chat or [])
             text = text or ""
             service = holder.get()
             filters = {"jurisdiction": juris or [], "doc_id": docs or []}
+            settings = service.settings
             try:
-                stream = service.stream(text, history=conv, filters=filters)
-                chat.append({"role": "user", "content": text})
+                stream = service.stream(text, filters=filters, history=recent_history(
+                    conv, settings.max_history_turns, settings.max_history_chars))
+                chat.append({"role": "user", "content": as_text(text)})
                 chat.append({"role": "assistant", "content": ""})
                 final: Answer | None = None
                 streamed = ""
@@ -162,7 +194,7 @@ def build_ui(holder) -> gr.Blocks:
                         final = event
                         break
                     streamed += event
-                    chat[-1] = {"role": "assistant", "content": streamed}
+                    chat[-1] = {"role": "assistant", "content": as_text(streamed)}
                     yield chat, conv, gr.update(), gr.update(), "", gr.update()
             except (InvalidQuestion, IndexUnavailable) as exc:
                 chat.append({"role": "assistant", "content": f"⚠ {exc}"})
@@ -172,7 +204,7 @@ def build_ui(holder) -> gr.Blocks:
             shown = final.text
             if final.citations:
                 shown += "\n\n" + "\n".join(f"[{c.n}] {c.label}" for c in final.citations)
-            chat[-1] = {"role": "assistant", "content": shown}
+            chat[-1] = {"role": "assistant", "content": as_text(shown)}
             conv = conv + [{"role": "user", "content": text}, {"role": "assistant", "content": final.text}]
             choices = [citation_choice(c) for c in cites]
             yield (chat, conv, gr.update(choices=choices, value=None,
@@ -197,3 +229,13 @@ def build_ui(holder) -> gr.Blocks:
         remove.click(remove_document, removable, [manage_status, table, removable])
         demo.load(load, None, [mode, documents, table, removable])
     return demo
+
+
+def _forget(path) -> None:
+    """Delete Gradio's temporary copy of an upload once it has been read (it would stay until the cache sweep)."""
+    from pathlib import Path
+
+    try:
+        Path(path).unlink(missing_ok=True)
+    except OSError:
+        pass

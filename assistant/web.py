@@ -22,8 +22,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from assistant.answer import Answer, AnswerService, InvalidQuestion
+from assistant.answer import Answer, AnswerService, InvalidQuestion, validate_history, validate_question
 from assistant.config import Settings, get_settings
+from assistant.documents import DuplicateDocument, IngestJobs, UploadError, remove_upload, save_upload
+from assistant.security import AccessControl, Principal, is_loopback, safe_link
+from assistant.web_guard import DOCUMENT_EVENTS, Guard, add_login_routes
 from ingest.store import IndexError_, IndexUnavailable
 
 log = logging.getLogger(__name__)
@@ -41,9 +44,14 @@ class AskRequest(BaseModel):
     mode: str | None = None
 
 
+class ContentPart(BaseModel):
+    type: str = "text"
+    text: str | None = None
+
+
 class ChatMessage(BaseModel):
     role: str
-    content: str | list[dict] | None = None
+    content: str | list[ContentPart] | None = None
 
 
 class ChatRequest(BaseModel):
@@ -53,16 +61,16 @@ class ChatRequest(BaseModel):
     filters: dict[str, str | list[str] | None] | None = None  # e.g. {"jurisdiction": ["CN"]}
 
 
-def _text_of(content: str | list[dict] | None) -> str:
+def _text_of(content: str | list[ContentPart] | None) -> str:
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return "".join(part.text or "" for part in content if part.type == "text")
     return content or ""
 
 
 def footnotes(answer: Answer) -> str:
     if not answer.citations:
         return ""
-    lines = ["", ""] + [f"[^{c.n}]: {c.label}" + (f" <{c.source_url}>" if c.source_url else "")
+    lines = ["", ""] + [f"[^{c.n}]: {c.label}" + (f" <{safe_link(c.source_url)}>" if safe_link(c.source_url) else "")
                         for c in answer.citations]
     return "\n".join(lines)
 
@@ -119,40 +127,33 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
     app.state.holder = holder
     started = time.time()
 
-    def caller(request: Request) -> tuple[bool, str | None]:
-        """(authenticated, user) for an API request: Bearer api_token (admin) or HTTP Basic user:password."""
+    access = AccessControl(settings)
+    app.state.access = access
+    if not settings.auth_enabled and not is_loopback(settings.host):
+        log.warning("serving on %s without authentication: every visitor can read everything%s. Set "
+                    "REGQA_AUTH_USERS / REGQA_API_TOKEN (README, Deploying).", settings.host,
+                    " and add or remove documents" if settings.open_uploads else "")
+    jobs = IngestJobs(settings, on_done=lambda: holder.service is not None and holder.service.retriever.index.refresh())
+    app.state.ingest_jobs = jobs
+
+    def principal_of(request: Request) -> Principal | None:
+        return request.scope.get("state", {}).get("principal")
+
+    def may_change_documents(request: Request) -> bool:
+        return access.may_change_documents(principal_of(request))
+
+    def documents_refusal() -> JSONResponse:
         if not settings.auth_enabled:
-            return True, None
-        header = request.headers.get("authorization", "")
-        if settings.api_token and header == f"Bearer {settings.api_token}":
-            return True, "__token__"
-        if header.lower().startswith("basic "):
-            import base64
-            import binascii
-            import hmac
+            return _error(403, "adding and removing documents is off in open mode (set REGQA_OPEN_UPLOADS=true, or "
+                               "turn on authentication)", "forbidden")
+        return _error(403, "only an admin may add or remove documents", "forbidden")
 
-            try:
-                user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                return False, None
-            expected = settings.user_passwords().get(user)
-            if expected is not None and hmac.compare_digest(expected, password):
-                return True, user
-        return False, None
+    async def answer_within_budget(call, *args):
+        """Run a blocking answer call in a thread, bounded by the per-request time budget."""
+        return await asyncio.wait_for(asyncio.to_thread(call, *args), timeout=settings.request_timeout_s)
 
-    def is_admin(user: str | None) -> bool:
-        return user == "__token__" or settings.is_admin(user)
-
-    @app.middleware("http")
-    async def require_auth(request: Request, call_next):
-        if request.url.path.startswith("/v1/"):
-            ok, user = caller(request)
-            if not ok:
-                return JSONResponse(status_code=401, headers={"WWW-Authenticate": "Basic"},
-                                    content={"error": {"message": "authentication required",
-                                                       "type": "unauthorized"}})
-            request.state.user = user
-        return await call_next(request)
+    def too_slow() -> JSONResponse:
+        return _error(504, f"the request took longer than {settings.request_timeout_s:g} s", "timeout")
 
     @app.exception_handler(ValidationError)
     async def _validation(_: Request, exc: ValidationError):
@@ -163,7 +164,8 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         return {"status": "alive", "uptime_s": round(time.time() - started, 1)}
 
     @app.get("/readyz")
-    def readyz():
+    def readyz(request: Request):
+        """Public (for probes); with auth on, only a signed-in caller sees what is loaded."""
         if not holder.ready.is_set():
             return _error(503, "loading the index and the embedding model", "not_ready")
         if holder.service is None:
@@ -171,6 +173,8 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         index = holder.service.retriever.index
         if not len(index):
             return _error(503, "the index is empty: run `regqa ingest`", "not_ready")
+        if settings.auth_enabled and principal_of(request) is None:
+            return {"status": "ready"}
         return {"status": "ready", "documents": len(index.docs), "chunks": len(index),
                 "embedding_model": settings.embedding_model, "mode": settings.answer_mode}
 
@@ -204,13 +208,16 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
              "chunks": chunks.get(d.doc_id, 0)} for d in sorted(index.docs.values(), key=lambda d: d.doc_id)]}
 
     @app.post("/v1/documents")
-    async def upload_document(request: Request):
-        from assistant.documents import UploadError, reindex, save_upload
-
-        if not is_admin(getattr(request.state, "user", None)):
-            return _error(403, "only an admin may add documents", "forbidden")
+    async def upload_document(request: Request, wait: float = 0):
+        """Store an upload and queue a re-index job: 202 with the job (poll ``GET /v1/jobs/{id}``), or, with
+        ``?wait=SECONDS``, the finished job when it ends within that time."""
+        if not may_change_documents(request):
+            return documents_refusal()
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > settings.upload_max_mb * 1024 * 1024 + 64 * 1024:
+            return _error(413, f"file too large (the limit is {settings.upload_max_mb:g} MB)", "too_large")
         try:
-            form = await request.form()
+            form = await request.form(max_files=1, max_fields=10)
         except Exception as exc:  # not multipart, or a broken body
             return _error(422, f"expected multipart/form-data with a 'file' field ({exc})", "invalid_request")
         upload = form.get("file")
@@ -219,34 +226,43 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         data = await upload.read()
         try:
             path = await asyncio.to_thread(save_upload, settings, upload.filename or "", data)
-            report = await asyncio.to_thread(reindex, settings)
+        except DuplicateDocument as exc:
+            return _error(409, str(exc), "duplicate_document")
         except UploadError as exc:
             return _error(400, str(exc), "invalid_document")
         except (IndexError_, OSError) as exc:  # disk full, read-only index dir, Chroma down
-            return _error(503, f"could not store or index the document: {exc}", "index_unavailable")
-        service, err = _service_or_error()
-        if service is not None:
-            await asyncio.to_thread(service.retriever.index.refresh)
-        return {"stored_as": path.name, "added": report.added, "replaced": report.replaced,
-                "failed": [{"file": f.path.name, "reason": f.reason} for f in report.failed]}
+            return _error(503, f"could not store the document: {exc}", "index_unavailable")
+        job = jobs.submit(f"upload {path.name}")
+        return await job_response(job, wait, {"stored_as": path.name})
+
+    async def job_response(job, wait: float, extra: dict) -> JSONResponse:
+        if wait > 0:
+            await asyncio.to_thread(job.finished.wait, min(wait, 3600))
+        body = {**extra, **job.to_dict()}
+        if job.state == "failed":
+            return JSONResponse(status_code=503, content={**body, "error": {
+                "message": f"could not index: {job.error}", "type": "index_unavailable"}})
+        return JSONResponse(status_code=200 if job.finished.is_set() else 202, content=body)
+
+    @app.get("/v1/jobs/{job_id}")
+    def job_status(job_id: str):
+        job = jobs.get(job_id)
+        if job is None:
+            return _error(404, "no such job", "not_found")
+        return job.to_dict()
 
     @app.delete("/v1/documents/{doc_id}")
-    async def delete_document(doc_id: str, request: Request):
-        from assistant.documents import reindex, remove_upload
-
-        if not is_admin(getattr(request.state, "user", None)):
-            return _error(403, "only an admin may remove documents", "forbidden")
+    async def delete_document(doc_id: str, request: Request, wait: float = 0):
+        if not may_change_documents(request):
+            return documents_refusal()
         try:
             if not await asyncio.to_thread(remove_upload, settings, doc_id):
                 return _error(404, f"no uploaded document {doc_id!r} (corpus documents cannot be removed here)",
                               "not_found")
-            report = await asyncio.to_thread(reindex, settings)
         except (IndexError_, OSError) as exc:
             return _error(503, f"could not update the index: {exc}", "index_unavailable")
-        service, _ = _service_or_error()
-        if service is not None:
-            await asyncio.to_thread(service.retriever.index.refresh)
-        return {"removed": report.removed}
+        job = jobs.submit(f"remove {doc_id}")
+        return await job_response(job, wait, {"removing": doc_id})
 
     @app.post("/v1/ask")
     async def ask(request: Request):
@@ -254,12 +270,14 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         if err:
             return err
         try:
-            answer = await asyncio.to_thread(service.answer, body.question, [t.model_dump() for t in body.history],
-                                             body.filters, body.mode)
+            answer = await answer_within_budget(service.answer, body.question,
+                                                [t.model_dump() for t in body.history], body.filters, body.mode)
         except InvalidQuestion as exc:
             return _error(400, str(exc), "invalid_question")
         except IndexUnavailable as exc:
             return _error(503, str(exc), "index_unavailable")
+        except TimeoutError:
+            return too_slow()
         return answer.to_dict()
 
     @app.post("/v1/chat/completions")
@@ -277,17 +295,18 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         model_name = body.model or "regqa"
         try:
-            from assistant.answer import validate_question
-
             validate_question(question)
+            validate_history(history, settings.max_history_turns, settings.max_history_chars)
         except InvalidQuestion as exc:
             return _error(400, str(exc), "invalid_question")
 
         if not body.stream:
             try:
-                answer = await asyncio.to_thread(service.answer, question, history, body.filters, mode)
+                answer = await answer_within_budget(service.answer, question, history, body.filters, mode)
             except IndexUnavailable as exc:
                 return _error(503, str(exc), "index_unavailable")
+            except TimeoutError:
+                return too_slow()
             return {
                 "id": completion_id, "object": "chat.completion", "created": created, "model": model_name,
                 "choices": [{"index": 0, "finish_reason": "stop",
@@ -306,9 +325,11 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         # Retrieval runs before the first byte, so an unavailable index is still a proper 503.
         try:
             first_events = service.stream(question, history, body.filters, mode)
-            first = await asyncio.to_thread(next, first_events)
+            first = await asyncio.wait_for(asyncio.to_thread(next, first_events), timeout=settings.request_timeout_s)
         except IndexUnavailable as exc:
             return _error(503, str(exc), "index_unavailable")
+        except TimeoutError:
+            return too_slow()
 
         def events():
             yield chunk({"role": "assistant", "content": ""})
@@ -336,13 +357,30 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
     mount_channels(app, holder, settings)  # Slack /slack/events, WeCom /wecom/callback (404 when not configured)
 
+    add_login_routes(app, access)
+    document_events: set[int] = set()
     if with_ui:
         import gradio as gr
 
         from assistant.ui import build_ui
 
-        passwords = settings.user_passwords()
-        auth = (lambda user, password: passwords.get(user) == password) if passwords else None
-        app = gr.mount_gradio_app(app, build_ui(holder), path="/", auth=auth,
-                                  auth_message="regqa: sign in / 请登录")
+        blocks = build_ui(holder, access, jobs)
+        document_events.update(key for key, fn in blocks.fns.items()
+                               if {getattr(fn, "name", None), getattr(fn, "api_name", None)} & DOCUMENT_EVENTS)
+        app = gr.mount_gradio_app(
+            app, blocks, path="/", auth_message="regqa: sign in / 请登录",
+            auth_dependency=(lambda request: (principal_of(request) or _NOBODY).user or None)
+            if settings.auth_enabled else None,
+            max_file_size=int(settings.upload_max_mb * 1024 * 1024),
+            blocked_paths=[str(settings.index_dir), str(settings.corpus_dir), "/proc", "/sys", "/dev", "/etc"],
+        )
+        # Gradio only checks the paths of the files that events name once it has "launched"; a mounted app never
+        # does, so any server file could be named. Mark it launched: event files must then come from its upload
+        # folder (which only users allowed to change documents can write to: see web_guard).
+        blocks.has_launched = True
+    app.add_middleware(Guard, access=access, upload_limit_bytes=int(settings.upload_max_mb * 1024 * 1024),
+                       document_events=lambda: document_events)
     return app
+
+
+_NOBODY = Principal("", False)

@@ -134,13 +134,25 @@ class _HTMLToMarkdown(HTMLParser):
         return "\n\n".join(p for p in paragraphs if p and p != "#" * len(p))
 
 
-def _pdf_to_text(raw: bytes) -> str:
-    from pypdf import PdfReader
+def _pdf_to_text(raw: bytes, max_unpacked_bytes: int) -> str:
+    from pypdf import PdfReader, apply_configuration
     from pypdf.errors import PdfReadError
 
+    # pypdf refuses a stream that inflates past the limit while it decompresses it, before parsing it
+    limits = {name: max_unpacked_bytes for name in (
+        "zlib_maximum_output_length", "lzw_maximum_output_length", "run_length_maximum_output_length",
+        "array_based_stream_maximum_output_length", "maximum_declared_stream_length")}
     try:
-        reader = PdfReader(io.BytesIO(raw), strict=False)
-        pages = [page.extract_text() or "" for page in reader.pages]
+        with apply_configuration(**limits):
+            reader = PdfReader(io.BytesIO(raw), strict=False)
+            pages, size = [], 0
+            for page in reader.pages:
+                pages.append(page.extract_text() or "")
+                size += len(pages[-1])
+                if size > max_unpacked_bytes:
+                    raise LoadError(f"PDF text is larger than {max_unpacked_bytes // 1_000_000} MB")
+    except LoadError:
+        raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise LoadError(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from None
     except Exception as exc:  # pypdf raises many kinds of errors on truncated files
@@ -151,11 +163,25 @@ def _pdf_to_text(raw: bytes) -> str:
     return text
 
 
-def _docx_to_markdown(raw: bytes) -> str:
+def _check_unpacked_size(raw: bytes, max_unpacked_bytes: int) -> None:
+    """Refuse a DOCX whose parts inflate past the limit, from the zip directory, before anything is inflated."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise LoadError(f"unreadable DOCX ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if unpacked > max_unpacked_bytes:
+        raise LoadError(f"DOCX unpacks to {unpacked / 1e6:.0f} MB; the limit is {max_unpacked_bytes / 1e6:.0f} MB")
+
+
+def _docx_to_markdown(raw: bytes, max_unpacked_bytes: int) -> str:
     import zipfile
 
     import docx
 
+    _check_unpacked_size(raw, max_unpacked_bytes)
     try:
         document = docx.Document(io.BytesIO(raw))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -184,6 +210,17 @@ def _docx_to_markdown(raw: bytes) -> str:
     return "\n\n".join(lines)
 
 
+def http_link(url: str | None) -> str:
+    """The URL when it is an absolute http(s) link, else '' (never ``javascript:``, ``data:`` or relative links,
+    nor anything holding quotes, brackets or spaces)."""
+    from urllib.parse import urlsplit
+
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    plain = not any(ch in url for ch in "\"'<> \n\r\t")
+    return url if parts.scheme.lower() in ("http", "https") and parts.netloc and plain else ""
+
+
 def _first_heading(body: str) -> str:
     for line in body.splitlines():
         line = line.strip()
@@ -199,8 +236,13 @@ def _slug(stem: str) -> str:
     return slug or "document"
 
 
-def load_document(path: Path, catalog: dict[str, CatalogEntry]) -> SourceDocument:
-    """Load one file. Raises ``LoadError`` with a one-line reason for anything that cannot be ingested."""
+DEFAULT_MAX_UNPACKED_BYTES = 50_000_000
+
+
+def load_document(path: Path, catalog: dict[str, CatalogEntry],
+                  max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> SourceDocument:
+    """Load one file. Raises ``LoadError`` with a one-line reason for anything that cannot be ingested.
+    ``max_unpacked_bytes`` bounds what a PDF or DOCX may inflate to."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         kind = suffix or "(no extension)"
@@ -224,9 +266,9 @@ def load_document(path: Path, catalog: dict[str, CatalogEntry]) -> SourceDocumen
         parser.feed(decode_text(raw, path.name))
         body, html_title = parser.markdown(), parser.title.strip()
     elif suffix == ".pdf":
-        body = _pdf_to_text(raw)
+        body = _pdf_to_text(raw, max_unpacked_bytes)
     else:
-        body = _docx_to_markdown(raw)
+        body = _docx_to_markdown(raw, max_unpacked_bytes)
 
     if not body.strip():
         raise LoadError("no text after the front matter" if meta else "no text in file")
@@ -254,7 +296,7 @@ def load_document(path: Path, catalog: dict[str, CatalogEntry]) -> SourceDocumen
         issued=pick("issued", entry.issued),
         effective=pick("effective", entry.effective),
         issuer=pick("issuer", entry.issuer),
-        source_url=pick("official_url", entry.official_url),
+        source_url=http_link(pick("official_url", entry.official_url)),
         scheme=entry.scheme,
         version_note=str(meta.get("version_note") or ""),
     )

@@ -11,9 +11,12 @@ again gives the same index as one clean run.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +52,45 @@ def keyword_dir(settings: Settings) -> Path:
     return settings.index_dir / "keyword" / suffix
 
 
+@contextmanager
+def ingest_lock(index_dir: Path):
+    """One ingest at a time per index dir, across threads and processes (an exclusive lock on a file)."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".ingest.lock", "a+")
+    except OSError:  # a read-only index dir: the store reports that itself; only this process is serialised
+        handle = None
+    with _THREAD_LOCK:
+        try:
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            if handle is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+
+
+_THREAD_LOCK = threading.Lock()
+
+
 def run_ingest(
     settings: Settings,
     *,
     corpus_dir: Path | None = None,
     rebuild: bool = False,
     progress: ProgressCallback = _no_progress,
+) -> IngestReport:
+    with ingest_lock(settings.index_dir):
+        return _run_ingest(settings, corpus_dir=corpus_dir, rebuild=rebuild, progress=progress)
+
+
+def _run_ingest(
+    settings: Settings,
+    *,
+    corpus_dir: Path | None,
+    rebuild: bool,
+    progress: ProgressCallback,
 ) -> IngestReport:
     started = time.perf_counter()
     corpus_dir = (corpus_dir or settings.corpus_dir).resolve()
@@ -80,7 +116,7 @@ def run_ingest(
         progress("load", i, len(files), path.name)
         rel = prefix + str(path.relative_to(root))
         try:
-            doc = load_document(path, catalog)
+            doc = load_document(path, catalog, int(settings.upload_max_unpacked_mb * 1_000_000))
         except LoadError as exc:
             report.failed.append(FileFailure(path, str(exc)))
             failed_files.add(rel)

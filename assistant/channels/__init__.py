@@ -31,8 +31,7 @@ def _off(app: "FastAPI", path: str, name: str, needed: list[str]) -> None:
     from fastapi.responses import JSONResponse
 
     async def channel_off():
-        return JSONResponse(status_code=404, content={"error": {
-            "message": f"the {name} channel is off (set {', '.join(needed)})", "type": "not_found"}})
+        return JSONResponse(status_code=404, content={"error": {"message": "not found", "type": "not_found"}})
 
     app.add_api_route(path, channel_off, methods=["GET", "POST"], include_in_schema=False)
 

@@ -103,7 +103,7 @@ NOVEL_DOC = """# 无人机快递管理办法（测试文件）
 def test_upload_a_document_and_find_it_answerable(browser, tmp_path_factory, clean_index, settings_factory):
     from support.live_server import private_server
 
-    server = private_server(tmp_path_factory.mktemp("upload"), clean_index, settings_factory)
+    server = private_server(tmp_path_factory.mktemp("upload"), clean_index, settings_factory, open_uploads=True)
     try:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
@@ -130,3 +130,82 @@ def test_upload_a_document_and_find_it_answerable(browser, tmp_path_factory, cle
         context.close()
     finally:
         server.stop()
+
+
+HTML_PROBE_DOC = """---
+id: test-html-probe
+title: 无人机保险规定（测试文件）
+jurisdiction: CN
+language: zh
+status: in-force
+official_url: "javascript:alert(document.cookie)"
+---
+
+# 无人机保险规定（测试文件）
+
+第一条 无人机运营者应当购买第三者责任保险。<img src="{beacon}/beacon.png" id="probe-img">
+"""
+
+
+def test_sign_in_then_document_html_shows_as_text_and_loads_nothing(browser, tmp_path_factory, clean_index,
+                                                                   settings_factory):
+    """With auth on, the UI sends a browser to the login page; after signing in, a clause holding an <img> tag
+    (and a javascript: official link) is shown as text: the browser never requests the image."""
+    import http.server
+    import threading
+
+    import httpx
+    from support.live_server import free_port, private_server
+
+    hits = []
+
+    class Beacon(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    beacon = http.server.HTTPServer(("127.0.0.1", free_port()), Beacon)
+    threading.Thread(target=beacon.serve_forever, daemon=True).start()
+    from assistant.security import hash_password
+
+    server = private_server(tmp_path_factory.mktemp("signin"), clean_index, settings_factory,
+                            auth_users=f"ada:{hash_password('lovelace-1815', rounds=4)}", admin_users="ada")
+    try:
+        doc = HTML_PROBE_DOC.format(beacon=f"http://127.0.0.1:{beacon.server_port}")
+        r = httpx.post(server.url + "/v1/documents?wait=120", files={"file": ("probe.md", doc.encode())},
+                       auth=("ada", "lovelace-1815"), timeout=130)
+        assert r.status_code == 200, r.text
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_selector("#login", timeout=30_000)  # redirected to the sign-in page
+        page.fill("#username", "ada")
+        page.fill("#password", "wrong")
+        page.click("#login")
+        page.wait_for_selector("#login-error", timeout=10_000)
+        assert "Wrong user name or password" in page.inner_text("#login-error")
+        page.fill("#username", "ada")
+        page.fill("#password", "lovelace-1815")
+        page.click("#login")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        page.fill("#question textarea", "无人机运营者要买什么保险？")
+        page.click("#send")
+        page.wait_for_selector("#citations label", timeout=60_000)
+        chat = page.inner_text("#chatbot")
+        assert "第三者责任保险" in chat and "<img" in chat  # the tag is text
+        assert page.locator("#chatbot img#probe-img").count() == 0
+        labels = page.locator("#citations label")
+        labels.nth(0).click()
+        page.wait_for_selector("#clause-panel .clause", timeout=20_000)
+        assert page.locator("#clause-panel a[href^='javascript']").count() == 0
+        page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "signed-in.png"), full_page=True)
+        page.wait_for_timeout(500)
+        assert hits == []
+        context.close()
+    finally:
+        server.stop()
+        beacon.shutdown()

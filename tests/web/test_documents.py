@@ -67,10 +67,10 @@ def test_bad_uploads_are_refused_with_a_reason(auth_server, name, data, reason):
 
 def test_upload_makes_a_document_answerable_then_removal_forgets_it(auth_server, tmp_path):
     files = {"file": ("../../../etc/机器人 规定.md", NOVEL_DOC.encode(), "text/markdown")}
-    r = httpx.post(auth_server.url + "/v1/documents", files=files, auth=ADMIN, timeout=120)
+    r = httpx.post(auth_server.url + "/v1/documents?wait=120", files=files, auth=ADMIN, timeout=130)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["added"] == ["test-robot-barista-rules"]
+    assert body["state"] == "done" and body["report"]["added"] == ["test-robot-barista-rules"]
     assert "/" not in body["stored_as"] and ".." not in body["stored_as"] and body["stored_as"].endswith(".md")
 
     ask = lambda: httpx.post(auth_server.url + "/v1/ask", json={"question": "机器人咖啡师营业时要戴什么颜色的帽子？"},
@@ -83,8 +83,8 @@ def test_upload_makes_a_document_answerable_then_removal_forgets_it(auth_server,
     assert "test-robot-barista-rules" in {d["doc_id"] for d in docs}
 
     assert httpx.delete(auth_server.url + "/v1/documents/test-robot-barista-rules", auth=READER).status_code == 403
-    r = httpx.delete(auth_server.url + "/v1/documents/test-robot-barista-rules", auth=ADMIN, timeout=120)
-    assert r.status_code == 200 and r.json()["removed"] == ["test-robot-barista-rules"]
+    r = httpx.delete(auth_server.url + "/v1/documents/test-robot-barista-rules?wait=120", auth=ADMIN, timeout=130)
+    assert r.status_code == 200 and r.json()["report"]["removed"] == ["test-robot-barista-rules"]
     assert all(c["doc_id"] != "test-robot-barista-rules" for c in ask()["citations"])
     # corpus documents cannot be removed through the API
     assert httpx.delete(auth_server.url + "/v1/documents/cn-genai-interim-measures-2023", auth=ADMIN).status_code == 404

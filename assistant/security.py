@@ -1,0 +1,267 @@
+"""Access control for the whole web app: one layer for the UI, its Gradio API and the JSON API alike.
+
+- Who may enter: users from ``REGQA_AUTH_USERS`` (``name:bcrypt-hash``, made by ``regqa passwd``; plaintext still
+  accepted with a warning) and the API token ``REGQA_API_TOKEN`` (admin). A request proves itself with
+  ``Authorization: Bearer <token>``, HTTP Basic, or the signed session cookie that the login page sets.
+- Every comparison is constant-time on bytes; an unknown user and a wrong password get the same answer and take
+  the same time; failed attempts are throttled per client address and per user name (429 with Retry-After).
+- Open mode (no users, no token) lets everyone read; uploads and removals are off there unless
+  ``REGQA_OPEN_UPLOADS=true``.
+- State-changing requests from another site are refused (Origin / Referer must name this host or an allowed
+  origin), so a page elsewhere cannot make a visitor's browser upload or delete documents.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict, defaultdict, deque
+from dataclasses import dataclass
+from ipaddress import ip_address
+from urllib.parse import urlsplit
+
+import bcrypt
+
+from assistant.config import Settings
+from ingest.loaders import http_link as safe_link  # noqa: F401  (one definition of a safe link)
+
+log = logging.getLogger(__name__)
+
+TOKEN_USER = "__token__"
+SESSION_COOKIE = "regqa_session"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+# Verifying against this keeps an unknown user as slow as a wrong password.
+_DUMMY_HASH = bcrypt.hashpw(b"regqa-no-such-user", bcrypt.gensalt(rounds=12))
+
+
+def hash_password(password: str, rounds: int = 12) -> str:
+    """A bcrypt hash for ``REGQA_AUTH_USERS`` (``regqa passwd`` prints one)."""
+    if not password:
+        raise ValueError("empty password")
+    if len(password.encode("utf-8")) > 72:
+        raise ValueError("bcrypt uses at most 72 bytes of a password: choose a shorter one")
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode("ascii")
+
+
+def _equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: str
+    admin: bool
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-in attempts; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class FailureThrottle:
+    """Counts failed attempts per key in a sliding window; a key over its limit is locked for a while."""
+
+    def __init__(self, window_s: float, lockout_s: float) -> None:
+        self.window_s, self.lockout_s = window_s, lockout_s
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._locked_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def check(self, keys: list[tuple[str, int]]) -> None:
+        """Raise ``Throttled`` when any of the keys is locked."""
+        now = time.monotonic()
+        with self._lock:
+            waits = [self._locked_until.get(key, 0) - now for key, _ in keys]
+        wait = max(waits, default=0)
+        if wait > 0:
+            raise Throttled(int(wait) + 1)
+
+    def fail(self, keys: list[tuple[str, int]]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key, limit in keys:
+                times = self._failures[key]
+                times.append(now)
+                while times and times[0] < now - self.window_s:
+                    times.popleft()
+                if len(times) >= limit:
+                    self._locked_until[key] = now + self.lockout_s
+                    times.clear()
+
+    def succeed(self, keys: list[tuple[str, int]]) -> None:
+        with self._lock:
+            for key, _ in keys:
+                self._failures.pop(key, None)
+
+
+class PasswordBook:
+    """User name -> password hash, with a small cache of verified (user, password) pairs (bcrypt is slow on
+    purpose; API clients send Basic credentials with every request)."""
+
+    def __init__(self, spec: str) -> None:
+        self.hashes: dict[str, str] = {}
+        for pair in spec.split(","):
+            user, sep, secret = pair.partition(":")
+            if sep and user.strip():
+                self.hashes[user.strip()] = secret.strip() if secret.strip().startswith(_BCRYPT_PREFIXES) else secret
+        self.plaintext_users = sorted(u for u, h in self.hashes.items() if not h.startswith(_BCRYPT_PREFIXES))
+        self._verified: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, user: str, password: str) -> bool:
+        stored = self.hashes.get(user)
+        key = hashlib.sha256(f"{user}\0{password}\0{stored}".encode("utf-8", "surrogatepass")).digest()
+        with self._lock:
+            if key in self._verified:
+                self._verified.move_to_end(key)
+                return True
+        candidate = password.encode("utf-8", "surrogatepass")
+        if stored is None:
+            bcrypt.checkpw(candidate[:72], _DUMMY_HASH)
+            return False
+        if stored.startswith(_BCRYPT_PREFIXES):
+            ok = len(candidate) <= 72 and bcrypt.checkpw(candidate, stored.encode("ascii"))
+        else:
+            bcrypt.checkpw(candidate[:72], _DUMMY_HASH)  # same cost as a hashed entry
+            ok = hmac.compare_digest(candidate, stored.encode("utf-8", "surrogatepass"))
+        if ok:
+            with self._lock:
+                self._verified[key] = None
+                while len(self._verified) > 256:
+                    self._verified.popitem(last=False)
+        return ok
+
+
+class Sessions:
+    """Signed, expiring session cookies: ``user|expiry|signature`` (HMAC-SHA256 with the session secret)."""
+
+    def __init__(self, secret: str, hours: float) -> None:
+        self.key = (secret or secrets.token_hex(32)).encode("utf-8")
+        self.max_age = int(hours * 3600)
+
+    def issue(self, user: str) -> str:
+        payload = base64.urlsafe_b64encode(f"{user}|{int(time.time()) + self.max_age}".encode()).decode()
+        return f"{payload}.{self._sign(payload)}"
+
+    def user_of(self, cookie: str | None) -> str | None:
+        if not cookie or "." not in cookie:
+            return None
+        payload, _, signature = cookie.rpartition(".")
+        if not _equal(signature, self._sign(payload)):
+            return None
+        try:
+            user, _, expiry = base64.urlsafe_b64decode(payload.encode()).decode().rpartition("|")
+            return user if int(expiry) > time.time() else None
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+
+    def _sign(self, payload: str) -> str:
+        return hmac.new(self.key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+class AccessControl:
+    """Authentication and authorisation for every surface of the web app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.passwords = PasswordBook(settings.auth_users)
+        self.admins = {u.strip() for u in settings.admin_users.split(",") if u.strip()}
+        self.sessions = Sessions(settings.session_secret, settings.session_hours)
+        self.throttle = FailureThrottle(settings.auth_failure_window_s, settings.auth_lockout_s)
+        for user in self.passwords.plaintext_users:
+            log.warning("REGQA_AUTH_USERS holds a plaintext password for %r: store a hash (`regqa passwd`)", user)
+
+    @property
+    def enabled(self) -> bool:
+        return self.settings.auth_enabled
+
+    @property
+    def uploads_allowed_in_open_mode(self) -> bool:
+        return self.settings.open_uploads
+
+    def principal(self, user: str) -> Principal:
+        return Principal(user, user == TOKEN_USER or user in self.admins)
+
+    def may_change_documents(self, principal: Principal | None) -> bool:
+        if not self.enabled:
+            return self.settings.open_uploads
+        return principal is not None and principal.admin
+
+    # --- credentials -----------------------------------------------------------------------------------
+    def _keys(self, client: str, user: str | None) -> list[tuple[str, int]]:
+        keys = [(f"ip:{client}", self.settings.auth_max_failures_per_client)]
+        if user:
+            keys.append((f"user:{user}", self.settings.auth_max_failures_per_user))
+        return keys
+
+    def login(self, client: str, user: str, password: str) -> Principal | None:
+        """Check a user name and password (or the API token as the password). Raises ``Throttled``."""
+        keys = self._keys(client, user or None)
+        self.throttle.check(keys)
+        principal = None
+        if self.settings.api_token and _equal(password, self.settings.api_token):
+            principal = self.principal(TOKEN_USER)
+        elif self.passwords.verify(user, password):
+            principal = self.principal(user)
+        if principal is None:
+            self.throttle.fail(keys)
+        else:
+            self.throttle.succeed(keys)
+        return principal
+
+    def from_headers(self, client: str, authorization: str, cookie: str | None) -> Principal | None:
+        """The principal a request proves (Bearer token, Basic, session cookie), or None. Raises ``Throttled``."""
+        scheme, _, credentials = authorization.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "bearer" and credentials:
+            keys = self._keys(client, None)
+            self.throttle.check(keys)
+            if self.settings.api_token and _equal(credentials.strip(), self.settings.api_token):
+                return self.principal(TOKEN_USER)
+            self.throttle.fail(keys)
+            return None
+        if scheme == "basic" and credentials:
+            try:
+                user, _, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            return self.login(client, user, password)
+        user = self.sessions.user_of(cookie)
+        if user and (user == TOKEN_USER or user in self.passwords.hashes):
+            return self.principal(user)
+        return None
+
+    # --- same-origin check -----------------------------------------------------------------------------
+    def cross_site(self, method: str, host: str, origin: str | None, referer: str | None,
+                   scheme: str = "http") -> bool:
+        """True when a state-changing request names another site as its origin (or ``null``)."""
+        if method.upper() not in UNSAFE_METHODS:
+            return False
+        source = origin if origin is not None else referer
+        if source is None:
+            return False  # not sent by a browser page (curl, SDKs, Slack's and WeCom's servers)
+        if source.strip().lower() == "null":
+            return True
+        parts = urlsplit(source.strip())
+        if not parts.scheme or not parts.netloc:
+            return True
+        allowed = {o.strip().rstrip("/").lower() for o in self.settings.allowed_origins.split(",") if o.strip()}
+        if f"{parts.scheme}://{parts.netloc}".lower() in allowed:
+            return False
+        return parts.netloc.lower() != host.strip().lower()
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

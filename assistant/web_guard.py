@@ -1,0 +1,221 @@
+"""The web app's front door (an ASGI middleware in front of every route, the Gradio UI included) and its login
+page. Policy lives in ``assistant.security``; this module applies it to HTTP:
+
+1. security headers on every response (no framing, no sniffing, a CSP that loads nothing from other sites);
+2. state-changing requests from another site's page are refused (403);
+3. with auth on, every path but ``PUBLIC_PATHS`` needs a principal (Bearer, Basic or the session cookie):
+   browsers are sent to ``/login``, other clients get 401; throttled clients get 429 with Retry-After;
+4. Gradio's upload route and its document-changing events are refused before Gradio reads a byte of them,
+   unless the principal may change documents; uploads over the size limit get 413 from the header.
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from collections.abc import Callable
+from urllib.parse import parse_qs, quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from assistant.security import SESSION_COOKIE, AccessControl, Principal, Throttled
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/logout", "/slack/events", "/wecom/callback", "/favicon.ico"})
+GRADIO_UPLOAD = "/gradio_api/upload"
+GRADIO_EVENT_PATHS = ("/gradio_api/queue/join", "/gradio_api/run/predict")
+GRADIO_CALL_PREFIX = "/gradio_api/call/"
+DOCUMENT_EVENTS = frozenset({"add_documents", "remove_document"})
+MAX_EVENT_BODY = 1_000_000  # a Gradio event body is small; anything larger is not ours to parse
+
+CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' data: blob:; "
+       "connect-src 'self'; worker-src 'self' blob:; frame-src 'self'; frame-ancestors 'none'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'")
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy", CSP.encode()),
+]
+
+
+def _error(status: int, message: str, kind: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, headers=headers,
+                        content={"error": {"message": message, "type": kind}})
+
+
+class Guard:
+    """Pure ASGI middleware (streams pass through untouched). ``document_events`` gives the fn indices of the
+    Gradio events that change documents (known once the UI is built)."""
+
+    def __init__(self, app, access: AccessControl, upload_limit_bytes: int,
+                 document_events: Callable[[], set[int]] = set) -> None:
+        self.app = app
+        self.access = access
+        self.upload_limit = upload_limit_bytes
+        self.document_events = document_events
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        path = scope.get("path", "")
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + \
+                    [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+            await send(message)
+
+        if scope["type"] == "http" and self.access.cross_site(
+                request.method, request.headers.get("host", ""), request.headers.get("origin"),
+                request.headers.get("referer")):
+            return await _error(403, "cross-site request refused", "forbidden")(scope, receive, send_with_headers)
+
+        principal: Principal | None = None
+        try:
+            authorization = request.headers.get("authorization", "")
+            args = (_client(request), authorization, request.cookies.get(SESSION_COOKIE))
+            # a Basic password is checked with bcrypt (slow on purpose): off the event loop
+            principal = await asyncio.to_thread(self.access.from_headers, *args) \
+                if authorization[:6].lower() == "basic " else self.access.from_headers(*args)
+        except Throttled as exc:
+            if scope["type"] == "websocket":
+                return await send({"type": "websocket.close", "code": 1008})
+            return await _error(429, str(exc), "too_many_attempts", {"Retry-After": str(exc.retry_after)})(
+                scope, receive, send_with_headers)
+        scope.setdefault("state", {})["principal"] = principal
+
+        if self.access.enabled and principal is None and path not in PUBLIC_PATHS:
+            if scope["type"] == "websocket":
+                return await send({"type": "websocket.close", "code": 1008})
+            return await self._unauthenticated(request)(scope, receive, send_with_headers)
+
+        if scope["type"] == "http" and request.method == "POST":
+            refusal = self._gradio_upload_refusal(request, principal)
+            if refusal is None and (path in GRADIO_EVENT_PATHS or path.startswith(GRADIO_CALL_PREFIX)):
+                receive, refusal = await self._gradio_event_refusal(request, receive, principal)
+            if refusal is not None:
+                return await refusal(scope, receive, send_with_headers)
+        return await self.app(scope, receive, send_with_headers)
+
+    def _unauthenticated(self, request: Request) -> Response:
+        path = request.url.path
+        if request.method == "GET" and "text/html" in request.headers.get("accept", "") \
+                and not path.startswith("/v1/"):
+            target = path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return _error(401, "authentication required", "unauthorized",
+                      {"WWW-Authenticate": 'Basic realm="regqa"'} if path.startswith("/v1/") else None)
+
+    def _gradio_upload_refusal(self, request: Request, principal: Principal | None) -> Response | None:
+        if request.url.path != GRADIO_UPLOAD:
+            return None
+        if not self.access.may_change_documents(principal):
+            return _error(403, "uploads are not allowed for this user (or are off)", "forbidden")
+        length = request.headers.get("content-length")
+        if length is None or not length.isdigit():
+            return _error(411, "uploads need a Content-Length", "length_required")
+        if int(length) > self.upload_limit:
+            return _error(413, f"file too large (limit {self.upload_limit / 1024 / 1024:g} MB)", "too_large")
+        return None
+
+    async def _gradio_event_refusal(self, request: Request, receive, principal: Principal | None):
+        """Read a Gradio event's body (small JSON), refuse document events for those who may not change
+        documents, and hand the same body on to Gradio."""
+        if self.access.may_change_documents(principal):
+            return receive, None
+        path = request.url.path
+        if path.startswith(GRADIO_CALL_PREFIX):
+            name = path[len(GRADIO_CALL_PREFIX):].split("/", 1)[0]
+            refused = name in DOCUMENT_EVENTS
+            return receive, (_error(403, "only an admin may add or remove documents", "forbidden") if refused
+                             else None)
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_EVENT_BODY:
+                return receive, _error(413, "request body too large", "too_large")
+        try:
+            fn_index = json.loads(body or b"{}").get("fn_index")
+        except (ValueError, AttributeError):
+            fn_index = None
+        refusal = _error(403, "only an admin may add or remove documents", "forbidden") \
+            if fn_index in self.document_events() else None
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay, refusal
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+LOGIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>regqa — sign in / 登录</title>
+<style>body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;max-width:360px;margin:12vh auto;padding:0 16px}}
+label{{display:block;margin-top:12px}}input{{width:100%;padding:8px;font-size:16px;box-sizing:border-box}}
+button{{margin-top:16px;padding:8px 16px;font-size:16px}}.error{{color:#c62828}}</style></head>
+<body><h1>regqa</h1><p>AI-safety regulation Q&amp;A · AI 安全法规问答</p>
+<form method="post" action="/login"><input type="hidden" name="next" value="{next}">
+<label>User / 用户名<input name="username" autocomplete="username" id="username"></label>
+<label>Password or API token / 密码或 API 令牌<input name="password" type="password" id="password"
+ autocomplete="current-password"></label>
+<button type="submit" id="login">Sign in / 登录</button></form><p class="error" id="login-error">{error}</p>
+</body></html>"""
+
+
+def _safe_next(value: str) -> str:
+    return value if value.startswith("/") and not value.startswith(("//", "/\\")) else "/"
+
+
+def add_login_routes(app: FastAPI, access: AccessControl) -> None:
+    """``GET/POST /login`` (a plain form; the same message for an unknown user and a wrong password; 429 when
+    throttled) and ``/logout``. Registered before the UI is mounted, so they take precedence over Gradio's."""
+
+    @app.get("/login", include_in_schema=False)
+    def login_page(next: str = "/"):
+        return HTMLResponse(LOGIN_PAGE.format(next=html.escape(_safe_next(next)), error=""))
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request):
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        user = (form.get("username") or [""])[0].strip()
+        password = (form.get("password") or [""])[0]
+        target = _safe_next((form.get("next") or ["/"])[0])
+        try:
+            principal = await asyncio.to_thread(access.login, _client(request), user, password) \
+                if access.enabled else None
+        except Throttled as exc:
+            page = LOGIN_PAGE.format(next=html.escape(target), error=html.escape(
+                f"Too many failed attempts; try again in {exc.retry_after} s. / 尝试次数过多，请 {exc.retry_after} 秒后再试。"))
+            return HTMLResponse(page, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+        if principal is None:
+            if not access.enabled:
+                return RedirectResponse("/", status_code=303)
+            page = LOGIN_PAGE.format(next=html.escape(target),
+                                     error="Wrong user name or password. / 用户名或密码错误。")
+            return HTMLResponse(page, status_code=401)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(SESSION_COOKIE, access.sessions.issue(principal.user), max_age=access.sessions.max_age,
+                            httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/")
+        return response
+
+    @app.get("/logout", include_in_schema=False)
+    @app.post("/logout", include_in_schema=False)
+    def logout():
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
