@@ -26,6 +26,7 @@ class CatalogEntry:
     scheme: str = ""
     preamble_label: str = ""
     heading_units: dict[str, str] = field(default_factory=dict)
+    paragraph_units: dict[str, str] = field(default_factory=dict)  # paragraph start -> unit label (paragraphs scheme)
     roman_paragraphs: bool = False
 
 

@@ -9,12 +9,16 @@ Schemes (chosen by the catalog, else detected):
 - ``cn-articles``: Chinese laws and rules; a paragraph that starts with 第X条 opens an article. 编/章/节
   headings form the path. Text before the first article is the ``preamble`` (e.g. a promulgation order).
 - ``headings``: units are opened by headings (``Article 50 — …``, ``ANNEX III — …``, ``Sec. 4.`` / ``4.2.``,
-  ``3.1.1 …``, ``A.2 …``, ``Appendix B: …``, ``前言``) and by a few paragraph markers: recitals ``(N)``
-  under a *Recitals* heading, NIST-style ``GOVERN 1.2:`` outcomes, and (optionally) roman ``IV.`` paragraphs.
+  a bill's ``SECTION 1.`` / ``SEC. 2.`` and its code sections ``22757.12.``, ``3.1.1 …``, ``A.2 …``,
+  ``Appendix B: …``, ``前言``) and by a few paragraph markers: recitals ``(N)`` under a *Recitals* heading,
+  NIST-style ``GOVERN 1.2:`` outcomes, and (optionally) roman ``IV.`` paragraphs.
   CHAPTER / Part / Section N: / 第X章 headings are structure only.
-- ``numbered-paras``: resolutions and recommendations; ``N. …`` paragraphs are ``para N``; the rest (and a
-  *Preamble* section) is ``preamble``.
-- ``paragraphs``: every paragraph is ``para N``; dash-led proposals (``——…``) are ``item N``.
+- ``numbered-paras``: resolutions, recommendations, declarations; ``N. …`` paragraphs are ``para N``; the rest
+  (and a *Preamble* section) is ``preamble``. Under an annex heading (``## … (Annex)``), ``N.`` and ``N.M.``
+  paragraphs are ``Annex N`` and ``Annex N.M``.
+- ``paragraphs``: every paragraph is ``para N``; dash-led proposals (``——…``) are ``item N``; a bulleted list
+  (``- …``) belongs to the paragraph before it; a paragraph that starts with a key of the catalog's
+  ``paragraph_units`` opens the unit named there (``signatories``), and the paragraphs after it stay in it.
 - ``cn-plan``: outline documents (一、 / （一） / 1. headings and 专栏 boxes): units ``一``, ``二（三）``,
   ``三（一）1``, ``专栏1``.
 In-text references (依照本法第二十一条, referred to in Article 6(2)) never open a unit: only a paragraph or
@@ -39,11 +43,12 @@ FOOTNOTE_DEF = re.compile(r"^\[\^(\d+)\]:")
 H_ARTICLE = re.compile(r"^(?:Article|ARTICLE|Art\.)\s+(\d+(?:-\d+)?[a-z]?)\b")
 H_ANNEX = re.compile(r"^ANNEX\s+([IVXLC]+)\b", re.I)
 H_ADDENDA = re.compile(r"^(ADDENDA|ADDENDUM)\s*<\s*(Act No\.\s*\d+)", re.I)
-H_SECTION = re.compile(r"^(Section|Sec\.)\s+(\d+)\.(?:\s|$)")
+H_SECTION = re.compile(r"^(Section|Sec\.|SECTION|SEC\.)\s+(\d+)\.(?:\s|$)")  # SECTION 1. / SEC. 2.: a bill
 H_APPENDIX = re.compile(r"^Appendix\s+([A-Z])\b")
 H_CN_APPENDIX = re.compile(r"^附录\s*([A-Z])\s*$")
 H_LETTER_NUMBER = re.compile(r"^([A-Z]\.\d+(?:\.\d+)*)\.?(?:\s|$)")
 H_NUMBER = re.compile(r"^(\d+(?:\.\d+)*)\.?(?:\s|$)")
+H_ANNEX_PART = re.compile(r"\bAnnex\b", re.I)  # "## Seoul Statement … (Annex)" in a declaration
 H_PREAMBLE = re.compile(r"^(前言|Preamble|PREAMBLE|Foreword|FOREWORD)\s*$")
 H_RECITALS = re.compile(r"^(Recitals|RECITALS|Whereas)\b")
 H_STRUCTURAL = re.compile(
@@ -54,8 +59,10 @@ P_RECITAL = re.compile(r"^\((\d+)\)\s")
 P_OUTCOME = re.compile(r"^(?:-\s+|\*\*)([A-Z]{3,}\s\d+(?:\.\d+)?):")
 P_ROMAN = re.compile(r"^([IVX]+)\.\s")
 P_NUMBERED = re.compile(r"^(\d+)\.\s")
+P_ANNEX_NUMBERED = re.compile(r"^(\d+(?:\.\d+)*)\.\s")  # "2.1. We acknowledge…" in an annex
 P_SUBNUMBER = re.compile(r"^(\d+(?:\.\d+)+)\.?\s")  # "5.2 建立…" under heading "5."
 P_DASH_ITEM = re.compile(r"^(——|—|‒|–)")
+P_BULLET = re.compile(r"^[-*+]\s")  # a Markdown bulleted list
 P_BOLD_SECTION = re.compile(r"^\*\*((?:SECTION|Section)\s+\d+\b[^*\n]*)\*\*$")  # **SECTION 2 — …** between articles
 
 PLAN_PART = re.compile(rf"^([{CN_DIGITS}]+)、")
@@ -63,7 +70,7 @@ PLAN_SUBPART = re.compile(rf"^（([{CN_DIGITS}]+)）")
 PLAN_BOX = re.compile(r"^\*\*(专栏\s*\d+)")
 PLAN_POINT = re.compile(r"^(\d+)[.．](.{1,40})$")
 
-SPLITTER_VERSION = "1"  # bump when a change to this module changes chunks: documents are re-split on ingest
+SPLITTER_VERSION = "2"  # bump when a change to this module changes chunks: documents are re-split on ingest
 PARAGRAPH_LEVEL = 7  # units opened by a paragraph sit below every heading level
 
 
@@ -252,6 +259,8 @@ def _walk_cn_articles(blocks: list[str], walker: _Walker) -> None:
 
 def _walk_numbered_paras(blocks: list[str], walker: _Walker) -> None:
     in_preamble = False
+    annex_heading = ""  # the annex heading block, until it opens the annex's first unit
+    in_annex = False
     for block in blocks:
         heading = _heading(block)
         if heading:
@@ -260,6 +269,8 @@ def _walk_numbered_paras(blocks: list[str], walker: _Walker) -> None:
                 walker.on_heading(level, text)
                 walker.push_heading(level, text)
                 in_preamble = bool(H_PREAMBLE.match(text))
+                in_annex = bool(H_ANNEX_PART.search(text))
+                annex_heading = block if in_annex else ""
                 if in_preamble:
                     walker.open(PARAGRAPH_LEVEL, "preamble").blocks.append(block)
             continue
@@ -267,13 +278,20 @@ def _walk_numbered_paras(blocks: list[str], walker: _Walker) -> None:
             if not (walker.stack and walker.stack[-1].unit.label == "Footnotes"):
                 walker.open(PARAGRAPH_LEVEL, "Footnotes")
             walker.append(block)
-        elif not in_preamble and (m := P_NUMBERED.match(block)):
+        elif in_annex and (m := P_ANNEX_NUMBERED.match(block)):
+            unit = walker.open(PARAGRAPH_LEVEL, f"Annex {m.group(1)}")
+            if annex_heading:
+                unit.blocks.append(annex_heading)
+                annex_heading = ""
+            unit.blocks.append(block)
+        elif not in_preamble and not in_annex and (m := P_NUMBERED.match(block)):
             walker.open(PARAGRAPH_LEVEL, f"para {m.group(1)}").blocks.append(block)
         else:
             walker.append(block)
 
 
-def _walk_paragraphs(blocks: list[str], walker: _Walker) -> None:
+def _walk_paragraphs(blocks: list[str], entry: CatalogEntry | None, walker: _Walker) -> None:
+    named = entry.paragraph_units if entry else {}
     paras = items = 0
     for block in blocks:
         heading = _heading(block)
@@ -282,13 +300,17 @@ def _walk_paragraphs(blocks: list[str], walker: _Walker) -> None:
                 walker.on_heading(*heading)
                 walker.push_heading(*heading)
             continue
-        if P_DASH_ITEM.match(block):
+        current = walker.stack[-1].unit.label if walker.stack else ""
+        if label := next((name for start, name in named.items() if block.startswith(start)), ""):
+            walker.open(PARAGRAPH_LEVEL, label).blocks.append(block)  # the list of signatories, a closing note
+        elif current and (current in named.values() or P_BULLET.match(block)):
+            walker.append(block)  # text after a named paragraph, or a list after its lead-in, stays with it
+        elif P_DASH_ITEM.match(block):
             items += 1
-            label = f"item {items}"
+            walker.open(PARAGRAPH_LEVEL, f"item {items}").blocks.append(block)
         else:
             paras += 1
-            label = f"para {paras}"
-        walker.open(PARAGRAPH_LEVEL, label).blocks.append(block)
+            walker.open(PARAGRAPH_LEVEL, f"para {paras}").blocks.append(block)
 
 
 def _walk_cn_plan(blocks: list[str], entry: CatalogEntry | None, walker: _Walker) -> None:
@@ -343,7 +365,7 @@ def split_units(doc: SourceDocument, entry: CatalogEntry | None = None) -> list[
     elif scheme == "numbered-paras":
         _walk_numbered_paras(blocks, walker)
     elif scheme == "paragraphs":
-        _walk_paragraphs(blocks, walker)
+        _walk_paragraphs(blocks, entry, walker)
     elif scheme == "cn-plan":
         _walk_cn_plan(blocks, entry, walker)
     else:

@@ -16,7 +16,21 @@ from assistant.query import (
     question_language,
 )
 
-from corpus_ids import ALGO, CSL_2016, CSL_2025, DEEP, EU_AI_ACT, GENAI, NIST_RMF, PIPL, TC260
+from corpus_ids import (
+    ALGO,
+    BLETCHLEY,
+    CSL_2016,
+    CSL_2025,
+    DEEP,
+    EU_AI_ACT,
+    GENAI,
+    LABELING,
+    NIST_RMF,
+    PIPL,
+    SB53,
+    SEOUL,
+    TC260,
+)
 
 # ---- document names -------------------------------------------------------------------------------------------
 
@@ -39,6 +53,28 @@ def test_document_names_resolve(resolver, question, doc_id):
     analysis = analyse(question, resolver)
     assert analysis.named_in_question == [doc_id]
     assert analysis.doc_ids == [doc_id]
+
+
+@pytest.mark.parametrize("question, doc_id", [
+    ("标识新规对隐式标识有什么要求？", LABELING),
+    ("AI标识新规什么时候施行？", LABELING),
+    ("《人工智能生成合成内容标识办法》第九条", LABELING),
+    ("《生成式人工智能服务标识办法》要求什么？", LABELING),  # a loose title that holds the alias 标识办法
+    ("What do the Labelling Measures require on file metadata?", LABELING),
+    ("What does TFAIA require of large frontier developers?", SB53),
+    ("Under SB 53, who receives critical safety incident reports?", SB53),
+    ("加州SB 53对吹哨人有什么保护？", SB53),
+    ("What did the Bletchley Declaration say about frontier AI?", BLETCHLEY),
+    ("布莱切利宣言提到了哪些风险？", BLETCHLEY),
+    ("Which institutes does the Seoul Declaration welcome?", SEOUL),
+    ("What does the Seoul Statement of Intent say about safety science?", SEOUL),
+    ("首尔宣言和AI安全研究所", SEOUL),
+])
+def test_names_of_the_texts_added_in_2026_resolve(resolver, question, doc_id):
+    analysis = analyse(question, resolver)
+    assert analysis.named_in_question == [doc_id]
+    assert analysis.doc_ids == [doc_id]
+    assert analysis.unknown_titles == analysis.unknown_if_unmentioned == []
 
 
 def test_longer_name_wins_over_a_name_inside_it(resolver):
@@ -175,7 +211,7 @@ def test_lookup_question_carries_document_and_reference(resolver):
 
 @pytest.mark.parametrize("question, flagged", [
     ("《人工智能法》第三条规定了什么？", "人工智能法"),
-    ("《生成式人工智能服务标识办法》要求什么？", "生成式人工智能服务标识办法"),
+    ("《人工智能生成内容版权保护办法》要求什么？", "人工智能生成内容版权保护办法"),
     ("GB/T 45654-2025 对训练数据有什么要求？", "GB/T 45654-2025"),
     ("What does ISO/IEC 42001 require for an AI management system?", "ISO/IEC 42001"),
 ])
@@ -188,7 +224,7 @@ def test_unknown_titles_and_standard_numbers_are_flagged(resolver, question, fla
     ("What is the maximum GDPR fine for a data breach?", "GDPR"),
     ("欧盟通用数据保护条例对自动化决策有什么规定？", "通用数据保护条例"),
     ("Which obligations does the Digital Services Act put on very large platforms?", "Digital Services Act"),
-    ("What did the Bletchley Declaration commit signatories to?", "Bletchley Declaration"),
+    ("What did the Hiroshima Code of Conduct ask of AI developers?", "Hiroshima Code of Conduct"),
 ])
 def test_instruments_named_in_words_outside_the_corpus_are_flagged(resolver, question, flagged):
     analysis = analyse(question, resolver)
@@ -233,6 +269,7 @@ def test_instrument_names_of_the_corpus_are_not_flagged_loose_names_too(resolver
     "Does the Korean AI Basic Act apply to foreign companies?",
     "What does the Council of Europe Framework Convention require of parties?",
     "What did Executive Order 14110 ask of developers of dual-use foundation models?",
+    "What did the Bletchley Declaration commit signatories to?",
     "How does the AI Act's top fine compare with the GDPR's?",  # names a corpus document: answered from it
 ])
 def test_instrument_names_of_the_corpus_are_not_flagged(resolver, question):
@@ -253,7 +290,7 @@ def test_known_titles_are_not_flagged(resolver, question):
     ("What does Colorado's AI law require from developers of high-risk systems?", "US-CO"),
     ("What are the UK's rules for AI chatbots?", "UK"),
     ("英国对人工智能聊天机器人有什么规定？", "UK"),
-    ("How does California regulate AI-generated election content?", "US-CA"),
+    ("How does Texas regulate AI-generated election content?", "US-TX"),
     ("日本的人工智能法有哪些义务？", "JP"),
 ])
 def test_jurisdictions_without_documents_are_flagged(resolver, question, code):
@@ -293,6 +330,7 @@ def test_a_comparison_with_a_foreign_jurisdiction_keeps_our_document(resolver, q
     ("Does the law in Germany require labelling deepfakes?", "EU"),  # member states count as the EU
     ("中国对生成式人工智能服务有哪些要求？", "CN"),
     ("What does Korea require from high-impact AI operators?", "KR"),
+    ("What does California require from frontier AI developers?", "US-CA"),  # SB 53
 ])
 def test_covered_jurisdictions_are_recognised(resolver, question, code):
     analysis = analyse(question, resolver)

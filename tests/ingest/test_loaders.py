@@ -207,7 +207,7 @@ def test_front_matter_wins_over_catalog_and_catalog_fills_gaps(tmp_path, shared_
 
 def test_every_corpus_file_loads_with_its_front_matter(shared_corpus, catalog):
     files = corpus_files(shared_corpus)
-    assert len(files) == 22 and not any(p.name == "README.md" for p in files)
+    assert len(files) == 26 and not any(p.name == "README.md" for p in files)
     for path in files:
         doc = load_document(path, catalog)
         meta = yaml.safe_load(path.read_text(encoding="utf-8").split("\n---", 1)[0].removeprefix("---\n"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.catalog import load_catalog
+from ingest.catalog import CatalogEntry, load_catalog
 from ingest.loaders import corpus_files, load_document
 from ingest.splitter import blocks_of, chunk_document, split_units
 
@@ -19,7 +19,10 @@ CN_ARTICLE_COUNTS = {
     "cn-cybersecurity-law-2016": 79,
     "cn-cybersecurity-law-2025-amended": 81,
     "cn-network-data-security-regulations-2024": 64,
+    "cn-ai-content-labeling-measures-2025": 14,
 }
+# Chinese rules whose text starts with a promulgation order / issuing notice (unit ``preamble``)
+CN_WITH_PREAMBLE = {"cn-deep-synthesis-provisions-2022", "cn-ai-content-labeling-measures-2025"}
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII"]
 # A paragraph that opens a Chinese article: 第X条 followed by a space (full- or half-width).
 CN_ARTICLE_PARAGRAPH = re.compile(r"^\**第[零〇一二三四五六七八九十百千两]+条\**[\s\u3000]")
@@ -49,7 +52,7 @@ def ordered_units(chunks) -> list[str]:
 
 @pytest.fixture(scope="module")
 def corpus(shared_corpus, settings_factory, tmp_path_factory):
-    """doc_id -> (document, units, chunks) for all 22 files, split with the configured limits."""
+    """doc_id -> (document, units, chunks) for all 26 files, split with the configured limits."""
     settings = settings_factory(tmp_path_factory.mktemp("split"), shared_corpus)
     catalog = load_catalog(settings.catalog_path)
     out = {}
@@ -62,9 +65,9 @@ def corpus(shared_corpus, settings_factory, tmp_path_factory):
     return settings, out
 
 
-def test_the_corpus_has_22_documents_named_after_their_ids(corpus):
+def test_the_corpus_has_26_documents_named_after_their_ids(corpus):
     _, docs = corpus
-    assert len(docs) == 22
+    assert len(docs) == 26
     for doc_id, (doc, units, chunks) in docs.items():
         assert doc.path.stem == doc_id
         assert units and chunks
@@ -75,7 +78,7 @@ def test_chinese_laws_yield_exactly_their_articles_in_order(corpus, doc_id, coun
     _, docs = corpus
     doc, units, chunks = docs[doc_id]
     labels = [u.label for u in units]
-    expected = (["preamble"] if doc_id == "cn-deep-synthesis-provisions-2022" else []) + articles(count)
+    expected = (["preamble"] if doc_id in CN_WITH_PREAMBLE else []) + articles(count)
     assert labels == expected  # distinct, 第一条..第N条, no gap, nothing else
     assert ordered_units(chunks) == expected  # every unit has chunks, in the same order
     for unit in units:
@@ -94,6 +97,18 @@ def test_deep_synthesis_preamble_is_the_promulgation_order(corpus):
     text = "\n".join(preamble.blocks)
     assert "第12号" in text and "现予公布" in text
     assert not any(CN_ARTICLE_PARAGRAPH.match(b) for b in preamble.blocks)
+
+
+def test_labelling_measures_preamble_is_the_issuing_notice(corpus):
+    _, docs = corpus
+    _, units, chunks = docs["cn-ai-content-labeling-measures-2025"]
+    preamble = units[0]
+    assert preamble.label == "preamble" and preamble.path == []  # the measures have no chapters
+    assert preamble.blocks[0] == "关于印发《人工智能生成合成内容标识办法》的通知"
+    assert "国信办通字〔2025〕2号" in preamble.blocks and preamble.blocks[-1] == "2025年3月7日"
+    assert len(units) == 15 and all(u.path == [] for u in units)
+    assert next(c for c in chunks if "不少于六个月" in c.text).unit == "第九条"
+    assert next(c for c in chunks if "应当确保文件中含有满足要求的显式标识" in c.text).unit == "第四条"
 
 
 def test_eu_ai_act_units(corpus):
@@ -241,6 +256,13 @@ LABELS = {
         [f"Article {i}" for i in range(1, 18)] + ["Article 17-2"] + [f"Article {i}" for i in range(18, 23)]
         + ["Article 22-2", "Article 22-3"] + [f"Article {i}" for i in range(23, 44)]
         + ["Addenda (Act No. 20676)", "Addenda (Act No. 21065)", "Addendum (Act No. 21311)"]),
+    "intl-bletchley-declaration-2023": (None, [f"para {i}" for i in range(1, 11)] + ["signatories", "note"]),
+    "intl-seoul-declaration-2024": (
+        None, [f"para {i}" for i in range(1, 10)]
+        + ["Annex 1", "Annex 2"] + [f"Annex 2.{i}" for i in range(1, 6)] + ["Annex 3"]),
+    "us-ca-sb53-2025": (
+        None, ["preamble", "SECTION 1", "SEC. 2"] + [f"22757.{i}" for i in range(10, 17)]
+        + ["SEC. 3", "11546.8", "SEC. 4", "1107", "1107.1", "1107.2", "SEC. 5", "SEC. 6"]),
 }
 
 
@@ -282,6 +304,66 @@ def test_specific_units_hold_the_right_text(corpus):
     assert "\n\nArticle 1 (Enforcement date)" in unit(kr, "Addenda (Act No. 20676)")
     assert "\n\nArticle 1 (Enforcement date)" in unit(kr, "Addenda (Act No. 21065)")
     assert unit("coe-ai-framework-convention-2024", "Article 36").startswith("### Article 36")
+
+
+def test_summit_declarations_units_hold_the_right_text(corpus):
+    _, docs = corpus
+
+    def unit(doc_id, label):
+        return "\n\n".join(next(u for u in docs[doc_id][1] if u.label == label).blocks)
+
+    bletchley = "intl-bletchley-declaration-2023"
+    assert unit(bletchley, "para 1").startswith("Artificial Intelligence (AI) presents enormous global")
+    assert unit(bletchley, "para 4").startswith("Particular safety risks arise at the ‘frontier’ of AI")
+    para8 = unit(bletchley, "para 8")  # the lead-in and its two agenda points
+    assert para8.startswith("In the context of our cooperation") and para8.count("\n- ") == 2
+    assert "- identifying AI safety risks" in para8 and "- building respective risk-based policies" in para8
+    assert unit(bletchley, "para 10").endswith("We look forward to meeting again in 2024.")
+    signatories = unit(bletchley, "signatories")
+    assert signatories.startswith("The countries represented were:")
+    assert signatories.count("\n- ") == 29 and "- European Union" in signatories
+    assert signatories.endswith("New Zealand joined the commitment to the Bletchley Declaration.")
+    assert unit(bletchley, "note").startswith("References to ‘governments’ and ‘countries’")
+
+    seoul = "intl-seoul-declaration-2024"
+    _, units, _ = docs[seoul]
+    assert all(u.path == [] for u in units if u.label.startswith("para "))
+    annex = [u for u in units if u.label.startswith("Annex")]
+    assert len(annex) == 8 and all(len(u.path) == 1 and u.path[0].endswith("(Annex)") for u in annex)
+    for u in units:  # each numbered paragraph is its own unit and starts with its own number
+        number = u.label.removeprefix("para ").removeprefix("Annex ")
+        assert u.blocks[-1].startswith(f"{number}. ") and len(u.blocks) == (2 if u.label == "Annex 1" else 1)
+    assert unit(seoul, "Annex 1").startswith("## Seoul Statement of Intent toward International Cooperation")
+    assert unit(seoul, "para 9").endswith("AI Action Summit to be held in France.")
+    assert "International AI Safety Report" in unit(seoul, "Annex 2.2")
+
+
+def test_sb53_bill_sections_and_code_sections(corpus):
+    _, docs = corpus
+    _, units, chunks = docs["us-ca-sb53-2025"]
+    labels = [u.label for u in units]
+    code_sections = [label for label in labels if re.fullmatch(r"\d+(\.\d+)?", label)]
+    assert len(code_sections) == 11
+    assert len([label for label in labels if label.startswith(("SECTION ", "SEC. "))]) == 6
+
+    def unit(label):
+        return "\n\n".join(next(u for u in units if u.label == label).blocks)
+
+    preamble = unit("preamble")  # title block and enacting clause, before SECTION 1
+    assert preamble.startswith("Introduced by Senator Wiener")
+    assert preamble.endswith("The people of the State of California do enact as follows:")
+    assert unit("SECTION 1").startswith("## SECTION 1.\n\nThe Legislature finds and declares")
+    sec2 = unit("SEC. 2")  # the "is added ... to read:" line and the chapter title, not the code sections
+    assert sec2.endswith("**Chapter 25.1. Transparency in Frontier Artificial Intelligence Act**")
+    assert "### 22757" not in sec2
+    assert unit("22757.10").startswith("### 22757.10.\n\nThis chapter shall be known as")
+    assert unit("SEC. 4").endswith("**Chapter 5.1. Whistleblower Protections: Catastrophic Risks in AI Foundation Models**")
+    assert unit("11546.8").startswith("### 11546.8.") and "CalCompute" in unit("11546.8")
+    assert unit("SEC. 6").startswith("## SEC. 6.\n\nThe Legislature finds and declares that Section 2")
+    paths = {u.label: u.path for u in units}
+    assert paths["22757.13"] == ["SEC. 2."] and paths["11546.8"] == ["SEC. 3."] and paths["1107.2"] == ["SEC. 4."]
+    incident = [c for c in chunks if "within 15 days of discovering" in c.text]
+    assert [c.unit for c in incident] == ["22757.13"]
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -464,3 +546,97 @@ Text seven.
         ("Article 6", ["CHAPTER III — HIGH-RISK SYSTEMS"], ["### Article 6 — Classification rules", "Text six."]),
         ("Article 7", ["CHAPTER III — HIGH-RISK SYSTEMS"], ["### Article 7 — Requirements", "Text seven."]),
     ]
+
+
+def test_bill_sections_are_units_and_code_sections_sit_under_them(tmp_path):
+    body = """# SB 1 — Chaptered
+
+The people of the State of California do enact as follows:
+
+## SECTION 1.
+
+The Legislature finds and declares that widgets matter.
+
+## SEC. 2.
+
+Chapter 9 (commencing with Section 100.1) is added to the Widget Code, to read:
+
+### 100.1.
+
+This chapter shall be known as the Widget Act.
+
+### 100.2.
+
+(a) A widget maker shall file a report.
+
+## SEC. 3.
+
+The provisions of this act are severable.
+"""
+    doc = load_document(_write(tmp_path, "sb1.md", body), {})
+    units = split_units(doc)  # detected: headings
+    assert [(u.label, u.path) for u in units] == [
+        ("preamble", []), ("SECTION 1", []), ("SEC. 2", []), ("100.1", ["SEC. 2."]), ("100.2", ["SEC. 2."]),
+        ("SEC. 3", [])]
+    assert units[2].blocks == ["## SEC. 2.", "Chapter 9 (commencing with Section 100.1) is added to the Widget "
+                                             "Code, to read:"]
+
+
+def test_unnumbered_paragraphs_with_a_list_and_named_closing_paragraphs(tmp_path):
+    body = """# Declaration
+
+We affirm the first thing.
+
+Our agenda will focus on:
+
+- one point;
+- another point.
+
+We resolve to meet again.
+
+The countries represented were:
+
+- Atlantis
+- Utopia
+
+On 1 May, Erewhon joined.
+
+References to countries include organisations.
+"""
+    doc = load_document(_write(tmp_path, "decl.md", body), {})
+    entry = CatalogEntry(doc_id=doc.doc_id, scheme="paragraphs", paragraph_units={
+        "The countries represented were:": "signatories", "References to countries": "note"})
+    units = split_units(doc, entry)
+    assert [(u.label, len(u.blocks)) for u in units] == [
+        ("para 1", 1), ("para 2", 2), ("para 3", 1), ("signatories", 3), ("note", 1)]
+    assert units[1].blocks[1].startswith("- one point;")
+    assert units[3].blocks[-1] == "On 1 May, Erewhon joined."
+    # without the catalog's names every paragraph (but the lists) is counted
+    assert [u.label for u in split_units(doc, CatalogEntry(doc_id=doc.doc_id, scheme="paragraphs"))] == \
+        [f"para {i}" for i in range(1, 7)]
+
+
+def test_numbered_paragraphs_of_an_annex(tmp_path):
+    body = """# Declaration
+
+1. We gather.
+
+2. We affirm.
+
+## Statement of Intent (Annex)
+
+1. We acknowledge.
+
+2. We commend.
+
+2.1. We recognise.
+
+2.2. We intend.
+
+3. We look forward.
+"""
+    doc = load_document(_write(tmp_path, "declaration.md", body), {})
+    units = split_units(doc, CatalogEntry(doc_id=doc.doc_id, scheme="numbered-paras"))
+    assert [u.label for u in units] == ["para 1", "para 2", "Annex 1", "Annex 2", "Annex 2.1", "Annex 2.2", "Annex 3"]
+    assert units[2].blocks == ["## Statement of Intent (Annex)", "1. We acknowledge."]
+    assert units[4].blocks == ["2.1. We recognise."] and units[4].path == ["Statement of Intent (Annex)"]
