@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
+from assistant.comparison import comparison_table, side_name, side_of
+from assistant.comparison import policy as comparison_policy
 from assistant.config import Settings, get_settings
 from assistant.query import question_language
 from assistant.refusal import RefusalDecision, decide
@@ -193,7 +195,9 @@ class AnswerService:
         searched = [c for c in ranked if (c.doc_id, c.unit) not in lookups]
         best = searched[0].score if searched else 0.0
         chosen: list[tuple[str, str]] = [u for u in by_unit if u in lookups]
-        if not chosen:
+        if result.sides:  # a comparison: each side's best units, whatever their score against the other side's
+            chosen += self._units_per_side(result, searched, chosen)
+        elif not chosen:
             for c in searched:
                 key = (c.doc_id, c.unit)
                 if key not in chosen and c.score >= 0.6 * best and len(chosen) < max_units:
@@ -205,10 +209,29 @@ class AnswerService:
                     if first is not None and len(chosen) < max_units + 1:
                         chosen.append((first.doc_id, first.unit))
         out: list[RetrievedClause] = []
-        for key in chosen[: max_units + 1]:
+        limit = max(max_units + 1, len(result.sides) * comparison_policy().cited_units_per_side)
+        for key in chosen[:limit]:
             pieces = by_unit[key]
             out += pieces[:2] if pieces[0].meta.get("parts", 1) > 1 else pieces[:1]
         return out
+
+    def _units_per_side(self, result: RetrievalResult, searched: list[RetrievedClause],
+                        chosen: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        per_side = comparison_policy().cited_units_per_side
+        docs = self.retriever.index.docs
+        picked: list[tuple[str, str]] = []
+        for n in range(len(result.sides)):
+            count = sum(1 for d, _ in chosen
+                        if side_of(d, docs[d].jurisdiction if d in docs else "", result.sides) == n)
+            for c in searched:
+                key = (c.doc_id, c.unit)
+                if count >= per_side:
+                    break
+                if key not in chosen and key not in picked and \
+                        side_of(c.doc_id, c.meta.get("jurisdiction", ""), result.sides) == n:
+                    picked.append(key)
+                    count += 1
+        return picked
 
     def cited_clauses(self, result: RetrievalResult) -> list[RetrievedClause]:
         """The selected clauses grouped by document, in the order citations are numbered (both answer modes)."""
@@ -233,11 +256,12 @@ class AnswerService:
             revoked = any(c.revoked for c in clauses if c.doc_id == doc_id)
             suffix = (f"（{REVOKED_LABEL['zh']}）" if language == "zh" else f" ({REVOKED_LABEL['en']})") if revoked else ""
             named.append(f"{title}{joined}{suffix}")
-        if language == "zh":
-            lead = "根据" + "和".join(named) + "的规定："
+        if result.sides:
+            lines = self._comparison_lead(result, citations, language)
+        elif language == "zh":
+            lines = ["根据" + "和".join(named) + "的规定：", ""]
         else:
-            lead = "The governing provisions are " + _join_en(named) + ":"
-        lines = [lead, ""]
+            lines = ["The governing provisions are " + _join_en(named) + ":", ""]
         by_doc: dict[str, list[Citation]] = {}
         for cit in citations:
             by_doc.setdefault(cit.doc_id, []).append(cit)
@@ -253,6 +277,27 @@ class AnswerService:
                 lines.append(f"{quote} [{cit.n}]")
                 lines.append("")
         return "\n".join(lines).rstrip() + "\n", citations
+
+    def side_names(self, result: RetrievalResult, language: str) -> list[str]:
+        """The names of a comparison's sides (documents or jurisdictions); empty for other questions."""
+        return [side_name(side, self.document_title, language) for side in result.sides]
+
+    def _comparison_lead(self, result: RetrievalResult, citations: list[Citation], language: str) -> list[str]:
+        """"Comparison of A and B:", a table (one row per aspect asked about, a verbatim sentence per side), then
+        the clauses themselves."""
+        names = self.side_names(result, language)
+        cells: list[list[tuple[str, int]]] = [[] for _ in result.sides]
+        for cit in citations:
+            n = side_of(cit.doc_id, cit.jurisdiction, result.sides)
+            if n is not None:
+                cells[n].append((cit.quote, cit.n))
+        lead = ("对比" + "与".join(names) + "：") if language == "zh" else f"Comparison of {_join_en(names)}:"
+        missing = [names[n] for n, side_cells in enumerate(cells) if not side_cells]
+        lines = [lead, "", comparison_table(result.analysis.question, language, names, cells), ""]
+        if missing:
+            lines += [("语料中未找到以下一方的相关条款：" if language == "zh" else
+                       "No clause was found for: ") + ", ".join(missing), ""]
+        return lines
 
     def compose_refusal(self, result: RetrievalResult, decision: RefusalDecision,
                         language: str) -> tuple[str, list[Citation]]:

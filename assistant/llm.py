@@ -126,13 +126,17 @@ class LLMGenerator:
         return text if 0 < len(text) < 2000 else None
 
     # -- answers ---------------------------------------------------------------------------------------------
-    def messages(self, question: str, history: list[dict], language: str, citations) -> list:
+    def messages(self, question: str, history: list[dict], language: str, citations,
+                 sides: list[str] | None = None) -> list:
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
         sources = "\n".join(
             f'<source id="{c.n}" label="{escape(c.label)}" status="{escape(c.status)}">\n{escape(c.quote, quote=False)}\n</source>'
             for c in citations)
-        system = load_prompt(f"answer_{'zh' if language == 'zh' else 'en'}.md").format(sources=sources)
+        lang = "zh" if language == "zh" else "en"
+        system = load_prompt(f"answer_{lang}.md").format(sources=sources)
+        if sides:  # a comparison: the answer is organised per side (prompts/compare_*.md)
+            system += load_prompt(f"compare_{lang}.md").format(sides=("、" if lang == "zh" else ", ").join(sides))
         out = [SystemMessage(content=system)]
         for h in history[-6:]:
             out.append(HumanMessage(content=h["content"]) if h["role"] == "user" else AIMessage(content=h["content"]))
@@ -151,7 +155,8 @@ class LLMGenerator:
         t_llm = time.perf_counter()
         failure = None
         try:
-            for chunk in self.chat.stream(self.messages(question, history, language, citations)):
+            sides = service.side_names(result, language)
+            for chunk in self.chat.stream(self.messages(question, history, language, citations, sides)):
                 delta = chunk.content if isinstance(chunk.content, str) else ""
                 if delta:
                     parts.append(delta)

@@ -19,6 +19,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.comparison import Side, comparison_sides, interleave, side_mask
+from assistant.comparison import policy as comparison_policy
 from assistant.config import Settings
 from assistant.metrics import unit_norm
 from assistant.query import ClauseRef, DocInfo, DocResolver, QueryAnalysis, analyse, int_to_cn
@@ -118,6 +120,7 @@ class RetrievalResult:
     clauses: list[RetrievedClause]
     lookup_hits: list[RetrievedClause] = field(default_factory=list)  # clauses the question named exactly
     missing_refs: list[tuple[str, ClauseRef]] = field(default_factory=list)  # named clauses that don't exist
+    sides: list[Side] = field(default_factory=list)  # a comparison's sides (documents or jurisdictions)
     top_dense_similarity: float = 0.0
     keyword_coverage: float = 0.0  # rarity-weighted share of the question's words found in the best clauses
     timings: dict = field(default_factory=dict)
@@ -522,6 +525,12 @@ class HybridRetriever:
             signals.setdefault(i, {})["lookup"] = 1
         candidates = np.flatnonzero(score > 0)
         order = candidates[np.argsort(-score[candidates], kind="stable")]
+        sides = comparison_sides(analysis.question, analysis.doc_ids, analysis.jurisdictions,
+                                 {d: info.jurisdiction for d, info in index.docs.items()})
+        if sides:  # a comparison: each side's best clauses first, side by side
+            order = interleave(order, [side_mask(side, index.doc_of, index.jurisdiction_of) for side in sides],
+                               lambda row: (index.doc_of[row], index.metas[row]["unit"]),
+                               comparison_policy().clauses_per_side)
         fused: dict[int, float] = {}
         per_unit: dict[tuple[str, str], int] = {}
         # At most MAX_PIECES_PER_UNIT pieces of one unit, so that other clauses get a place — except a unit the
@@ -569,6 +578,7 @@ class HybridRetriever:
             clauses=clauses,
             lookup_hits=[clause(i, float(score[i])) for i in lookup_rows],
             missing_refs=missing,
+            sides=sides,
             top_dense_similarity=round(max(sims.values(), default=0.0), 4),
             keyword_coverage=round(min(coverage, 1.0), 3),
             timings=timings,
