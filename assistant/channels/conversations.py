@@ -81,6 +81,15 @@ class ConversationStore:
             self._items[key] = (now, turns)
             self._expire(now)
 
+    def fork(self, key: str, new_key: str) -> None:
+        """Start ``new_key`` with a copy of ``key``'s turns (a Slack thread opened under a DM message)."""
+        with self._lock:
+            self._expire(self._clock())
+            entry = self._items.get(key)
+            if entry:
+                self._items.pop(new_key, None)
+                self._items[new_key] = (entry[0], [dict(turn) for turn in entry[1]])
+
     def reset(self, key: str) -> bool:
         """Forget the conversation; True when there was one."""
         with self._lock:

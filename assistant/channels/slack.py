@@ -12,7 +12,12 @@ Either way, a global Bolt middleware drops, synchronously and before the 200 goe
 ``event_id``s (Slack's retries) and a second event for the same message (a mention in a DM arrives both as
 ``app_mention`` and ``message.im``), other bots' messages and edits. Accepted events are acknowledged at once
 and answered by Bolt's listener threads: a "thinking…" message in the thread, replaced (``chat.update``) by
-the answer, with further thread replies when the answer is longer than one message.
+the answer as Block Kit (the answer's mrkdwn sections, a divider, the citations as links; ``text`` carries the
+plain fallback), with further thread replies when the answer is longer than one message.
+
+Conversations (``conversations.py``): a follow-up in a thread is answered with the thread's earlier turns; a
+direct message outside a thread continues the DM's conversation with that user. "新话题" / "new topic" /
+"/reset" forgets it; "义务清单 …" / "obligations <role> …" goes to the obligations checklist hook.
 """
 from __future__ import annotations
 
@@ -270,6 +275,9 @@ class SlackChannel:
             messages = message_blocks(self.obligations(command, language), language)
         else:
             answer, message = answer_in_conversation(self.holder.get, self.conversations, key, question)
+            if answer is not None and key != conversation_key({**event, "thread_ts": thread_ts}):
+                # a DM outside a thread: the answer goes to the message's thread; a reply there continues from here
+                self.conversations.fork(key, conversation_key({**event, "thread_ts": thread_ts}))
             messages = slack_messages(answer) if answer is not None else message_blocks(message, language)
         (first_text, first_blocks), rest = messages[0], messages[1:]
         client.chat_update(channel=thinking["channel"], ts=thinking["ts"], text=first_text, blocks=first_blocks)

@@ -7,7 +7,8 @@
   exact request not seen before (403, a replay), then decrypted with wechatpy's ``WeChatCrypto``. The reply
   is an empty 200 at once (WeCom waits 5 s, then retries); text questions are deduplicated by ``MsgId`` and
   answered in the background with ``POST {api}/cgi-bin/message/send`` — text messages of at most 2048 UTF-8
-  bytes each, citations as clause labels with ``<a href>`` links.
+  bytes each, citations as clause labels with ``<a href>`` links. Each user's messages are one conversation:
+  follow-ups are answered with the earlier turns until "新话题" / "new topic" or the idle time (``conversations.py``).
 - The access token (``GET {api}/cgi-bin/gettoken``) is cached until shortly before it expires, and fetched
   again once when WeCom says it is invalid or expired.
 - ``push_webhook`` / ``notify_ingest``: optional group-robot (群机器人) pushes, e.g. an ingest summary.

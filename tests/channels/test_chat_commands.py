@@ -81,6 +81,9 @@ def test_memory_expires_and_is_bounded_in_conversations():
     store.add("c", "qc", "ac")
     store.add("d", "qd", "ad")  # a third conversation: the least recently used ("b") goes
     assert len(store) == 2 and store.history("b") == []
+    store.fork("c", "c-thread")
+    store.add("c", "qc2", "ac2")
+    assert [t["content"] for t in store.history("c-thread")] == ["qc", "ac"]  # a copy, not shared
     assert store.reset("c") is True and store.reset("c") is False and store.history("c") == []
 
 

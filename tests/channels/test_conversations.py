@@ -113,8 +113,12 @@ def test_slack_another_thread_does_not_share_the_memory(bot_server, fake, expect
 
 
 def test_slack_direct_messages_outside_threads_are_one_conversation(bot_server, fake, expected):
-    slack_ask(bot_server, fake, FIRST, channel="DCONV", user="UCONV4", dm=True)
+    first, _ = slack_ask(bot_server, fake, FIRST, channel="DCONV", user="UCONV4", dm=True)
     _, replies = slack_ask(bot_server, fake, FOLLOW_UP, channel="DCONV", user="UCONV4", dm=True)
+    assert cited("\n".join(m["text"] for m in replies), expected["follow_up"])
+    # a reply in the thread the bot answered the first DM in continues from that message
+    _, replies = slack_ask(bot_server, fake, FOLLOW_UP, channel="DCONV", user="UCONV4", dm=True,
+                           thread_ts=first["ts"])
     assert cited("\n".join(m["text"] for m in replies), expected["follow_up"])
     # another user's DM: no memory of it
     _, replies = slack_ask(bot_server, fake, FOLLOW_UP, channel="DCONV5", user="UCONV5", dm=True)
