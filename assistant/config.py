@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     wecom_webhook_url: str = ""  # optional group robot (群机器人) webhook for ingest summaries
     bot_rate_limit_per_minute: int = 10  # questions per user per minute on each channel (0: no limit)
     bot_workers: int = 4  # background threads answering bot questions, per channel
+    # conversation memory of the bots: per Slack thread (a DM outside threads: per user) and per WeCom user,
+    # trimmed to max_history_turns / max_history_chars, forgotten after this long without a message
+    bot_conversation_idle_s: float = 3600.0
+    bot_max_conversations: int = 10_000  # remembered conversations per bot (the least recently used go first)
 
     @field_validator("corpus_dir", "index_dir", "catalog_path", mode="after")
     @classmethod

@@ -2,8 +2,9 @@
 
 ``mount_channels(app, holder, settings)`` adds ``POST /slack/events`` and ``GET/POST /wecom/callback`` to the
 web app. A channel whose settings are absent is off: its endpoint answers 404 and the rest of the app runs.
-The adapters hold no answer logic: they call ``holder.get().answer(question)`` and format the ``Answer``
-(``base.py``: rendering, splitting, dedupe, replay and rate-limit bookkeeping).
+The adapters hold no answer logic: they call ``holder.get().answer(question, history=...)`` with the
+conversation's earlier turns and format the ``Answer`` (``base.py``: rendering, splitting, dedupe, replay and
+rate-limit bookkeeping; ``conversations.py``: memory per Slack thread / WeCom user and the chat commands).
 """
 from __future__ import annotations
 

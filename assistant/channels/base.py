@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from assistant.answer import Answer, InvalidQuestion
 from assistant.query import question_language
+from assistant.security import safe_link
 
 log = logging.getLogger("assistant.channels")
 
@@ -189,14 +190,26 @@ _HEADING = re.compile(r"^#{1,6}\s+(.*)$")
 _WHOLE_BOLD = re.compile(r"^\*\*(.+)\*\*$")
 
 
-def render_answer(answer: Answer, style: Style) -> str:
-    """The answer text in the platform's markup, then the citations as numbered clause links."""
+def render_citations(answer: Answer, style: Style) -> str:
+    """The citations as numbered clause links under a heading ("" when there are none); only http(s) links."""
+    if not answer.citations:
+        return ""
+    lines = [style.sources_heading(answer.language)]
+    for c in answer.citations:
+        url = safe_link(c.source_url)
+        lines.append(f"[{c.n}] " + (style.link(url, c.label) if url else style.escape(c.label)))
+    return "\n".join(lines)
+
+
+def render_answer(answer: Answer, style: Style, citations: bool = True) -> str:
+    """The answer text in the platform's markup, then (unless ``citations`` is False) the citations as numbered
+    clause links."""
     out: list[str] = []
-    related = {c.label: c for c in answer.related if c.source_url}  # "possibly related" clauses of a refusal
+    related = {c.label: c for c in answer.related if safe_link(c.source_url)}  # "possibly related" (a refusal)
     for raw in answer.text.splitlines():
         line = raw.rstrip()
         if line.startswith("- ") and line[2:] in related:
-            out.append("- " + style.link(related[line[2:]].source_url, line[2:]))
+            out.append("- " + style.link(safe_link(related[line[2:]].source_url), line[2:]))
             continue
         quoted = line.startswith(">")
         if quoted:
@@ -215,12 +228,14 @@ def render_answer(answer: Answer, style: Style) -> str:
         out.append(text)
     while out and not out[-1]:
         out.pop()
-    if answer.citations:
-        out += ["", style.sources_heading(answer.language)]
-        for c in answer.citations:
-            label = style.link(c.source_url, c.label) if c.source_url else style.escape(c.label)
-            out.append(f"[{c.n}] {label}")
+    if citations and answer.citations:
+        out += ["", render_citations(answer, style)]
     return "\n".join(out)
+
+
+def text_as_answer(text: str, language: str) -> Answer:
+    """A fixed or command reply (Markdown) as an ``Answer`` without citations, to render it like one."""
+    return Answer(question="", text=text, citations=[], refused=False, mode="message", language=language)
 
 
 # ---- fixed messages ------------------------------------------------------------------------------------------
@@ -249,11 +264,23 @@ def unsupported_message() -> str:
     return "目前只能回答文字问题，请用文字提问。/ I can only answer text questions: please type your question."
 
 
-def answer_or_message(get_service: Callable[[], object], question: str) -> tuple[Answer | None, str]:
-    """Ask the answer service; on an invalid question or a service failure, (None, polite message)."""
+def answer_in_conversation(get_service: Callable[[], object], store, key: str,
+                           question: str) -> tuple[Answer | None, str]:
+    """``answer_or_message`` with the conversation ``key``'s memory (a ``ConversationStore``): its earlier turns
+    go with the question, and the question and the answer's text are remembered for the next one."""
+    answer, message = answer_or_message(get_service, question, store.history(key))
+    if answer is not None:
+        store.add(key, answer.question, answer.text)
+    return answer, message
+
+
+def answer_or_message(get_service: Callable[[], object], question: str,
+                      history: list[dict] | None = None) -> tuple[Answer | None, str]:
+    """Ask the answer service (with the conversation's earlier turns); on an invalid question or a service
+    failure, (None, polite message)."""
     language = language_of(question)
     try:
-        return get_service().answer(question), ""
+        return get_service().answer(question, history=history or None), ""
     except InvalidQuestion as exc:
         return None, str(exc)
     except Exception:  # never leave a user without a reply; the traceback goes to the log

@@ -12,7 +12,12 @@ Either way, a global Bolt middleware drops, synchronously and before the 200 goe
 ``event_id``s (Slack's retries) and a second event for the same message (a mention in a DM arrives both as
 ``app_mention`` and ``message.im``), other bots' messages and edits. Accepted events are acknowledged at once
 and answered by Bolt's listener threads: a "thinking…" message in the thread, replaced (``chat.update``) by
-the answer, with further thread replies when the answer is longer than one message.
+the answer as Block Kit (the answer's mrkdwn sections, a divider, the citations as links; ``text`` carries the
+plain fallback), with further thread replies when the answer is longer than one message.
+
+Conversations (``conversations.py``): a follow-up in a thread is answered with the thread's earlier turns; a
+direct message outside a thread continues the DM's conversation with that user. "新话题" / "new topic" /
+"/reset" forgets it; "义务清单 …" / "obligations <role> …" goes to the obligations checklist hook.
 """
 from __future__ import annotations
 
@@ -26,19 +31,31 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import DividerBlock, MarkdownTextObject, SectionBlock
 
+from assistant.answer import Answer
 from assistant.channels.base import (
     JobTracker,
     RateLimiter,
     SeenSet,
     Style,
-    answer_or_message,
+    answer_in_conversation,
+    failure_message,
     is_stale,
     language_of,
     rate_limited_message,
     render_answer,
+    render_citations,
     split_text,
+    text_as_answer,
     thinking_message,
+)
+from assistant.channels.conversations import (
+    Checklist,
+    ConversationStore,
+    checklist_reply,
+    parse_command,
+    reset_message,
 )
 from assistant.config import Settings
 
@@ -94,15 +111,64 @@ def question_text(text: str, bot_user_id: str | None) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
-def _blocks(piece: str) -> list[dict]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}]
+MESSAGE_TEXT_LIMIT = SECTION_LIMIT  # a message's plain-text fallback (all its sections' text) stays within this
+MESSAGE_BLOCK_LIMIT = 50  # Slack's limit of blocks in one message
+
+
+def _section(text: str) -> dict:
+    return SectionBlock(text=MarkdownTextObject(text=text)).to_dict()  # slack_sdk checks the 3000 limit
+
+
+def slack_messages(answer: Answer) -> list[tuple[str, list[dict]]]:
+    """An answer as Slack messages, each (plain-text fallback, Block Kit blocks): the answer's text first, as
+    mrkdwn sections of at most 3000 characters, then a divider and the citations as links to the official
+    text. Sections are packed into as few messages as keep each fallback within 3000 characters."""
+    parts = [(False, p) for p in slack_pieces(render_answer(answer, SLACK_STYLE, citations=False))]
+    sources = render_citations(answer, SLACK_STYLE)
+    if sources:
+        parts += [(i == 0, p) for i, p in enumerate(slack_pieces(sources))]  # (divider before it, text)
+    messages: list[tuple[str, list[dict]]] = []
+    texts: list[str] = []
+    blocks: list[dict] = []
+    for divider, text in parts:
+        if not text.strip():
+            continue
+        size = sum(len(t) + 2 for t in texts) + len(text)  # the fallback: the sections joined by blank lines
+        if texts and (size > MESSAGE_TEXT_LIMIT or len(blocks) + 2 > MESSAGE_BLOCK_LIMIT):
+            messages.append(("\n\n".join(texts), blocks))
+            texts, blocks = [], []
+        if divider and blocks:
+            blocks.append(DividerBlock().to_dict())
+        texts.append(text)
+        blocks.append(_section(text))
+    if texts:
+        messages.append(("\n\n".join(texts), blocks))
+    return messages or [("…", [_section("…")])]
+
+
+def message_blocks(text: str, language: str) -> list[tuple[str, list[dict]]]:
+    """A fixed message or command reply (Markdown) as Slack messages."""
+    return slack_messages(text_as_answer(text, language))
 
 
 # ---- the bot -----------------------------------------------------------------------------------------------------
+def conversation_key(event: dict) -> str:
+    """Whose memory a message continues: its thread (channel + thread_ts; a mention outside a thread starts
+    the thread the answer goes to), or, for a direct message outside a thread, the DM channel + user."""
+    channel = event.get("channel", "")
+    if event.get("thread_ts"):
+        return f"slack:{event.get('team', '')}:{channel}:thread:{event['thread_ts']}"
+    if event.get("type") == "message" and event.get("channel_type") == "im":
+        return f"slack:{event.get('team', '')}:{channel}:user:{event.get('user', '')}"
+    return f"slack:{event.get('team', '')}:{channel}:thread:{event.get('ts', '')}"
+
+
 class SlackChannel:
-    def __init__(self, holder, settings: Settings) -> None:
+    def __init__(self, holder, settings: Settings, checklist: Checklist | None = None) -> None:
         self.holder = holder
         self.settings = settings
+        self.conversations = ConversationStore.from_settings(settings)
+        self.checklist = checklist  # None: assistant.obligations.checklist_for_chat, looked up when asked
         base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
         self.client = WebClient(token=settings.slack_bot_token, base_url=base_url, timeout=15)
         self.jobs = JobTracker()
@@ -190,6 +256,12 @@ class SlackChannel:
         thread_ts = event.get("thread_ts") or event["ts"]
         question = question_text(event.get("text") or "", bot_user_id)
         language = language_of(question)
+        command = parse_command(question)
+        key = conversation_key(event)
+        if command.kind == "reset":
+            ((text, blocks),) = message_blocks(reset_message(language, self.conversations.reset(key)), language)
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+            return
         if not self.limiter.allow(f"{event.get('team', '')}:{user}"):
             client.chat_postMessage(channel=channel, thread_ts=thread_ts,
                                     text=rate_limited_message(language, self.limiter.per_minute))
@@ -199,12 +271,26 @@ class SlackChannel:
         except SlackApiError as exc:
             log.debug("slack: reactions.add failed: %s", exc.response.get("error"))
         thinking = client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=thinking_message(language))
-        answer, message = answer_or_message(self.holder.get, question)
-        pieces = slack_pieces(render_answer(answer, SLACK_STYLE)) if answer is not None else [escape(message)]
-        first, rest = pieces[0], pieces[1:]
-        client.chat_update(channel=thinking["channel"], ts=thinking["ts"], text=first, blocks=_blocks(first))
-        for piece in rest:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=piece, blocks=_blocks(piece))
+        if command.kind == "obligations":
+            messages = message_blocks(self.obligations(command, language), language)
+        else:
+            answer, message = answer_in_conversation(self.holder.get, self.conversations, key, question)
+            if answer is not None and key != conversation_key({**event, "thread_ts": thread_ts}):
+                # a DM outside a thread: the answer goes to the message's thread; a reply there continues from here
+                self.conversations.fork(key, conversation_key({**event, "thread_ts": thread_ts}))
+            messages = slack_messages(answer) if answer is not None else message_blocks(message, language)
+        (first_text, first_blocks), rest = messages[0], messages[1:]
+        client.chat_update(channel=thinking["channel"], ts=thinking["ts"], text=first_text, blocks=first_blocks)
+        for text, blocks in rest:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+
+    def obligations(self, command, language: str) -> str:
+        """The obligations command's reply (the hook to the obligation register)."""
+        try:
+            return checklist_reply(self.holder.get, command, language, self.checklist)
+        except Exception:
+            log.exception("slack: the obligations checklist failed")
+            return failure_message(language)
 
 
 # ---- HTTP mode on the web server -------------------------------------------------------------------------------

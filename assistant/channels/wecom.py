@@ -7,7 +7,8 @@
   exact request not seen before (403, a replay), then decrypted with wechatpy's ``WeChatCrypto``. The reply
   is an empty 200 at once (WeCom waits 5 s, then retries); text questions are deduplicated by ``MsgId`` and
   answered in the background with ``POST {api}/cgi-bin/message/send`` — text messages of at most 2048 UTF-8
-  bytes each, citations as clause labels with ``<a href>`` links.
+  bytes each, citations as clause labels with ``<a href>`` links. Each user's messages are one conversation:
+  follow-ups are answered with the earlier turns until "新话题" / "new topic" or the idle time (``conversations.py``).
 - The access token (``GET {api}/cgi-bin/gettoken``) is cached until shortly before it expires, and fetched
   again once when WeCom says it is invalid or expired.
 - ``push_webhook`` / ``notify_ingest``: optional group-robot (群机器人) pushes, e.g. an ingest summary.
@@ -31,14 +32,23 @@ from assistant.channels.base import (
     RateLimiter,
     SeenSet,
     Style,
-    answer_or_message,
+    answer_in_conversation,
+    failure_message,
     is_stale,
     language_of,
     rate_limited_message,
     render_answer,
     split_text,
+    text_as_answer,
     unsupported_message,
     utf8_len,
+)
+from assistant.channels.conversations import (
+    Checklist,
+    ConversationStore,
+    checklist_reply,
+    parse_command,
+    reset_message,
 )
 from assistant.config import Settings
 
@@ -150,10 +160,18 @@ class WeComAPI:
 
 
 # ---- the bot -----------------------------------------------------------------------------------------------------
+def conversation_key(message) -> str:
+    """Whose memory a message continues: the WeCom user (in this corp and app)."""
+    return f"wecom:{getattr(message, 'agent', '') or ''}:{message.source}"
+
+
 class WeComChannel:
-    def __init__(self, holder, settings: Settings, http: httpx.Client | None = None) -> None:
+    def __init__(self, holder, settings: Settings, http: httpx.Client | None = None,
+                 checklist: Checklist | None = None) -> None:
         self.holder = holder
         self.settings = settings
+        self.conversations = ConversationStore.from_settings(settings)
+        self.checklist = checklist  # None: assistant.obligations.checklist_for_chat, looked up when asked
         self.crypto = WeChatCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
         self.api = WeComAPI(settings, http)
         self.executor = ThreadPoolExecutor(max_workers=max(1, settings.bot_workers), thread_name_prefix="regqa-wecom")
@@ -241,14 +259,31 @@ class WeComChannel:
             self.api.send_text(user, unsupported_message())
             return
         question = message.content or ""
-        if not self.limiter.allow(user):
-            self.api.send_text(user, rate_limited_message(language_of(question), self.limiter.per_minute))
+        language = language_of(question)
+        command = parse_command(question)
+        key = conversation_key(message)
+        if command.kind == "reset":
+            self.api.send_text(user, reset_message(language, self.conversations.reset(key)))
             return
-        answer, text = answer_or_message(self.holder.get, question)
-        if answer is not None:
-            text = render_answer(answer, WECOM_STYLE)
+        if not self.limiter.allow(user):
+            self.api.send_text(user, rate_limited_message(language, self.limiter.per_minute))
+            return
+        if command.kind == "obligations":
+            text = render_answer(text_as_answer(self.obligations(command, language), language), WECOM_STYLE)
+        else:
+            answer, text = answer_in_conversation(self.holder.get, self.conversations, key, question)
+            if answer is not None:
+                text = render_answer(answer, WECOM_STYLE)
         for piece in wecom_pieces(text):
             self.api.send_text(user, piece)
+
+    def obligations(self, command, language: str) -> str:
+        """The obligations command's reply (the hook to the obligation register)."""
+        try:
+            return checklist_reply(self.holder.get, command, language, self.checklist)
+        except Exception:
+            log.exception("wecom: the obligations checklist failed")
+            return failure_message(language)
 
 
 def mount(app: FastAPI, channel: WeComChannel) -> None:

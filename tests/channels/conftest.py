@@ -31,7 +31,8 @@ from fake_platforms import FakePlatforms  # noqa: E402
 
 @pytest.fixture(scope="session")
 def fake():
-    platforms = FakePlatforms({WECOM_SECRET: WECOM_CORP_ID, "second-app-secret": WECOM_CORP_ID}).start()
+    platforms = FakePlatforms({WECOM_SECRET: WECOM_CORP_ID, "second-app-secret": WECOM_CORP_ID,
+                               "idle-app-secret": WECOM_CORP_ID}).start()
     yield platforms
     platforms.stop()
 

@@ -90,7 +90,15 @@ def test_mention_gets_one_threaded_reply_with_clause_links(bot_server, fake, ans
     assert "《生成式人工智能服务管理暂行办法》第十二条" in reply["text"]
     assert "对图片、视频等生成内容进行标识" in reply["text"]  # the clause, quoted
     assert "**" not in reply["text"]  # Markdown bold became mrkdwn
-    assert reply["blocks"][0]["text"]["type"] == "mrkdwn" and reply["blocks"][0]["text"]["text"] == reply["text"]
+    # Block Kit: the answer's sections, a divider, then the citations section; `text` is their plain fallback
+    kinds = [b["type"] for b in reply["blocks"]]
+    assert kinds[-2:] == ["divider", "section"] and set(kinds[:-2]) == {"section"}, kinds
+    sections = [b["text"] for b in reply["blocks"] if b["type"] == "section"]
+    assert all(t["type"] == "mrkdwn" and len(t["text"]) <= 3000 for t in sections)
+    assert reply["text"] == "\n\n".join(t["text"] for t in sections)
+    assert "对图片、视频等生成内容进行标识" in sections[0]["text"] and "<http" not in sections[0]["text"]
+    sources = sections[-1]["text"].splitlines()
+    assert sources == ["*出处*"] + [f"[{c.n}] {slack_link(c)}" for c in expected.citations]
     # the question was marked as seen
     assert fake.find("slack", "reactions.add", lambda c: c.body.get("timestamp") == event["ts"])
     # nothing went anywhere else
