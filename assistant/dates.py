@@ -51,8 +51,8 @@ def _not_in_effect_notice(label: str, c, day: date, language: str, rules: Rules)
         return (f"{label}尚未生效：{c.applies_condition}" if language == "zh"
                 else f"{label}: not in effect: {c.applies_condition}.")
     if c.status in rules.not_in_effect_statuses:
-        return (f"{label}在{on}尚未生效（状态：{c.status}）。" if language == "zh"
-                else f"{label}: not in effect on {on} (status: {c.status}).")
+        return (f"{label}：语料库未记载其生效日期（状态：{c.status}），不能认定在{on}已生效。" if language == "zh"
+                else f"{label}: not known to be in effect on {on} (status: {c.status}; no entry into force recorded).")
     if c.applies_from and on < c.applies_from:
         when = format_date(c.applies_from, language)
         return (f"{label}在{on}尚未适用：自{when}起适用。" if language == "zh"
