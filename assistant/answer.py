@@ -13,13 +13,16 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import date
 
+from assistant import dates
 from assistant.comparison import comparison_table, side_name, side_of
 from assistant.comparison import policy as comparison_policy
 from assistant.config import Settings, get_settings
 from assistant.query import question_language
 from assistant.refusal import RefusalDecision, decide
 from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, RetrievedClause
+from ingest.applicability import InvalidDate, applicability_of, parse_as_of
 from ingest.catalog import load_catalog
 
 MAX_QUESTION_CHARS = 10_000
@@ -28,6 +31,18 @@ REVOKED_LABEL = {"zh": "已废止", "en": "revoked"}
 
 class InvalidQuestion(ValueError):
     """A question that cannot be answered as given; ``str(err)`` is a message for the user."""
+
+
+class InvalidAsOf(InvalidQuestion):
+    """An as-of date that is not YYYY-MM-DD."""
+
+
+def as_of_date(value: str | date | None) -> date:
+    """The as-of date of a request (default today); a malformed one raises ``InvalidAsOf``."""
+    try:
+        return parse_as_of(value)
+    except InvalidDate as exc:
+        raise InvalidAsOf(str(exc)) from exc
 
 
 @dataclass
@@ -45,6 +60,11 @@ class Citation:
     issued: str = ""
     jurisdiction: str = ""
     chunk_id: str = ""
+    applies_from: str = ""  # ISO date from which the provision applies ("" = no date recorded)
+    applies_until: str = ""  # ISO date from which it no longer applies
+    in_effect: bool = True  # on the answer's as-of date
+    applies_condition: str = ""  # applies only once this is met
+    applies_note: str = ""  # a part of the provision has another date
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -177,10 +197,12 @@ class AnswerService:
 
     def _citation(self, n: int, clause: RetrievedClause, language: str) -> Citation:
         m = clause.meta
-        return Citation(n=n, doc_id=clause.doc_id, title=m.get("title", clause.doc_id), unit=clause.unit,
-                        locator=clause.locator, label=self.clause_label(clause, language), quote=clause.text,
-                        status=clause.status, source_url=m.get("source_url", ""), path=m.get("path", ""),
-                        issued=m.get("issued", ""), jurisdiction=m.get("jurisdiction", ""), chunk_id=clause.chunk_id)
+        citation = Citation(n=n, doc_id=clause.doc_id, title=m.get("title", clause.doc_id), unit=clause.unit,
+                            locator=clause.locator, label=self.clause_label(clause, language), quote=clause.text,
+                            status=clause.status, source_url=m.get("source_url", ""), path=m.get("path", ""),
+                            issued=m.get("issued", ""), jurisdiction=m.get("jurisdiction", ""),
+                            chunk_id=clause.chunk_id)
+        return _with_dates(citation, m)
 
     def select_clauses(self, result: RetrievalResult) -> list[RetrievedClause]:
         """The clauses an answer cites: named clauses first, then the strongest units (one or two pieces each)."""
@@ -345,22 +367,29 @@ class AnswerService:
         return question, history, language, result, decision, timings, t0
 
     def answer(self, question: object, history: list[dict] | None = None, filters: Filters | dict | None = None,
-               mode: str | None = None) -> Answer:
+               mode: str | None = None, as_of: str | date | None = None) -> Answer:
         final = None
-        for event in self.stream(question, history, filters, mode):
+        for event in self.stream(question, history, filters, mode, as_of):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
         return final
 
     def stream(self, question: object, history: list[dict] | None = None, filters: Filters | dict | None = None,
-               mode: str | None = None) -> Iterator[str | Answer]:
-        """Yields text deltas, then the final ``Answer`` (whose ``text`` is the whole answer)."""
+               mode: str | None = None, as_of: str | date | None = None) -> Iterator[str | Answer]:
+        """Yields text deltas, then the final ``Answer`` (whose ``text`` is the whole answer). ``as_of`` (default
+        today) is the date on which each citation is said to be in effect or not."""
         mode = mode or self.settings.answer_mode
+        day = as_of_date(as_of)
         question, history, language, result, decision, timings, t0 = self._prepare(question, history, filters, mode)
         notices = self._version_notices(result, language)
+        lead = ""
+        if not decision.refused:
+            lead, date_notes = self._date_lines(question, result, language, day)
+            notices += date_notes
         if decision.refused:
             text, related = self.compose_refusal(result, decision, language)
+            dates.mark_in_effect(related, day)
             yield text
             timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             yield Answer(question=question, text=text, citations=[], refused=True, mode="extractive",
@@ -368,20 +397,45 @@ class AnswerService:
                          retrieved=result.clauses, refusal_kind=decision.kind)
             return
         if mode == "generative" and self.generator is not None:
-            yield from self.generator.stream_answer(self, question, history, language, result, timings, t0,
-                                                    notices)
+            notices[:0] = [lead] if lead else []
+            for event in self.generator.stream_answer(self, question, history, language, result, timings, t0,
+                                                      notices):
+                if isinstance(event, Answer):
+                    dates.mark_in_effect(event.citations, day)
+                yield event
             return
         if mode == "generative":
             notices.append("No LLM endpoint is configured (llm_base_url, llm_model): extractive answer."
                            if language == "en" else "未配置大模型接口（llm_base_url、llm_model），以下为原文摘录式回答。")
         text, citations = self.compose_extractive(result, language)
+        dates.mark_in_effect(citations, day)
         if notices:
             text = "\n".join(f"> ⚠ {n}" for n in notices) + "\n\n" + text
+        if lead:
+            text = lead + "\n\n" + text
         for line in text.splitlines(keepends=True):
             yield line
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         yield Answer(question=question, text=text, citations=citations, refused=False, mode="extractive",
                      language=language, timings=timings, notices=notices, retrieved=result.clauses)
+
+    def _date_lines(self, question: str, result: RetrievalResult, language: str, day: date) -> tuple[str, list[str]]:
+        """The date lead of a "when does … apply" question, and a notice per cited provision not in effect on
+        ``day`` (from the clauses the answer will cite)."""
+        cited = [self._citation(n, c, language) for n, c in enumerate(self.cited_clauses(result), 1)]
+        dates.mark_in_effect(cited, day)
+        lead = ""
+        if dates.asks_when(question):
+            lead = dates.when_lead(cited, language, self.unit_label, self.document_title, self._effective_date)
+        return lead, dates.date_notices(cited, day, language, self.unit_label)
+
+    def unit_label(self, citation: Citation) -> str:
+        """A citation named by its unit (EU AI Act Article 5, 《…》第十二条), without the piece locator."""
+        title = self.document_title(citation.doc_id)
+        return f"{title}{citation.unit}" if title.startswith("《") else f"{title} {citation.unit}"
+
+    def _effective_date(self, doc_id: str) -> str:
+        return next((m.get("effective") or "" for m in self.retriever.index.metas if m.get("doc_id") == doc_id), "")
 
     def _version_notices(self, result: RetrievalResult, language: str) -> list[str]:
         notices = []
@@ -392,6 +446,20 @@ class AnswerService:
                 notices.append(f"{title}已废止，引用时请以现行文本为准。" if language == "zh"
                                else f"{title} is revoked; it is quoted for reference only.")
         return notices
+
+
+def _with_dates(citation: Citation, meta: dict) -> Citation:
+    """Dates from the chunk metadata (set at ingest); computed here for an index made before they were."""
+    if "applies_from" in meta:
+        citation.applies_from = meta.get("applies_from") or ""
+        citation.applies_until = meta.get("applies_until") or ""
+        citation.applies_condition = meta.get("applies_condition") or ""
+        citation.applies_note = meta.get("applies_note") or ""
+        return citation
+    found = applicability_of(citation.doc_id, citation.locator, meta.get("effective", ""), citation.status)
+    citation.applies_from, citation.applies_until = found.applies_from, found.applies_until
+    citation.applies_condition, citation.applies_note = found.condition, found.note
+    return citation
 
 
 def _drop_surrogates(text: str) -> str:

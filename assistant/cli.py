@@ -113,7 +113,44 @@ def _service(settings: Settings):
     return service
 
 
-def _print_answer(answer, as_json: bool) -> None:
+@app.command()
+def timeline(
+    doc: list[str] = typer.Option([], "--doc", help="Only these documents (doc_id)."),
+    jurisdiction: list[str] = typer.Option([], "--jurisdiction", help="Only these jurisdictions (CN, EU, US, KR, INTL)."),
+) -> None:
+    """Dated milestones of the indexed documents: when provisions start to apply and when texts stop applying."""
+    from assistant.timeline import KIND_LABELS, docs_from_metadata, timeline_rows
+    from ingest.store import ClauseStore, IndexError_
+
+    try:
+        store = ClauseStore(_settings())
+        metas = [meta for _, meta, _ in store.iter_rows(include=("metadatas",))]
+    except IndexError_ as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    rows = timeline_rows(docs_from_metadata(metas), doc, jurisdiction)
+    if not rows:
+        console.print("No dated milestones for these documents." if metas else
+                      "The index is empty: run `regqa ingest`.")
+        return
+    table = Table(title=f"Timeline ({len(rows)} milestones)")
+    for col in ("date", "doc_id", "jurisdiction", "milestone", "provisions", "source"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.day or "—", r.doc_id, r.jurisdiction, KIND_LABELS.get(r.kind, r.kind), r.provisions, r.source)
+    console.print(table)
+
+
+def _citation_dates(c, day: str) -> str:
+    if c.applies_condition:
+        return f"not in effect: {c.applies_condition}"
+    when = f"applies from {c.applies_from}" if c.applies_from else "no application date recorded"
+    if c.applies_until:
+        when += f" until {c.applies_until}"
+    return f"{when} · {'in effect' if c.in_effect else 'NOT in effect'} on {day}"
+
+
+def _print_answer(answer, as_json: bool, as_of: str = "") -> None:
     if as_json:
         console.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
@@ -124,6 +161,7 @@ def _print_answer(answer, as_json: bool) -> None:
         console.print("[bold]Citations[/bold]")
         for c in answer.citations:
             console.print(f"  [{c.n}] {c.label}  [dim]{c.source_url}[/dim]")
+            console.print(f"      [dim]{_citation_dates(c, as_of)}[/dim]")
     console.print(f"[dim]{answer.mode} · {answer.timings.get('total_ms', 0):.0f} ms[/dim]")
 
 
@@ -134,17 +172,24 @@ def ask(
     jurisdiction: list[str] = typer.Option([], "--jurisdiction", help="Only these jurisdictions (CN, EU, US, KR, INTL)."),
     doc: list[str] = typer.Option([], "--doc", help="Only these documents (doc_id)."),
     llm: bool = typer.Option(False, "--llm", help="Generative mode through the configured LLM endpoint."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date (YYYY-MM-DD) on which citations are in effect "
+                                                              "or not; default today."),
 ) -> None:
     """Ask a question; answers cite the exact clauses."""
-    from assistant.answer import InvalidQuestion
+    from assistant.answer import InvalidAsOf, InvalidQuestion, as_of_date
 
+    try:
+        day = as_of_date(as_of)
+    except InvalidAsOf as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
     settings = _settings()
     service = _service(settings)
     filters = {"jurisdiction": jurisdiction, "doc_id": doc}
     mode = "generative" if llm else None
     if question is not None:
         try:
-            _print_answer(service.answer(question, filters=filters, mode=mode), as_json)
+            _print_answer(service.answer(question, filters=filters, mode=mode, as_of=day), as_json, day.isoformat())
         except InvalidQuestion as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2)
@@ -162,11 +207,11 @@ def ask(
             history = []
             continue
         try:
-            answer = service.answer(line, history=history, filters=filters, mode=mode)
+            answer = service.answer(line, history=history, filters=filters, mode=mode, as_of=day)
         except InvalidQuestion as exc:
             err_console.print(f"[red]{exc}[/red]")
             continue
-        _print_answer(answer, as_json)
+        _print_answer(answer, as_json, day.isoformat())
         history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer.text}]
 
 

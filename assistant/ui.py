@@ -3,11 +3,13 @@ the full clause in a side panel, jurisdiction/document filters, examples, a Docu
 from __future__ import annotations
 
 import html
+from datetime import date
 
 import gradio as gr
 
 from assistant.answer import Answer, Citation, InvalidQuestion, recent_history
 from assistant.security import AccessControl, safe_link
+from assistant.timeline import KIND_LABELS, docs_from_metadata, timeline_rows
 from ingest.store import IndexUnavailable
 
 EXAMPLES = [
@@ -29,6 +31,19 @@ def citation_choice(c: Citation) -> str:
     return f"[{c.n}] {c.label}"
 
 
+def applicability_line(c: Citation) -> str:
+    """When the clause applies and whether it is in effect on the answer's as-of date (escaped HTML)."""
+    if c.applies_condition:
+        when = f"not in effect / 尚未生效: {c.applies_condition}"
+    else:
+        when = f"Applies from / 适用日期: {c.applies_from or '—'}"
+        if c.applies_until:
+            when += f" · until / 至: {c.applies_until}"
+        when += " · in effect / 有效" if c.in_effect else " · not in effect on the as-of date / 在所选日期尚未适用或已失效"
+    note = f"<br>{html.escape(c.applies_note)}" if c.applies_note else ""
+    return f'<p class="applicability" data-in-effect="{str(c.in_effect).lower()}">{html.escape(when)}{note}</p>'
+
+
 def clause_panel(c: Citation | None) -> str:
     if c is None:
         return "*Click a citation to read the clause. / 点击引用查看条款原文。*"
@@ -43,6 +58,7 @@ def clause_panel(c: Citation | None) -> str:
             f"<p>{badge}</p>"
             f"<p><b>{html.escape(c.title)}</b><br>{html.escape(c.path)}</p>"
             f"<p>Issued / 发布: {html.escape(c.issued or '—')} · Official text / 官方链接: {link}</p>"
+            f"{applicability_line(c)}"
             f'<blockquote class="clause-text">{body}</blockquote></div>')
 
 
@@ -73,6 +89,8 @@ def build_ui(holder, access: AccessControl, jobs=None) -> gr.Blocks:
                     gr.Examples(EXAMPLES, inputs=question)
                 with gr.Column(scale=2):
                     mode = gr.Markdown(elem_id="mode")
+                    as_of = gr.Textbox(label="As of / 截至日期 (YYYY-MM-DD, empty = today)", max_lines=1,
+                                       placeholder=date.today().isoformat(), elem_id="as-of")
                     jurisdiction = gr.Dropdown(JURISDICTIONS, multiselect=True, label="Jurisdiction / 法域",
                                                elem_id="jurisdiction")
                     documents = gr.Dropdown([], multiselect=True, label="Documents / 文件", elem_id="documents")
@@ -81,6 +99,9 @@ def build_ui(holder, access: AccessControl, jobs=None) -> gr.Blocks:
         with gr.Tab("Documents / 文件库"):
             table = gr.Dataframe(headers=["doc_id", "title", "jurisdiction", "status", "units", "chunks"],
                                  interactive=False, elem_id="documents-table")
+            gr.Markdown("**Timeline / 时间线** — when provisions start to apply and when texts stop applying")
+            timeline = gr.Dataframe(headers=["date", "doc_id", "jurisdiction", "milestone", "provisions"],
+                                    interactive=False, elem_id="timeline-table")
             refresh = gr.Button("Refresh / 刷新")
             if not uploads_possible:
                 gr.Markdown("Adding and removing documents is off in open mode (no sign-in): an administrator "
@@ -105,7 +126,12 @@ def build_ui(holder, access: AccessControl, jobs=None) -> gr.Blocks:
                      else f"Mode: **LLM** `{settings.llm_model}` at `{settings.llm_base_url}`")
             choices = [(f"{d.title} ({d.doc_id})", d.doc_id) for d in sorted(index.docs.values(),
                                                                              key=lambda d: d.doc_id)]
-            return label, gr.update(choices=choices), document_rows(), uploaded_choices()
+            return label, gr.update(choices=choices), document_rows(), uploaded_choices(), timeline_table()
+
+        def timeline_table():
+            docs = docs_from_metadata(holder.get().retriever.index.metas)
+            return [[r.day or "—", r.doc_id, r.jurisdiction, KIND_LABELS.get(r.kind, r.kind), r.provisions]
+                    for r in timeline_rows(docs)]
 
         def document_rows():
             index = holder.get().retriever.index
@@ -176,7 +202,7 @@ def build_ui(holder, access: AccessControl, jobs=None) -> gr.Blocks:
                 return "⚠ Choose an uploaded document. / 请选择已上传的文件。", gr.update(), gr.update()
             return run_job(f"remove {doc_id} (UI)", progress), document_rows(), uploaded_choices()
 
-        def respond(text, chat, conv, juris, docs):
+        def respond(text, chat, conv, juris, docs, day):
             chat = list(chat or [])
             text = text or ""
             service = holder.get()
@@ -184,7 +210,7 @@ def build_ui(holder, access: AccessControl, jobs=None) -> gr.Blocks:
             settings = service.settings
             try:
                 stream = service.stream(text, filters=filters, history=recent_history(
-                    conv, settings.max_history_turns, settings.max_history_chars))
+                    conv, settings.max_history_turns, settings.max_history_chars), as_of=day or None)
                 chat.append({"role": "user", "content": as_text(text)})
                 chat.append({"role": "assistant", "content": ""})
                 final: Answer | None = None
@@ -219,15 +245,16 @@ def build_ui(holder, access: AccessControl, jobs=None) -> gr.Blocks:
             return clause_panel(None)
 
         outputs = [chatbot, conversation, cited, panel, question, citations_state]
-        send.click(respond, [question, chatbot, conversation, jurisdiction, documents], outputs)
-        question.submit(respond, [question, chatbot, conversation, jurisdiction, documents], outputs)
+        inputs = [question, chatbot, conversation, jurisdiction, documents, as_of]
+        send.click(respond, inputs, outputs)
+        question.submit(respond, inputs, outputs)
         clear.click(lambda: ([], [], gr.update(choices=[], value=None), clause_panel(None), []),
                     None, [chatbot, conversation, cited, panel, citations_state])
         cited.change(open_citation, [cited, citations_state], panel)
-        refresh.click(document_rows, None, table)
+        refresh.click(lambda: (document_rows(), timeline_table()), None, [table, timeline])
         add.click(add_documents, upload, [manage_status, table, removable])
         remove.click(remove_document, removable, [manage_status, table, removable])
-        demo.load(load, None, [mode, documents, table, removable])
+        demo.load(load, None, [mode, documents, table, removable, timeline])
     return demo
 
 

@@ -1,7 +1,7 @@
 """The web server: one FastAPI application with the JSON / OpenAI-compatible API and the Gradio chat at ``/``.
 
 API:
-- ``POST /v1/ask`` {question, history?, filters?, mode?} -> answer, citations (full clause text), refused, timings
+- ``POST /v1/ask`` {question, history?, filters?, mode?, as_of?} -> answer, citations (full clause text), refused, timings
 - ``POST /v1/chat/completions`` OpenAI-compatible (stream or not); citations as numbered Markdown footnotes in
   the content and structured in the extra field ``citations`` (non-stream: on the response; stream: on the
   last chunk before ``[DONE]``)
@@ -22,7 +22,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from assistant.answer import Answer, AnswerService, InvalidQuestion, validate_history, validate_question
+from assistant.answer import (Answer, AnswerService, InvalidAsOf, InvalidQuestion, as_of_date, validate_history,
+                              validate_question)
 from assistant.config import Settings, get_settings
 from assistant.documents import DuplicateDocument, IngestJobs, UploadError, remove_upload, save_upload
 from assistant.security import AccessControl, Principal, is_loopback, safe_link
@@ -42,6 +43,7 @@ class AskRequest(BaseModel):
     history: list[Turn] = Field(default_factory=list)
     filters: dict[str, str | list[str] | None] | None = None  # e.g. {"jurisdiction": ["CN"]}
     mode: str | None = None
+    as_of: str | None = None  # YYYY-MM-DD: the date citations are in effect or not (default today)
 
 
 class ContentPart(BaseModel):
@@ -59,6 +61,7 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage]
     stream: bool = False
     filters: dict[str, str | list[str] | None] | None = None  # e.g. {"jurisdiction": ["CN"]}
+    as_of: str | None = None  # extra field: YYYY-MM-DD (default today)
 
 
 def _text_of(content: str | list[ContentPart] | None) -> str:
@@ -270,8 +273,13 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         if err:
             return err
         try:
+            as_of = as_of_date(body.as_of)
+        except InvalidAsOf as exc:
+            return _error(400, str(exc), "invalid_as_of")
+        try:
             answer = await answer_within_budget(service.answer, body.question,
-                                                [t.model_dump() for t in body.history], body.filters, body.mode)
+                                                [t.model_dump() for t in body.history], body.filters, body.mode,
+                                                as_of)
         except InvalidQuestion as exc:
             return _error(400, str(exc), "invalid_question")
         except IndexUnavailable as exc:
@@ -295,6 +303,10 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         model_name = body.model or "regqa"
         try:
+            as_of = as_of_date(body.as_of)
+        except InvalidAsOf as exc:
+            return _error(400, str(exc), "invalid_as_of")
+        try:
             validate_question(question)
             validate_history(history, settings.max_history_turns, settings.max_history_chars)
         except InvalidQuestion as exc:
@@ -302,7 +314,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
         if not body.stream:
             try:
-                answer = await answer_within_budget(service.answer, question, history, body.filters, mode)
+                answer = await answer_within_budget(service.answer, question, history, body.filters, mode, as_of)
             except IndexUnavailable as exc:
                 return _error(503, str(exc), "index_unavailable")
             except TimeoutError:
@@ -324,7 +336,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
         # Retrieval runs before the first byte, so an unavailable index is still a proper 503.
         try:
-            first_events = service.stream(question, history, body.filters, mode)
+            first_events = service.stream(question, history, body.filters, mode, as_of)
             first = await asyncio.wait_for(asyncio.to_thread(next, first_events), timeout=settings.request_timeout_s)
         except IndexUnavailable as exc:
             return _error(503, str(exc), "index_unavailable")

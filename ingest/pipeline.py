@@ -23,6 +23,7 @@ import numpy as np
 
 from assistant.config import Settings
 
+from .applicability import rules_fingerprint
 from .catalog import load_catalog
 from .embeddings import load_embedder
 from .keyword_index import sync_keyword_index
@@ -138,7 +139,7 @@ def _run_ingest(
     # 3. add / replace what changed
     def key(doc: SourceDocument) -> str:
         recipe = f"{SPLITTER_VERSION}|{settings.chunk_max_chars_zh}|{settings.chunk_max_chars_en}|" \
-                 f"{catalog.get(doc.doc_id)!r}"
+                 f"{catalog.get(doc.doc_id)!r}|{rules_fingerprint(doc.doc_id)}"
         return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
     todo = [d for d in loaded.values()

@@ -8,7 +8,8 @@ Every chunk carries the metadata keys that are a public contract: ``doc_id``, ``
 ``locator``, ``path``, ``jurisdiction``, ``language``, ``doc_type``, ``status``, ``issued``, ``source_url``,
 ``chunk_index``, ``sha256`` (the source file's hash). Extra keys: ``title_en``, ``issuer``, ``effective``,
 ``unit_index``, ``part``, ``parts``, ``chunk_count``, ``embed_sha``, ``source_file``, ``ingest_key`` (what
-the chunks were made with: splitter version, chunk sizes, catalog entry).
+the chunks were made with: splitter version, chunk sizes, catalog entry, applicability rules), ``applies_from``,
+``applies_until``, ``applies_condition``, ``applies_note`` (when the piece applies: ``ingest/applicability.py``).
 A document is *complete* in the index when all its chunks are there with the same ``sha256`` and their
 number equals ``chunk_count``; anything else (e.g. an ingest killed mid-document) is redone on the next run.
 """
@@ -23,6 +24,7 @@ import numpy as np
 
 from assistant.config import Settings
 
+from .applicability import applicability_of
 from .models import Chunk, SourceDocument
 
 PAGE = 2000  # rows per get() page: bounded memory on large collections
@@ -221,6 +223,7 @@ class ClauseStore:
 
 
 def chunk_metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int, source_file: str) -> dict:
+    dates = applicability_of(doc.doc_id, chunk.locator, doc.effective, doc.status)
     return {
         "doc_id": doc.doc_id,
         "title": doc.title,
@@ -244,4 +247,8 @@ def chunk_metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int, source_f
         "sha256": doc.sha256,
         "embed_sha": embed_sha(chunk.embed_text),
         "source_file": source_file,
+        "applies_from": dates.applies_from,
+        "applies_until": dates.applies_until,
+        "applies_condition": dates.condition,
+        "applies_note": dates.note,
     }

@@ -153,3 +153,23 @@ def index_copy(tmp_path, clean_index, settings_factory) -> BuiltIndex:
     shutil.copytree(clean_index.corpus_dir, corpus)
     shutil.copytree(clean_index.settings.index_dir, tmp_path / "index")
     return BuiltIndex(settings_factory(tmp_path, corpus), corpus, clean_index.report)
+
+
+# The EU AI Act (staged application, Article 113) and one Chinese rule: for the as-of date tests.
+DATED_DOCS = ("eu-ai-act-2024.md", "cn-genai-interim-measures-2023.md")
+
+
+@pytest.fixture(scope="session")
+def dated_index(tmp_path_factory, settings_factory, shared_corpus, embedder) -> BuiltIndex:
+    """One ingest of the EU AI Act and the GenAI Interim Measures per session. Read it, never write it."""
+    from ingest.pipeline import run_ingest
+
+    base = tmp_path_factory.mktemp("dated")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    for name in DATED_DOCS:
+        shutil.copyfile(shared_corpus / name, corpus / name)
+    settings = settings_factory(base, corpus)
+    report = run_ingest(settings)
+    assert report.ok, report.failed
+    return BuiltIndex(settings, corpus, report)
