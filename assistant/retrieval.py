@@ -155,7 +155,8 @@ class ClauseIndex:
             self.keyword: KeywordIndex = keyword
             self.doc_of = np.array([m.get("doc_id", "") for m in self.metas], dtype=object)
             self.status_of = np.array([m.get("status", "") for m in self.metas], dtype=object)
-            self.is_penalty = np.array([bool(_PENALTY_SECTION.search(m.get("path", ""))) for m in self.metas])
+            self.is_penalty = np.array([bool(_PENALTY_SECTION.search(m.get("path", "")) or _PENALTY_OPENING.match(t))
+                                        for m, t in zip(self.metas, self.texts)])
             self.is_final = np.array([bool(_IN_FORCE_SECTION.search(m.get("path", ""))) for m in self.metas])
             self.is_definitions, self.is_scope = _framing_flags(self.metas, self.texts)
             self.is_non_operative = np.array([m.get("unit", "").startswith("Recital ") or m.get("unit", "") in _COVER_UNITS
@@ -232,9 +233,11 @@ class ClauseIndex:
 
 
 # Question intents that map onto the standard structure of legal texts.
-_PENALTY_QUESTION = re.compile(r"处罚|罚款|罚多少|罚到|法律责任|后果|拒不改正|不改|放任|追究|吊销|\bfines?\b|\bfined\b|penalt|"
+_PENALTY_QUESTION = re.compile(r"处罚|罚款|罚多少|罚到|怎么罚|如何罚|会罚|被罚|罚吗|罚不罚|法律责任|后果|拒不改正|不改|放任|追究|吊销|\bfines?\b|\bfined\b|penalt|"
                                r"sanction|liabilit|consequence|punish|(do not|don't|fail to|failing to) comply", re.I)
 _PENALTY_SECTION = re.compile(r"法律责任|罚则|PENALT|Penalt|罚款|处罚|fines?\b", re.I)
+# a liability clause of a text without a 法律责任 chapter opens with "违反本办法规定的" (the labelling measures)
+_PENALTY_OPENING = re.compile(r"\s*(?:第[一二三四五六七八九十百零]+条\s*)?违反本(?:法|办法|规定|条例|措施)")
 _IN_FORCE_QUESTION = re.compile(r"施行|生效|起适用|何时起|什么时候开始|哪天|entry into force|enter into force|"
                                 r"(from|as of|by) what date|when do(es)? .{0,60}\b(apply|take effect|start)", re.I)
 _IN_FORCE_SECTION = re.compile(r"附则|FINAL PROVISIONS|Final provisions|Entry into force|ADDEND|施行", re.I)

@@ -399,3 +399,15 @@ def test_index_reloads_once_per_newly_published_fingerprint(index_copy):
     index.store.publish_fingerprint("and-again")
     index.refresh_if_changed()
     assert len(reloads) == 2
+
+
+@pytest.mark.parametrize("follow_up", ["那违反了怎么罚？", "那违反了会受到什么处罚？"])
+def test_colloquial_penalty_follow_up_finds_the_liability_clause_of_a_text_without_a_liability_chapter(
+        service, follow_up):
+    """The labelling measures have no 法律责任 chapter: their liability clause is the one that opens with
+    违反本办法规定的 (第十三条); '怎么罚' asks for penalties as much as '处罚' does."""
+    first = "人工智能生成合成内容标识办法要求对生成内容做什么标识？"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": service.answer(first).text}]
+    answer = service.answer(follow_up, history=history)
+    assert (answer.citations[0].doc_id, answer.citations[0].unit) == (
+        "cn-ai-content-labeling-measures-2025", "第十三条"), [c.label for c in answer.citations]
