@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -65,6 +66,9 @@ class Citation:
     in_effect: bool = True  # on the answer's as-of date
     applies_condition: str = ""  # applies only once this is met
     applies_note: str = ""  # a part of the provision has another date
+    unit_text: str = ""  # the whole unit (all its pieces), for the clause panel; "" = the quote is the unit
+    spans: list[tuple[int, int]] = field(default_factory=list)  # [start, end) in unit_text (else quote) of the
+    #                                                             sentences the answer's lead quotes
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,9 +87,15 @@ class Answer:
     related: list[Citation] = field(default_factory=list)  # "possibly related" clauses shown with a refusal
     retrieved: list[RetrievedClause] = field(default_factory=list)
     refusal_kind: str = ""
+    lead: str = ""  # one to three sentences that answer the question, each with its [n]; first on every surface
+    answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # for feedback and export
+    interpreted_as: str = ""  # the standalone question searched when the history was used, else ""
+    follow_ups: list[str] = field(default_factory=list)  # suggested next questions
 
     def to_dict(self, include_retrieved: bool = False) -> dict:
         out = {
+            "answer_id": self.answer_id, "lead": self.lead, "interpreted_as": self.interpreted_as,
+            "follow_ups": self.follow_ups,
             "question": self.question, "text": self.text, "refused": self.refused, "mode": self.mode,
             "language": self.language, "timings": self.timings, "notices": self.notices,
             "citations": [c.to_dict() for c in self.citations],
