@@ -20,9 +20,11 @@ from assistant import dates
 from assistant.comparison import comparison_table, side_name, side_of
 from assistant.comparison import policy as comparison_policy
 from assistant.config import Settings, get_settings
+from assistant.followups import suggest_follow_ups
+from assistant.lead import Piece, compose_lead
 from assistant.query import question_language
 from assistant.refusal import RefusalDecision, decide
-from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, RetrievedClause
+from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, RetrievedClause, asks_definition, asks_scope
 from ingest.applicability import InvalidDate, applicability_of, parse_as_of
 from ingest.catalog import load_catalog
 
@@ -240,12 +242,25 @@ class AnswerService:
                     first = next((c for c in searched if c.doc_id == doc_id), None)
                     if first is not None and len(chosen) < max_units + 1:
                         chosen.append((first.doc_id, first.unit))
+        chosen = self._without_framing(result, chosen, by_unit, lookups)
         out: list[RetrievedClause] = []
         limit = max(max_units + 1, len(result.sides) * comparison_policy().cited_units_per_side)
         for key in chosen[:limit]:
             pieces = by_unit[key]
             out += pieces[:2] if pieces[0].meta.get("parts", 1) > 1 else pieces[:1]
         return out
+
+    def _without_framing(self, result: RetrievalResult, chosen: list[tuple[str, str]],
+                         by_unit: dict[tuple[str, str], list[RetrievedClause]],
+                         lookups: set[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Definition lists, recitals, preambles and signature blocks are quoted only when they hold the answer:
+        when named, ranked first, or when the question asks what something means or whether a text applies."""
+        question = result.analysis.question
+        if asks_definition(question) or asks_scope(question):
+            return chosen
+        index = self.retriever.index
+        return [key for rank, key in enumerate(chosen)
+                if rank == 0 or key in lookups or not index.is_framing(by_unit[key][0].chunk_id)]
 
     def _units_per_side(self, result: RetrievalResult, searched: list[RetrievedClause],
                         chosen: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -272,9 +287,11 @@ class AnswerService:
         return sorted(selected, key=lambda c: doc_order.index(c.doc_id))
 
     # ---- extractive -------------------------------------------------------------------------------------
-    def compose_extractive(self, result: RetrievalResult, language: str) -> tuple[str, list[Citation]]:
+    def compose_extractive(self, result: RetrievalResult, language: str) -> tuple[str, list[Citation], str]:
+        """(answer text: the lead, then the cited clauses grouped by document; citations; the lead)."""
         clauses = self.cited_clauses(result)
         citations = [self._citation(n, c, language) for n, c in enumerate(clauses, 1)]
+        lead = self.extractive_lead(result, clauses, citations, language)
         units_by_doc: dict[str, list[str]] = {}
         for c in clauses:
             units = units_by_doc.setdefault(c.doc_id, [])
@@ -308,7 +325,27 @@ class AnswerService:
                 quote = _quote_block(cit.quote)
                 lines.append(f"{quote} [{cit.n}]")
                 lines.append("")
-        return "\n".join(lines).rstrip() + "\n", citations
+        body = "\n".join(lines).rstrip() + "\n"
+        return (lead + "\n\n" + body if lead else body), citations, lead
+
+    def extractive_lead(self, result: RetrievalResult, clauses: list[RetrievedClause], citations: list[Citation],
+                        language: str) -> str:
+        """The lead sentences (assistant/lead.py); sets each citation's ``spans`` (and ``unit_text`` for a unit
+        cut into several pieces, so that the panel shows all of it with the quoted sentences marked)."""
+        index = self.retriever.index
+        pieces = [Piece(cit.n, cit.quote, index.is_framing(clause.chunk_id)) for cit, clause in zip(citations, clauses)]
+        question = " ".join([result.analysis.question, *result.analysis.expansions])
+        lead = compose_lead(question, language, pieces, index.keyword.idf,
+                            wants_definition=asks_definition(result.analysis.question))
+        for cit, clause in zip(citations, clauses):
+            offset = 0
+            if clause.meta.get("parts", 1) > 1:
+                texts = [index.texts[r] for r in index.rows_of_unit(clause.doc_id, clause.unit)]
+                cit.unit_text = "\n\n".join(texts)
+                found = cit.unit_text.find(cit.quote)
+                offset = max(found, 0)
+            cit.spans = [(offset + a, offset + b) for a, b in lead.spans.get(cit.n, [])]
+        return lead.text
 
     def side_names(self, result: RetrievalResult, language: str) -> list[str]:
         """The names of a comparison's sides (documents or jurisdictions); empty for other questions."""
@@ -404,7 +441,8 @@ class AnswerService:
             timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             yield Answer(question=question, text=text, citations=[], refused=True, mode="extractive",
                          language=language, timings=timings, notices=notices, related=related,
-                         retrieved=result.clauses, refusal_kind=decision.kind)
+                         retrieved=result.clauses, refusal_kind=decision.kind,
+                         lead=text.strip().split("\n", 1)[0], interpreted_as=self.interpretation(result, language))
             return
         if mode == "generative" and self.generator is not None:
             notices[:0] = [lead] if lead else []
@@ -417,7 +455,7 @@ class AnswerService:
         if mode == "generative":
             notices.append("No LLM endpoint is configured (llm_base_url, llm_model): extractive answer."
                            if language == "en" else "未配置大模型接口（llm_base_url、llm_model），以下为原文摘录式回答。")
-        text, citations = self.compose_extractive(result, language)
+        text, citations, sentences = self.compose_extractive(result, language)
         dates.mark_in_effect(citations, day)
         if notices:
             text = "\n".join(f"> ⚠ {n}" for n in notices) + "\n\n" + text
@@ -427,7 +465,11 @@ class AnswerService:
             yield line
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         yield Answer(question=question, text=text, citations=citations, refused=False, mode="extractive",
-                     language=language, timings=timings, notices=notices, retrieved=result.clauses)
+                     language=language, timings=timings, notices=notices, retrieved=result.clauses,
+                     lead="\n".join(x for x in (lead, sentences) if x),
+                     interpreted_as=self.interpretation(result, language),
+                     follow_ups=suggest_follow_ups(result.analysis.question, language,
+                                                   [self.document_title(c.doc_id) for c in citations]))
 
     def _date_lines(self, question: str, result: RetrievalResult, language: str, day: date) -> tuple[str, list[str]]:
         """The date lead of a "when does … apply" question, and a notice per cited provision not in effect on
@@ -438,6 +480,15 @@ class AnswerService:
         if dates.asks_when(question):
             lead = dates.when_lead(cited, language, self.unit_label, self.document_title, self._effective_date)
         return lead, dates.date_notices(cited, day, language, self.unit_label)
+
+    def interpretation(self, result: RetrievalResult, language: str) -> str:
+        """How a follow-up was read, when the conversation supplied what it is about; else ""."""
+        analysis = result.analysis
+        carried = [d for d in analysis.doc_ids if d not in analysis.named_in_question]
+        if not analysis.is_follow_up or not carried:
+            return ""
+        titles = ("、" if language == "zh" else ", ").join(self.document_title(d) for d in carried)
+        return f"{analysis.question}（关于{titles}）" if language == "zh" else f"{analysis.question} (about {titles})"
 
     def unit_label(self, citation: Citation) -> str:
         """A citation named by its unit (EU AI Act Article 5, 《…》第十二条), without the piece locator."""

@@ -41,6 +41,7 @@ def run_service(service: AnswerService, items: list[EvalItem], progress: Callabl
             "retrieved": [{"doc_id": c.doc_id, "unit": c.unit, "text": c.text, "score": c.score}
                           for c in answer.retrieved[:10]],
             "answer": answer.text,
+            "lead": answer.lead,
             "citations": [{"doc_id": c.doc_id, "unit": c.unit, "locator": c.locator, "quote": c.quote}
                           for c in answer.citations],
             "refused": answer.refused,

@@ -22,6 +22,14 @@ PROMPTS_DIR = PROJECT_ROOT / "prompts"
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 
 
+def first_paragraph(text: str) -> str:
+    """The lead of a generated answer: its first paragraph (the prompt asks the model to answer first)."""
+    for block in re.split(r"\n\s*\n", text.strip()):
+        if block.strip() and not block.lstrip().startswith(("|", ">", "#")):
+            return block.strip()
+    return ""
+
+
 def load_prompt(name: str) -> str:
     return (PROMPTS_DIR / name).read_text(encoding="utf-8")
 
@@ -195,14 +203,16 @@ class LLMGenerator:
                     visible.append(block)
                     yield block
                 timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-                yield Answer(question=question, text="".join(visible), citations=[c for c in citations if c.n in cited],
+                final = "".join(visible)
+                yield Answer(question=question, text=final, citations=[c for c in citations if c.n in cited],
                              refused=False, mode=f"generative:{self.model_name}", language=language,
-                             timings=timings, notices=notices, retrieved=result.clauses)
+                             timings=timings, notices=notices, retrieved=result.clauses,
+                             lead=first_paragraph(final))
                 return
         notices.append(fallback_reason)
-        text, citations = service.compose_extractive(result, language)
+        text, citations, lead = service.compose_extractive(result, language)
         text = "\n".join(f"> ⚠ {n}" for n in notices) + "\n\n" + text
         yield "\n\n" + text if parts else text
         timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         yield Answer(question=question, text=text, citations=citations, refused=False, mode="extractive",
-                     language=language, timings=timings, notices=notices, retrieved=result.clauses)
+                     language=language, timings=timings, notices=notices, retrieved=result.clauses, lead=lead)

@@ -106,6 +106,7 @@ def summarise(items: list[EvalItem], records: dict[str, dict]) -> dict:
     def figures(subset: list[EvalItem]) -> dict:
         hits = {k: [] for k in (1, 3, 5, 10)}
         rr, cites, precision, refused_unans, refused_ans, latency = [], [], [], [], [], []
+        lead_evidence, lead_chars = [], []
         for item in subset:
             rec = records.get(item.id, {})
             if rec:
@@ -119,6 +120,10 @@ def summarise(items: list[EvalItem], records: dict[str, dict]) -> dict:
                 hits[k].append(rank is not None and rank <= k)
             rr.append(1.0 / rank if rank else 0.0)
             cites.append(citation_correct(item, rec.get("citations", []), bool(rec.get("refused"))))
+            if "lead" in rec:  # the lead holds a gold evidence string of a document it cites (issue 13)
+                lead = norm(rec.get("lead") or "")
+                lead_evidence.append(any(norm(g["evidence"]) in lead for g in item.gold))
+                lead_chars.append(float(len(rec.get("lead") or "")))
             texts = {(c.get("doc_id"), c.get("unit", "")): c.get("quote", "") or c.get("text", "")
                      for c in rec.get("citations", [])}
             p = citation_precision(item, rec.get("citations", []), texts)
@@ -134,6 +139,8 @@ def summarise(items: list[EvalItem], records: dict[str, dict]) -> dict:
             "answerable_refused": _mean(refused_ans),
             "latency_p50_ms": _percentile(latency, 0.5),
             "latency_p95_ms": _percentile(latency, 0.95),
+            "lead_has_evidence": _mean(lead_evidence),
+            "lead_chars_p50": _percentile(lead_chars, 0.5),
         })
         return out
 

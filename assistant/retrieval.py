@@ -211,6 +211,15 @@ class ClauseIndex:
             self._lower_text = "\n".join(self.texts).lower()
         return name.lower() in self._lower_text
 
+    def is_framing(self, chunk_id: str) -> bool:
+        """Text that frames rather than rules: a definition list, a recital, a preamble or promulgation notice,
+        a signature block. Quoted only when it holds the answer."""
+        row = self.position.get(chunk_id)
+        if row is None:
+            return False
+        unit = self.metas[row].get("unit", "")
+        return bool(self.is_definitions[row] or self.is_non_operative[row] or unit in _SIGNATURE_UNITS)
+
     def tokens_of(self, row: int) -> set[str]:
         """The keyword tokens of a chunk (computed on first use, then cached)."""
         tokens = self._tokens.get(row)
@@ -265,6 +274,17 @@ _SCOPE_QUESTION = re.compile(
 
 # Recitals, preambles and the promulgation notice explain or introduce a text; they are not its operative clauses.
 _COVER_UNITS = {"preamble", "通知"}
+_SIGNATURE_UNITS = {"signatories", "note"}
+
+
+def asks_definition(question: str) -> bool:
+    """Whether a question asks what something means or whether it counts as something."""
+    return bool(_DEFINITION_QUESTION.search(question))
+
+
+def asks_scope(question: str) -> bool:
+    """Whether a question asks whether (or to whom) a text applies."""
+    return bool(_SCOPE_QUESTION.search(question))
 
 
 def _framing_flags(metas: list[dict], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:

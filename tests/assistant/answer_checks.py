@@ -71,11 +71,14 @@ def assert_extractive(answer: Answer) -> None:
     for line in quoted:
         line = CITATION_MARK.sub("", line).rstrip()
         assert not line.strip() or line in allowed, f"quoted line not from any cited clause: {line!r}"
-    # every line outside the quotes is a notice, the lead, a document heading or blank
+    assert_lead_quotes_citations(answer)
+    # every line outside the quotes is a notice, the answer's lead, the line naming the provisions, a document
+    # heading or blank
     titles_seen = 0
     lead_seen = False
+    lead_lines = set(answer.lead.splitlines())
     for line in answer.text.splitlines():
-        if not line.strip() or line.startswith(">"):
+        if not line.strip() or line.startswith(">") or line in lead_lines:
             continue
         if line.startswith("**") and line.rstrip().endswith(("**", "）", ")")):
             titles_seen += 1
@@ -85,9 +88,27 @@ def assert_extractive(answer: Answer) -> None:
     assert lead_seen and titles_seen == len({c.doc_id for c in answer.citations})
 
 
+LEAD_SENTENCE = re.compile(r"(.+?)\s?\[(\d{1,3})\]")
+
+
+def assert_lead_quotes_citations(answer: Answer) -> None:
+    """Every sentence of the extractive lead is verbatim text of the citation whose [n] it carries."""
+    quotes = {c.n: c.quote for c in answer.citations}
+    sentence_lead = [line for line in answer.lead.splitlines() if not line.startswith(("**", "适用日期"))]
+    for line in sentence_lead:
+        line = re.sub(r"^[^：:\[]{1,40}[：:]\s?(?=\S)", "", line, count=1) if not line.startswith(tuple(
+            q[:3] for q in quotes.values())) else line  # the key value put in front ("十个工作日内：")
+        for m in LEAD_SENTENCE.finditer(line):
+            sentence, n = m.group(1).strip(), int(m.group(2))
+            assert n in quotes, f"lead cites [{n}], which is no citation"
+            assert sentence in quotes[n] or sentence.split("：", 1)[-1] in quotes[n] \
+                or sentence.split(": ", 1)[-1] in quotes[n], f"lead sentence not in [{n}]: {sentence!r}"
+
+
 def lead_line(answer: Answer) -> str:
-    """The first line that is not a notice."""
+    """The line naming the governing provisions: the first line that is neither a notice nor the answer's lead."""
+    lead_lines = set(answer.lead.splitlines())
     for line in answer.text.splitlines():
-        if line.strip() and not NOTICE_LINE.match(line):
+        if line.strip() and not NOTICE_LINE.match(line) and line not in lead_lines:
             return line
     return ""

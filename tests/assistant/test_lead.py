@@ -1,0 +1,75 @@
+"""The answer's lead (issue 13): verbatim sentences of the cited clauses with their [n], the asked-for value in
+front, framing text kept out, evidence spans that point at the quoted sentences, suggested follow-ups."""
+from __future__ import annotations
+
+import re
+
+from assistant.lead import Piece, compose_lead, sentences
+
+UNIFORM = lambda token: 1.0  # noqa: E731  (every question word weighs the same)
+
+
+def test_sentences_skip_headings_labels_and_list_marks():
+    text = "### Article 7 — Things\n\n第七条 提供者应当备案。用户可以投诉；\n- a listed point that is long enough to count."
+    found = [text[a:b] for a, b in sentences(text)]
+    assert "### Article 7 — Things" not in found
+    assert found[:2] == ["提供者应当备案。", "用户可以投诉；"]
+    assert found[-1] == "a listed point that is long enough to count."
+
+
+def test_lead_quotes_the_best_sentences_verbatim_with_their_numbers():
+    pieces = [Piece(1, "第九条 提供者应当在十个工作日内完成备案手续。提供者应当公示备案编号。"),
+              Piece(2, "第三条 本办法所称备案，是指向主管部门报送信息的行为。", framing=True)]
+    lead = compose_lead("备案要在多久内完成？", "zh", pieces, UNIFORM)
+    assert lead.text.startswith("十个工作日内：提供者应当在十个工作日内完成备案手续。[1]")
+    for n, spans in lead.spans.items():
+        text = pieces[n - 1].text
+        assert all(text[a:b] in lead.text for a, b in spans)
+    assert "[2]" not in lead.text  # the definition article is framing: it scores lower than the rule
+
+
+def test_lead_stays_within_its_budget_and_skips_signature_lines():
+    clause = ("It shall apply from 2 August 2026.\n\nDone at Brussels, 13 June 2024.\n\nFor the European Parliament"
+              "\n\nThe President\n\nR. METSOLA")
+    lead = compose_lead("When does the regulation apply?", "en", [Piece(1, clause)], UNIFORM)
+    assert lead.text.startswith("2 August 2026: It shall apply from 2 August 2026. [1]")
+    assert "METSOLA" not in lead.text and "The President" not in lead.text
+
+
+def test_service_leads_answer_first(service):
+    answer = service.answer("算法推荐备案多久内办")
+    assert answer.lead.startswith("十个工作日"), answer.lead
+    assert answer.text.startswith(answer.lead.splitlines()[0])
+    assert re.search(r"\[\d\]", answer.lead)
+    for cit in answer.citations:
+        whole = cit.unit_text or cit.quote
+        for a, b in cit.spans:
+            assert whole[a:b] and whole[a:b] in answer.lead
+    assert answer.follow_ups and all("算法推荐" in q for q in answer.follow_ups)
+
+
+def test_a_long_unit_is_shown_whole_with_the_quoted_sentence_marked(service):
+    answer = service.answer("What must deployers of an emotion recognition system tell the people exposed to it?")
+    marked = [c for c in answer.citations if c.spans]
+    assert marked, [c.label for c in answer.citations]
+    article_50 = next((c for c in answer.citations if c.unit == "Article 50" and c.unit_text), None)
+    if article_50 is not None:
+        assert article_50.quote in article_50.unit_text and len(article_50.unit_text) > len(article_50.quote)
+
+
+def test_definitions_recitals_and_signatures_are_not_quoted_unless_asked(service):
+    answer = service.answer("When do the GPAI obligations apply?")
+    assert "METSOLA" not in answer.lead
+    assert re.search(r"2 August 2025", answer.lead), answer.lead
+    cited = [(c.doc_id, c.unit) for c in answer.citations]
+    assert not any(u.startswith("Recital") for _, u in cited[1:]), cited
+    definition = service.answer("深度合成技术是指什么？")
+    assert any("是指" in c.quote for c in definition.citations)  # asked for: the definition article is quoted
+
+
+def test_follow_up_says_how_it_was_interpreted(service):
+    first = "《人工智能生成合成内容标识办法》要求怎么标识？"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": service.answer(first).text}]
+    answer = service.answer("那违反了怎么罚？", history=history)
+    assert answer.interpreted_as.startswith("那违反了怎么罚？") and "标识办法" in answer.interpreted_as
+    assert service.answer("《人工智能生成合成内容标识办法》第四条").interpreted_as == ""
