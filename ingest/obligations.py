@@ -45,6 +45,7 @@ _EN_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(‘“\"'])")
 _ZH_CLAUSE = re.compile(r"[，；：,;:]")
 _EN_CLAUSE = re.compile(r"[,;:]")
 _EN_RELATIVE = re.compile(r"\b(?:that|which|who|whom|whether|if|where|when)\b", re.IGNORECASE)
+_EN_DETERMINER = re.compile(r"^(?:the|each|any|every|such|that|those|these|a|an)\s+", re.IGNORECASE)
 _EN_OF_PHRASE = re.compile(r"\s+of\s+(?:an?\s+|the\s+)?[\w\-]+(?:\s+[\w\-]+){0,4}?\s+(?:systems?|models?)\b")
 
 
@@ -368,6 +369,10 @@ def permission_subject(before_cue: str, rules: Rules) -> tuple[Actor, ...]:
     """English "may" is a permission only when an actor is the subject of its own clause ("The Commission may
     adopt"), not in "…that the use of such system may produce"."""
     clause = _clauses(before_cue, "en")[-1][1]
+    opening = _EN_DETERMINER.match(clause.strip())
+    matches = _actor_matches(clause.strip(), "en", rules)
+    if matches and matches[0][0] <= (opening.end() if opening else 0):  # "Providers … that are subject to … may"
+        return _subject_in(clause.strip(), "en", rules)
     relatives = list(_EN_RELATIVE.finditer(clause))
     if relatives:
         clause = clause[relatives[-1].end():]
