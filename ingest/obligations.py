@@ -74,7 +74,7 @@ class Rules:
     cues: dict[str, dict[str, tuple[re.Pattern, ...]]]  # language -> modality -> patterns
     cue_exclusions: dict[str, re.Pattern | None]  # "en" / "zh" / "permission_en"
     actors: tuple[ActorPatterns, ...]
-    default_actor: str
+    default_actor: dict[str, str]  # modality -> actor_norm
     always_included: frozenset[str]
     pronouns_en: frozenset[str]
     join_zh: re.Pattern
@@ -131,7 +131,7 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
             cue_exclusions={key: _alternation(exclusions.get(key, ()), prefix=True)
                             for key in ("en", "zh", "permission_en")},
             actors=actors,
-            default_actor=data["default_actor"],
+            default_actor={m: data["default_actor"][m] for m in MODALITIES},
             always_included=frozenset(data.get("always_included_actors", ())),
             pronouns_en=frozenset(data.get("pronouns_en", ())),
             join_zh=re.compile(data["join_words_zh"]),
@@ -456,8 +456,7 @@ def _paragraph_items(doc_id: str, unit: str, paragraph: Paragraph, language: str
                 state.items.extend(_records(doc_id, unit, paragraph.locator, lead_in.actors, lead_in.modality,
                                             condition, sentence, lead_in.sentence))
             continue
-        fallback = previous or (lead_in.actors if lead_in else ()) or state.last_actors or \
-            (Actor("", rules.default_actor),)
+        fallback = previous or (lead_in.actors if lead_in else ()) or state.last_actors
         found = _sentence_items(doc_id, unit, paragraph.locator, sentence, analysed, cues, fallback, language, rules,
                                 lead_in.sentence if lead_in else "")
         if lead_in is not None and _acts_before(analysed[:cues[0].start], language, rules) and \
@@ -493,7 +492,7 @@ def _sentence_items(doc_id: str, unit: str, locator: str, sentence: str, analyse
             subject = Subject(actors, len(_clauses(before, language)) - 1)
         else:
             subject = find_subject(before, language, rules)
-            actors = subject.actors or fallback
+            actors = subject.actors or fallback or (Actor("", rules.default_actor[modality]),)
         condition = condition_of(before, subject, language, rules)
         records.extend(_records(doc_id, unit, locator, actors, modality, condition, sentence, context))
     return records
