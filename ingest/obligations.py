@@ -28,7 +28,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"  # bump when extraction changes: stored registers are then rebuilt
 RULES_FILE = Path(__file__).with_name("resources") / "obligations.toml"
 MODALITIES = ("prohibition", "obligation", "permission")  # strongest first
 REGISTER_FILE = "register.json"
@@ -482,6 +482,7 @@ def _sentence_items(doc_id: str, unit: str, locator: str, sentence: str, analyse
     """One record per (actor, modality) of a sentence with cues; the actors of each modality are those of its
     first cue."""
     records: list[Obligation] = []
+    first_actors: tuple[Actor, ...] = ()
     for modality in dict.fromkeys(c.modality for c in cues):
         cue = next(c for c in cues if c.modality == modality)
         before = analysed[:cue.start]
@@ -492,7 +493,11 @@ def _sentence_items(doc_id: str, unit: str, locator: str, sentence: str, analyse
             subject = Subject(actors, len(_clauses(before, language)) - 1)
         else:
             subject = find_subject(before, language, rules)
+            own_clause = subject.clause == len(_clauses(before, language)) - 1
+            if first_actors and not own_clause:  # "提供者应当…认证，不得向…使用者提供…": coordinated predicates share
+                subject = Subject(first_actors, None)  # the sentence's subject
             actors = subject.actors or fallback or (Actor("", rules.default_actor[modality]),)
+        first_actors = first_actors or actors
         condition = condition_of(before, subject, language, rules)
         records.extend(_records(doc_id, unit, locator, actors, modality, condition, sentence, context))
     return records
