@@ -271,6 +271,53 @@ def eval_(
 
 
 @app.command()
+def obligations(
+    doc: list[str] = typer.Option([], "--doc", help="Only these documents (doc_id; repeatable)."),
+    role: Optional[str] = typer.Option(None, "--role", help="Only items for this role: provider, deployer (user), "
+                                       "platform, app_store, data_handler, developer, importer, distributor, "
+                                       "representative, authority; items for anyone are always included."),
+    jurisdiction: list[str] = typer.Option([], "--jurisdiction", help="Only these jurisdictions (CN, EU, US …)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Only items that apply on this date (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="Print {\"items\": [...]} as JSON."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    docx: Optional[Path] = typer.Option(None, "--docx", help="Write a DOCX checklist to this file."),
+) -> None:
+    """The obligation register: what each role must, must not and may do, from when, and where it says so."""
+    from assistant.obligations import InvalidObligationQuery, ObligationRegister, checklist_lines, grouped, \
+        parse_query, to_csv, to_docx
+    from ingest.store import IndexError_
+
+    try:
+        query = parse_query(doc, [role] if role else [], jurisdiction, as_of)
+        items = ObligationRegister(_settings()).find(query)
+    except InvalidObligationQuery as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    except IndexError_ as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
+    if as_json:
+        print(json.dumps({"items": items}, ensure_ascii=False, indent=2))
+    elif as_csv:
+        sys.stdout.write(to_csv(items))
+    if docx:
+        to_docx(items, docx)
+        err_console.print(f"wrote {len(items)} items to {docx}")
+    if as_json or as_csv or docx:
+        return
+    from rich.markup import escape
+
+    for group in grouped(items):
+        console.print(f"[bold]{escape(group.title)}[/bold] ({escape(group.doc_id)})", highlight=False)
+        for unit in group.units:
+            for item, modalities in checklist_lines(unit.items):
+                condition = f" [dim](if: {escape(item['condition'])})[/dim]" if item["condition"] else ""
+                console.print(f"  ☐ {escape(item['locator'])} · {escape(item['actor'] or item['actor_norm'])} · "
+                              f"{'+'.join(modalities)}{condition}\n      {escape(item['text'])}", highlight=False)
+    console.print(f"[dim]{len(items)} items[/dim]")
+
+
+@app.command()
 def serve(
     host: Optional[str] = typer.Option(None, "--host", help="Default: setting host (REGQA_HOST, 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, "--port", help="Default: setting port (REGQA_PORT, 7860)."),

@@ -68,7 +68,8 @@ def as_text(markdown: str) -> str:
     return markdown.replace("&", "&amp;").replace("<", "&lt;")
 
 
-def build_ui(holder, access: AccessControl, jobs=None) -> gr.Blocks:
+def build_ui(holder, access: AccessControl, jobs=None, obligations=None) -> gr.Blocks:
+    """``obligations(query) -> items`` (assistant.obligations) feeds the Obligations tab; None leaves it out."""
     uploads_possible = access.enabled or access.settings.open_uploads
     # delete_cache: Gradio's temporary copies of uploads older than an hour go, checked every ten minutes
     with gr.Blocks(title="regqa — AI regulation Q&A", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
@@ -117,6 +118,11 @@ def build_ui(holder, access: AccessControl, jobs=None) -> gr.Blocks:
                     removable = gr.Dropdown([], label="Uploaded documents / 已上传文件", elem_id="removable")
                     remove = gr.Button("Remove / 删除", variant="stop", elem_id="remove-document")
             manage_status = gr.Markdown(elem_id="manage-status")
+
+        if obligations is not None:
+            from assistant.ui_obligations import obligations_tab
+
+            obligations_tab(demo, holder, obligations)
 
         def load():
             service = holder.get()

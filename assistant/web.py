@@ -5,6 +5,7 @@ API:
 - ``POST /v1/chat/completions`` OpenAI-compatible (stream or not); citations as numbered Markdown footnotes in
   the content and structured in the extra field ``citations`` (non-stream: on the response; stream: on the
   last chunk before ``[DONE]``)
+- ``GET /v1/obligations?doc=…&role=…&jurisdiction=…&as_of=…`` the obligation register, ``{"items": [...]}``
 - ``GET /v1/documents`` what is indexed; ``GET /healthz`` alive; ``GET /readyz`` index loaded and model warm.
 """
 from __future__ import annotations
@@ -18,13 +19,14 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.answer import (Answer, AnswerService, InvalidAsOf, InvalidQuestion, as_of_date, validate_history,
                               validate_question)
 from assistant.config import Settings, get_settings
+from assistant.obligations import InvalidObligationQuery, ObligationQuery, ObligationRegister, parse_query
 from assistant.documents import DuplicateDocument, IngestJobs, UploadError, remove_upload, save_upload
 from assistant.security import AccessControl, Principal, is_loopback, safe_link
 from assistant.web_guard import DOCUMENT_EVENTS, Guard, add_login_routes
@@ -210,6 +212,31 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
              "language": d.language, "status": d.status, "issued": d.issued, "units": len(d.units),
              "chunks": chunks.get(d.doc_id, 0)} for d in sorted(index.docs.values(), key=lambda d: d.doc_id)]}
 
+    register = ObligationRegister(settings)
+    app.state.obligations = register
+
+    def obligations_for(service: AnswerService, query: ObligationQuery) -> list[dict]:
+        index = service.retriever.index
+        index.refresh_if_changed()
+        return register.find(query, list(zip(index.ids, index.metas, index.texts)), key=index.fingerprint)
+
+    @app.get("/v1/obligations")
+    async def obligations(doc: list[str] = Query(default=[]), role: list[str] = Query(default=[]),
+                          jurisdiction: list[str] = Query(default=[]), as_of: str = ""):
+        """The obligation register: ``{"items": [...]}`` filtered by documents, roles (items binding anyone are
+        always included), jurisdictions and an as-of date."""
+        service, err = _service_or_error()
+        if err:
+            return err
+        try:
+            query = parse_query(doc, role, jurisdiction, as_of)
+            items = await asyncio.to_thread(obligations_for, service, query)
+        except InvalidObligationQuery as exc:
+            return _error(400, str(exc), "invalid_request")
+        except IndexUnavailable as exc:
+            return _error(503, str(exc), "index_unavailable")
+        return {"items": items}
+
     @app.post("/v1/documents")
     async def upload_document(request: Request, wait: float = 0):
         """Store an upload and queue a re-index job: 202 with the job (poll ``GET /v1/jobs/{id}``), or, with
@@ -376,7 +403,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
         from assistant.ui import build_ui
 
-        blocks = build_ui(holder, access, jobs)
+        blocks = build_ui(holder, access, jobs, obligations=lambda query: obligations_for(holder.get(), query))
         document_events.update(key for key, fn in blocks.fns.items()
                                if {getattr(fn, "name", None), getattr(fn, "api_name", None)} & DOCUMENT_EVENTS)
         app = gr.mount_gradio_app(

@@ -29,6 +29,7 @@ from .embeddings import load_embedder
 from .keyword_index import sync_keyword_index
 from .loaders import LoadError, corpus_files, load_document
 from .models import FileFailure, IngestReport, SourceDocument
+from .obligations import sync_register
 from .splitter import SPLITTER_VERSION, chunk_document
 from .store import ClauseStore, embed_sha
 
@@ -51,6 +52,11 @@ def keyword_dir(settings: Settings) -> Path:
     suffix = settings.collection_name if not settings.chroma_host else \
         f"{settings.collection_name}@{settings.chroma_host}_{settings.chroma_port}"
     return settings.index_dir / "keyword" / suffix
+
+
+def register_dir(settings: Settings) -> Path:
+    """Where the obligation register derived from the collection is stored (beside the keyword index)."""
+    return settings.index_dir / "obligations" / keyword_dir(settings).name
 
 
 @contextmanager
@@ -178,6 +184,7 @@ def _run_ingest(
     keyword, _ = sync_keyword_index(rows, keyword_dir(settings))
     store.publish_fingerprint(keyword.fingerprint)
     progress("keyword", 1, 1, "keyword index")
+    sync_register(rows, register_dir(settings))  # the obligation register follows the collection too
     report.chunks = len(rows)
     report.seconds = time.perf_counter() - started
     return report
