@@ -235,7 +235,7 @@ def eval_(
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2)
-    service = _service(_settings())
+    service = _service(_settings(feedback_log_declined=False))  # evaluation questions are not users' questions
     service.warm_up()
     with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console) as bar:
