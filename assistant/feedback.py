@@ -171,13 +171,8 @@ class FeedbackStore:
 
     def rate_answer(self, answer: dict, rating: int, comment: str = "", user: str = "") -> None:
         """``add_rating`` for an ``Answer.to_dict()`` (what the UI keeps)."""
-        if not isinstance(answer, dict):
-            raise InvalidFeedback("answer must be an answer object")
-        citations = answer.get("citations") or []
-        labels = [c.get("label", "") for c in citations if isinstance(c, dict)] if isinstance(citations, list) else []
-        self.add_rating(answer.get("answer_id"), rating, comment, question=answer.get("question") or "",
-                        answer_text=answer.get("text") or "", citations=[l for l in labels if isinstance(l, str)],
-                        refused=bool(answer.get("refused")), language=answer.get("language") or "", user=user)
+        self.add_rating(answer.get("answer_id") if isinstance(answer, dict) else None, rating, comment, user=user,
+                        **answer_details(answer))
 
     def log_declined(self, question: str, refusal_kind: str, language: str, answer_id: str = "") -> None:
         self._write("INSERT INTO declined (created, question, refusal_kind, language, answer_id) VALUES (?, ?, ?, ?, ?)",
@@ -208,6 +203,19 @@ class FeedbackStore:
             thumbs_down=sum(1 for r in ratings if r["rating"] < 0),
             worst_rated=worst_rated(ratings, limit),
         )
+
+
+def answer_details(answer: object) -> dict:
+    """``add_rating``'s question, answer_text, citations (labels), refused and language from an
+    ``Answer.to_dict()``."""
+    if not isinstance(answer, dict):
+        raise InvalidFeedback("answer must be an answer object (or its text)")
+    citations = answer.get("citations") or []
+    if not isinstance(citations, list):
+        raise InvalidFeedback("answer.citations must be a list")
+    labels = [c.get("label") for c in citations if isinstance(c, dict) and isinstance(c.get("label"), str)]
+    return {"question": answer.get("question") or "", "answer_text": answer.get("text") or "", "citations": labels,
+            "refused": bool(answer.get("refused")), "language": answer.get("language") or ""}
 
 
 def record_declined(settings: Settings, question: str, refusal_kind: str, language: str, answer_id: str = "") -> bool:
@@ -280,7 +288,8 @@ def salient_words(question: str, top: int = 4) -> list[str]:
 
 
 def declined_topics(declined: list[tuple[str, str]], limit: int) -> list[DeclinedTopic]:
-    """Group declined questions (most recent first) by the salient word most of them share."""
+    """Group declined questions (most recent first) by the salient word most of them share; the largest groups
+    first, and among equals the one asked about most recently."""
     words = [salient_words(q) for q, _ in declined]
     frequency = Counter(w for ws in words for w in set(ws))
     groups: dict[str, list[tuple[str, str]]] = {}
