@@ -360,3 +360,24 @@ def test_declined_logging_can_be_turned_off(tmp_path, clean_index):
     settings = clean_index.settings.with_overrides(feedback_path=tmp_path / "fb.sqlite3", feedback_log_declined=False)
     assert record_declined(settings, COLORADO, "unknown-document", "en") is False
     assert not (tmp_path / "fb.sqlite3").exists()
+
+
+def test_with_auth_on_feedback_and_export_need_a_signed_in_caller(tmp_path, clean_index, settings_factory, answers):
+    import sqlite3
+
+    settings = settings_factory(tmp_path, clean_index.corpus_dir, index_dir=clean_index.settings.index_dir,
+                                feedback_path=tmp_path / "fb.sqlite3", api_token="tok-feedback")
+    server = _server_on(settings)
+    try:
+        rating = {"answer_id": "feedface", "rating": -1, "comment": "too long"}
+        export = {"turns": turns_of(answers), "format": "markdown"}
+        assert httpx.post(server.url + "/v1/feedback", json=rating, timeout=30).status_code == 401
+        assert httpx.post(server.url + "/v1/export", json=export, timeout=30).status_code == 401
+        bearer = {"authorization": "Bearer tok-feedback"}
+        assert httpx.post(server.url + "/v1/feedback", json=rating, headers=bearer, timeout=30).status_code == 200
+        assert httpx.post(server.url + "/v1/export", json=export, headers=bearer, timeout=30).status_code == 200
+    finally:
+        server.stop()
+    with sqlite3.connect(tmp_path / "fb.sqlite3") as conn:
+        assert conn.execute("SELECT answer_id, rating, comment, user FROM ratings").fetchall() == \
+            [("feedface", -1, "too long", "__token__")]
