@@ -20,6 +20,7 @@ from assistant import dates
 from assistant.comparison import comparison_table, side_name, side_of
 from assistant.comparison import policy as comparison_policy
 from assistant.config import Settings, get_settings
+from assistant.feedback import record_declined
 from assistant.followups import suggest_follow_ups
 from assistant.lead import Piece, compose_lead
 from assistant.query import question_language
@@ -439,10 +440,12 @@ class AnswerService:
             dates.mark_in_effect(related, day)
             yield text
             timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-            yield Answer(question=question, text=text, citations=[], refused=True, mode="extractive",
-                         language=language, timings=timings, notices=notices, related=related,
-                         retrieved=result.clauses, refusal_kind=decision.kind,
-                         lead=text.strip().split("\n", 1)[0], interpreted_as=self.interpretation(result, language))
+            declined = Answer(question=question, text=text, citations=[], refused=True, mode="extractive",
+                              language=language, timings=timings, notices=notices, related=related,
+                              retrieved=result.clauses, refusal_kind=decision.kind,
+                              lead=text.strip().split("\n", 1)[0], interpreted_as=self.interpretation(result, language))
+            record_declined(self.settings, question, decision.kind, language, declined.answer_id)  # never raises
+            yield declined
             return
         if mode == "generative" and self.generator is not None:
             notices[:0] = [lead] if lead else []

@@ -235,7 +235,7 @@ def eval_(
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2)
-    service = _service(_settings())
+    service = _service(_settings(feedback_log_declined=False))  # evaluation questions are not users' questions
     service.warm_up()
     with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console) as bar:
@@ -315,6 +315,51 @@ def obligations(
                 console.print(f"  ☐ {escape(item['locator'])} · {escape(item['actor'] or item['actor_norm'])} · "
                               f"{'+'.join(modalities)}{condition}\n      {escape(item['text'])}", highlight=False)
     console.print(f"[dim]{len(items)} items[/dim]")
+
+
+@app.command()
+def feedback(
+    limit: int = typer.Option(10, "--limit", min=1, help="How many topics and answers to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """What users found wanting: the most-declined topics and the worst-rated answers."""
+    import sqlite3
+
+    from assistant.feedback import FeedbackStore
+
+    settings = _settings()
+    try:
+        summary = FeedbackStore(settings).summary(limit)
+    except (sqlite3.Error, OSError) as exc:
+        err_console.print(f"[red]error:[/red] cannot read {settings.feedback_file}: {exc}")
+        raise typer.Exit(2)
+    if as_json:
+        sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    _print_feedback(summary, settings.feedback_file)
+
+
+def _print_feedback(summary, path: Path) -> None:
+    console.print(f"[bold]Feedback[/bold] ({path}): {summary.declined_total} declined questions; "
+                  f"{summary.ratings_total} ratings ({summary.thumbs_up} up, {summary.thumbs_down} down)")
+    if summary.declined_by_kind:
+        console.print("Declined by reason: " + ", ".join(f"{k} {n}" for k, n in summary.declined_by_kind.items()))
+    if summary.declined_topics:
+        table = Table(title="Most-declined topics")
+        for col in ("topic", "count", "reasons", "examples"):
+            table.add_column(col, overflow="fold")
+        for t in summary.declined_topics:
+            table.add_row(t.topic, str(t.count), ", ".join(f"{k} {n}" for k, n in t.refusal_kinds.items()),
+                          "\n".join(t.examples))
+        console.print(table)
+    if summary.worst_rated:
+        table = Table(title="Worst-rated answers")
+        for col in ("down", "up", "question", "citations", "comments", "answer_id"):
+            table.add_column(col, overflow="fold")
+        for a in summary.worst_rated:
+            table.add_row(str(a.down), str(a.up), a.question, "\n".join(a.citations), "\n".join(a.comments),
+                          a.answer_id)
+        console.print(table)
 
 
 @app.command()

@@ -89,10 +89,20 @@ class Settings(BaseSettings):
     max_history_turns: int = 20
     max_history_chars: int = 20_000
     request_timeout_s: float = 30.0  # analysis + retrieval + answer of one request (504 after that)
+    # --- feedback and export (assistant/feedback.py, assistant/export.py) ----------------------------------
+    feedback_path: Path | None = None  # SQLite file of ratings and declined questions; default <index_dir>/feedback.sqlite3
+    feedback_log_declined: bool = True  # log every declined question (off for `regqa eval`)
+    feedback_max_comment_chars: int = 2000  # a longer comment is refused (422)
+    export_max_turns: int = 100  # turns in one conversation export
 
     @property
     def auth_enabled(self) -> bool:
         return bool(self.auth_users or self.api_token)
+
+    @property
+    def feedback_file(self) -> Path:
+        """Where ratings and declined questions are kept (created on first use)."""
+        return self.feedback_path or self.index_dir / "feedback.sqlite3"
 
     # --- Chroma server mode (embedded PersistentClient when chroma_host is empty) -------------------
     chroma_host: str = ""
@@ -119,9 +129,11 @@ class Settings(BaseSettings):
     bot_conversation_idle_s: float = 3600.0
     bot_max_conversations: int = 10_000  # remembered conversations per bot (the least recently used go first)
 
-    @field_validator("corpus_dir", "index_dir", "catalog_path", mode="after")
+    @field_validator("corpus_dir", "index_dir", "catalog_path", "feedback_path", mode="after")
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
         value = value.expanduser()
         return value if value.is_absolute() else (PROJECT_ROOT / value).resolve()
 

@@ -7,6 +7,8 @@ API:
   last chunk before ``[DONE]``)
 - ``GET /v1/obligations?doc=…&role=…&jurisdiction=…&as_of=…`` the obligation register, ``{"items": [...]}``
 - ``GET /v1/documents`` what is indexed; ``GET /healthz`` alive; ``GET /readyz`` index loaded and model warm.
+- ``POST /v1/feedback`` a thumbs-up/down on an answer (``assistant.feedback``); ``POST /v1/export`` a
+  conversation as a Markdown or DOCX attachment (``assistant.export``).
 """
 from __future__ import annotations
 
@@ -14,14 +16,17 @@ import asyncio
 import itertools
 import json
 import logging
+import sqlite3
 import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Literal
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, ValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
 from assistant.answer import (Answer, AnswerService, InvalidAsOf, InvalidQuestion, as_of_date, validate_history,
                               validate_question)
@@ -46,6 +51,24 @@ class AskRequest(BaseModel):
     filters: dict[str, str | list[str] | None] | None = None  # e.g. {"jurisdiction": ["CN"]}
     mode: str | None = None
     as_of: str | None = None  # YYYY-MM-DD: the date citations are in effect or not (default today)
+
+
+class FeedbackRequest(BaseModel):
+    answer_id: StrictStr
+    rating: StrictInt  # 1 or -1
+    comment: StrictStr | None = None
+    question: StrictStr | None = None
+    answer: StrictStr | dict | None = None  # the answer's text, or the whole answer (Answer.to_dict())
+
+
+class ExportRequest(BaseModel):
+    turns: list[dict]  # [{"question": str, "answer": Answer.to_dict()}]
+    format: Literal["markdown", "docx"] = "markdown"
+
+
+MAX_EXPORT_BODY = 20 * 1024 * 1024
+EXPORT_TYPES = {"markdown": ("text/markdown; charset=utf-8", "md"),
+                "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx")}
 
 
 class ContentPart(BaseModel):
@@ -392,6 +415,9 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    add_feedback_routes(app, settings, principal_of)
+    add_export_routes(app, settings)
+
     from assistant.channels import mount_channels
 
     mount_channels(app, holder, settings)  # Slack /slack/events, WeCom /wecom/callback (404 when not configured)
@@ -423,3 +449,66 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
 
 
 _NOBODY = Principal("", False)
+
+
+async def _json_body(request: Request, model: type[BaseModel], max_bytes: int = 2 * 1024 * 1024):
+    """(body, None) or (None, a 413/422 JSON error)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        return None, _error(413, f"request body too large (the limit is {max_bytes // (1024 * 1024)} MB)", "too_large")
+    try:
+        return model.model_validate(await request.json()), None
+    except (ValidationError, ValueError, RecursionError) as exc:
+        return None, _error(422, f"invalid request body: {str(exc)[:300]}", "invalid_request")
+
+
+def add_feedback_routes(app: FastAPI, settings: Settings, principal_of) -> None:
+    """``POST /v1/feedback`` {answer_id, rating: 1|-1, comment?, question?, answer?} -> {"ok": true}."""
+    from assistant.feedback import FeedbackStore, InvalidFeedback, answer_details
+
+    store = FeedbackStore(settings)
+    app.state.feedback = store
+
+    @app.post("/v1/feedback")
+    async def feedback(request: Request):
+        body, err = await _json_body(request, FeedbackRequest)
+        if err:
+            return err
+        try:
+            details = answer_details(body.answer) if isinstance(body.answer, dict) else \
+                {"answer_text": body.answer or ""}
+            if body.question:
+                details["question"] = body.question
+            user = (principal_of(request) or _NOBODY).user
+            await asyncio.to_thread(store.add_rating, body.answer_id, body.rating, body.comment or "", user=user,
+                                    **details)
+        except InvalidFeedback as exc:
+            return _error(422, str(exc), "invalid_request")
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("could not store feedback: %s", exc)
+            return _error(503, "could not store the feedback; please try again later", "feedback_unavailable")
+        return {"ok": True}
+
+
+def add_export_routes(app: FastAPI, settings: Settings) -> None:
+    """``POST /v1/export`` {turns: [{question, answer}], format: markdown|docx} -> the file, as an attachment."""
+    from assistant.export import InvalidExport, conversation_docx, conversation_markdown
+
+    @app.post("/v1/export")
+    async def export(request: Request):
+        body, err = await _json_body(request, ExportRequest, MAX_EXPORT_BODY)
+        if err:
+            return err
+        now = datetime.now().astimezone()
+        try:
+            if body.format == "docx":
+                content = await asyncio.to_thread(conversation_docx, body.turns, now, settings.export_max_turns)
+            else:
+                content = (await asyncio.to_thread(conversation_markdown, body.turns, now,
+                                                   settings.export_max_turns)).encode("utf-8")
+        except InvalidExport as exc:
+            return _error(422, str(exc), "invalid_request")
+        media_type, suffix = EXPORT_TYPES[body.format]
+        name = f"regqa-conversation-{now:%Y%m%d-%H%M%S}.{suffix}"
+        return Response(content, media_type=media_type,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})

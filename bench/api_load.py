@@ -125,7 +125,8 @@ def main() -> None:
     log = open(log_path, "w")
     started = time.perf_counter()
     server = subprocess.Popen([*regqa(), "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=log,
-                              stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                              stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                                             "REGQA_FEEDBACK_LOG_DECLINED": "false"})
     healthy_s = ready_s = None
     try:
         deadline = time.monotonic() + 300

@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--dataset", default=str(PROJECT_ROOT.parent / "shared" / "eval" / "dev.jsonl"))
     parser.add_argument("--out", default=str(PROJECT_ROOT / "bench" / "results" / "query.json"))
     args = parser.parse_args()
-    settings = get_settings()
+    settings = get_settings().with_overrides(feedback_log_declined=False)  # benchmark questions are not users'
     items = load_dataset(Path(args.dataset))
     t = time.perf_counter()
     service = AnswerService(settings)
