@@ -230,3 +230,41 @@ def checklist_html(items: list[dict], clause_text=lambda doc_id, unit: "") -> st
                              f'{_clause_block(clause_text(item["doc_id"], item["unit"]))}</details></li>')
             parts.append("</ul></div>")
     return "\n".join(parts)
+
+
+# ---- chat (Slack, WeCom) ---------------------------------------------------------------------------------------
+CHAT_MAX_ITEMS = 25  # a chat reply lists this many items; the rest are counted, with where to see them all
+
+
+def checklist_for_chat(service, role_text: str, doc_text: str, language: str) -> str:
+    """The checklist for a bot command ("义务清单 提供者 标识办法", "obligations deployer AI Act"): role words resolved
+    by the register's vocabulary, document words by the index's document names; plain text, grouped by document and
+    article, each item with its modality and the start of its sentence."""
+    zh = language == "zh"
+    try:
+        roles = [resolve_role(word) for word in role_text.split() if word.strip()]
+    except InvalidObligationQuery as exc:
+        return (f"无法识别角色：{exc}" if zh else str(exc))
+    docs = [doc_id for doc_id, _ in service.retriever.index.resolver.find(doc_text)] if doc_text.strip() else []
+    if doc_text.strip() and not docs:
+        return (f"语料中没有名为“{doc_text}”的文件。" if zh else f"No document in the corpus is called {doc_text!r}.")
+    register = getattr(service, "_obligation_register", None)
+    if register is None:
+        register = service._obligation_register = ObligationRegister(service.settings)
+    items = register.find(parse_query(docs, roles, (), date.today().isoformat()),
+                          key=service.retriever.index.fingerprint)
+    if not items:
+        return "没有找到符合条件的义务条款。" if zh else "No obligations match."
+    lines: list[str] = []
+    for group in grouped(items[:CHAT_MAX_ITEMS]):
+        lines.append(f"{group.title}")
+        for unit in group.units:
+            for item, modalities in checklist_lines(unit.items):
+                text = item["text"] if len(item["text"]) <= 120 else item["text"][:119] + "…"
+                lines.append(f"☐ {item['locator']} · {item['actor'] or item['actor_norm']} · "
+                             f"{'/'.join(modalities)}: {text}")
+    if len(items) > CHAT_MAX_ITEMS:
+        more = len(items) - CHAT_MAX_ITEMS
+        lines.append(f"……另有 {more} 条，完整清单见网页“义务清单”页或 `regqa obligations`。" if zh else
+                     f"… and {more} more: see the Obligations tab of the web app or `regqa obligations`.")
+    return "\n".join(lines)

@@ -191,3 +191,17 @@ def test_the_obligations_command_says_when_the_checklist_is_missing(bot_server, 
     monkeypatch.setattr(conversations, "CHECKLIST_MODULE", "assistant.no_such_obligations_module")
     text = wecom_ask(bot_server, fake, "义务清单 提供者 标识办法", "conv-e")
     assert "义务清单功能暂不可用" in text
+
+
+def test_the_obligations_command_lists_the_register_in_wecom_and_slack(bot_server, fake):
+    """"义务清单 提供者 深度合成" in WeCom and "obligations provider deep synthesis" in Slack list the Deep Synthesis
+    Provisions' provider obligations from the register (the small corpus holds that text)."""
+    text = wecom_ask(bot_server, fake, "义务清单 提供者 深度合成", "conv-f")
+    assert "互联网信息服务深度合成管理规定" in text and "☐ 第" in text and "应当" in text
+    assert "生成式人工智能服务管理暂行办法" not in text
+    _, replies = slack_ask(bot_server, fake, "obligations provider Deep Synthesis Provisions", channel="C-obl",
+                           user="U-obl")
+    shown = "\n".join(m.get("text", "") for m in replies)
+    assert "☐ 第" in shown and "深度合成" in shown
+    unknown = wecom_ask(bot_server, fake, "义务清单 提供者 火星交通法", "conv-g")
+    assert "语料中没有名为" in unknown and "☐" not in unknown
