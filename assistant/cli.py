@@ -380,8 +380,14 @@ def serve(
         err_console.print(f"[yellow]warning:[/yellow] serving on {bind} without authentication: anyone who can reach "
                           "it reads everything" + (" and can add or remove documents" if settings.open_uploads else "")
                           + ". Set REGQA_AUTH_USERS or REGQA_API_TOKEN (README, Deploying).")
+    if bind in ("0.0.0.0", "::") and not (settings.allowed_hosts or settings.allowed_origins):
+        err_console.print("[yellow]warning:[/yellow] bound to every interface with no REGQA_ALLOWED_HOSTS: any Host "
+                          "header is accepted (DNS rebinding). Name the host(s) users reach (README, Deploying).")
+    # X-Forwarded-For/-Proto only from the proxies named in REGQA_FORWARDED_ALLOW_IPS (never by default): a
+    # client-chosen address would dodge the sign-in throttle
+    forwarded = settings.forwarded_allow_ips.strip()
     uvicorn.run(create_app(settings.with_overrides(host=bind)), host=bind, port=port or settings.port,
-                log_level="info")
+                log_level="info", proxy_headers=bool(forwarded), forwarded_allow_ips=forwarded or None)
 
 
 @app.command()

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     auth_failure_window_s: float = 300.0
     auth_lockout_s: float = 300.0
     allowed_origins: str = ""  # extra origins allowed to send state-changing requests ("https://qa.example.com")
+    allowed_hosts: str = ""  # Host names the app answers to besides loopback (DNS rebinding): "qa.example.com"
+    forwarded_allow_ips: str = ""  # proxies whose X-Forwarded-For/-Proto are trusted (e.g. "127.0.0.1"); "" = none
+    max_request_mb: float = 2.0  # request bodies other than uploads
+    request_body_timeout_s: float = 30.0  # a client that sends nothing for this long is dropped
     upload_max_mb: float = 20.0
     upload_max_unpacked_mb: float = 50.0  # DOCX XML / PDF text after decompression
     # --- request limits --------------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ TOKEN_USER = "__token__"
 SESSION_COOKIE = "regqa_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+# At most two bcrypt checks at once: a flood of guesses cannot take every worker thread.
+_BCRYPT_SLOTS = threading.BoundedSemaphore(2)
 # Verifying against this keeps an unknown user as slow as a wrong password.
 _DUMMY_HASH = bcrypt.hashpw(b"regqa-no-such-user", bcrypt.gensalt(rounds=12))
 
@@ -110,6 +112,9 @@ class PasswordBook:
         for pair in spec.split(","):
             user, sep, secret = pair.partition(":")
             if sep and user.strip():
+                if not secret.strip():
+                    log.warning("REGQA_AUTH_USERS: user %r has an empty password and is ignored", user.strip())
+                    continue
                 self.hashes[user.strip()] = secret.strip() if secret.strip().startswith(_BCRYPT_PREFIXES) else secret
         self.plaintext_users = sorted(u for u, h in self.hashes.items() if not h.startswith(_BCRYPT_PREFIXES))
         self._verified: OrderedDict[bytes, None] = OrderedDict()
@@ -123,14 +128,15 @@ class PasswordBook:
                 self._verified.move_to_end(key)
                 return True
         candidate = password.encode("utf-8", "surrogatepass")
-        if stored is None:
-            bcrypt.checkpw(candidate[:72], _DUMMY_HASH)
-            return False
-        if stored.startswith(_BCRYPT_PREFIXES):
-            ok = len(candidate) <= 72 and bcrypt.checkpw(candidate, stored.encode("ascii"))
-        else:
-            bcrypt.checkpw(candidate[:72], _DUMMY_HASH)  # same cost as a hashed entry
-            ok = hmac.compare_digest(candidate, stored.encode("utf-8", "surrogatepass"))
+        with _BCRYPT_SLOTS:  # every path costs one bcrypt, whatever the user or password length (no timing oracle)
+            if stored is None:
+                bcrypt.checkpw(candidate[:72], _DUMMY_HASH)
+                return False
+            if stored.startswith(_BCRYPT_PREFIXES):
+                ok = bcrypt.checkpw(candidate[:72], stored.encode("ascii")) and len(candidate) <= 72
+            else:
+                bcrypt.checkpw(candidate[:72], _DUMMY_HASH)  # same cost as a hashed entry
+                ok = hmac.compare_digest(candidate, stored.encode("utf-8", "surrogatepass"))
         if ok:
             with self._lock:
                 self._verified[key] = None
@@ -140,27 +146,59 @@ class PasswordBook:
 
 
 class Sessions:
-    """Signed, expiring session cookies: ``user|expiry|signature`` (HMAC-SHA256 with the session secret)."""
+    """Signed, expiring session cookies: ``user|expiry|session id|credential tag`` + HMAC-SHA256 signature. The
+    credential tag is derived from the user's current password hash (or the API token), so a changed password or
+    a rotated token ends the sessions made with the old one; logging out revokes the session id."""
 
     def __init__(self, secret: str, hours: float) -> None:
         self.key = (secret or secrets.token_hex(32)).encode("utf-8")
         self.max_age = int(hours * 3600)
+        self._revoked: dict[str, float] = {}  # session id -> its expiry
+        self._lock = threading.Lock()
 
-    def issue(self, user: str) -> str:
-        payload = base64.urlsafe_b64encode(f"{user}|{int(time.time()) + self.max_age}".encode()).decode()
+    def issue(self, user: str, credential: str) -> str:
+        fields = f"{user}|{int(time.time()) + self.max_age}|{secrets.token_hex(8)}|{self._tag(credential)}"
+        payload = base64.urlsafe_b64encode(fields.encode()).decode()
         return f"{payload}.{self._sign(payload)}"
 
-    def user_of(self, cookie: str | None) -> str | None:
+    def _fields(self, cookie: str | None) -> tuple[str, int, str, str] | None:
         if not cookie or "." not in cookie:
             return None
         payload, _, signature = cookie.rpartition(".")
         if not _equal(signature, self._sign(payload)):
             return None
         try:
-            user, _, expiry = base64.urlsafe_b64decode(payload.encode()).decode().rpartition("|")
-            return user if int(expiry) > time.time() else None
+            user, expiry, session_id, tag = base64.urlsafe_b64decode(payload.encode()).decode().rsplit("|", 3)
+            return user, int(expiry), session_id, tag
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
+
+    def user_of(self, cookie: str | None, credential_of) -> str | None:
+        """The user of a valid cookie: signed, not expired, not revoked, made with the user's current credential
+        (``credential_of(user)`` -> the stored hash or token, None for a user that no longer exists)."""
+        fields = self._fields(cookie)
+        if fields is None:
+            return None
+        user, expiry, session_id, tag = fields
+        credential = credential_of(user)
+        with self._lock:
+            revoked = session_id in self._revoked
+        if expiry <= time.time() or revoked or credential is None or not _equal(tag, self._tag(credential)):
+            return None
+        return user
+
+    def revoke(self, cookie: str | None) -> None:
+        fields = self._fields(cookie)
+        if fields is None:
+            return
+        now = time.time()
+        with self._lock:
+            self._revoked = {sid: exp for sid, exp in self._revoked.items() if exp > now}
+            self._revoked[fields[2]] = fields[1]
+
+    def _tag(self, credential: str) -> str:
+        return hmac.new(self.key, b"credential|" + credential.encode("utf-8", "surrogatepass"),
+                        hashlib.sha256).hexdigest()[:16]
 
     def _sign(self, payload: str) -> str:
         return hmac.new(self.key, payload.encode(), hashlib.sha256).hexdigest()
@@ -233,10 +271,14 @@ class AccessControl:
             except (binascii.Error, UnicodeDecodeError):
                 return None
             return self.login(client, user, password)
-        user = self.sessions.user_of(cookie)
-        if user and (user == TOKEN_USER or user in self.passwords.hashes):
-            return self.principal(user)
-        return None
+        user = self.sessions.user_of(cookie, self.credential_of)
+        return self.principal(user) if user else None
+
+    def credential_of(self, user: str) -> str | None:
+        """What a session of ``user`` was made with: the stored password hash, or the API token."""
+        if user == TOKEN_USER:
+            return self.settings.api_token or None
+        return self.passwords.hashes.get(user)
 
     # --- same-origin check -----------------------------------------------------------------------------
     def cross_site(self, method: str, host: str, origin: str | None, referer: str | None,

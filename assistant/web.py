@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import FastAPI, Query, Request
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
@@ -34,7 +35,7 @@ from assistant.config import Settings, get_settings
 from assistant.obligations import InvalidObligationQuery, ObligationQuery, ObligationRegister, parse_query
 from assistant.documents import DuplicateDocument, IngestJobs, UploadError, remove_upload, save_upload
 from assistant.security import AccessControl, Principal, is_loopback, safe_link
-from assistant.web_guard import DOCUMENT_EVENTS, Guard, add_login_routes
+from assistant.web_guard import DOCUMENT_EVENTS, Guard, add_login_routes, allowed_hosts
 from ingest.store import IndexError_, IndexUnavailable
 
 log = logging.getLogger(__name__)
@@ -437,6 +438,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
             auth_dependency=(lambda request: (principal_of(request) or _NOBODY).user or None)
             if settings.auth_enabled else None,
             max_file_size=int(settings.upload_max_mb * 1024 * 1024),
+            run_history=False,  # Gradio's run-history pages and routes: not used here
             blocked_paths=[str(settings.index_dir), str(settings.corpus_dir), "/proc", "/sys", "/dev", "/etc"],
         )
         # Gradio only checks the paths of the files that events name once it has "launched"; a mounted app never
@@ -445,6 +447,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         blocks.has_launched = True
     app.add_middleware(Guard, access=access, upload_limit_bytes=int(settings.upload_max_mb * 1024 * 1024),
                        document_events=lambda: document_events)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False)
     return app
 
 

@@ -22,9 +22,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from assistant.security import SESSION_COOKIE, AccessControl, Principal, Throttled
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/logout", "/slack/events", "/wecom/callback", "/favicon.ico"})
+GRADIO_PREFIX = "/gradio_api/"
 GRADIO_UPLOAD = "/gradio_api/upload"
-GRADIO_EVENT_PATHS = ("/gradio_api/queue/join", "/gradio_api/run/predict")
-GRADIO_CALL_PREFIX = "/gradio_api/call/"
+UPLOAD_PATHS = frozenset({GRADIO_UPLOAD, "/v1/documents"})
+UPLOAD_FORM_OVERHEAD = 64 * 1024
 DOCUMENT_EVENTS = frozenset({"add_documents", "remove_document"})
 MAX_EVENT_BODY = 1_000_000  # a Gradio event body is small; anything larger is not ours to parse
 
@@ -54,7 +55,31 @@ class Guard:
         self.app = app
         self.access = access
         self.upload_limit = upload_limit_bytes
+        self.body_limit = int(access.settings.max_request_mb * 1024 * 1024)
+        self.body_timeout = access.settings.request_body_timeout_s
         self.document_events = document_events
+
+    def _limit_of(self, path: str) -> int:
+        return self.upload_limit + UPLOAD_FORM_OVERHEAD if path in UPLOAD_PATHS else self.body_limit
+
+    def bounded(self, receive, limit: int):
+        """``receive`` that drops a client whose body passes ``limit`` bytes or who sends nothing for a while
+        (the app then sees a disconnect: nothing is buffered past the limit)."""
+        received = 0
+
+        async def bounded_receive():
+            nonlocal received
+            try:
+                message = await asyncio.wait_for(receive(), timeout=self.body_timeout)
+            except TimeoutError:
+                return {"type": "http.disconnect"}
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    return {"type": "http.disconnect"}
+            return message
+
+        return bounded_receive
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -68,6 +93,14 @@ class Guard:
                 message["headers"] = list(message.get("headers", [])) + \
                     [(k, v) for k, v in SECURITY_HEADERS if k not in names]
             await send(message)
+
+        if scope["type"] == "http":
+            length = request.headers.get("content-length", "")
+            limit = self._limit_of(path)
+            if length.isdigit() and int(length) > limit:
+                return await _error(413, f"request body too large (limit {limit // 1024} KB)", "too_large")(
+                    scope, receive, send_with_headers)
+            receive = self.bounded(receive, limit)
 
         if scope["type"] == "http" and self.access.cross_site(
                 request.method, request.headers.get("host", ""), request.headers.get("origin"),
@@ -95,7 +128,7 @@ class Guard:
 
         if scope["type"] == "http" and request.method == "POST":
             refusal = self._gradio_upload_refusal(request, principal)
-            if refusal is None and (path in GRADIO_EVENT_PATHS or path.startswith(GRADIO_CALL_PREFIX)):
+            if refusal is None and path.startswith(GRADIO_PREFIX) and path != GRADIO_UPLOAD:
                 receive, refusal = await self._gradio_event_refusal(request, receive, principal)
             if refusal is not None:
                 return await refusal(scope, receive, send_with_headers)
@@ -127,12 +160,9 @@ class Guard:
         documents, and hand the same body on to Gradio."""
         if self.access.may_change_documents(principal):
             return receive, None
-        path = request.url.path
-        if path.startswith(GRADIO_CALL_PREFIX):
-            name = path[len(GRADIO_CALL_PREFIX):].split("/", 1)[0]
-            refused = name in DOCUMENT_EVENTS
-            return receive, (_error(403, "only an admin may add or remove documents", "forbidden") if refused
-                             else None)
+        forbidden = _error(403, "only an admin may add or remove documents", "forbidden")
+        if DOCUMENT_EVENTS & set(request.url.path.split("/")):  # /gradio_api/{call,run,api,call/v2}/add_documents
+            return receive, forbidden
         body = b""
         more = True
         while more:
@@ -142,11 +172,12 @@ class Guard:
             if len(body) > MAX_EVENT_BODY:
                 return receive, _error(413, "request body too large", "too_large")
         try:
-            fn_index = json.loads(body or b"{}").get("fn_index")
-        except (ValueError, AttributeError):
-            fn_index = None
-        refusal = _error(403, "only an admin may add or remove documents", "forbidden") \
-            if fn_index in self.document_events() else None
+            data = json.loads(body or b"{}")
+            raw = data.get("fn_index") if isinstance(data, dict) else None
+            fn_index = int(float(raw)) if raw is not None and float(raw).is_integer() else None
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            fn_index = None  # Gradio refuses what it cannot read either
+        refusal = forbidden if fn_index in self.document_events() else None
         sent = False
 
         async def replay():
@@ -175,6 +206,11 @@ button{{margin-top:16px;padding:8px 16px;font-size:16px}}.error{{color:#c62828}}
  autocomplete="current-password"></label>
 <button type="submit" id="login">Sign in / 登录</button></form><p class="error" id="login-error">{error}</p>
 </body></html>"""
+
+
+LOGOUT_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>regqa — sign out / 退出</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:360px;margin:12vh auto"><form method="post" action="/logout">
+<button type="submit" id="logout">Sign out / 退出登录</button></form></body></html>"""
 
 
 def _safe_next(value: str) -> str:
@@ -209,13 +245,33 @@ def add_login_routes(app: FastAPI, access: AccessControl) -> None:
                                      error="Wrong user name or password. / 用户名或密码错误。")
             return HTMLResponse(page, status_code=401)
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(SESSION_COOKIE, access.sessions.issue(principal.user), max_age=access.sessions.max_age,
+        response.set_cookie(SESSION_COOKIE, access.sessions.issue(principal.user, access.credential_of(principal.user)
+                                                                   or ""), max_age=access.sessions.max_age,
                             httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/")
         return response
 
     @app.get("/logout", include_in_schema=False)
+    def logout_page():
+        """A button, not an action: a GET (an image in a document, a link) must not sign anyone out."""
+        return HTMLResponse(LOGOUT_PAGE)
+
     @app.post("/logout", include_in_schema=False)
-    def logout():
+    def logout(request: Request):
+        access.sessions.revoke(request.cookies.get(SESSION_COOKIE))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
+
+
+def allowed_hosts(settings) -> list[str]:
+    """The Host names the app answers to (a page on another domain rebound to this address is refused):
+    loopback, the host it is bound to, REGQA_ALLOWED_HOSTS, and the hosts of REGQA_ALLOWED_ORIGINS. Bound to every
+    interface with none of these named, any host is accepted (``regqa serve`` warns)."""
+    from urllib.parse import urlsplit
+
+    named = [h.strip() for h in settings.allowed_hosts.split(",") if h.strip()]
+    named += [urlsplit(o.strip()).hostname or "" for o in settings.allowed_origins.split(",") if o.strip()]
+    named = [h for h in named if h]
+    if settings.host in ("0.0.0.0", "::", "") and not named:
+        return ["*"]
+    return ["127.0.0.1", "localhost", "::1", "[::1]", "testserver", settings.host, *named]

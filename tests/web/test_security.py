@@ -174,6 +174,9 @@ def test_huge_history_is_refused_quickly(open_server):
     history = [{"role": "user", "content": "监管" * 1_000_000}, {"role": "assistant", "content": "好的"}]
     started = time.time()
     r = httpx.post(open_server.url + "/v1/ask", json={"question": "那罚款呢？", "history": history}, timeout=60)
+    assert r.status_code == 413  # 6 MB of JSON: refused from its Content-Length, before it is read
+    history = [{"role": "user", "content": "监管" * 15_000}, {"role": "assistant", "content": "好的"}]
+    r = httpx.post(open_server.url + "/v1/ask", json={"question": "那罚款呢？", "history": history}, timeout=60)
     assert r.status_code == 400 and "history" in r.json()["error"]["message"]
     many = [{"role": "user" if i % 2 == 0 else "assistant", "content": "第十二条"} for i in range(60)]
     r = httpx.post(open_server.url + "/v1/ask", json={"question": "那罚款呢？", "history": many}, timeout=60)
@@ -320,3 +323,83 @@ def test_security_headers_and_generic_404s(open_server):
     for path in ("/slack/events", "/wecom/callback"):
         r = httpx.post(open_server.url + path, json={})
         assert r.status_code == 404 and "REGQA_" not in r.text
+
+
+# --- second review round: body limits, host check, sessions, Gradio routes, timing ------------------------------
+def test_bodies_are_bounded_even_without_a_content_length(open_server, auth_server):
+    huge = b'{"question": "' + b"a" * 3_000_000 + b'"}'
+    r = httpx.post(open_server.url + "/v1/ask", content=huge, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    r = httpx.post(auth_server.url + "/login", content=b"username=x&password=" + b"a" * 3_000_000,
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413
+
+    def chunks():  # chunked transfer: no Content-Length to refuse up front
+        for _ in range(40):
+            yield b"a" * 100_000
+
+    started = time.time()
+    try:
+        r = httpx.post(open_server.url + "/v1/ask", content=chunks(), timeout=30)
+        assert r.status_code >= 400
+    except httpx.HTTPError:
+        pass  # dropped mid-body: also refused
+    assert time.time() - started < 20
+    assert httpx.get(open_server.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_foreign_host_headers_are_refused(open_server, uploads_server):
+    r = httpx.post(uploads_server.url + "/v1/documents", files={"file": ("x.md", DOC.encode())},
+                   headers={"Host": "attacker.example:7913", "Origin": "http://attacker.example:7913"})
+    assert r.status_code == 400
+    assert httpx.get(open_server.url + "/v1/documents", headers={"Host": "attacker.example"}).status_code == 400
+
+
+def test_sessions_end_at_logout_and_when_the_credential_changes(auth_server, tmp_path, clean_index, settings_factory):
+    url = auth_server.url
+    with httpx.Client(base_url=url) as client:
+        assert client.post("/login", data={"username": "reader", "password": "readerpw"}).status_code == 303
+        cookie = client.cookies.get("regqa_session")
+        assert client.get("/v1/documents").status_code == 200
+        assert client.get("/logout").status_code == 200  # a page with a button: a GET signs nobody out
+        assert client.get("/v1/documents").status_code == 200
+        client.post("/logout", headers={"Origin": url})
+    assert httpx.get(url + "/v1/documents", cookies={"regqa_session": cookie}).status_code == 401
+    # the same secret, another token: sessions made with the old token no longer count
+    from assistant.security import AccessControl
+
+    old = AccessControl(settings_factory(tmp_path, clean_index.corpus_dir, api_token="old", session_secret="s"))
+    new = AccessControl(settings_factory(tmp_path, clean_index.corpus_dir, api_token="new", session_secret="s"))
+    token_cookie = old.sessions.issue("__token__", "old")
+    assert old.from_headers("c", "", token_cookie) is not None
+    assert new.from_headers("c", "", token_cookie) is None
+
+
+def test_every_gradio_route_to_document_events_is_refused(open_server, auth_server):
+    for path in ("/gradio_api/run/remove_document", "/gradio_api/api/add_documents",
+                 "/gradio_api/call/v2/add_documents"):
+        r = httpx.post(open_server.url + path, json={"data": ["x"]})
+        assert r.status_code == 403, (path, r.status_code)
+    config = httpx.get(open_server.url + "/config").json()
+    index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "remove_document")
+    for fn_index in (index, str(index), float(index)):
+        r = httpx.post(open_server.url + "/gradio_api/queue/join",
+                       json={"fn_index": fn_index, "data": ["x"], "session_hash": "abc"})
+        assert r.status_code == 403, fn_index
+
+
+def test_long_passwords_take_as_long_for_known_and_unknown_users():
+    from assistant.security import PasswordBook
+
+    book = PasswordBook(f"alice:{hash_password('pw', rounds=10)},empty:")
+    assert "empty" not in book.hashes  # an empty password is no account
+    long = "x" * 73
+
+    def timed(user):
+        started = time.perf_counter()
+        assert not book.verify(user, long)
+        return time.perf_counter() - started
+
+    known = min(timed("alice") for _ in range(3))
+    unknown = min(timed("nobody") for _ in range(3))
+    assert known > unknown / 16  # both pay for a bcrypt check (the unknown one at cost 12, alice at cost 10)
