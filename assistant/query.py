@@ -386,6 +386,18 @@ class QueryAnalysis:
     is_follow_up: bool = False
 
 
+# The lines of our own answers that name the documents they answer from (the lead before them quotes clauses,
+# which may cite other texts: 按照《互联网信息服务深度合成管理规定》…).
+_ANSWER_FRAMING_LINES = ("根据", "The governing provisions", "**", "对比", "Comparison of")
+
+
+def _answered_from(content: str, resolver: "DocResolver") -> list[str]:
+    """The documents an earlier answer was given from: those named in its framing lines, else any it names."""
+    framing = "\n".join(line for line in content.splitlines() if line.startswith(_ANSWER_FRAMING_LINES))
+    found = [d for d, _ in resolver.find(framing)] if framing else []
+    return found or [d for d, _ in resolver.find(content)]
+
+
 def _topic(text: str) -> str:
     return re.sub(r"[《》]|\s{2,}", " ", text).strip()
 
@@ -411,7 +423,7 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
                 if doc_ids:
                     break
                 if turn.get("role") == "assistant":
-                    doc_ids = [d for d, _ in resolver.find(turn.get("content", ""))][:1]
+                    doc_ids = _answered_from(turn.get("content", ""), resolver)[:1]
 
     lower = question.lower()
     jurisdictions, foreign = [], []
