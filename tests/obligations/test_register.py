@@ -97,8 +97,12 @@ def test_api_returns_the_same_register(register_server):
     check_labelling_items(response.json()["items"])
 
     deployer = httpx.get(url, params=[("doc", AI_ACT), ("role", "deployer"), ("jurisdiction", "EU"),
-                                      ("as_of", "2026-01-01")], timeout=60).json()["items"]
+                                      ("as_of", "2026-09-01")], timeout=60).json()["items"]
     assert "Article 26" in {i["unit"] for i in deployer} and "Article 16" not in {i["unit"] for i in deployer}
+    # Article 26 applies from 2 August 2026 (Article 113): on 1 January 2026 it is not yet on the checklist
+    before = httpx.get(url, params=[("doc", AI_ACT), ("role", "deployer"), ("as_of", "2026-01-01")],
+                       timeout=60).json()["items"]
+    assert "Article 26" not in {i["unit"] for i in before}
     both = httpx.get(url, params=[("doc", AI_ACT), ("doc", LABELLING)], timeout=60).json()["items"]
     assert {i["doc_id"] for i in both} == {AI_ACT, LABELLING}
 
