@@ -95,12 +95,14 @@ def unit_body_html(text: str, spans) -> str:
     for line in text.splitlines(keepends=True):
         start, end = pos, pos + len(line)
         pos = end
+        content_end = start + len(line.rstrip("\r\n"))
         heading = _HEADING.match(line)
         if heading:
-            inner = _highlight(text, start + heading.end(), end, spans).rstrip("\n")
-            out.append(f'<strong class="unit-heading">{inner}</strong>\n')
+            inner = _highlight(text, start + heading.end(), content_end, spans)
+            out.append(f'<strong class="unit-heading">{inner}</strong>')
         else:
-            out.append(_highlight(text, start, end, spans))
+            out.append(_highlight(text, start, content_end, spans))
+        out.append(html.escape(text[content_end:end]))
     return "".join(out)
 
 

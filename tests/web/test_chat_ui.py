@@ -34,6 +34,17 @@ def viewport(page) -> dict:
 
 
 # ---- 4. the chat ---------------------------------------------------------------------------------------------
+def test_examples_by_role_fill_the_question(page):
+    compliance = page.locator("#examples .example").all_inner_texts()
+    page.locator("#role").get_by_text("Legal / 法务").click()
+    page.wait_for_function(f"!document.querySelector('#examples').innerText.includes({compliance[0]!r})")
+    legal = page.locator("#examples .example")
+    assert legal.count() and set(legal.all_inner_texts()).isdisjoint(compliance)
+    legal.first.click()
+    assert page.locator("#question textarea").input_value() == legal.first.get_attribute("data-question")
+    assert page.locator("#chatbot .turn").count() == 0  # filled, not sent
+
+
 def test_enter_sends_and_shift_enter_adds_a_line(page):
     question = page.locator("#question textarea")
     assert "Shift+Enter" in question.get_attribute("placeholder")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chat_page import ask, open_source
+from chat_page import ask as ask_in_chat
+from chat_page import open_source
 from support.live_server import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -112,7 +113,7 @@ def test_ui_date_field_marks_a_citation_not_in_effect_and_shows_the_timeline(dat
         page.goto(dated_server.url + "/")
         page.wait_for_selector("#question textarea", timeout=60_000)
         page.fill("#as-of input, #as-of textarea", "2025-06-01")
-        n = ask(page, "What does Article 53 of the EU AI Act require?")
+        n = ask_in_chat(page, "What does Article 53 of the EU AI Act require?")
         assert "not yet applicable on 2025-06-01: applies from 2 August 2025" in page.inner_text("#chatbot")
         open_source(page, n, "Article 53")
         panel = page.locator("#clause-panel .applicability")
