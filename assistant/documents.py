@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import threading
 import time
 import uuid
@@ -35,11 +36,13 @@ def upload_dir(settings: Settings) -> Path:
 
 
 def safe_name(original: str) -> str:
-    """A generated file name: a slug of the original stem (letters, digits, CJK, -) plus a random suffix."""
+    """A safe file name: a slug of the original stem (letters, digits, CJK, -) and its suffix. Without an ``id``
+    in its front matter a document's id is its file stem, so this slug is the upload's id ("drone-delivery.md"
+    is ``drone-delivery``), never a random one."""
     stem = Path(original.replace("\\", "/")).name
     suffix = Path(stem).suffix.lower()
     slug = re.sub(r"[^\w\-\u4e00-\u9fff]+", "-", Path(stem).stem, flags=re.UNICODE).strip("-_.").lower()[:60]
-    return f"{slug or 'document'}-{secrets.token_hex(4)}{suffix}"
+    return f"{slug or 'document'}{suffix}"
 
 
 def check_upload_size(settings: Settings, size: int) -> None:
@@ -76,8 +79,9 @@ def save_upload(settings: Settings, original_name: str, data: bytes) -> Path:
     directory = upload_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / safe_name(original_name)
-    tmp = directory / ".incoming" / target.name  # hidden while checked: ingest skips dot-directories
-    tmp.parent.mkdir(exist_ok=True)
+    # hidden while checked (ingest skips dot-directories); its own folder, so its stem (its id) is the target's
+    tmp = directory / ".incoming" / secrets.token_hex(4) / target.name
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_bytes(data)
     try:
         with _UPLOAD_LOCK:  # two uploads of one id at once: the second sees the first
@@ -89,13 +93,14 @@ def save_upload(settings: Settings, original_name: str, data: bytes) -> Path:
             if owner is not None or doc.doc_id in _pending_ids(settings, catalog):
                 raise DuplicateDocument(f"document id {doc.doc_id!r} is already uploaded; remove it first to "
                                         "replace it")
+            if target.exists():
+                raise DuplicateDocument(f"a file named {target.name!r} is already uploaded; remove it first or "
+                                        "rename the file")
             tmp.rename(target)
     except LoadError as exc:
-        tmp.unlink(missing_ok=True)
         raise UploadError(str(exc)) from None
-    except UploadError:
-        tmp.unlink(missing_ok=True)
-        raise
+    finally:
+        shutil.rmtree(tmp.parent, ignore_errors=True)
     return target
 
 

@@ -2,55 +2,17 @@
 ask a Chinese question, watch the answer stream in with citations, open a citation, switch a filter."""
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
+from chat_page import ask, expand_full_text, open_source, source_labels
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Chromium is missing: `apt-get install chromium fonts-noto-cjk` (.ci/run does this)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.goto(live_server.url + "/")
-    pg.wait_for_selector("#question textarea", timeout=60_000)
-    yield pg
-    context.close()
-
-
-def ask(page, question: str) -> None:
-    page.fill("#question textarea", question)
-    page.click("#send")
 
 
 def test_chinese_question_streams_a_cited_answer_and_opens_the_clause(page, tmp_path):
-    ask(page, "生成式人工智能服务提供者对生成的图片、视频要做什么标识？")
-    page.wait_for_selector("#citations label", timeout=60_000)
-    chat = page.inner_text("#chatbot")
+    n = ask(page, "生成式人工智能服务提供者对生成的图片、视频要做什么标识？")
+    chat = expand_full_text(page, n)
     assert "根据" in chat and "[1]" in chat
     assert "对图片、视频等生成内容进行标识" in chat
-    labels = page.locator("#citations label")
-    texts = [labels.nth(i).inner_text() for i in range(labels.count())]
-    target = next(i for i, t in enumerate(texts) if "第十二条" in t)
-    labels.nth(target).click()
-    page.wait_for_selector("#clause-panel .clause", timeout=20_000)
-    panel = page.inner_text("#clause-panel")
+    panel = open_source(page, n, "第十二条")
     assert "第十二条" in panel and "对图片、视频等生成内容进行标识" in panel
     assert "https://www.cac.gov.cn/" in panel and "2023-07-10" in panel
     page.screenshot(path=str(tmp_path / "answer-and-clause.png"), full_page=True)
@@ -63,32 +25,30 @@ def test_english_question_and_document_filter(page, tmp_path):
     page.keyboard.type("78/311")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
-    ask(page, "What does the resolution encourage countries to do about capacity-building?")
-    page.wait_for_selector("#citations label", timeout=60_000)
-    labels = [page.locator("#citations label").nth(i).inner_text()
-              for i in range(page.locator("#citations label").count())]
+    n = ask(page, "What does the resolution encourage countries to do about capacity-building?")
+    labels = source_labels(page, n)
     assert labels and all("78/311" in label for label in labels), labels
     assert "The governing provisions are" in page.inner_text("#chatbot")
     page.screenshot(path=str(tmp_path / "filtered.png"), full_page=True)
 
 
 def test_refusal_shows_possibly_related_clauses(page):
-    ask(page, "What does Colorado's AI law require from developers?")
-    page.wait_for_selector("#citations label", timeout=60_000)
+    n = ask(page, "What does Colorado's AI law require from developers?")
     assert "does not cover" in page.inner_text("#chatbot")
-    assert "Possibly related" in page.inner_text("#citations")
+    assert "Possibly related" in page.inner_text(f'#chatbot .turn[data-turn="{n}"] .sources')
+    assert source_labels(page, n)
 
 
 def test_empty_question_gets_a_message_not_an_error(page):
-    ask(page, "   ")
+    page.fill("#question textarea", "   ")
+    page.click("#send")
     page.wait_for_function("document.querySelector('#chatbot').innerText.includes('empty')", timeout=30_000)
 
 
 def test_clear_chat(page):
     ask(page, "深度合成服务提供者的义务有哪些？")
-    page.wait_for_selector("#citations label", timeout=60_000)
     page.click("#clear")
-    page.wait_for_function("document.querySelectorAll('#citations label').length === 0", timeout=20_000)
+    page.wait_for_function("document.querySelectorAll('#chatbot .turn').length === 0", timeout=20_000)
     assert "深度合成服务提供者的义务" not in page.inner_text("#chatbot")
 
 
@@ -121,11 +81,9 @@ def test_upload_a_document_and_find_it_answerable(browser, tmp_path_factory, cle
         page.wait_for_function("document.querySelector('#documents-table').innerText.includes('drone-delivery')",
                                timeout=30_000)
         page.get_by_role("tab", name="Chat / 问答").click()
-        page.fill("#question textarea", "无人机快递在居民区上空最低飞多高？")
-        page.click("#send")
-        page.wait_for_selector("#citations label", timeout=60_000)
-        assert "无人机快递管理办法" in page.inner_text("#citations")
-        assert "一百二十米" in page.inner_text("#chatbot")
+        n = ask(page, "无人机快递在居民区上空最低飞多高？")
+        assert any("无人机快递管理办法" in label for label in source_labels(page, n))
+        assert "一百二十米" in expand_full_text(page, n)
         page.screenshot(path=str(source.parent / "uploaded-answer.png"), full_page=True)
         context.close()
     finally:
@@ -192,15 +150,12 @@ def test_sign_in_then_document_html_shows_as_text_and_loads_nothing(browser, tmp
         page.fill("#password", "lovelace-1815")
         page.click("#login")
         page.wait_for_selector("#question textarea", timeout=60_000)
-        page.fill("#question textarea", "无人机运营者要买什么保险？")
-        page.click("#send")
-        page.wait_for_selector("#citations label", timeout=60_000)
-        chat = page.inner_text("#chatbot")
+        n = ask(page, "无人机运营者要买什么保险？")
+        chat = expand_full_text(page, n)
         assert "第三者责任保险" in chat and "<img" in chat  # the tag is text
         assert page.locator("#chatbot img#probe-img").count() == 0
-        labels = page.locator("#citations label")
-        labels.nth(0).click()
-        page.wait_for_selector("#clause-panel .clause", timeout=20_000)
+        panel = open_source(page, n)
+        assert "<img" in panel and page.locator("#clause-panel img").count() == 0
         assert page.locator("#clause-panel a[href^='javascript']").count() == 0
         page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "signed-in.png"), full_page=True)
         page.wait_for_timeout(500)

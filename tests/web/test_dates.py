@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from chat_page import ask as ask_in_chat
+from chat_page import open_source
 from support.live_server import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -111,14 +113,9 @@ def test_ui_date_field_marks_a_citation_not_in_effect_and_shows_the_timeline(dat
         page.goto(dated_server.url + "/")
         page.wait_for_selector("#question textarea", timeout=60_000)
         page.fill("#as-of input, #as-of textarea", "2025-06-01")
-        page.fill("#question textarea", "What does Article 53 of the EU AI Act require?")
-        page.click("#send")
-        page.wait_for_selector("#citations label", timeout=60_000)
+        n = ask_in_chat(page, "What does Article 53 of the EU AI Act require?")
         assert "not yet applicable on 2025-06-01: applies from 2 August 2025" in page.inner_text("#chatbot")
-        labels = page.locator("#citations label")
-        target = next(i for i in range(labels.count()) if "Article 53" in labels.nth(i).inner_text())
-        labels.nth(target).click()
-        page.wait_for_selector("#clause-panel .applicability", timeout=20_000)
+        open_source(page, n, "Article 53")
         panel = page.locator("#clause-panel .applicability")
         assert panel.get_attribute("data-in-effect") == "false"
         assert "2025-08-02" in panel.inner_text()
