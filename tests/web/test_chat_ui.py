@@ -153,17 +153,20 @@ def test_copy_and_export_the_conversation(browser, live_server, tmp_path):
     try:
         assert page.locator("#export-docx").is_disabled()
         n = ask(page, LABELLING_Q)
-        label = source_labels(page, n)[0].split("] ", 1)[1]
+        label = source_labels(page, n)[0].split("] ", 1)[1]  # 《生成式人工智能服务管理暂行办法》第十二条
+        title, unit = label.strip("《").split("》", 1)
         turn(page, n).locator(".copy-answer").click()
         page.wait_for_timeout(300)
         copied = page.evaluate("navigator.clipboard.readText()")
-        assert label in copied and "对图片、视频等生成内容进行标识" in copied
+        assert title in copied and unit in copied and "对图片、视频等生成内容进行标识" in copied
+        assert "References" in copied or "参考文献" in copied  # full references: title, unit, date, link
+        assert "https://www.cac.gov.cn/" in copied
         with page.expect_download(timeout=30_000) as download:
             page.click("#export-docx")
         path = tmp_path / "conversation.docx"
         download.value.save_as(path)
         text = "\n".join(p.text for p in Document(str(path)).paragraphs)
-        assert LABELLING_Q in text and label in text
+        assert LABELLING_Q in text and title in text and unit in text
         with page.expect_download(timeout=30_000) as download:
             page.click("#export-md")
         assert LABELLING_Q in Path(download.value.path()).read_text(encoding="utf-8")
