@@ -22,7 +22,7 @@ from assistant.comparison import policy as comparison_policy
 from assistant.config import Settings, get_settings
 from assistant.feedback import record_declined
 from assistant.followups import suggest_follow_ups
-from assistant.lead import Piece, compose_lead
+from assistant.lead import Lead, Piece, compose_lead
 from assistant.query import question_language
 from assistant.refusal import RefusalDecision, decide
 from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, RetrievedClause, asks_definition, asks_scope
@@ -336,8 +336,17 @@ class AnswerService:
         index = self.retriever.index
         pieces = [Piece(cit.n, cit.quote, index.is_framing(clause.chunk_id)) for cit, clause in zip(citations, clauses)]
         question = " ".join([result.analysis.question, *result.analysis.expansions])
-        lead = compose_lead(question, language, pieces, index.keyword.idf,
-                            wants_definition=asks_definition(result.analysis.question))
+        wants_definition = asks_definition(result.analysis.question)
+        if result.sides:  # a comparison: the best sentence of each side
+            lead = Lead()
+            for n in range(len(result.sides)):
+                side = [p for p, cit in zip(pieces, citations) if side_of(cit.doc_id, cit.jurisdiction, result.sides) == n]
+                part = compose_lead(question, language, side, index.keyword.idf, wants_definition, max_sentences=1)
+                lead.text = (lead.text + ("" if language == "zh" else " ") + part.text).strip() if part.text else lead.text
+                for k, spans in part.spans.items():
+                    lead.spans.setdefault(k, []).extend(spans)
+        else:
+            lead = compose_lead(question, language, pieces, index.keyword.idf, wants_definition=wants_definition)
         for cit, clause in zip(citations, clauses):
             offset = 0
             if clause.meta.get("parts", 1) > 1:

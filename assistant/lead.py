@@ -146,9 +146,10 @@ def _score_sentences(question: str, language: str, pieces: list[Piece], weight_o
 
 
 def compose_lead(question: str, language: str, pieces: list[Piece], weight_of: Callable[[str], float],
-                 wants_definition: bool = False) -> Lead:
+                 wants_definition: bool = False, max_sentences: int | None = None) -> Lead:
     """The lead for an extractive answer ("" when no cited clause has a sentence)."""
     p = policy()
+    limit = max_sentences or p.max_sentences
     scored = _score_sentences(question, language, pieces, weight_of, wants_definition)
     if not scored:
         return Lead()
@@ -157,7 +158,7 @@ def compose_lead(question: str, language: str, pieces: list[Piece], weight_of: C
     per_clause = {scored[0].n: 1}
     used = len(scored[0].text)
     for cand in scored[1:]:
-        if len(chosen) == p.max_sentences or cand.score < p.also_within * scored[0].score:
+        if len(chosen) >= limit or cand.score < p.also_within * scored[0].score:
             break
         if not cand.matched or per_clause.get(cand.n, 0) >= p.max_per_clause or used + len(cand.text) > budget:
             continue  # a further sentence must itself hold something the question asks about
