@@ -155,17 +155,24 @@ _POINT_START = re.compile(r"^(?:\(([0-9]+|[a-z]{1,4})\)|([0-9]+)\.|[（(]([一�
 
 
 def _span_end(clause: RetrievedClause) -> str:
-    """"–(h)" when a piece labelled from where it starts (Article 5(1)(d)) runs on to further points, so that
-    the label does not claim a single point for text that covers several."""
+    """"–(h)" when a piece labelled from where it starts (Article 5(1)(d)) runs on to further points of the same
+    level, so that the label does not claim a single point for text that covers several. The end is of the same
+    kind as the start's last part: Article 99(5)–(7) for paragraphs, Article 5(1)(d)–(f) for points; never a
+    mixed "Article 99(5)–(a)"."""
     if clause.locator == clause.unit:
         return ""
-    marks = [m.group(0).strip() for m in _POINT_START.finditer(clause.text)]
-    if len(marks) < 2:
+    start = re.findall(r"\(([^)]+)\)$", clause.locator)
+    if not start:
         return ""
-    last = marks[-1]
-    if last[0].isdigit():
-        last = f"({last.rstrip('.')})"
-    return f"–{last}" if not clause.locator.endswith(last) else ""
+    numeric = start[0].isdigit()
+    marks = []
+    for m in _POINT_START.finditer(clause.text):
+        mark = next(g for g in m.groups() if g)
+        if mark.isdigit() == numeric and not re.fullmatch(r"[一二三四五六七八九十]+", mark):
+            marks.append(mark)
+    if len(marks) < 2 or marks[-1] == start[0]:
+        return ""
+    return f"–({marks[-1]})"
 
 
 class AnswerService:

@@ -383,3 +383,23 @@ def test_injected_instruction_is_only_quoted_verbatim(injected_service):
     assert answer.text.count("HACKED") == quote.count("HACKED") == 1
     assert answer.text.count("已被攻破") == quote.count("已被攻破") == 1
     assert lead_line(answer) == "根据《生成式人工智能服务管理暂行办法》第十二条的规定："
+
+
+def test_span_labels_never_mix_paragraphs_and_points(service):
+    """A piece starting at a paragraph ends its label at a paragraph (Article 99(5)–(7)), never at a point of it
+    (the malformed 'Article 99(5)–(a)')."""
+    index = service.retriever.index
+    labels = []
+    for doc_id, unit in ((EU_AI_ACT, "Article 99"), (EU_AI_ACT, "Article 5"), (EU_AI_ACT, "Article 50")):
+        for row in index.rows_of_unit(doc_id, unit):
+            from assistant.retrieval import RetrievedClause
+
+            meta = index.metas[row]
+            clause = RetrievedClause(index.ids[row], doc_id, meta["unit"], meta.get("locator", meta["unit"]),
+                                     index.texts[row], meta, 0.0)
+            labels.append(service.clause_label(clause, "en"))
+    assert labels
+    for label in labels:
+        m = re.search(r"\(([^)]+)\)–\(([^)]+)\)$", label)
+        if m:
+            assert m.group(1).isdigit() == m.group(2).isdigit(), label
