@@ -435,7 +435,12 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
                 continue
             for i in range(m.start(), m.end()):
                 taken[i] = True
-            target = jurisdictions if code in indexed_jurisdictions else foreign
+            if code in indexed_jurisdictions:
+                target = jurisdictions
+            elif "" in indexed_jurisdictions:
+                continue  # a document of unknown jurisdiction may well be from there: no proof it is absent
+            else:
+                target = foreign
             if code not in target:
                 target.append(code)
             if target is foreign:

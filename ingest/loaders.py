@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import tomllib
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -221,14 +223,36 @@ def http_link(url: str | None) -> str:
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc and plain else ""
 
 
+# Headings that number a part of a text ("1. INTRODUCTION", "第一章 总则", "Article 3", "1.2.1 Scope") name that
+# part, not the document: never a title.
+_NUMBERED_HEADING = re.compile(r"^(\d+(\.\d+)*\.?\s|第[一二三四五六七八九十百零\d]+[编章节条]|"
+                               r"(Article|Section|Sec\.|Chapter|CHAPTER|Part|PART|Rule|Annex|ANNEX)\s+[\dIVXLC]+\b|§)")
+
+
 def _first_heading(body: str) -> str:
-    for line in body.splitlines():
-        line = line.strip()
-        if line.startswith("# "):
+    """A title from the text: its first H1, or for a text without headings its first line — never a numbered
+    heading or line; else "" (the caller uses the file name)."""
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("# ") and not _NUMBERED_HEADING.match(line[2:].strip()):
             return line[2:].strip()
-        if line and not line.startswith("#"):
-            return line[:80]
+    if lines and not any(line.startswith("#") for line in lines) and not _NUMBERED_HEADING.match(lines[0]):
+        return lines[0][:80]
     return ""
+
+
+@lru_cache(maxsize=1)
+def _jurisdiction_hints() -> tuple[int, list[tuple[str, list[str]]]]:
+    data = tomllib.loads((Path(__file__).parent / "resources" / "jurisdiction_hints.toml").read_text(encoding="utf-8"))
+    return int(data["opening_chars"]), [(h["code"], h["words"]) for h in data["hints"]]
+
+
+def infer_jurisdiction(title: str, body: str) -> str:
+    """The jurisdiction a text names in its title or opening (中华人民共和国…, Official Journal of the European
+    Union …), or "" (unknown)."""
+    chars, hints = _jurisdiction_hints()
+    opening = f"{title}\n{body[:chars]}"
+    return next((code for code, words in hints if any(word in opening for word in words)), "")
 
 
 def _slug(stem: str) -> str:
@@ -282,15 +306,16 @@ def load_document(path: Path, catalog: dict[str, CatalogEntry],
         value = meta.get(key)
         return str(value).strip() if value not in (None, "") else (catalog_value or fallback)
 
+    title = pick("title", entry.title, html_title or _first_heading(body) or path.stem)
     return SourceDocument(
         doc_id=doc_id,
-        title=pick("title", entry.title, html_title or _first_heading(body) or path.stem),
+        title=title,
         body=body,
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
         language=pick("language", entry.language, detect_language(body)),
         title_en=pick("title_en", entry.title_en),
-        jurisdiction=pick("jurisdiction", entry.jurisdiction),
+        jurisdiction=pick("jurisdiction", entry.jurisdiction, infer_jurisdiction(title, body)),
         doc_type=pick("doc_type", entry.doc_type),
         status=pick("status", entry.status, "unknown"),
         issued=pick("issued", entry.issued),

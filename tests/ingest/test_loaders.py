@@ -294,3 +294,20 @@ def test_unreadable_file_permission_denied(tmp_path):
         _assert_one_clear_line(str(info.value), "cannot read file: permission denied")
     finally:
         path.chmod(0o644)
+
+
+def test_a_document_without_catalog_entry_gets_a_title_and_a_jurisdiction_from_its_own_text(tmp_path):
+    """No front matter, no catalog entry: a numbered first heading is never the title (the file name is), and
+    中华人民共和国… in the title or opening makes the text Chinese law; nothing recognisable leaves it unknown."""
+    rulebook = tmp_path / "market-conduct-rules.md"
+    rulebook.write_text("# 1. INTRODUCTION\n\n1.1 These rules apply to members.\n\n## 1.2 Definitions\n\nText.\n",
+                        encoding="utf-8")
+    doc = load_document(rulebook, {})
+    assert doc.title == "market-conduct-rules" and doc.jurisdiction == ""
+    law = tmp_path / "ecommerce.md"
+    law.write_text("# 中华人民共和国电子商务法\n\n第一条 为了保障电子商务各方主体的合法权益，制定本法。\n", encoding="utf-8")
+    doc = load_document(law, {})
+    assert doc.title == "中华人民共和国电子商务法" and doc.jurisdiction == "CN"
+    numbered = tmp_path / "plain.txt"
+    numbered.write_text("第一章 总则\n\n第一条 本规则适用于会员。\n", encoding="utf-8")
+    assert load_document(numbered, {}).title == "plain"
