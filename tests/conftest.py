@@ -173,3 +173,21 @@ def dated_index(tmp_path_factory, settings_factory, shared_corpus, embedder) -> 
     report = run_ingest(settings)
     assert report.ok, report.failed
     return BuiltIndex(settings, corpus, report)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium, driven by Playwright for Python (one per test module)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Chromium is missing: `apt-get install chromium fonts-noto-cjk` (.ci/run does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()

@@ -2,8 +2,6 @@
 the GenAI Interim Measures: each citation says from when it applies and whether it is in effect on that date."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +11,6 @@ import pytest
 from chat_page import ask as ask_in_chat
 from chat_page import open_source
 from support.live_server import LiveServer
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -100,16 +96,10 @@ def test_cli_as_of_timeline_and_a_malformed_date(dated_index, cli_env):
     assert "2023-08-15" in cn.stdout and "eu-ai-act" not in cn.stdout
 
 
-def test_ui_date_field_marks_a_citation_not_in_effect_and_shows_the_timeline(dated_server, tmp_path):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Chromium is missing: `apt-get install chromium fonts-noto-cjk` (.ci/run does this)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+def test_ui_date_field_marks_a_citation_not_in_effect_and_shows_the_timeline(dated_server, browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
         page.goto(dated_server.url + "/")
         page.wait_for_selector("#question textarea", timeout=60_000)
         page.fill("#as-of input, #as-of textarea", "2025-06-01")
@@ -124,4 +114,5 @@ def test_ui_date_field_marks_a_citation_not_in_effect_and_shows_the_timeline(dat
         table = page.inner_text("#timeline-table")
         assert "2027-08-02" in table and "Article 6(1)" in table and "2023-08-15" in table
         page.screenshot(path=str(tmp_path / "as-of.png"), full_page=True)
-        browser.close()
+    finally:
+        context.close()
