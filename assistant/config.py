@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     export_max_turns: int = 100  # turns in one conversation export
 
     @property
+    def upload_max_unpacked_bytes(self) -> int:
+        return int(self.upload_max_unpacked_mb * 1_000_000)
+
+    @property
     def auth_enabled(self) -> bool:
         return bool(self.auth_users or self.api_token)
 

@@ -58,14 +58,10 @@ def _pending_ids(settings: Settings, catalog) -> dict[str, str]:
     for path in sorted(directory.glob("*")) if directory.is_dir() else []:
         if path.is_file() and path.suffix.lower() in UPLOAD_SUFFIXES:
             try:
-                ids[load_document(path, catalog, settings_bytes(settings)).doc_id] = path.name
+                ids[load_document(path, catalog, settings.upload_max_unpacked_bytes).doc_id] = path.name
             except LoadError:
                 continue
     return ids
-
-
-def settings_bytes(settings: Settings) -> int:
-    return int(settings.upload_max_unpacked_mb * 1_000_000)
 
 
 def save_upload(settings: Settings, original_name: str, data: bytes) -> Path:
@@ -86,7 +82,7 @@ def save_upload(settings: Settings, original_name: str, data: bytes) -> Path:
     try:
         with _UPLOAD_LOCK:  # two uploads of one id at once: the second sees the first
             catalog = load_catalog(settings.catalog_path)
-            doc = load_document(tmp, catalog, settings_bytes(settings))
+            doc = load_document(tmp, catalog, settings.upload_max_unpacked_bytes)
             owner = ClauseStore(settings).documents().get(doc.doc_id)
             if owner is not None and not owner.source_file.startswith("uploads/"):
                 raise DuplicateDocument(f"document id {doc.doc_id!r} already belongs to the corpus")

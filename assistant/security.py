@@ -220,10 +220,6 @@ class AccessControl:
     def enabled(self) -> bool:
         return self.settings.auth_enabled
 
-    @property
-    def uploads_allowed_in_open_mode(self) -> bool:
-        return self.settings.open_uploads
-
     def principal(self, user: str) -> Principal:
         return Principal(user, user == TOKEN_USER or user in self.admins)
 
@@ -281,8 +277,7 @@ class AccessControl:
         return self.passwords.hashes.get(user)
 
     # --- same-origin check -----------------------------------------------------------------------------
-    def cross_site(self, method: str, host: str, origin: str | None, referer: str | None,
-                   scheme: str = "http") -> bool:
+    def cross_site(self, method: str, host: str, origin: str | None, referer: str | None) -> bool:
         """True when a state-changing request names another site as its origin (or ``null``)."""
         if method.upper() not in UNSAFE_METHODS:
             return False

@@ -123,7 +123,7 @@ def _run_ingest(
         progress("load", i, len(files), path.name)
         rel = prefix + str(path.relative_to(root))
         try:
-            doc = load_document(path, catalog, int(settings.upload_max_unpacked_mb * 1_000_000))
+            doc = load_document(path, catalog, settings.upload_max_unpacked_bytes)
         except LoadError as exc:
             report.failed.append(FileFailure(path, str(exc)))
             failed_files.add(rel)

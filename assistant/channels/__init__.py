@@ -28,7 +28,8 @@ class Channels:
     wecom: Any = None  # assistant.channels.wecom.WeComChannel
 
 
-def _off(app: "FastAPI", path: str, name: str, needed: list[str]) -> None:
+def _off(app: "FastAPI", path: str) -> None:
+    """A switched-off channel's endpoint: a generic 404 that names no setting."""
     from fastapi.responses import JSONResponse
 
     async def channel_off():
@@ -52,7 +53,7 @@ def mount_channels(app: "FastAPI", holder, settings: Settings) -> Channels:
     elif len(missing) < 2:
         log.warning("Slack channel off (HTTP mode): %s not set", ", ".join(missing))
     if channels.slack is None:
-        _off(app, slack_mod.PATH, "Slack", ["REGQA_SLACK_BOT_TOKEN", "REGQA_SLACK_SIGNING_SECRET"])
+        _off(app, slack_mod.PATH)
 
     from assistant.channels import wecom as wecom_mod
 
@@ -67,7 +68,7 @@ def mount_channels(app: "FastAPI", holder, settings: Settings) -> Channels:
     elif len(missing) < len(wecom_mod.SETTING_NAMES):
         log.warning("WeCom channel off: %s not set", ", ".join(missing))
     if channels.wecom is None:
-        _off(app, wecom_mod.PATH, "WeCom", list(wecom_mod.SETTING_NAMES.values()))
+        _off(app, wecom_mod.PATH)
 
     app.state.channels = channels
     return channels
