@@ -150,6 +150,21 @@ class ClauseStore:
                 return
             offset += PAGE
 
+    def vectors(self, ids: list[str]) -> np.ndarray:
+        """The stored embeddings of ``ids``, in that order, as unit-length float32 rows (for exact search)."""
+        out: list[np.ndarray] = []
+        for start in range(0, len(ids), PAGE):
+            batch = ids[start:start + PAGE]
+            with _store_errors(self, writing=False):
+                page = self.collection.get(ids=batch, include=["embeddings"])
+            found = dict(zip(page["ids"], page["embeddings"]))
+            out.extend(np.asarray(found[cid], dtype=np.float32) for cid in batch)
+        if not out:
+            return np.zeros((0, 0), dtype=np.float32)
+        matrix = np.vstack(out)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return matrix / np.where(norms > 0, norms, 1.0)
+
     def documents(self) -> dict[str, IndexedDocument]:
         rows: dict[str, list[dict]] = {}
         for _, meta, _ in self.iter_rows():

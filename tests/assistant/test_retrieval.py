@@ -304,9 +304,7 @@ def test_filters_of_accepts_the_usual_shapes():
     assert not Filters.of({"jurisdiction": [], "doc_id": []})
     f = Filters.of({"jurisdiction": "EU", "doc_id": ["a", "b"], "status": "in-force"})
     assert f == Filters(jurisdictions=("EU",), doc_ids=("a", "b"), statuses=("in-force",))
-    assert f.chroma_where() == {"$and": [{"jurisdiction": {"$in": ["EU"]}}, {"doc_id": {"$in": ["a", "b"]}},
-                                         {"status": {"$in": ["in-force"]}}]}
-    assert Filters.of({"jurisdictions": ["CN"]}).chroma_where() == {"jurisdiction": {"$in": ["CN"]}}
+    assert Filters.of({"jurisdictions": ["CN"]}) == Filters(jurisdictions=("CN",))
 
 
 # ---- cross-references ---------------------------------------------------------------------------------------------
@@ -411,3 +409,24 @@ def test_colloquial_penalty_follow_up_finds_the_liability_clause_of_a_text_witho
     answer = service.answer(follow_up, history=history)
     assert (answer.citations[0].doc_id, answer.citations[0].unit) == (
         "cn-ai-content-labeling-measures-2025", "第十三条"), [c.label for c in answer.citations]
+
+
+def test_dense_search_is_exact_and_respects_the_mask(retriever):
+    """The dense candidates are the true nearest clauses (Chroma's HNSW search is approximate and ranked differently
+    in two processes over one index), and a mask limits them to its rows."""
+    import numpy as np
+
+    index = retriever.index
+    got = index.store.collection.get(ids=index.ids, include=["embeddings"])
+    stored = dict(zip(got["ids"], got["embeddings"]))
+    matrix = np.asarray([stored[cid] for cid in index.ids], dtype=np.float64)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    vector = retriever.embedder.embed_query("deployers must disclose deep fakes")
+    truth = matrix @ (np.asarray(vector, dtype=np.float64) / np.linalg.norm(vector))
+    rows, sims = retriever._dense(vector, None, 200)
+    assert len(rows) == 200 and set(rows) == set(np.argsort(-truth)[:200].tolist())
+    assert all(abs(sims[r] - truth[r]) < 1e-4 for r in rows)
+    only_cn = index.jurisdiction_of == "CN"
+    masked, _ = retriever._dense(vector, only_cn, 50)
+    assert masked and all(only_cn[r] for r in masked)
+    assert set(masked) == set(np.flatnonzero(only_cn)[np.argsort(-truth[only_cn])[:50]].tolist())
