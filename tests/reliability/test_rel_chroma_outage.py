@@ -1,10 +1,11 @@
 """Faults: the Chroma server goes away in the middle of traffic, and comes back.
 
 The web app (real uvicorn, API only) runs in server mode against a real `chroma run`. Clients keep asking while
-the Chroma process is killed: every answer is either a normal 200 or a 503 with a JSON error (never a 500, never
-a stack trace); once it is down, questions get 503 ``index_unavailable``. Chroma is then started again on the
-same port and data path, and the same running web app answers normally again (same citations as before),
-without a restart.
+the Chroma process is killed: the app answers from the index it loaded (clause texts, embeddings and keyword index
+are held in memory; search is exact and local), so every answer is a normal 200 with the same citations as before,
+and the document list still answers. Writing needs Chroma: an ingest during the outage fails with a clear error.
+Chroma is then started again on the same port and data path, a re-ingest of a changed document succeeds, and the
+same running web app picks the change up without a restart.
 """
 from __future__ import annotations
 
@@ -73,10 +74,13 @@ def _citations(url: str) -> list[list[tuple[str, str]]]:
     return out
 
 
-def test_chroma_server_down_mid_traffic_gives_503_and_recovers_without_restart(tmp_path, small_corpus,
-                                                                               settings_factory, embedder):
+def test_chroma_server_down_mid_traffic_keeps_answering_and_picks_up_a_reindex_after(tmp_path, small_corpus,
+                                                                                      settings_factory, embedder):
+    import pytest
+
     from assistant.web import create_app
     from ingest.pipeline import run_ingest
+    from ingest.store import IndexError_
 
     chroma = ChromaServer(tmp_path / "chroma").start()
     server = None
@@ -95,39 +99,36 @@ def test_chroma_server_down_mid_traffic_gives_503_and_recovers_without_restart(t
             time.sleep(3.0)
         records = traffic.records
 
-        statuses = {s for _, s, _, _ in records}
-        assert statuses <= {200, 503}, [(s, t[:300]) for _, s, t, _ in records if s not in (200, 503)][:3]
-        assert any(s == 200 for t, s, _, _ in records if t < killed_at), "no successful answer before the outage"
+        assert {s for _, s, _, _ in records} == {200}, [(s, t[:300]) for _, s, t, _ in records if s != 200][:3]
         late = [r for r in records if r[0] > killed_at + 1.0]  # answered a second or more after the kill
-        assert late and all(s == 503 for _, s, _, _ in late), [(s, t[:200]) for _, s, t, _ in late if s != 503][:3]
-        for _, status, text, body in records:
-            if status == 503:
-                assert body and body["error"]["type"] == "index_unavailable", text[:300]
-                message = body["error"]["message"]
-                assert message.startswith(("the clause index is unavailable", "cannot read the index")), message
-                assert "Traceback" not in text
-        down = httpx.post(server.url + "/v1/ask", json={"question": QUESTIONS[0]}, timeout=60)
-        assert_json_error(down, 503)
-        chat = httpx.post(server.url + "/v1/chat/completions", timeout=60,
-                          json={"messages": [{"role": "user", "content": QUESTIONS[0]}]})
-        assert_json_error(chat, 503)
-        assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200  # the app itself is alive
+        assert late, "no request was answered during the outage"
+        for _, _, _, body in late:
+            assert body and body["citations"], body
+        assert _citations(server.url) == before  # the same answers while Chroma is down
+        listed = httpx.get(server.url + "/v1/documents", timeout=30)
+        assert listed.status_code == 200 and len(listed.json()["documents"]) == 3
+        assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
+        with pytest.raises(IndexError_, match="unreachable"):  # writing needs the server: a clear error
+            run_ingest(settings)
 
-        # Chroma comes back on the same port and data path: the same app answers again, no restart
+        # Chroma comes back on the same port and data path; a changed document is re-indexed and the running
+        # app serves the new text without a restart
         chroma = ChromaServer(tmp_path / "chroma", port=chroma.port).start()
+        genai = small_corpus / "cn-genai-interim-measures-2023.md"
+        marker = "本办法所称试点沙盒登记簿由提供者按季度报送。"
+        genai.write_text(genai.read_text(encoding="utf-8").replace(
+            "第二十四条 本办法自2023年8月15日起施行。", "第二十四条 本办法自2023年8月15日起施行。" + marker), encoding="utf-8")
+        assert run_ingest(settings).ok
         back = time.monotonic()
-        while time.monotonic() < back + 30:
-            r = httpx.post(server.url + "/v1/ask", json={"question": QUESTIONS[0]}, timeout=60)
-            if r.status_code == 200:
-                break
-            assert_json_error(r, 503)
+        found = False
+        while time.monotonic() < back + 30 and not found:
+            r = httpx.post(server.url + "/v1/ask", json={"question": "试点沙盒登记簿多久报送一次？"}, timeout=60)
+            assert r.status_code == 200, r.text[:300]
+            found = "试点沙盒登记簿" in r.text
             time.sleep(0.5)
-        recovered_after = time.monotonic() - back
-        assert r.status_code == 200, "the app did not recover within 30 s of Chroma coming back"
-        assert _citations(server.url) == before
-        print(f"\n[chroma outage] {len(records)} requests: {sum(s == 200 for _, s, _, _ in records)} x 200, "
-              f"{sum(s == 503 for _, s, _, _ in records)} x 503; answering again {recovered_after:.1f} s after "
-              f"Chroma was back")
+        assert found, "the running app did not pick up the re-index within 30 s"
+        print(f"\n[chroma outage] {len(records)} requests, all 200 ({len(late)} during the outage); the re-index "
+              f"was served {time.monotonic() - back:.1f} s after it finished")
     finally:
         if server is not None:
             server.stop()
