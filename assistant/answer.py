@@ -19,7 +19,7 @@ from datetime import date
 from assistant import dates
 from assistant.comparison import comparison_table, side_name, side_of
 from assistant.comparison import policy as comparison_policy
-from assistant.config import Settings, get_settings
+from common.settings import Settings, get_settings
 from assistant.feedback import record_declined
 from assistant.followups import suggest_follow_ups
 from assistant.lead import Lead, Piece, compose_lead

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .config import Settings, get_settings
+from common.settings import Settings, get_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Compliance Q&A over AI-safety regulation, with clause-level citations.")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.config import Settings
+from common.settings import Settings
 from ingest.catalog import load_catalog
 from ingest.loaders import LoadError, load_document
 from ingest.models import IngestReport

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from assistant.config import Settings
+from common.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from html import escape
 
-from assistant.config import PROJECT_ROOT, Settings
+from common.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from assistant.config import Settings
+from common.settings import Settings
 from assistant.security import safe_link
 from ingest.applicability import unit_applicability
 from ingest.obligations import load_rules, sync_register

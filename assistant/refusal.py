@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.config import Settings
+from common.settings import Settings
 from assistant.query import QueryAnalysis
 from assistant.retrieval import RetrievalResult
 

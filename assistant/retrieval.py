@@ -21,7 +21,7 @@ from pydantic import ConfigDict
 
 from assistant.comparison import Side, comparison_sides, interleave, side_mask
 from assistant.comparison import policy as comparison_policy
-from assistant.config import Settings
+from common.settings import Settings
 from assistant.metrics import unit_norm
 from assistant.query import ClauseRef, DocInfo, DocResolver, QueryAnalysis, analyse, int_to_cn
 from ingest.catalog import load_catalog

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import bcrypt
 
-from assistant.config import Settings
+from common.settings import Settings
 from ingest.loaders import http_link as safe_link  # noqa: F401  (one definition of a safe link)
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
 from assistant.answer import (Answer, AnswerService, InvalidAsOf, InvalidQuestion, as_of_date, validate_history,
                               validate_question)
-from assistant.config import Settings, get_settings
+from common.settings import Settings, get_settings
 from assistant.obligations import InvalidObligationQuery, ObligationQuery, ObligationRegister, parse_query
 from assistant.documents import DuplicateDocument, IngestJobs, UploadError, remove_upload, save_upload
 from assistant.security import AccessControl, Principal, is_loopback, safe_link

@@ -33,7 +33,7 @@ import time  # noqa: E402
 
 import httpx  # noqa: E402
 
-from assistant.config import PROJECT_ROOT, get_settings  # noqa: E402
+from common.settings import PROJECT_ROOT, get_settings  # noqa: E402
 from assistant.metrics import load_dataset  # noqa: E402
 
 

@@ -22,7 +22,7 @@ import json
 import statistics
 import time
 
-from assistant.config import PROJECT_ROOT, get_settings
+from common.settings import PROJECT_ROOT, get_settings
 from assistant.metrics import first_hit_rank, load_dataset
 from ingest.embeddings import load_embedder
 from ingest.pipeline import run_ingest

@@ -30,7 +30,7 @@ if str(_HERE.parent) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from assistant.config import PROJECT_ROOT, Settings  # noqa: E402
+from common.settings import PROJECT_ROOT, Settings  # noqa: E402
 from ingest.embeddings import load_embedder  # noqa: E402
 from ingest.pipeline import run_ingest, sorted_rows  # noqa: E402
 from ingest.store import ClauseStore  # noqa: E402

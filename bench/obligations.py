@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.config import get_settings  # noqa: E402
+from common.settings import get_settings  # noqa: E402
 from ingest.catalog import load_catalog  # noqa: E402
 from ingest.loaders import load_document  # noqa: E402
 from ingest.obligations import build_register  # noqa: E402

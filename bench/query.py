@@ -24,7 +24,7 @@ import statistics
 import time
 
 from assistant.answer import AnswerService
-from assistant.config import PROJECT_ROOT, get_settings
+from common.settings import PROJECT_ROOT, get_settings
 from assistant.evaluation import item_query, langchain_default_store
 from assistant.metrics import load_dataset
 

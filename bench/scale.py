@@ -50,7 +50,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from assistant.config import PROJECT_ROOT, Settings  # noqa: E402
+from common.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 WORK = PROJECT_ROOT / "var" / "bench" / "scale"
 CHUNKS_PER_SYNTHETIC_DOC = 100

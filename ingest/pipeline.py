@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.config import Settings
+from common.settings import Settings
 
 from .applicability import rules_fingerprint
 from .catalog import load_catalog

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.config import Settings
+from common.settings import Settings
 
 from .applicability import applicability_of
 from .models import Chunk, SourceDocument

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import PROJECT_ROOT, SHARED_CORPUS, Settings
+from common.settings import PROJECT_ROOT, SHARED_CORPUS, Settings
 
 sys.path.insert(0, str(Path(__file__).parent))  # makes tests/support importable as `support`
 
@@ -51,7 +51,7 @@ def _require_shared_corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_corpus() -> Path:
-    """The read-only shared corpus (``assistant.config.SHARED_CORPUS``); tests skip when it is absent."""
+    """The read-only shared corpus (``common.settings.SHARED_CORPUS``); tests skip when it is absent."""
     return _require_shared_corpus()
 
 

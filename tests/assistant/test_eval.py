@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import SHARED_CORPUS
+from common.settings import SHARED_CORPUS
 from assistant.evaluation import evaluate, run_baseline
 from assistant.metrics import load_dataset, summarise
 from corpus_ids import ALGO, EU_AI_ACT, GENAI

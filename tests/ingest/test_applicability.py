@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import PROJECT_ROOT
+from common.settings import PROJECT_ROOT
 from ingest.applicability import (RULES_PATH, ApplicabilityError, InvalidDate, applicability_of, default_rules,
                                   format_date, in_effect, load_rules, milestones, parse_as_of, unit_applicability)
 from ingest.catalog import load_catalog

@@ -33,7 +33,7 @@ status: in-force
 
 @pytest.fixture(scope="module")
 def catalog():
-    from assistant.config import PROJECT_ROOT
+    from common.settings import PROJECT_ROOT
 
     return load_catalog(PROJECT_ROOT / "corpus" / "catalog.toml")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import Settings
+from common.settings import Settings
 
 LABELLING = "cn-ai-content-labeling-measures-2025"
 AI_ACT = "eu-ai-act-2024"
