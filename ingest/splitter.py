@@ -19,6 +19,8 @@ Schemes (chosen by the catalog, else detected):
 - ``paragraphs``: every paragraph is ``para N``; dash-led proposals (``——…``) are ``item N``; a bulleted list
   (``- …``) belongs to the paragraph before it; a paragraph that starts with a key of the catalog's
   ``paragraph_units`` opens the unit named there (``signatories``), and the paragraphs after it stay in it.
+- ``numbered-provisions``: plain-text rulebooks and codes whose lines start with their number (``1.2.1``,
+  ``2.2.4.(1)``, ``§ 1002.4``, ``Rule 3.2``): see ``ingest/provisions.py``.
 - ``cn-plan``: outline documents (一、 / （一） / 1. headings and 专栏 boxes): units ``一``, ``二（三）``,
   ``三（一）1``, ``专栏1``.
 In-text references (依照本法第二十一条, referred to in Article 6(2)) never open a unit: only a paragraph or
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 
 from .catalog import CatalogEntry
 from .models import Chunk, SourceDocument, Unit
+from .provisions import looks_numbered, split_provisions
 
 CN_DIGITS = "零〇一二三四五六七八九十百千两"
 CN_ARTICLE = re.compile(rf"^\*{{0,2}}第([{CN_DIGITS}]+)条(?:\*{{0,2}})(?:[\s\u3000]|$)")
@@ -70,7 +73,7 @@ PLAN_SUBPART = re.compile(rf"^（([{CN_DIGITS}]+)）")
 PLAN_BOX = re.compile(r"^\*\*(专栏\s*\d+)")
 PLAN_POINT = re.compile(r"^(\d+)[.．](.{1,40})$")
 
-SPLITTER_VERSION = "2"  # bump when a change to this module changes chunks: documents are re-split on ingest
+SPLITTER_VERSION = "3"  # bump when a change to this module changes chunks: documents are re-split on ingest
 PARAGRAPH_LEVEL = 7  # units opened by a paragraph sit below every heading level
 
 
@@ -350,6 +353,8 @@ def detect_scheme(doc: SourceDocument, blocks: list[str]) -> str:
     unit_headings = sum(heading_unit_label(t, "")[0] == "unit" for _, t in headings)
     if unit_headings >= 2:
         return "headings"
+    if looks_numbered(doc.body):
+        return "numbered-provisions"
     if sum(bool(P_NUMBERED.match(b)) for b in paragraphs) >= 3:
         return "numbered-paras"
     return "paragraphs"
@@ -360,6 +365,8 @@ def split_units(doc: SourceDocument, entry: CatalogEntry | None = None) -> list[
     blocks = blocks_of(doc.body)
     scheme = doc.scheme or (entry.scheme if entry else "") or detect_scheme(doc, blocks)
     walker = _Walker(preamble_label=(entry.preamble_label if entry and entry.preamble_label else "preamble"))
+    if scheme == "numbered-provisions":
+        return [u for u in split_provisions(doc.body, walker.preamble_label) if u.blocks]
     if scheme == "cn-articles":
         _walk_cn_articles(blocks, walker)
     elif scheme == "numbered-paras":

@@ -1,0 +1,155 @@
+"""Numbered provisions in plain text: rulebooks, codes and regulations whose lines start with their number.
+
+A line that starts with a provision number opens a unit named by it — ``1.2.1``, ``2.2.4.(1)``, ``5.13A.5.1``,
+``§ 1002.4``, ``Rule 3.2``, ``Section 12.3``, ``Part 3.7.(4)``, ``APP 1.4`` — and every line up to the next one
+belongs to it, with ``(1)`` / ``(a)`` / ``(i)`` lines as locators inside it. A numbered line directly followed by
+its first sub-provision (``1.2 Captive Insurance Business`` then ``1.2.1 …``) is a heading: it names the path of
+the units below it instead of being a unit. Text before the first provision is the preamble.
+
+Numbers must rise in document order (per prefix), so a wrapped line that happens to start with a number
+(``10.5 million …``) or an in-text reference never opens a unit. Used by the splitter for plain-text documents
+without Markdown headings or 第X条 articles (``detect_scheme`` -> ``numbered-provisions``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .models import Unit
+
+_PREFIX = r"(?:§{1,2}|Rule|RULE|Section|SECTION|Sec\.|Regulation|Part|PART|Article|Art\.|APP|Schedule|SCHEDULE)"
+_NUMBER = r"\d{1,5}[A-Z]?(?:\.\d{1,4}[A-Z]?)*"
+PROVISION_LINE = re.compile(
+    rf"^(?P<prefix>{_PREFIX}\s*)?(?P<number>{_NUMBER})(?P<subs>(?:\.?\((?:\d{{1,3}}|[a-z]{{1,3}})\))*)\.?"
+    rf"(?:[\t ]+(?P<text>\S.*))?$")
+_COMPONENT = re.compile(r"(\d+)([A-Z]?)|\((\w+)\)")
+_CHAPTER = re.compile(r"^(\d{1,3})\.?[\t ]+([A-Z][A-Z0-9 ,&'’()\-–/]{2,100})$")  # "1 GENERAL PROVISIONS"
+MIN_PROVISIONS = 8  # fewer numbered lines than this: not a numbered rulebook
+HEADING_MAX_CHARS = 120  # a numbered line longer than this is text, never a heading
+MAX_STEP = 5  # an unprefixed number may skip at most this many places (1.2 -> 1.7), else it is text ("10.5 million")
+MAX_RESTART = 3  # below the place that rose, numbering starts again near 1 (2.1.4 -> 2.2.1, not 2.2.9)
+
+
+@dataclass(frozen=True)
+class Provision:
+    line: int  # index of its line in the document
+    prefix: str  # "§", "Rule", "Part", … or ""
+    number: str  # as printed, without a trailing dot: "1.2.1", "2.2.4.(1)", "1002.4"
+    text: str  # the rest of the line
+    key: tuple  # for ordering: (1, 2, 4, (1,)) …
+
+    @property
+    def label(self) -> str:
+        if not self.prefix:
+            return self.number
+        prefix = "§" if self.prefix.startswith("§") else self.prefix
+        return f"{prefix} {self.number}"
+
+    def is_ancestor_of(self, other: "Provision") -> bool:
+        return other.prefix == self.prefix and len(other.key) > len(self.key) and \
+            other.key[:len(self.key)] == self.key
+
+
+def _key(number: str) -> tuple[tuple[int, str], ...]:
+    """"5A.2.1" -> ((5, "A"), (2, ""), (1, "")); "2.2.4.(1)" -> (..., (4, ""), (1, "")); "(b)" -> (0, "b")."""
+    parts = []
+    for m in _COMPONENT.finditer(number):
+        if m.group(1):
+            parts.append((int(m.group(1)), m.group(2)))
+        else:
+            token = m.group(3)
+            parts.append((int(token), "") if token.isdigit() else (0, token))
+    return tuple(parts)
+
+
+def _match(line: str) -> tuple[str, str, str] | None:
+    """(prefix, number, text) of a line that starts with a provision number, else None."""
+    m = PROVISION_LINE.match(line.strip())
+    if not m:
+        return None
+    prefix = (m.group("prefix") or "").strip()
+    text = (m.group("text") or "").strip()
+    if text[:1].islower():
+        return None  # a wrapped line ("3.5 million units …"), not a provision
+    if not ("." in m.group("number") or m.group("subs") or prefix):
+        return None  # a bare "3" or "3." is at most a chapter number
+    return prefix, (m.group("number") + m.group("subs")).rstrip("."), text
+
+
+def _follows(last: tuple | None, key: tuple, lenient: bool) -> bool:
+    """Whether ``key`` can be the next provision after ``last``: it rises and, unless a prefix (§, Rule …) marks
+    it as a provision anyway, it is a near successor (one place up by at most MAX_STEP, the places below
+    restarting near 1) rather than any larger number."""
+    if last is None:
+        return lenient or all(n <= MAX_RESTART * MAX_STEP for n, _ in key)
+    if key <= last:
+        return False
+    if lenient:
+        return True
+    for place, (old, new) in enumerate(zip(last, key)):
+        if old != new:
+            return new[0] - old[0] <= MAX_STEP and all(n <= MAX_RESTART for n, _ in key[place + 1:])
+    return all(n <= MAX_RESTART for n, _ in key[len(last):])  # a first sub-provision: 2.2.4 -> 2.2.4.(1)
+
+
+def find_provisions(lines: list[str]) -> list[Provision]:
+    """The numbered lines that open provisions, each rising over the previous one with the same prefix."""
+    found: list[Provision] = []
+    last: dict[str, tuple] = {}
+    for i, line in enumerate(lines):
+        parsed = _match(line)
+        if not parsed:
+            continue
+        prefix, number, text = parsed
+        key = _key(number)
+        family = "§" if prefix.startswith("§") else prefix
+        if not _follows(last.get(family), key, lenient=bool(family)):
+            continue  # a running head, a wrapped line starting with a number, a reference
+        last[family] = key
+        found.append(Provision(i, family, number, text, key))
+    return found
+
+
+def looks_numbered(body: str) -> bool:
+    return len(find_provisions(body.splitlines())) >= MIN_PROVISIONS
+
+
+def _is_heading(provision: Provision, following: Provision | None, lines: list[str]) -> bool:
+    """A short numbered line followed directly (no text between) by its own first sub-provision."""
+    if following is None or not provision.is_ancestor_of(following) or len(provision.text) > HEADING_MAX_CHARS:
+        return False
+    between = [line for line in lines[provision.line + 1:following.line] if line.strip()]
+    return not between
+
+
+def _chapter_titles(lines: list[str]) -> dict[int, str]:
+    """Bare-numbered all-caps titles ("1 GENERAL PROVISIONS", "2. INTRODUCTION"): the path, not a unit."""
+    return {i: f"{m.group(1)} {m.group(2).strip()}" for i, line in enumerate(lines)
+            if (m := _CHAPTER.match(line.strip()))}
+
+
+def split_provisions(body: str, preamble_label: str = "preamble") -> list[Unit]:
+    """The document's units: one per numbered provision (headings excepted), in document order."""
+    lines = body.splitlines()
+    provisions = find_provisions(lines)
+    chapters = _chapter_titles(lines)
+    first = provisions[0].line if provisions else len(lines)
+    units: list[Unit] = []
+    preamble = [line.strip() for i, line in enumerate(lines[:first]) if line.strip() and i not in chapters]
+    if preamble:
+        units.append(Unit(label=preamble_label, path=[], blocks=preamble))
+    headings: list[tuple[Provision, str]] = []
+    for n, provision in enumerate(provisions):
+        following = provisions[n + 1] if n + 1 < len(provisions) else None
+        while headings and not headings[-1][0].is_ancestor_of(provision):
+            headings.pop()
+        title = f"{provision.label} {provision.text}".strip()
+        if _is_heading(provision, following, lines):
+            headings.append((provision, title))
+            continue
+        end = following.line if following else len(lines)
+        text = [line.strip() for i, line in enumerate(lines[provision.line + 1:end], provision.line + 1)
+                if line.strip() and i not in chapters]
+        chapter = [title for i, title in chapters.items() if i < provision.line][-1:]
+        units.append(Unit(label=provision.label, path=[*chapter, *(t for _, t in headings)], blocks=[title, *text]))
+    return units

@@ -1,0 +1,86 @@
+"""Plain-text rulebooks whose lines start with their provision number (ingest/provisions.py, via the splitter)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.models import SourceDocument
+from ingest.provisions import find_provisions, split_provisions
+from ingest.splitter import blocks_of, chunk_document, detect_scheme, split_units
+
+RULEBOOK = """\
+Sample Market Rules (an invented rulebook for tests)
+Version 2, 2026
+
+1\tGENERAL PROVISIONS
+1.1\tApplication
+These Rules apply to every Licensed Dealer.
+1.2\tDefinitions
+1.2.1\tClient Money means money held for a client, other than money of the Licensed Dealer.
+1.2.2\tA Licensed Dealer must keep Client Money in a segregated account.
+2\tCONDUCT
+2.1\tDisclosure
+2.1.1\tA Licensed Dealer must give each client:
+(a)\ta written fee schedule; and
+(b)\tnotice of any change at least 30 days in advance.
+2.1.2\tWithout limiting Rule 1.2.2, the Regulator may direct a Licensed Dealer to report monthly.
+10.5 million units of exposure is not a provision number but a wrapped line.
+12.4 Percent figures far ahead of the numbering are text too.
+2.1.2\tA running head repeating an earlier number is text, not a new provision.
+2.2.1.(1)\tA dealer holding more than 5% of an issue must notify the Regulator within 2 business days.
+2.2.1.(2)\tNotwithstanding Rule 2.2.1(1), the Regulator may extend the period.
+5A.1.1\tHigh-cost dealers must cap charges at 0.8% a day.
+"""
+
+
+def _doc(body: str) -> SourceDocument:
+    return SourceDocument(doc_id="sample-rules", title="Sample Market Rules", body=body, path=Path("rules.txt"),
+                          sha256="0" * 64, language="en")
+
+
+def test_numbered_lines_become_units_and_their_parents_the_path():
+    units = split_provisions(RULEBOOK)
+    labels = [u.label for u in units]
+    assert labels == ["preamble", "1.1", "1.2.1", "1.2.2", "2.1.1", "2.1.2", "2.2.1.(1)", "2.2.1.(2)", "5A.1.1"]
+    by_label = {u.label: u for u in units}
+    assert by_label["1.2.1"].path == ["1 GENERAL PROVISIONS", "1.2 Definitions"]  # 1.2 is a heading, not a unit
+    assert by_label["2.1.1"].path == ["2 CONDUCT", "2.1 Disclosure"]
+    assert by_label["1.1"].blocks == ["1.1 Application", "These Rules apply to every Licensed Dealer."]
+    assert by_label["2.1.1"].blocks[1:] == ["(a)\ta written fee schedule; and",
+                                            "(b)\tnotice of any change at least 30 days in advance."]
+    # a wrapped line starting with a number and a repeated (not rising) number stay text of the open provision
+    assert any(b.startswith("10.5 million") for b in by_label["2.1.2"].blocks)
+    assert any(b.startswith("12.4 Percent") for b in by_label["2.1.2"].blocks)
+    assert any("running head" in b for b in by_label["2.1.2"].blocks)
+    assert by_label["preamble"].blocks == ["Sample Market Rules (an invented rulebook for tests)", "Version 2, 2026"]
+
+
+def test_prefixed_numbers_form_their_own_sequence():
+    body = "\n".join([
+        "Regulation on Lending", "§ 1002.1 Authority, scope and purpose.", "(a) Authority. This regulation is issued.",
+        "§ 1002.2 Definitions.", "(a) Account means an extension of credit.", "§ 1002.4 General rules.",
+        "(a) Discrimination. A creditor shall not discriminate.", "§ 1002.2 Definitions.",  # a running head
+        "(b) Applicant means any person who requests credit.",
+    ] + [f"§ 1002.{n} Rule {n}.\nText of rule {n}." for n in range(5, 12)])
+    provisions = find_provisions(body.splitlines())
+    assert [p.label for p in provisions][:4] == ["§ 1002.1", "§ 1002.2", "§ 1002.4", "§ 1002.5"]
+    doc = _doc(body)
+    assert detect_scheme(doc, blocks_of(doc.body)) == "numbered-provisions"
+    units = {u.label: u for u in split_units(doc)}
+    assert "(b) Applicant means any person who requests credit." in units["§ 1002.4"].blocks
+
+
+def test_the_splitter_picks_the_scheme_and_chunks_carry_locators():
+    doc = _doc(RULEBOOK)
+    assert detect_scheme(doc, blocks_of(doc.body)) == "numbered-provisions"
+    chunks = chunk_document(doc, max_chars_en=80)
+    units = {c.unit for c in chunks}
+    assert {"1.2.1", "2.1.1", "2.2.1.(1)", "5A.1.1"} <= units
+    assert all(c.unit != "1.2" for c in chunks)
+    pieces = [c for c in chunks if c.unit == "2.1.1"]
+    assert len(pieces) >= 2 and any("(b)" in c.locator for c in pieces), [c.locator for c in pieces]
+
+
+def test_a_few_numbered_lines_do_not_make_a_rulebook():
+    body = "A short note.\n\n1.1 First point.\n\n1.2 Second point.\n\nClosing words."
+    doc = _doc(body)
+    assert detect_scheme(doc, blocks_of(doc.body)) != "numbered-provisions"
