@@ -97,10 +97,11 @@ class DocResolver:
         return "".join(keep)
 
     def names_part_of_a_title(self, name: str) -> bool:
-        """Whether the last two words of an English name occur in one of our titles or aliases ("the Framework
+        """Whether the last (two) words of an English name occur in one of our titles or aliases ("the Framework
         Convention", "the AI Convention", "the Framework Act" are ours, loosely named)."""
-        words = re.findall(r"[a-z0-9]+", name.lower())[-2:]
-        if len(words) < 2:
+        tail_words = self.policy.title_tail_words
+        words = re.findall(r"[a-z0-9]+", name.lower())[-tail_words:]
+        if len(words) < tail_words:
             return False
         tail = " ".join(words)
         return any(tail in " ".join(re.findall(r"[a-z0-9]+", n)) for n, _ in self._names if not CJK.search(n))

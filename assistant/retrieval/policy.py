@@ -132,6 +132,7 @@ class NamesPolicy:
     min_bare_chars: int
     strip_prefix: str
     resemblance: float
+    title_tail_words: int
 
 
 @dataclass(frozen=True)
@@ -314,7 +315,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
         crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best")),
         evidence=EvidencePolicy(e.integer("coverage_clauses")),
         names=NamesPolicy(n.integer("min_chars"), n.integer("min_bare_chars"), n.text("strip_prefix"),
-                          n.number("resemblance")),
+                          n.number("resemblance"), n.integer("title_tail_words")),
         guard=GuardPolicy(**{k: g.pattern(k) for k in ("companies", "enforcement", "statistics", "amendment",
                                                        "year")}))
     for section in (d, lk, dv, x, e, n, g):
