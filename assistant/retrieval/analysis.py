@@ -148,7 +148,8 @@ def _unknown_instruments(question: str, resolver: DocResolver, named: list[str],
                          policy: AnalysisPolicy) -> tuple[list[str], list[str]]:
     """(titles and standards the corpus does not hold, loosely named instruments: unknown unless a text cites
     them)."""
-    unknown, loose = [], []
+    unknown: list[str] = []
+    loose: list[str] = []
     for m in _BOOK_TITLE.finditer(question):
         if not resolver.resolve_title(m.group(1)):
             unknown.append(m.group(1))

@@ -13,12 +13,10 @@ import numpy as np
 
 from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.index import ClauseIndex
-from assistant.retrieval.policy import FusionPolicy
+from assistant.retrieval.policy import FusionPolicy, LookupPolicy
 from assistant.retrieval.references import ClauseRef, int_to_cn
 from assistant.retrieval.types import Candidate, Filters, Lookup
 from ingest.embeddings import Embedder
-
-_MISSING_KINDS = ("cn-article", "article", "recital", "annex", "outcome", "para")  # a named text must have these
 
 
 def _point_key(point: str) -> list[tuple[int, str]]:
@@ -53,8 +51,8 @@ def _unit_labels(ref: ClauseRef) -> list[str]:
 
 
 class LookupSource:
-    def __init__(self, index: ClauseIndex) -> None:
-        self.index = index
+    def __init__(self, index: ClauseIndex, policy: LookupPolicy) -> None:
+        self.index, self.policy = index, policy
 
     def run(self, analysis: QueryAnalysis, filters: Filters) -> list[Candidate]:
         return self.find(analysis, self.index.mask(filters)).candidates
@@ -86,7 +84,7 @@ class LookupSource:
     def _names_a_missing_clause(self, analysis: QueryAnalysis, doc_id: str, ref: ClauseRef,
                                 labels: list[str]) -> bool:
         """The question names a clause its named document does not have."""
-        return doc_id in analysis.named_in_question and not ref.listed and ref.kind in _MISSING_KINDS and \
+        return doc_id in analysis.named_in_question and not ref.listed and ref.kind in self.policy.missing_clause_kinds and \
             not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in labels)
 
 

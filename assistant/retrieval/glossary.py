@@ -68,13 +68,9 @@ def expand_terms(text: str) -> list[str]:
     stemmed = _stemmed(lower)
     out: list[str] = []
     for en, zhs, two_way in glossary():
-        if CJK.search(en):
-            hit = find_name(en, lower)
-        else:
-            hit = _stemmed(en) in stemmed
+        hit = bool(find_name(en, lower)) if CJK.search(en) else _stemmed(en) in stemmed
         if hit:
             out += zhs
         elif two_way and any(CJK.search(z) and z in text for z in zhs):  # ZH->EN (English right sides one-way)
             out.append(en)
-    seen: set[str] = set()
-    return [t for t in out if not (t in seen or seen.add(t))]
+    return list(dict.fromkeys(out))

@@ -61,6 +61,7 @@ class DateOfApplicationPolicy:
 class LookupPolicy:
     bonus: float
     first_bonus: float
+    missing_clause_kinds: tuple[str, ...]  # references a named text must have (else: a missing clause)
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class _Section:
         self.read.add(key)
         return self.data[key]
 
-    def section(self, key: str) -> "_Section":
+    def section(self, key: str) -> _Section:
         return _Section(self._value(key), self.path, ".".join(p for p in (self.key, key) if p))
 
     def number(self, key: str) -> float:
@@ -309,7 +310,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
     out = dict(
         date_of_application=DateOfApplicationPolicy(d.text("when"), d.integer("best_clauses"), d.number("margin"),
                                                     d.pattern("applies_from")),
-        lookup=LookupPolicy(lk.number("bonus"), lk.number("first_bonus")),
+        lookup=LookupPolicy(lk.number("bonus"), lk.number("first_bonus"), lk.words("missing_clause_kinds")),
         diversity=DiversityPolicy(dv.integer("max_pieces_per_unit"), dv.integer("window_per_k"),
                                   dv.integer("pure_lookup_max_words"), dv.pattern("pure_lookup_filler")),
         crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best")),

@@ -60,7 +60,10 @@ def condition_holds(name: str, analysis: QueryAnalysis, named: list[str]) -> boo
 
 def _row_selectors(index: ClauseIndex, analysis: QueryAnalysis, named: list[str]) -> dict[str, Callable]:
     roles = index.roles
-    revoked = lambda: np.isin(index.status_of, list(REVOKED_STATUSES))  # noqa: E731
+
+    def revoked() -> np.ndarray:
+        return np.isin(index.status_of, list(REVOKED_STATUSES))
+
     return {
         "named_documents": lambda: np.isin(index.doc_of, named),
         "named_jurisdictions": lambda: np.isin(index.jurisdiction_of, analysis.jurisdictions),

@@ -31,7 +31,7 @@ class HybridRetriever:
         self.policy = policy or (index.policy if index is not None else default_policy())
         self.index = index or ClauseIndex(settings, policy=self.policy)
         self.embedder = embedder or load_embedder(settings.embedding_model)
-        self.lookup = LookupSource(self.index)
+        self.lookup = LookupSource(self.index, self.policy.lookup)
         self.keyword = KeywordSource(self.index)
         self.dense = DenseSource(self.index, self.embedder, self.policy.fusion)
 
@@ -56,7 +56,7 @@ class HybridRetriever:
         t = time.perf_counter()
         dense = self.dense.similar(analysis, keep)
         timings["dense_ms"] = _ms(t)
-        sides = comparison_sides(analysis.question, analysis.doc_ids, analysis.jurisdictions,
+        sides = comparison_sides(analysis.question, list(analysis.doc_ids), list(analysis.jurisdictions),
                                  {d: info.jurisdiction for d, info in index.docs.items()})
         scored = rank(index, analysis, keep, keyword, dense, lookup.candidates, sides, k, self.policy)
         ranked = list(scored.ranked)

@@ -16,7 +16,7 @@ class Filters:
     statuses: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, value: "Filters | dict | None") -> "Filters":
+    def of(cls, value: Filters | dict | None) -> Filters:
         if value is None:
             return cls()
         if isinstance(value, Filters):
