@@ -52,7 +52,7 @@ class Lookup:
     missing: list[tuple[str, ClauseRef]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class RetrievedClause:
     chunk_id: str
     doc_id: str
@@ -76,7 +76,7 @@ class RetrievedClause:
         return self.status in REVOKED_STATUSES
 
 
-@dataclass
+@dataclass(frozen=True)
 class RetrievalResult:
     analysis: QueryAnalysis
     clauses: list[RetrievedClause]
