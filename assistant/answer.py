@@ -23,9 +23,9 @@ from common.settings import Settings, get_settings
 from assistant.feedback import record_declined
 from assistant.followups import suggest_follow_ups
 from assistant.lead import Lead, Piece, compose_lead
-from assistant.query import question_language
-from assistant.refusal import RefusalDecision, decide
-from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, RetrievedClause, asks_definition, asks_scope
+from assistant.answering.guard import RefusalDecision, decide
+from assistant.retrieval import (Filters, HybridRetriever, RetrievalResult, RetrievedClause, asks_definition, asks_scope,
+                                 question_language)
 from ingest.applicability import InvalidDate, applicability_of, parse_as_of
 from ingest.catalog import load_catalog
 
@@ -426,7 +426,7 @@ class AnswerService:
         index = self.retriever.index
         doc_years = {d: info.text_year for d, info in index.docs.items() if info.text_year}
         titles = {d: self.document_title(d) for d in index.docs}
-        decision = decide(result, self.settings, doc_years, titles)
+        decision = decide(result, self.settings, doc_years, titles, self.retriever.policy)
         timings = {"retrieve_ms": round((time.perf_counter() - t0) * 1000, 1)}
         return question, history, language, result, decision, timings, t0
 

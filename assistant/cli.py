@@ -98,12 +98,17 @@ def docs() -> None:
     console.print(table)
 
 
-def _service(settings: Settings):
+def _service(settings: Settings, policy_file: Path | None = None):
     from assistant.answer import AnswerService
+    from assistant.retrieval import HybridRetriever, PolicyError, load_policy
     from ingest.store import IndexError_
 
     try:
-        service = AnswerService(settings)
+        retriever = HybridRetriever(settings, policy=load_policy(policy_file)) if policy_file else None
+        service = AnswerService(settings, retriever=retriever)
+    except PolicyError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2)
     except IndexError_ as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2)
@@ -221,6 +226,9 @@ def eval_(
     dump: Optional[Path] = typer.Option(None, "--dump", help="Write one JSON object per item (public format)."),
     baseline: list[str] = typer.Option([], "--baseline", help="langchain-default, bm25, dense (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the full report as JSON."),
+    policy: Optional[Path] = typer.Option(None, "--policy", dir_okay=False,
+                                          help="A ranking policy file to evaluate instead of "
+                                               "assistant/resources/ranking.toml."),
 ) -> None:
     """Evaluate retrieval, citations and refusals on a dataset; compare with baselines."""
     from assistant.evaluation import BASELINES, evaluate
@@ -235,7 +243,7 @@ def eval_(
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2)
-    service = _service(_settings(feedback_log_declined=False))  # evaluation questions are not users' questions
+    service = _service(_settings(feedback_log_declined=False), policy)  # evaluation questions are not users' questions
     service.warm_up()
     with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console) as bar:

@@ -74,7 +74,7 @@ def run_baseline(name: str, service: AnswerService, items: list[EvalItem]) -> di
         return _retrieval_records(items, search)
     if name == "dense":
         def search(q: str) -> list[dict]:
-            rows, sims = retriever._dense(retriever.embedder.embed_query(q), None, 10)
+            rows, sims = retriever.nearest(retriever.embedder.embed_query(q), None, 10)
             return [{"doc_id": index.metas[i]["doc_id"], "unit": index.metas[i]["unit"], "text": index.texts[i],
                      "score": sims[i]} for i in rows]
         return _retrieval_records(items, search)
@@ -130,7 +130,7 @@ def evaluate(service: AnswerService, items: list[EvalItem], baselines: list[str]
     records = run_service(service, items, progress)
     if dump:
         write_dump(records, items, dump)
-    report = {"system": summarise(items, records), "baselines": {}}
+    report = {"system": summarise(items, records), "baselines": {}, "policy": service.retriever.policy.source}
     for name in baselines:
         report["baselines"][name] = summarise(items, run_baseline(name, service, items))["overall"]
     return report

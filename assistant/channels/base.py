@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answer import Answer, InvalidQuestion
-from assistant.query import question_language
+from assistant.retrieval import question_language
 from assistant.security import safe_link
 
 log = logging.getLogger("assistant.channels")

@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.query import (
-    analyse,
-    cn_to_int,
-    expand_terms,
-    int_to_cn,
-    parse_clause_refs,
-    question_language,
-)
+from assistant.retrieval.analysis import analyse, question_language
+from assistant.retrieval.glossary import expand_terms
+from assistant.retrieval.references import cn_to_int, int_to_cn, parse_clause_refs
 
 from corpus_ids import (
     ALGO,
@@ -51,8 +46,8 @@ from corpus_ids import (
 ])
 def test_document_names_resolve(resolver, question, doc_id):
     analysis = analyse(question, resolver)
-    assert analysis.named_in_question == [doc_id]
-    assert analysis.doc_ids == [doc_id]
+    assert analysis.named_in_question == (doc_id,)
+    assert analysis.doc_ids == (doc_id,)
 
 
 @pytest.mark.parametrize("question, doc_id", [
@@ -72,26 +67,26 @@ def test_document_names_resolve(resolver, question, doc_id):
 ])
 def test_names_of_the_texts_added_in_2026_resolve(resolver, question, doc_id):
     analysis = analyse(question, resolver)
-    assert analysis.named_in_question == [doc_id]
-    assert analysis.doc_ids == [doc_id]
-    assert analysis.unknown_titles == analysis.unknown_if_unmentioned == []
+    assert analysis.named_in_question == (doc_id,)
+    assert analysis.doc_ids == (doc_id,)
+    assert analysis.unknown_titles == analysis.unknown_if_unmentioned == ()
 
 
 def test_longer_name_wins_over_a_name_inside_it(resolver):
     # 生成式人工智能服务安全基本要求 (TC260-003) contains neither alias of the GenAI Measures as a separate hit,
     # and 互联网信息服务深度合成管理规定 contains the alias 深度合成: one document each.
-    assert analyse("《生成式人工智能服务安全基本要求》的语料安全要求", resolver).doc_ids == [TC260]
-    assert analyse("《互联网信息服务深度合成管理规定》第十条", resolver).doc_ids == [DEEP]
+    assert analyse("《生成式人工智能服务安全基本要求》的语料安全要求", resolver).doc_ids == (TC260,)
+    assert analyse("《互联网信息服务深度合成管理规定》第十条", resolver).doc_ids == (DEEP,)
 
 
 def test_several_documents_in_order_of_appearance(resolver):
     analysis = analyse("个保法和AI Act对自动化决策的规定有什么不同？", resolver)
-    assert analysis.named_in_question == [PIPL, EU_AI_ACT]
+    assert analysis.named_in_question == (PIPL, EU_AI_ACT)
 
 
 def test_no_document_named(resolver):
     analysis = analyse("深度伪造内容需要怎样处理才合规？", resolver)
-    assert analysis.named_in_question == [] and analysis.doc_ids == []
+    assert analysis.named_in_question == () and analysis.doc_ids == ()
 
 
 def test_cybersecurity_law_resolves_to_the_text_in_force(resolver, retriever):
@@ -101,22 +96,22 @@ def test_cybersecurity_law_resolves_to_the_text_in_force(resolver, retriever):
     for question in ("网络安全法第二十一条", "《中华人民共和国网络安全法》关于等级保护的规定",
                      "What does the Cybersecurity Law say about network operators?"):
         analysis = analyse(question, resolver)
-        assert analysis.doc_ids == [CSL_2025], question
+        assert analysis.doc_ids == (CSL_2025,), question
         assert not analysis.wants_old_version
     assert resolver.resolve_title("中华人民共和国网络安全法") == CSL_2025
 
 
 def test_2016_cybersecurity_law_resolves_to_the_revoked_text(resolver):
     analysis = analyse("2016年网络安全法第二十一条怎么规定的？", resolver)
-    assert analysis.doc_ids == [CSL_2016]
+    assert analysis.doc_ids == (CSL_2016,)
     assert analysis.wants_old_version
-    assert analyse("Cybersecurity Law 2016 Article 21", resolver).doc_ids == [CSL_2016]
+    assert analyse("Cybersecurity Law 2016 Article 21", resolver).doc_ids == (CSL_2016,)
 
 
 def test_current_version_wording_is_noticed(resolver):
     analysis = analyse("现行网络安全法第二十条讲了什么？", resolver)
     assert analysis.wants_current_version and not analysis.wants_old_version
-    assert analysis.doc_ids == [CSL_2025]
+    assert analysis.doc_ids == (CSL_2025,)
 
 
 # ---- clause references ------------------------------------------------------------------------------------------
@@ -202,7 +197,7 @@ def test_chinese_numerals_round_trip(n):
 
 def test_lookup_question_carries_document_and_reference(resolver):
     analysis = analyse("TC260-003 的 9.4 条讲的是什么？", resolver)
-    assert analysis.doc_ids == [TC260]
+    assert analysis.doc_ids == (TC260,)
     assert [r.unit for r in analysis.clause_refs] == ["9.4"]
 
 
@@ -237,7 +232,7 @@ def test_instruments_named_in_words_outside_the_corpus_are_flagged(resolver, que
     ("我们公司按照网络安全等级保护条例要做什么？", "网络安全等级保护条例"),
 ])
 def test_chinese_titles_without_brackets_outside_the_corpus_are_flagged(resolver, question, flagged):
-    assert analyse(question, resolver).unknown_titles == [flagged]
+    assert analyse(question, resolver).unknown_titles == (flagged,)
 
 
 @pytest.mark.parametrize("question", [
@@ -251,7 +246,7 @@ def test_chinese_titles_without_brackets_outside_the_corpus_are_flagged(resolver
     "根据公司数据分类分级管理办法，员工要做什么？",
 ])
 def test_chinese_phrases_that_are_not_foreign_titles_are_not_flagged(resolver, question):
-    assert analyse(question, resolver).unknown_titles == []
+    assert analyse(question, resolver).unknown_titles == ()
 
 
 def test_instrument_names_of_the_corpus_are_not_flagged_loose_names_too(resolver):
@@ -261,7 +256,7 @@ def test_instrument_names_of_the_corpus_are_not_flagged_loose_names_too(resolver
                      "Should an AI Bill of Materials be kept for each model?",
                      "How should the Risk Management Process be documented?"):
         analysis = analyse(question, resolver)
-        assert analysis.unknown_titles == analysis.unknown_if_unmentioned == [], question
+        assert analysis.unknown_titles == analysis.unknown_if_unmentioned == (), question
 
 
 @pytest.mark.parametrize("question", [
@@ -273,7 +268,7 @@ def test_instrument_names_of_the_corpus_are_not_flagged_loose_names_too(resolver
     "How does the AI Act's top fine compare with the GDPR's?",  # names a corpus document: answered from it
 ])
 def test_instrument_names_of_the_corpus_are_not_flagged(resolver, question):
-    assert analyse(question, resolver).unknown_titles == []
+    assert analyse(question, resolver).unknown_titles == ()
 
 
 @pytest.mark.parametrize("question", [
@@ -283,7 +278,7 @@ def test_instrument_names_of_the_corpus_are_not_flagged(resolver, question):
     "《互联网信息服务算法推荐管理规定》第二十四条",
 ])
 def test_known_titles_are_not_flagged(resolver, question):
-    assert analyse(question, resolver).unknown_titles == []
+    assert analyse(question, resolver).unknown_titles == ()
 
 
 @pytest.mark.parametrize("question, code", [
@@ -296,7 +291,7 @@ def test_known_titles_are_not_flagged(resolver, question):
 def test_jurisdictions_without_documents_are_flagged(resolver, question, code):
     analysis = analyse(question, resolver)
     assert code in analysis.foreign_jurisdictions
-    assert analysis.jurisdictions == []
+    assert analysis.jurisdictions == ()
 
 
 @pytest.mark.parametrize("question", [
@@ -307,8 +302,8 @@ def test_jurisdictions_without_documents_are_flagged(resolver, question, code):
 ])
 def test_a_foreign_jurisdictions_own_instrument_is_not_one_of_ours(resolver, question):
     analysis = analyse(question, resolver)
-    assert analysis.foreign_jurisdictions and analysis.jurisdictions == []
-    assert analysis.named_in_question == [] and analysis.doc_ids == []
+    assert analysis.foreign_jurisdictions and analysis.jurisdictions == ()
+    assert analysis.named_in_question == () and analysis.doc_ids == ()
 
 
 @pytest.mark.parametrize("question, doc_id", [
@@ -322,7 +317,7 @@ def test_a_foreign_jurisdictions_own_instrument_is_not_one_of_ours(resolver, que
 ])
 def test_a_comparison_with_a_foreign_jurisdiction_keeps_our_document(resolver, question, doc_id):
     analysis = analyse(question, resolver)
-    assert analysis.named_in_question == [doc_id] and analysis.foreign_jurisdictions
+    assert analysis.named_in_question == (doc_id,) and analysis.foreign_jurisdictions
 
 
 @pytest.mark.parametrize("question, code", [
@@ -334,8 +329,8 @@ def test_a_comparison_with_a_foreign_jurisdiction_keeps_our_document(resolver, q
 ])
 def test_covered_jurisdictions_are_recognised(resolver, question, code):
     analysis = analyse(question, resolver)
-    assert analysis.jurisdictions == [code]
-    assert analysis.foreign_jurisdictions == []
+    assert analysis.jurisdictions == (code,)
+    assert analysis.foreign_jurisdictions == ()
 
 
 # ---- language, expansions, follow-ups -------------------------------------------------------------------------
@@ -395,7 +390,7 @@ def test_follow_up_carries_the_previous_document(resolver):
                {"role": "assistant", "content": "需要，应当通过互联网信息服务算法备案系统填报备案信息。"}]
     analysis = analyse("那不备案会怎么处罚？", resolver, history)
     assert analysis.is_follow_up
-    assert analysis.doc_ids == [ALGO] and analysis.named_in_question == []
+    assert analysis.doc_ids == (ALGO,) and analysis.named_in_question == ()
     assert "算法推荐服务提供者需要备案吗" in analysis.search_text
     assert analysis.question == "那不备案会怎么处罚？"
 
@@ -404,15 +399,13 @@ def test_standalone_question_with_history_is_not_a_follow_up(resolver):
     history = [{"role": "user", "content": "算法推荐服务提供者需要备案吗？"}]
     analysis = analyse("《生成式人工智能服务管理暂行办法》对训练数据的来源有哪些具体的合规要求？", resolver, history)
     assert not analysis.is_follow_up
-    assert analysis.doc_ids == [GENAI]
+    assert analysis.doc_ids == (GENAI,)
     assert analysis.search_text == analysis.question
 
 
 def test_a_follow_up_takes_the_document_an_answer_was_given_from_not_one_its_lead_quotes(resolver):
-    from assistant.query import analyse
-
     earlier = ("提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。[1]\n\n"
                "根据《生成式人工智能服务管理暂行办法》第十二条的规定：\n\n**《生成式人工智能服务管理暂行办法》**\n> 第十二条 … [1]")
     history = [{"role": "user", "content": "生成内容要做什么标识？"}, {"role": "assistant", "content": earlier}]
     analysis = analyse("那违反了怎么罚？", resolver, history)
-    assert analysis.doc_ids == ["cn-genai-interim-measures-2023"]
+    assert analysis.doc_ids == ("cn-genai-interim-measures-2023",)

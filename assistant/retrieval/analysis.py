@@ -1,0 +1,221 @@
+"""Query analysis, the first stage: (question, history, the indexed documents) -> a frozen ``QueryAnalysis``:
+what the question names (documents, clauses, jurisdictions, versions, instruments we do not hold), what it asks
+(intents: definition, scope, penalty, entry into force) and how to search it. Pure: no model, no index access.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant.retrieval.documents import DocResolver
+from assistant.retrieval.glossary import CJK, expand_terms, find_names, jurisdiction_names
+from assistant.retrieval.policy import AnalysisPolicy, RankingPolicy, default_policy
+from assistant.retrieval.references import ClauseRef, parse_clause_refs
+
+_BOOK_TITLE = re.compile(r"《([^》]{2,60})》")
+
+
+def question_language(text: str, policy: AnalysisPolicy | None = None) -> str:
+    share = (policy or default_policy().analysis).zh_cjk_share
+    letters = sum(ch.isalpha() for ch in text) or 1
+    return "zh" if len(CJK.findall(text)) / letters > share else "en"
+
+
+def asks_definition(question: str, policy: RankingPolicy | None = None) -> bool:
+    """Whether a question asks what something means or whether it counts as something."""
+    return bool((policy or default_policy()).intent("definition").pattern.search(question))
+
+
+def asks_scope(question: str, policy: RankingPolicy | None = None) -> bool:
+    """Whether a question asks whether (or to whom) a text applies."""
+    return bool((policy or default_policy()).intent("scope").pattern.search(question))
+
+
+@dataclass(frozen=True)
+class QueryAnalysis:
+    question: str  # as asked
+    search_text: str  # standalone text used for search (question + carried-over context)
+    language: str
+    topic_text: str = ""  # search_text without document names (they route; as words they match every clause)
+    doc_ids: tuple[str, ...] = ()  # documents named (or carried over from history)
+    named_in_question: tuple[str, ...] = ()  # documents named in this question itself
+    clause_refs: tuple[ClauseRef, ...] = ()
+    jurisdictions: tuple[str, ...] = ()  # indexed jurisdictions named
+    foreign_jurisdictions: tuple[str, ...] = ()  # named, but no document covers them
+    unknown_titles: tuple[str, ...] = ()  # 《…》 titles / standard numbers not in corpus
+    # capitalised instrument names ("the Bletchley Declaration") not ours by name: unknown unless a text cites them
+    unknown_if_unmentioned: tuple[str, ...] = ()
+    wants_old_version: bool = False
+    wants_current_version: bool = False
+    expansions: tuple[str, ...] = ()
+    is_follow_up: bool = False
+    intents: frozenset[str] = frozenset()  # names of the policy's [intents] the question matches
+
+
+def with_unmentioned_as_unknown(analysis: QueryAnalysis, mentions: Callable[[str], bool]) -> QueryAnalysis:
+    """A new analysis in which the loosely named instruments that no clause mentions count as unknown titles
+    ("the Defense Production Act" is cited by EO 14110: it is something the corpus can speak about)."""
+    unknown = list(analysis.unknown_titles)
+    for name in analysis.unknown_if_unmentioned:
+        if not mentions(name) and name not in unknown:
+            unknown.append(name)
+    return dataclasses.replace(analysis, unknown_titles=tuple(unknown))
+
+
+def _answered_from(content: str, resolver: DocResolver, framing_lines: tuple[str, ...]) -> list[str]:
+    """The documents an earlier answer was given from: those named in its framing lines (the lead before them
+    quotes clauses, which may cite other texts: 按照《互联网信息服务深度合成管理规定》…), else any it names."""
+    framing = "\n".join(line for line in content.splitlines() if line.startswith(framing_lines))
+    found = [d for d, _ in resolver.find(framing)] if framing else []
+    return found or [d for d, _ in resolver.find(content)]
+
+
+def _topic(text: str) -> str:
+    return re.sub(r"[《》]|\s{2,}", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class _Conversation:
+    is_follow_up: bool
+    search_text: str
+    doc_ids: list[str]
+
+
+def _conversation(question: str, named: list[str], history: list[dict], resolver: DocResolver,
+                  policy: AnalysisPolicy) -> _Conversation:
+    """Whether the question follows up an earlier one, and then what it is about."""
+    previous_user = [h.get("content", "") for h in history if h.get("role") == "user"]
+    is_follow_up = bool(previous_user) and (
+        not named or bool(policy.follow_up_hint.search(question)) or len(question) < policy.follow_up_max_chars)
+    if not is_follow_up:
+        return _Conversation(False, question, list(named))
+    last = previous_user[-1]
+    doc_ids = list(named)
+    if not named:
+        doc_ids = [doc_id for doc_id, _ in resolver.find(last)]
+        for turn in reversed(history):  # an assistant answer naming one document
+            if doc_ids:
+                break
+            if turn.get("role") == "assistant":
+                doc_ids = _answered_from(turn.get("content", ""), resolver, policy.answer_framing_lines)[:1]
+    return _Conversation(True, f"{question}\n{last}", doc_ids)
+
+
+def _jurisdictions(lower: str, indexed: set[str]) -> tuple[list[str], list[str], list[int]]:
+    """(indexed jurisdictions named, foreign ones named, where each foreign name ends)."""
+    jurisdictions: list[str] = []
+    foreign: list[str] = []
+    foreign_ends: list[int] = []
+    taken = [False] * len(lower)
+    for name, code in jurisdiction_names():
+        for m in find_names(name, lower):
+            if any(taken[m.start():m.end()]):
+                continue
+            for i in range(m.start(), m.end()):
+                taken[i] = True
+            if code in indexed:
+                target = jurisdictions
+            elif "" in indexed:
+                continue  # a document of unknown jurisdiction may well be from there: no proof it is absent
+            else:
+                target = foreign
+            if code not in target:
+                target.append(code)
+            if target is foreign:
+                foreign_ends.append(m.end())
+    return jurisdictions, foreign, foreign_ends
+
+
+def _qualified_by_foreign(question: str, resolver: DocResolver, foreign_ends: list[int],
+                          policy: AnalysisPolicy) -> set[str]:
+    """Our documents whose name, in this question, qualifies a foreign jurisdiction's own instrument
+    ("新加坡的生成式AI治理框架", "Singapore's AI governance framework")."""
+    lower = question.lower()
+    qualified = set()
+    for doc_id, name in resolver.find(question):  # in order of appearance
+        starts = [m.start() for m in find_names(name.lower(), lower)] or [lower.find(name.lower())]
+        if all(any(0 <= start - end <= policy.qualifier_max_gap and policy.qualifier_gap.fullmatch(lower[end:start])
+                   for end in foreign_ends)
+               for start in starts):  # every mention is the foreign one ("Colorado's AI Act … the AI Act": ours)
+            qualified.add(doc_id)
+            foreign_ends += [start + len(name) for start in starts]  # 新加坡的 生成式AI 治理框架: next one too
+    return qualified
+
+
+def _unknown_instruments(question: str, resolver: DocResolver, named: list[str],
+                         policy: AnalysisPolicy) -> tuple[list[str], list[str]]:
+    """(titles and standards the corpus does not hold, loosely named instruments: unknown unless a text cites
+    them)."""
+    unknown: list[str] = []
+    loose: list[str] = []
+    for m in _BOOK_TITLE.finditer(question):
+        if not resolver.resolve_title(m.group(1)):
+            unknown.append(m.group(1))
+    for m in policy.unknown_standard.finditer(question):
+        if not resolver.find(m.group(0)):
+            unknown.append(m.group(0))
+    if named:
+        return unknown, loose
+    # an instrument named in words (GDPR, the Bletchley Declaration) that the corpus does not hold
+    for m in policy.other_instrument.finditer(question):
+        if m.group(0) not in unknown:
+            unknown.append(m.group(0))
+    for m in policy.instrument_name.finditer(question):
+        name = m.group(0).strip()
+        if not resolver.find(name) and not resolver.names_part_of_a_title(name) and name not in loose:
+            loose.append(name)
+    for m in policy.cn_instrument_name.finditer(_BOOK_TITLE.sub("，", question)):  # a full title without 《》
+        name = policy.cn_lead_in.split(m.group(1))[-1]
+        if policy.own_rules.search(name):
+            continue  # 公司数据分类分级管理办法: a company's own rules, not a regulation
+        if len(name) >= policy.min_cn_instrument_chars and not resolver.find(name) and \
+                not resolver.resembles_a_title(name) and name not in unknown:
+            unknown.append(name)
+    return unknown, loose
+
+
+def _intents(question: str, search_text: str, policy: RankingPolicy) -> frozenset[str]:
+    texts = {"question": question, "search_text": search_text}
+    return frozenset(i.name for i in policy.intents if i.pattern.search(texts[i.text]))
+
+
+def analyse(question: str, resolver: DocResolver, history: list[dict] | None = None,
+            indexed_jurisdictions: set[str] | None = None, policy: RankingPolicy | None = None) -> QueryAnalysis:
+    policy = policy or default_policy()
+    rules = policy.analysis
+    question = question.strip()
+    indexed_jurisdictions = indexed_jurisdictions or {d.jurisdiction for d in resolver.docs.values()}
+    named = [doc_id for doc_id, _ in resolver.find(question)]
+    conversation = _conversation(question, named, history or [], resolver, rules)
+    doc_ids = conversation.doc_ids
+    jurisdictions, foreign, foreign_ends = _jurisdictions(question.lower(), indexed_jurisdictions)
+    if foreign_ends and named:  # a foreign jurisdiction's own instrument, whose name contains names of ours
+        qualified = _qualified_by_foreign(question, resolver, foreign_ends, rules)
+        named = [d for d in named if d not in qualified]
+        doc_ids = [d for d in doc_ids if d not in qualified]
+    unknown, loose = _unknown_instruments(question, resolver, named, rules)
+    wants_old = bool(rules.old_version.search(question))
+    if wants_old:  # "2016年原文的网络安全法": the name resolves to the text in force; switch to the old one
+        named = [resolver.old_version_of(d) for d in named]
+        doc_ids = [resolver.old_version_of(d) for d in doc_ids]
+    search_text = conversation.search_text
+    return QueryAnalysis(
+        question=question,
+        search_text=search_text,
+        topic_text=_topic(resolver.without_names(search_text)) if doc_ids else search_text,
+        language=question_language(question, rules),
+        doc_ids=tuple(doc_ids),
+        named_in_question=tuple(named),
+        clause_refs=tuple(parse_clause_refs(question, rules.max_listed_refs)),
+        jurisdictions=tuple(jurisdictions),
+        foreign_jurisdictions=tuple(foreign),
+        unknown_titles=tuple(unknown),
+        unknown_if_unmentioned=tuple(loose),
+        wants_old_version=wants_old,
+        wants_current_version=bool(rules.current_version.search(question)),
+        expansions=tuple(expand_terms(search_text)),
+        is_follow_up=conversation.is_follow_up,
+        intents=_intents(question, search_text, policy),
+    )

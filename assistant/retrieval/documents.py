@@ -1,0 +1,124 @@
+"""The indexed documents as query analysis sees them (``DocInfo``) and the resolver of document names
+(full titles, short names, aliases) in free text."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.retrieval.glossary import CJK, find_names
+from assistant.retrieval.policy import NamesPolicy, default_policy
+
+REVOKED_STATUSES = frozenset({"revoked", "superseded", "repealed"})
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    doc_id: str
+    title: str
+    title_en: str = ""
+    aliases: tuple[str, ...] = ()
+    jurisdiction: str = ""
+    language: str = ""
+    status: str = ""
+    issued: str = ""
+    text_year: int = 0  # year of the newest version the indexed text includes
+    units: frozenset[str] = frozenset()  # unit labels present in the index
+
+
+class DocResolver:
+    """Resolves document names (full titles, short names, aliases) in free text to doc_ids."""
+
+    def __init__(self, docs: list[DocInfo], policy: NamesPolicy | None = None):
+        self.policy = policy or default_policy().names
+        self.docs = {d.doc_id: d for d in docs}
+        # A name shared by several versions (网络安全法 2016 and 2025) resolves to the one in force.
+        by_name: dict[str, str] = {}
+        for name, doc_id in sorted(set(self._names_of(docs))):
+            current = by_name.get(name)
+            if current is None or (self.docs[current].status in REVOKED_STATUSES
+                                   and self.docs[doc_id].status not in REVOKED_STATUSES):
+                by_name[name] = doc_id
+        self._names = sorted(by_name.items(), key=lambda p: -len(p[0]))
+        self._same_title: dict[str, list[str]] = {}
+        for d in docs:
+            self._same_title.setdefault(d.title, []).append(d.doc_id)
+
+    def _names_of(self, docs: list[DocInfo]) -> list[tuple[str, str]]:
+        """(lower-case name, doc_id) for every name of every document, also without the country prefix."""
+        names: list[tuple[str, str]] = []
+        for d in docs:
+            for name in {d.title, d.title_en, d.doc_id, *d.aliases}:
+                name = (name or "").strip()
+                if len(name) >= self.policy.min_chars:
+                    names.append((name.lower(), d.doc_id))
+                    bare = re.sub(self.policy.strip_prefix, "", name)
+                    if bare != name and len(bare) >= self.policy.min_bare_chars:
+                        names.append((bare.lower(), d.doc_id))
+        return names
+
+    def old_version_of(self, doc_id: str) -> str:
+        """The revoked/superseded document that shares this one's title (网络安全法 2016 for 2025), or itself."""
+        info = self.docs.get(doc_id)
+        if info is None or info.status in REVOKED_STATUSES:
+            return doc_id
+        for other in self._same_title.get(info.title, []):
+            if other != doc_id and self.docs[other].status in REVOKED_STATUSES:
+                return other
+        return doc_id
+
+    def find(self, text: str) -> list[tuple[str, str]]:
+        """(doc_id, matched name) in order of appearance; longer names win over names inside them."""
+        lower = text.lower()
+        taken = [False] * len(lower)
+        hits: list[tuple[int, str, str]] = []
+        for name, doc_id in self._names:
+            for m in find_names(name, lower):
+                if any(taken[m.start():m.end()]):
+                    continue
+                for i in range(m.start(), m.end()):
+                    taken[i] = True
+                hits.append((m.start(), doc_id, text[m.start():m.end()]))
+        hits.sort()
+        seen, out = set(), []
+        for _, doc_id, name in hits:
+            if doc_id not in seen:
+                seen.add(doc_id)
+                out.append((doc_id, name))
+        return out
+
+    def without_names(self, text: str) -> str:
+        """``text`` with every document name blanked out (what is left is the question's topic)."""
+        lower = text.lower()
+        keep = list(text)
+        for name, _ in self._names:
+            for m in find_names(name, lower):
+                for i in range(m.start(), m.end()):
+                    keep[i] = " "
+        return "".join(keep)
+
+    def names_part_of_a_title(self, name: str) -> bool:
+        """Whether the last (two) words of an English name occur in one of our titles or aliases ("the Framework
+        Convention", "the AI Convention", "the Framework Act" are ours, loosely named)."""
+        tail_words = self.policy.title_tail_words
+        words = re.findall(r"[a-z0-9]+", name.lower())[-tail_words:]
+        if len(words) < tail_words:
+            return False
+        tail = " ".join(words)
+        return any(tail in " ".join(re.findall(r"[a-z0-9]+", n)) for n, _ in self._names if not CJK.search(n))
+
+    def resembles_a_title(self, name: str) -> bool:
+        """Whether ``name`` looks like one of our documents' names written loosely (网络数据条例 for
+        网络数据安全管理条例): character-bigram overlap with any title or alias."""
+        grams = _bigrams(name)
+        threshold = self.policy.resemblance
+        return any(grams and len(grams & _bigrams(n)) / len(grams | _bigrams(n)) >= threshold
+                   for n, _ in self._names if CJK.search(n))
+
+    def resolve_title(self, title: str) -> str | None:
+        found = self.find(title)
+        return found[0][0] if found else None
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"[^\u4e00-\u9fff]", "", text)
+    return {text[i:i + 2] for i in range(len(text) - 1)}

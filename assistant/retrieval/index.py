@@ -1,0 +1,175 @@
+"""``ClauseIndex``: what the collection holds, in memory — chunk rows, stored embeddings, the (doc, unit) map,
+the keyword index, each unit's role and the documents (with their name resolver). Reloaded when the collection
+changes (also when another process re-indexed it)."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.metrics import unit_norm
+from assistant.retrieval.documents import DocInfo, DocResolver
+from assistant.retrieval.policy import RankingPolicy, RolesPolicy, default_policy
+from assistant.retrieval.types import Filters
+from common.settings import Settings
+from ingest.catalog import CatalogEntry, load_catalog
+from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
+from ingest.pipeline import keyword_dir, sorted_rows
+from ingest.store import ClauseStore
+
+
+@dataclass(frozen=True)
+class UnitRoles:
+    """Per row: the role of the unit it belongs to."""
+    penalty: np.ndarray  # liability provisions (法律责任, Penalties, "违反本办法规定的…")
+    final: np.ndarray  # final provisions (附则, Entry into force)
+    definitions: np.ndarray  # definition lists (用语含义, Article 3 'Definitions')
+    scope: np.ndarray  # scope articles (第二条 适用本规定, Article 2 'Scope')
+    non_operative: np.ndarray  # recitals, preambles, promulgation notices
+
+
+def unit_roles(metas: list[dict], texts: list[str], policy: RolesPolicy) -> UnitRoles:
+    """Each row's unit role, from its heading path and text. Definitions and scope are decided per unit (a unit's
+    pieces share its role): definition lists and scope articles hold most of a text's vocabulary, so they match
+    many questions by their words alone."""
+    keys = [(m.get("doc_id", ""), m.get("unit", "")) for m in metas]
+    definitions: set[tuple[str, str]] = set()
+    scope: set[tuple[str, str]] = set()
+    for key, meta, text in zip(keys, metas, texts):
+        if policy.definitions_heading.search(text[:policy.definitions_heading_chars]) or \
+                len(policy.defines.findall(text)) >= policy.min_definitions:
+            definitions.add(key)
+        if int(meta.get("part", 0) or 0) == 0 and (
+                policy.scope_heading.search(text.split("\n", 1)[0])
+                or (policy.scope_text.search(text[:policy.scope_text_chars])
+                    and int(meta.get("unit_index", 0) or 0) < policy.scope_units)):
+            scope.add(key)
+    return UnitRoles(
+        penalty=np.array([bool(policy.penalty_section.search(m.get("path", "")) or policy.penalty_opening.match(t))
+                          for m, t in zip(metas, texts)]),
+        final=np.array([bool(policy.final_section.search(m.get("path", ""))) for m in metas]),
+        definitions=np.array([k in definitions for k in keys], dtype=bool),
+        scope=np.array([k in scope and k not in definitions for k in keys], dtype=bool),
+        non_operative=np.array([m.get("unit", "").startswith("Recital ") or m.get("unit", "") in policy.cover_units
+                                for m in metas], dtype=bool))
+
+
+def _documents(metas: list[dict], catalog: dict[str, CatalogEntry]) -> dict[str, DocInfo]:
+    units_by_doc: dict[str, set[str]] = {}
+    first_meta: dict[str, dict] = {}
+    for m in metas:
+        units_by_doc.setdefault(m["doc_id"], set()).add(m["unit"])
+        first_meta.setdefault(m["doc_id"], m)
+    docs = {}
+    for doc_id, m in first_meta.items():
+        entry = catalog.get(doc_id)
+        dates = (m.get("issued", ""), m.get("effective", ""), entry.version_date if entry else "")
+        docs[doc_id] = DocInfo(
+            doc_id=doc_id, title=m.get("title", doc_id), title_en=m.get("title_en", ""),
+            aliases=entry.aliases if entry else (), jurisdiction=m.get("jurisdiction", ""),
+            language=m.get("language", ""), status=m.get("status", ""), issued=m.get("issued", ""),
+            text_year=max([int(d[:4]) for d in dates if d[:4].isdigit()], default=0),
+            units=frozenset(units_by_doc[doc_id]))
+    return docs
+
+
+class ClauseIndex:
+    """What the collection holds, in memory: chunk rows, (doc, unit) map, keyword index, documents."""
+
+    def __init__(self, settings: Settings, store: ClauseStore | None = None,
+                 policy: RankingPolicy | None = None) -> None:
+        self.settings = settings
+        self.policy = policy or default_policy()
+        self.store = store or ClauseStore(settings)
+        self._lock = threading.Lock()
+        self.fingerprint = ""
+        self._checked = time.monotonic()
+        self._published_seen = ""
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Reload from the collection if it changed. Returns True when something was reloaded."""
+        rows = sorted_rows(self.store)
+        keyword, _ = sync_keyword_index(rows, keyword_dir(self.settings))
+        if keyword.fingerprint == self.fingerprint:
+            return False
+        catalog = load_catalog(self.settings.catalog_path)
+        with self._lock:
+            self.ids = [r[0] for r in rows]
+            self.metas = [r[1] for r in rows]
+            self.texts = [r[2] or "" for r in rows]
+            self.position = {cid: i for i, cid in enumerate(self.ids)}
+            self.vectors = self.store.vectors(self.ids)  # unit-length rows, for exact (deterministic) dense search
+            self._tokens: dict[int, set[str]] = {}
+            self._lower_text: str | None = None
+            self.keyword: KeywordIndex = keyword
+            self.doc_of = np.array([m.get("doc_id", "") for m in self.metas], dtype=object)
+            self.status_of = np.array([m.get("status", "") for m in self.metas], dtype=object)
+            self.roles = unit_roles(self.metas, self.texts, self.policy.roles)
+            self.language_of = np.array([m.get("language", "") for m in self.metas], dtype=object)
+            self.languages = sorted(set(self.language_of))
+            self.jurisdiction_of = np.array([m.get("jurisdiction", "") for m in self.metas], dtype=object)
+            self.unit_rows: dict[tuple[str, str], list[int]] = {}
+            for i, m in enumerate(self.metas):
+                self.unit_rows.setdefault((m["doc_id"], unit_norm(m["unit"])), []).append(i)
+            self.docs = _documents(self.metas, catalog)
+            self.resolver = DocResolver(list(self.docs.values()), self.policy.names)
+            self.fingerprint = keyword.fingerprint
+        return True
+
+    def refresh_if_changed(self) -> bool:
+        """Cheap check (at most every ``index_refresh_s``) whether another process re-indexed; reload if so."""
+        now = time.monotonic()
+        if now - self._checked < self.settings.index_refresh_s:
+            return False
+        self._checked = now
+        try:
+            published = self.store.published_fingerprint()
+        except Exception:  # server unreachable: keep serving what we have; the query will report the error
+            return False
+        if not published or published == self._published_seen:
+            return False  # nothing new (also when our fingerprint differs for good, e.g. an older tokenizer's)
+        self._published_seen = published
+        return published != self.fingerprint and self.refresh()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def mentions(self, name: str) -> bool:
+        """Whether any clause mentions ``name`` (case-insensitive): an instrument our texts refer to, such as the
+        Defense Production Act in EO 14110, is something the corpus can speak about."""
+        if self._lower_text is None:
+            self._lower_text = "\n".join(self.texts).lower()
+        return name.lower() in self._lower_text
+
+    def is_framing(self, chunk_id: str) -> bool:
+        """Text that frames rather than rules: a definition list, a recital, a preamble or promulgation notice,
+        a signature block. Quoted only when it holds the answer."""
+        row = self.position.get(chunk_id)
+        if row is None:
+            return False
+        unit = self.metas[row].get("unit", "")
+        return bool(self.roles.definitions[row] or self.roles.non_operative[row]
+                    or unit in self.policy.roles.signature_units)
+
+    def tokens_of(self, row: int) -> set[str]:
+        """The keyword tokens of a chunk (computed on first use, then cached)."""
+        tokens = self._tokens.get(row)
+        if tokens is None:
+            tokens = self._tokens[row] = set(tokenize(keyword_text(self.texts[row], self.metas[row])))
+        return tokens
+
+    def rows_of_unit(self, doc_id: str, unit: str) -> list[int]:
+        return self.unit_rows.get((doc_id, unit_norm(unit)), [])
+
+    def mask(self, filters: Filters) -> np.ndarray:
+        keep = np.ones(len(self.ids), dtype=bool)
+        if filters.jurisdictions:
+            keep &= np.isin(self.jurisdiction_of, list(filters.jurisdictions))
+        if filters.doc_ids:
+            keep &= np.isin(self.doc_of, list(filters.doc_ids))
+        if filters.statuses:
+            keep &= np.isin(self.status_of, list(filters.statuses))
+        return keep

@@ -1,0 +1,357 @@
+"""``RankingPolicy``: every number and word list of the question path (analysis, candidates, ranking,
+cross-references, unit roles, the answerability guard), loaded from ``assistant/resources/ranking.toml``.
+
+The policy is a value passed to the stages (``HybridRetriever(policy=…)``, ``analyse(…, policy=…)``,
+``decide(…, policy=…)``); ``default_policy()`` is the file shipped with the code. A malformed file raises
+``PolicyError`` naming the file and the key.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parent.parent / "resources" / "ranking.toml"
+
+ROW_SELECTORS = ("named_documents", "named_jurisdictions", "question_language", "non_operative", "definitions",
+                 "scope", "penalty", "final", "revoked", "revoked_not_named")
+CONDITIONS = ("always", "names_documents", "names_jurisdictions", "wants_old_version")  # and intent:<name>
+INTENT_TEXTS = ("question", "search_text")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class FusionPolicy:
+    dense_weight: float
+    dense_floor: float
+    dense_floor_epsilon: float
+    dense_candidates: int
+    named_dense_candidates: int
+    coverage_weight: float
+    coverage_candidates: int
+
+
+@dataclass(frozen=True)
+class RankingRule:
+    """Multiply the score of the ``rows`` by ``factor`` when ``when`` holds, else by ``otherwise``; of the rules
+    sharing a non-empty ``group``, only the first whose condition holds applies."""
+    name: str
+    rows: str
+    factor: float
+    when: str = "always"
+    otherwise: float = 1.0
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class DateOfApplicationPolicy:
+    when: str  # the condition (as in a rule) under which the rule applies
+    best_clauses: int
+    margin: float
+    applies_from: re.Pattern
+
+
+@dataclass(frozen=True)
+class LookupPolicy:
+    bonus: float
+    first_bonus: float
+    missing_clause_kinds: tuple[str, ...]  # references a named text must have (else: a missing clause)
+
+
+@dataclass(frozen=True)
+class DiversityPolicy:
+    max_pieces_per_unit: int
+    window_per_k: int
+    pure_lookup_max_words: int
+    pure_lookup_filler: re.Pattern
+
+
+@dataclass(frozen=True)
+class CrossRefPolicy:
+    limit: int
+    from_best: int
+
+
+@dataclass(frozen=True)
+class EvidencePolicy:
+    coverage_clauses: int
+
+
+@dataclass(frozen=True)
+class RolesPolicy:
+    scope_units: int
+    definitions_heading_chars: int
+    scope_text_chars: int
+    min_definitions: int
+    cover_units: frozenset[str]
+    signature_units: frozenset[str]
+    penalty_section: re.Pattern
+    penalty_opening: re.Pattern
+    final_section: re.Pattern
+    definitions_heading: re.Pattern
+    defines: re.Pattern
+    scope_heading: re.Pattern
+    scope_text: re.Pattern
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    pattern: re.Pattern
+    text: str  # "question" or "search_text"
+
+
+@dataclass(frozen=True)
+class AnalysisPolicy:
+    zh_cjk_share: float
+    follow_up_max_chars: int
+    qualifier_max_gap: int
+    min_cn_instrument_chars: int
+    max_listed_refs: int
+    answer_framing_lines: tuple[str, ...]
+    old_version: re.Pattern
+    current_version: re.Pattern
+    unknown_standard: re.Pattern
+    other_instrument: re.Pattern
+    instrument_name: re.Pattern
+    cn_instrument_name: re.Pattern
+    qualifier_gap: re.Pattern
+    own_rules: re.Pattern
+    cn_lead_in: re.Pattern
+    follow_up_hint: re.Pattern
+
+
+@dataclass(frozen=True)
+class NamesPolicy:
+    min_chars: int
+    min_bare_chars: int
+    strip_prefix: str
+    resemblance: float
+    title_tail_words: int
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    companies: re.Pattern
+    enforcement: re.Pattern
+    statistics: re.Pattern
+    amendment: re.Pattern
+    year: re.Pattern
+
+
+@dataclass(frozen=True)
+class RankingPolicy:
+    fusion: FusionPolicy
+    rules: tuple[RankingRule, ...]
+    date_of_application: DateOfApplicationPolicy
+    lookup: LookupPolicy
+    diversity: DiversityPolicy
+    crossrefs: CrossRefPolicy
+    evidence: EvidencePolicy
+    roles: RolesPolicy
+    intents: tuple[Intent, ...]
+    analysis: AnalysisPolicy
+    names: NamesPolicy
+    guard: GuardPolicy
+    source: str = ""  # the file it was read from
+
+    def intent(self, name: str) -> Intent:
+        return next(i for i in self.intents if i.name == name)
+
+
+class _Section:
+    """Typed access to one table of the file; every error names the file and the key."""
+
+    def __init__(self, data: Any, path: str, key: str = "") -> None:
+        self.path, self.key = path, key
+        if not isinstance(data, dict):
+            raise self.error("", "expected a table")
+        self.data = data
+        self.read: set[str] = set()
+
+    def error(self, key: str, problem: str) -> PolicyError:
+        name = ".".join(p for p in (self.key, key) if p) or "(top level)"
+        return PolicyError(f"{self.path}: {name}: {problem}")
+
+    def _value(self, key: str) -> Any:
+        if key not in self.data:
+            raise self.error(key, "missing")
+        self.read.add(key)
+        return self.data[key]
+
+    def section(self, key: str) -> _Section:
+        return _Section(self._value(key), self.path, ".".join(p for p in (self.key, key) if p))
+
+    def number(self, key: str) -> float:
+        value = self._value(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(key, f"expected a number, got {value!r}")
+        return float(value)
+
+    def integer(self, key: str) -> int:
+        value = self._value(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"expected an integer, got {value!r}")
+        return value
+
+    def text(self, key: str, default: str | None = None) -> str:
+        if default is not None and key not in self.data:
+            return default
+        value = self._value(key)
+        if not isinstance(value, str):
+            raise self.error(key, f"expected a string, got {value!r}")
+        return value
+
+    def words(self, key: str) -> tuple[str, ...]:
+        value = self._value(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"expected a list of strings, got {value!r}")
+        return tuple(value)
+
+    def pattern(self, key: str, extra: tuple[str, ...] = ()) -> re.Pattern:
+        """A pattern table: ``any = [alternatives]`` or ``pattern = '…'``, optional ``ignore_case``."""
+        table = self.section(key)
+        if ("any" in table.data) == ("pattern" in table.data):
+            raise table.error("", "needs exactly one of 'any' (a list of alternatives) or 'pattern'")
+        source = "|".join(table.words("any")) if "any" in table.data else table.text("pattern")
+        ignore_case = table.data.get("ignore_case", False)
+        table.read.add("ignore_case")
+        if not isinstance(ignore_case, bool):
+            raise table.error("ignore_case", f"expected true or false, got {ignore_case!r}")
+        table.read.update(extra)
+        table.done()
+        try:
+            return re.compile(source, re.I if ignore_case else 0)
+        except re.error as exc:
+            raise table.error("any" if "any" in table.data else "pattern", f"not a valid regular expression: {exc}")
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.read)
+        if unknown:
+            raise self.error(unknown[0], "unknown key")
+
+
+def _rule(table: _Section, intents: tuple[Intent, ...]) -> RankingRule:
+    rule = RankingRule(name=table.text("name"), rows=table.text("rows"), factor=table.number("factor"),
+                       when=table.text("when", "always"),
+                       otherwise=table.number("otherwise") if "otherwise" in table.data else 1.0,
+                       group=table.text("group", ""))
+    if rule.rows not in ROW_SELECTORS:
+        raise table.error("rows", f"unknown rows {rule.rows!r}; known: {', '.join(ROW_SELECTORS)}")
+    known = [*CONDITIONS, *(f"intent:{i.name}" for i in intents)]
+    if rule.when not in known:
+        raise table.error("when", f"unknown condition {rule.when!r}; known: {', '.join(known)}")
+    table.done()
+    return rule
+
+
+def _rules(top: _Section, intents: tuple[Intent, ...]) -> tuple[RankingRule, ...]:
+    tables = top._value("rules")
+    if not isinstance(tables, list):
+        raise top.error("rules", "expected an array of tables ([[rules]])")
+    return tuple(_rule(_Section(t, top.path, f"rules[{n}]"), intents) for n, t in enumerate(tables))
+
+
+def _intents(top: _Section) -> tuple[Intent, ...]:
+    section = top.section("intents")
+    out = []
+    for name in section.data:
+        text = section.section(name).text("text")
+        if text not in INTENT_TEXTS:
+            raise section.error(f"{name}.text", f"expected one of {', '.join(INTENT_TEXTS)}, got {text!r}")
+        out.append(Intent(name, section.pattern(name, extra=("text",)), text))
+    section.done()
+    return tuple(out)
+
+
+def _fusion(s: _Section) -> FusionPolicy:
+    policy = FusionPolicy(
+        dense_weight=s.number("dense_weight"), dense_floor=s.number("dense_floor"),
+        dense_floor_epsilon=s.number("dense_floor_epsilon"), dense_candidates=s.integer("dense_candidates"),
+        named_dense_candidates=s.integer("named_dense_candidates"), coverage_weight=s.number("coverage_weight"),
+        coverage_candidates=s.integer("coverage_candidates"))
+    s.done()
+    return policy
+
+
+def _roles(s: _Section) -> RolesPolicy:
+    policy = RolesPolicy(
+        scope_units=s.integer("scope_units"), definitions_heading_chars=s.integer("definitions_heading_chars"),
+        scope_text_chars=s.integer("scope_text_chars"), min_definitions=s.integer("min_definitions"),
+        cover_units=frozenset(s.words("cover_units")), signature_units=frozenset(s.words("signature_units")),
+        **{name: s.pattern(name) for name in ("penalty_section", "penalty_opening", "final_section",
+                                               "definitions_heading", "defines", "scope_heading", "scope_text")})
+    s.done()
+    return policy
+
+
+def _analysis(s: _Section) -> AnalysisPolicy:
+    policy = AnalysisPolicy(
+        zh_cjk_share=s.number("zh_cjk_share"), follow_up_max_chars=s.integer("follow_up_max_chars"),
+        qualifier_max_gap=s.integer("qualifier_max_gap"), min_cn_instrument_chars=s.integer("min_cn_instrument_chars"),
+        max_listed_refs=s.integer("max_listed_refs"), answer_framing_lines=s.words("answer_framing_lines"),
+        **{name: s.pattern(name) for name in ("old_version", "current_version", "unknown_standard",
+                                               "other_instrument", "instrument_name", "cn_instrument_name",
+                                               "qualifier_gap", "own_rules", "cn_lead_in", "follow_up_hint")})
+    s.done()
+    return policy
+
+
+def _small_sections(top: _Section) -> dict[str, Any]:
+    """The sections of a few scalars each."""
+    d, lk, dv, x, e, n, g = (top.section(k) for k in ("date_of_application", "lookup", "diversity", "crossrefs",
+                                                        "evidence", "names", "guard"))
+    out = dict(
+        date_of_application=DateOfApplicationPolicy(d.text("when"), d.integer("best_clauses"), d.number("margin"),
+                                                    d.pattern("applies_from")),
+        lookup=LookupPolicy(lk.number("bonus"), lk.number("first_bonus"), lk.words("missing_clause_kinds")),
+        diversity=DiversityPolicy(dv.integer("max_pieces_per_unit"), dv.integer("window_per_k"),
+                                  dv.integer("pure_lookup_max_words"), dv.pattern("pure_lookup_filler")),
+        crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best")),
+        evidence=EvidencePolicy(e.integer("coverage_clauses")),
+        names=NamesPolicy(n.integer("min_chars"), n.integer("min_bare_chars"), n.text("strip_prefix"),
+                          n.number("resemblance"), n.integer("title_tail_words")),
+        guard=GuardPolicy(**{k: g.pattern(k) for k in ("companies", "enforcement", "statistics", "amendment",
+                                                       "year")}))
+    for section in (d, lk, dv, x, e, n, g):
+        section.done()
+    return out
+
+
+def parse_policy(text: str, source: str = "<policy>") -> RankingPolicy:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
+    top = _Section(data, source)
+    intents = _intents(top)
+    policy = RankingPolicy(fusion=_fusion(top.section("fusion")), rules=_rules(top, intents),
+                           roles=_roles(top.section("roles")), intents=intents,
+                           analysis=_analysis(top.section("analysis")), source=source, **_small_sections(top))
+    top.done()
+    known = [*CONDITIONS, *(f"intent:{i.name}" for i in intents)]
+    if policy.date_of_application.when not in known:
+        raise PolicyError(f"{source}: date_of_application.when: unknown condition "
+                          f"{policy.date_of_application.when!r}; known: {', '.join(known)}")
+    return policy
+
+
+@lru_cache(maxsize=8)
+def load_policy(path: Path | str = DEFAULT_POLICY_FILE) -> RankingPolicy:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror or exc}") from exc
+    return parse_policy(text, str(path))
+
+
+def default_policy() -> RankingPolicy:
+    """The policy shipped with the code (assistant/resources/ranking.toml)."""
+    return load_policy(DEFAULT_POLICY_FILE)

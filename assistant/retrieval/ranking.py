@@ -1,0 +1,184 @@
+"""Ranking: fusion of the candidate sources' scores, the policy's table of rules (boosts and penalties from the
+structure of legal texts and what the question asks), the date-of-application rule, named clauses first, then
+diversification (a comparison's sides side by side, at most a few pieces per unit)."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.comparison import Side, interleave, side_mask
+from assistant.comparison import policy as comparison_policy
+from assistant.retrieval.analysis import QueryAnalysis
+from assistant.retrieval.candidates import keyword_query
+from assistant.retrieval.documents import REVOKED_STATUSES
+from assistant.retrieval.index import ClauseIndex
+from assistant.retrieval.policy import DateOfApplicationPolicy, DiversityPolicy, FusionPolicy, RankingPolicy
+from assistant.retrieval.types import Candidate
+from ingest.keyword_index import keyword_text, tokenize
+
+# The structure of a chapter reference, not tunable.
+_CHAPTER_OF_PATH = re.compile(r"CHAPTER ([IVXLC]+)\b", re.I)
+_CHAPTERS_NAMED = re.compile(r"\bChapters? ([IVXLC]+(?:(?:,\s*|\s+and\s+)[IVXLC]+)*)\b")
+
+
+def fuse(size: int, keyword: list[Candidate], dense: list[Candidate], policy: FusionPolicy) -> np.ndarray:
+    """keyword score + dense_weight * dense similarity rescaled from dense_floor..best to 0..1, for every row."""
+    keyword_part = np.zeros(size, dtype=np.float32)  # the keyword index's precision: scores are float32 throughout
+    for c in keyword:
+        keyword_part[c.row] = c.score
+    dense_part = np.zeros(size, dtype=np.float32)
+    if dense:
+        rows = np.fromiter((c.row for c in dense), dtype=int)
+        values = np.fromiter((c.score for c in dense), dtype=np.float32)
+        top = max(float(values.max()), policy.dense_floor + policy.dense_floor_epsilon)
+        dense_part[rows] = np.clip((values - policy.dense_floor) / (top - policy.dense_floor), 0.0, 1.0)
+    return keyword_part + policy.dense_weight * dense_part
+
+
+def add_coverage(score: np.ndarray, index: ClauseIndex, query_text: str, policy: FusionPolicy) -> None:
+    """Reward the best candidates for covering more of the question's distinct (rare) words."""
+    if not policy.coverage_weight:
+        return
+    q_weights = {t: index.keyword.idf(t) for t in set(tokenize(query_text))}
+    total = sum(q_weights.values())
+    for i in np.argsort(-score)[:policy.coverage_candidates]:
+        if score[i] > 0 and total:
+            tokens = index.tokens_of(int(i))
+            score[i] += policy.coverage_weight * sum(w for t, w in q_weights.items() if t in tokens) / total
+
+
+def condition_holds(name: str, analysis: QueryAnalysis, named: list[str]) -> bool:
+    """A rule's condition (see the rules of assistant/resources/ranking.toml)."""
+    if name.startswith("intent:"):
+        return name[len("intent:"):] in analysis.intents
+    return {"always": True, "names_documents": bool(named), "names_jurisdictions": bool(analysis.jurisdictions),
+            "wants_old_version": analysis.wants_old_version}[name]
+
+
+def _row_selectors(index: ClauseIndex, analysis: QueryAnalysis, named: list[str]) -> dict[str, Callable]:
+    roles = index.roles
+
+    def revoked() -> np.ndarray:
+        return np.isin(index.status_of, list(REVOKED_STATUSES))
+
+    return {
+        "named_documents": lambda: np.isin(index.doc_of, named),
+        "named_jurisdictions": lambda: np.isin(index.jurisdiction_of, analysis.jurisdictions),
+        "question_language": lambda: index.language_of == analysis.language,
+        "non_operative": lambda: roles.non_operative, "definitions": lambda: roles.definitions,
+        "scope": lambda: roles.scope, "penalty": lambda: roles.penalty, "final": lambda: roles.final,
+        "revoked": revoked,
+        "revoked_not_named": lambda: revoked() & ~np.isin(index.doc_of, analysis.named_in_question),
+    }
+
+
+def apply_rules(score: np.ndarray, index: ClauseIndex, analysis: QueryAnalysis, policy: RankingPolicy) -> None:
+    """Multiply each rule's rows by its factor (in the policy's order; the first applicable rule of a group)."""
+    named = [d for d in analysis.doc_ids if d in index.docs]
+    selectors = _row_selectors(index, analysis, named)
+    groups_done: set[str] = set()
+    for rule in policy.rules:
+        if rule.group and rule.group in groups_done:
+            continue
+        holds = condition_holds(rule.when, analysis, named)
+        if rule.group and holds:
+            groups_done.add(rule.group)
+        factor = rule.factor if holds else rule.otherwise
+        if factor != 1.0:
+            score *= np.where(selectors[rule.rows](), factor, 1.0)
+
+
+def date_of_application(score: np.ndarray, keep: np.ndarray, index: ClauseIndex,
+                        policy: DateOfApplicationPolicy) -> None:
+    """"When do the bans apply?": the best clauses sit in a chapter (CHAPTER II > Article 5), and a final
+    provision that names that chapter ("Chapters I and II shall apply from …") is the answer — rank it first."""
+    final = index.roles.final
+    best = [int(i) for i in np.argsort(-score)[:policy.best_clauses] if score[i] > 0 and not final[i]]
+    chapters = {(index.doc_of[i], m.group(1).upper())
+                for i in best for m in [_CHAPTER_OF_PATH.match(index.metas[i].get("path", ""))] if m}
+    if not chapters:
+        return
+    top_score = float(score.max())
+    docs = list({doc for doc, _ in chapters})
+    for i in np.flatnonzero(final & keep & np.isin(index.doc_of, docs)):
+        if not policy.applies_from.search(index.texts[i]):
+            continue  # e.g. amendments to other acts that mention a chapter
+        named = {(index.doc_of[i], n.upper()) for m in _CHAPTERS_NAMED.finditer(index.texts[i])
+                 for n in re.split(r",\s*|\s+and\s+", m.group(1))}
+        if named & chapters:
+            score[i] = max(score[i], top_score * policy.margin)
+
+
+def is_pure_lookup(analysis: QueryAnalysis, policy: DiversityPolicy) -> bool:
+    """The question names a clause and asks little else (at most a few words besides document and clause)."""
+    rest = analysis.topic_text or analysis.search_text
+    for ref in analysis.clause_refs:
+        rest = rest.replace(ref.raw, " ")
+    rest = policy.pure_lookup_filler.sub(" ", rest)
+    return len(tokenize(rest)) <= policy.pure_lookup_max_words
+
+
+def order_rows(score: np.ndarray, index: ClauseIndex, sides: list[Side]) -> np.ndarray:
+    """Rows with a positive score, best first; a comparison: each side's best clauses first, side by side."""
+    candidates = np.flatnonzero(score > 0)
+    order = candidates[np.argsort(-score[candidates], kind="stable")]
+    if sides:
+        order = interleave(order, [side_mask(side, index.doc_of, index.jurisdiction_of) for side in sides],
+                           lambda row: (index.doc_of[row], index.metas[row]["unit"]),
+                           comparison_policy().clauses_per_side)
+    return order
+
+
+def diversify(order: np.ndarray, score: np.ndarray, index: ClauseIndex, k: int, whole_units: set,
+              policy: DiversityPolicy) -> dict[int, float]:
+    """The first ``k`` rows with at most ``max_pieces_per_unit`` pieces of one unit, so that other clauses get a
+    place — except the ``whole_units`` (a unit the question asks for and nothing else: all its pieces come
+    first). {row: score} in rank order."""
+    fused: dict[int, float] = {}
+    per_unit: dict[tuple[str, str], int] = {}
+    for i in order[: k * policy.window_per_k]:
+        key = (index.doc_of[i], index.metas[i]["unit"])
+        if per_unit.get(key, 0) < policy.max_pieces_per_unit or key in whole_units:
+            per_unit[key] = per_unit.get(key, 0) + 1
+            fused[int(i)] = float(score[i])
+            if len(fused) == k:
+                break
+    return fused
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The ranking stage's output: every row's final score, and the ranked rows (at most k) with their score."""
+    score: np.ndarray
+    ranked: dict[int, float]
+
+
+def rank(index: ClauseIndex, analysis: QueryAnalysis, keep: np.ndarray, keyword: list[Candidate],
+         dense: list[Candidate], lookup: list[Candidate], sides: list[Side], k: int,
+         policy: RankingPolicy) -> Scored:
+    score = fuse(len(index), keyword, dense, policy.fusion)
+    add_coverage(score, index, keyword_query(analysis), policy.fusion)
+    apply_rules(score, index, analysis, policy)
+    score = np.where(keep, score, 0.0)
+    if condition_holds(policy.date_of_application.when, analysis, [d for d in analysis.doc_ids if d in index.docs]):
+        date_of_application(score, keep, index, policy.date_of_application)
+    for n, c in enumerate(lookup):  # the first row of a lookup is the piece asked for
+        score[c.row] += policy.lookup.bonus + (policy.lookup.first_bonus if n == 0 else 0.0)
+    whole_units = {(index.doc_of[c.row], index.metas[c.row]["unit"]) for c in lookup} \
+        if lookup and is_pure_lookup(analysis, policy.diversity) else set()
+    ranked = diversify(order_rows(score, index, sides), score, index, k, whole_units, policy.diversity)
+    return Scored(score, ranked)
+
+
+def keyword_coverage(index: ClauseIndex, analysis: QueryAnalysis, ranked: list[int], clauses: int) -> float:
+    """Rarity-weighted share of the question's words that the best ``clauses`` ranked clauses contain."""
+    if not ranked:
+        return 0.0
+    q_tokens = set(tokenize(" ".join([analysis.question, *analysis.expansions])))
+    top_tokens = set(tokenize(" ".join(keyword_text(index.texts[i], index.metas[i]) for i in ranked[:clauses])))
+    weights = {t: index.keyword.idf(t) for t in q_tokens}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in top_tokens) / total if total else 0.0

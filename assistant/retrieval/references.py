@@ -1,0 +1,131 @@
+"""Clause references in a question (第十七条, Art. 5(1)(e), Annex III, Recital 27, MEASURE 2.11, 9.4 条,
+paragraph 7, "Articles 111 to 115") and the Chinese numerals they are written in. Pure functions."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.retrieval.policy import default_policy
+
+CN_NUMERALS = "零〇一二三四五六七八九十百两"
+
+
+def int_to_cn(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n <= 0:
+        return str(n)
+    if n < 10:
+        return digits[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        out = digits[hundreds] + "百"
+        if rest == 0:
+            return out
+        if rest < 10:
+            return out + "零" + digits[rest]
+        tens, ones = divmod(rest, 10)
+        return out + digits[tens] + "十" + (digits[ones] if ones else "")
+    return str(n)
+
+
+def cn_to_int(text: str) -> int | None:
+    values = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+    total, current = 0, 0
+    for ch in text:
+        if ch in values:
+            current = values[ch]
+        elif ch == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif ch == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            return None
+    return total + current
+
+
+@dataclass(frozen=True)
+class ClauseRef:
+    unit: str  # canonical unit label as the index stores it, e.g. 第十七条, Article 5, Recital 27
+    raw: str  # the text that named it, e.g. "Article 5(1)(e)"
+    kind: str  # cn-article, article, recital, annex, outcome, section, para, number, appendix
+    point: str = ""  # paragraph/point asked for, e.g. "(1)(e)" of Article 5(1)(e)
+    listed: bool = False  # one of a list or range ("Articles 111 to 115"): a number the text lacks is skipped
+
+
+# The grammar of clause labels (the label table of shared/eval/README.md), not tunable.
+_REF_PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("cn-article", re.compile(rf"第\s*([{CN_NUMERALS}]+|\d+)\s*条")),
+    ("article", re.compile(r"\b(?:Article|Art\.?)\s*(\d+(?:-\d+)?)((?:\(\w+\))*)", re.I)),
+    ("recital", re.compile(r"\bRecitals?\s*\(?(\d+)\)?", re.I)),
+    ("annex", re.compile(r"\bAnnex\s+([IVXL]+)\b", re.I)),
+    ("outcome", re.compile(r"\b(GOVERN|MAP|MEASURE|MANAGE)\s+(\d+(?:\.\d+)?)\b", re.I)),
+    ("section", re.compile(r"\b(?:Section|Sec\.?)\s*(\d+(?:\.\d+)*)\b", re.I)),
+    ("para", re.compile(r"\b(?:operative\s+)?(?:paragraph|para\.?)\s*(\d+)\b(?!\s+of\s+(?:the\s+)?Art)", re.I)),
+    ("para", re.compile(r"第\s*(\d+|[" + CN_NUMERALS + r"]+)\s*段")),
+    ("appendix", re.compile(r"\bAppendix\s+([A-D])\b", re.I)),
+    ("number", re.compile(r"(?<![\d./])(\d+(?:\.\d+)+|[A-Z]\.\d+)(?![\d/])\s*(?:条|节|款|clause)?")),
+]
+_DATE_OR_VERSION = re.compile(r"(19|20)\d\d\.\d+|\d+\.\d+\.\d+\.\d+")
+
+# "Articles 9, 10 and 15", "paragraphs 5 to 9", "Recitals 27 and 28": one reference per number
+_REF_LIST = re.compile(r"\b(Articles|Arts\.?|paragraphs|paras\.?|Recitals)\s+"
+                       r"(\d+(?:\s*(?:,|and|&|to|-|–)\s*\d+)+)(?!\s+of\s+(?:the\s+)?Art)", re.I)
+_LIST_KIND = {"art": ("article", "Article {}"), "par": ("para", "para {}"), "rec": ("recital", "Recital {}")}
+
+
+def _listed_refs(text: str, max_listed: int) -> tuple[list[ClauseRef], list[tuple[int, int]]]:
+    refs, spans = [], []
+    for m in _REF_LIST.finditer(text):
+        kind, label = _LIST_KIND[m.group(1)[:3].lower()]
+        numbers: list[int] = []
+        for part in re.finditer(r"(\d+)(?:\s*(?:to|-|–)\s*(\d+))?", m.group(2)):
+            low = int(part.group(1))
+            high = int(part.group(2)) if part.group(2) else low
+            numbers += range(low, min(high, low + max_listed) + 1)
+        for n in list(dict.fromkeys(numbers))[:max_listed]:
+            raw = label.format(n).replace("para ", "paragraph ")
+            refs.append(ClauseRef(unit=label.format(n), raw=raw, kind=kind, listed=True))
+        spans.append((m.start(), m.end()))
+    return refs, spans
+
+
+def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
+    """(canonical unit label, point) of one match of ``_REF_PATTERNS``; no label for a date or version."""
+    if kind == "cn-article":
+        raw = m.group(1)
+        return f"第{int_to_cn(int(raw)) if raw.isdigit() else raw}条", ""
+    if kind == "article":
+        return f"Article {m.group(1)}", m.group(2) or ""
+    if kind == "para":
+        raw = m.group(1)
+        return f"para {raw if raw.isdigit() else cn_to_int(raw)}", ""
+    if kind == "number":
+        return (None if _DATE_OR_VERSION.fullmatch(m.group(1)) else m.group(1)), ""
+    labels = {"recital": "Recital {}", "annex": "Annex {}", "section": "Sec. {}", "appendix": "Appendix {}"}
+    if kind == "outcome":
+        return f"{m.group(1).upper()} {m.group(2)}", ""
+    value = m.group(1).upper() if kind in ("annex", "appendix") else m.group(1)
+    return labels[kind].format(value), ""
+
+
+def parse_clause_refs(text: str, max_listed: int | None = None) -> list[ClauseRef]:
+    """The clause references in ``text``; a list or range yields at most ``max_listed`` references (default: the
+    policy's ``analysis.max_listed_refs``)."""
+    if max_listed is None:
+        max_listed = default_policy().analysis.max_listed_refs
+    refs, taken = _listed_refs(text, max_listed)
+    for kind, pattern in _REF_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            unit, point = _unit_of(kind, m)
+            if unit:
+                taken.append((m.start(), m.end()))
+                refs.append(ClauseRef(unit=unit, raw=m.group(0).strip(), kind=kind, point=point))
+    return refs
