@@ -10,8 +10,9 @@ import time
 import pytest
 
 from answer_checks import assert_citations_grounded, assert_extractive, assert_markers_match_citations, body
-from assistant.answer import Answer
-from assistant.llm import PROMPTS_DIR, check_citations
+from assistant.answering.citation_marks import check_citations
+from assistant.answering.generate import PROMPTS_DIR
+from assistant.answering.models import Answer
 from corpus_ids import ALGO, GENAI, INJECTED_UNIT, INJECTION, TAG_BREAKOUT, TAG_BREAKOUT_UNIT
 from fake_openai import Reply
 

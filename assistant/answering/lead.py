@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ingest.keyword_index import tokenize
 
-POLICY_FILE = Path(__file__).parent / "resources" / "lead.toml"
+POLICY_FILE = Path(__file__).resolve().parent.parent / "resources" / "lead.toml"
 
 
 @dataclass(frozen=True)
