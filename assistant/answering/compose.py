@@ -14,6 +14,7 @@ from assistant import dates
 from assistant.answering.comparison import comparison_opening, side_name
 from assistant.answering.follow_ups import suggest_follow_ups
 from assistant.answering.lead import Lead, Piece, compose_lead
+from assistant.answering.lead import policy as lead_policy
 from assistant.answering.models import Citation
 from assistant.answering.naming import DocumentNames, join_en
 from assistant.answering.policy import policy
@@ -148,7 +149,8 @@ class Composer:
         lead = Lead()
         for n in range(len(result.sides)):
             side = [p for p, cit in zip(pieces, citations) if side_of(cit.doc_id, cit.jurisdiction, result.sides) == n]
-            part = compose_lead(question, language, side, weight_of, wants_definition, max_sentences=1)
+            part = compose_lead(question, language, side, weight_of, wants_definition,
+                                max_sentences=lead_policy().max_sentences_per_side)
             lead.text = (lead.text + ("" if language == "zh" else " ") + part.text).strip() if part.text else lead.text
             for k, spans in part.spans.items():
                 lead.spans.setdefault(k, []).extend(spans)

@@ -14,6 +14,7 @@ class AnsweringPolicy:
     max_question_chars: int
     share_of_best: float
     pieces_per_split_unit: int
+    named_document_extra_units: int
     related_on_refusal: int
     version_notice_clauses: int
     revoked_statuses: frozenset[str]
@@ -36,6 +37,7 @@ def policy() -> AnsweringPolicy:
     return AnsweringPolicy(
         max_question_chars=int(data["max_question_chars"]),
         share_of_best=float(citing["share_of_best"]), pieces_per_split_unit=int(citing["pieces_per_split_unit"]),
+        named_document_extra_units=int(citing["named_document_extra_units"]),
         related_on_refusal=int(citing["related_on_refusal"]),
         version_notice_clauses=int(citing["version_notice_clauses"]),
         revoked_statuses=frozenset(revoked["statuses"]), revoked_label=dict(revoked["label"]),

@@ -40,7 +40,8 @@ def select_clauses(result: RetrievalResult, max_units: int, is_framing: Callable
         chosen = _strongest_units(result, searched, max_units)
     chosen = _without_framing(result, chosen, by_unit, lookups, is_framing)
     out: list[RetrievedClause] = []
-    limit = max(max_units + 1, len(result.sides) * comparison_policy().cited_units_per_side)
+    limit = max(max_units + policy().named_document_extra_units,
+                len(result.sides) * comparison_policy().cited_units_per_side)
     for key in chosen[:limit]:
         pieces = by_unit[key]
         out += pieces[:policy().pieces_per_split_unit] if pieces[0].meta.get("parts", 1) > 1 else pieces[:1]
@@ -59,7 +60,7 @@ def _strongest_units(result: RetrievalResult, searched: list[RetrievedClause], m
     for doc_id in result.analysis.doc_ids:
         if not any(d == doc_id for d, _ in chosen):
             first = next((c for c in searched if c.doc_id == doc_id), None)
-            if first is not None and len(chosen) < max_units + 1:
+            if first is not None and len(chosen) < max_units + policy().named_document_extra_units:
                 chosen.append((first.doc_id, first.unit))
     return chosen
 
