@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from html import escape
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import SecretStr
 
 from assistant.answering.models import Citation
 from assistant.answering.policy import policy
@@ -54,7 +55,7 @@ class LLMGenerator:
         self.model_name = settings.llm_model
         self.chat = ChatOpenAI(
             base_url=settings.llm_base_url, model=settings.llm_model,
-            api_key=settings.llm_api_key or "not-needed", timeout=settings.llm_timeout_s, max_retries=0,
+            api_key=SecretStr(settings.llm_api_key or "not-needed"), timeout=settings.llm_timeout_s, max_retries=0,
             temperature=settings.llm_temperature, streaming=True,
         )
 
