@@ -11,7 +11,7 @@ import re
 
 from markdown_it import MarkdownIt
 
-from assistant.answer import Citation
+from assistant.answering.models import Citation
 from assistant.security import safe_link
 
 # Raw HTML in answer text is escaped (html=False); links and images never come from answer text.

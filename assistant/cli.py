@@ -99,7 +99,7 @@ def docs() -> None:
 
 
 def _service(settings: Settings, policy_file: Path | None = None):
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
     from assistant.retrieval import HybridRetriever, PolicyError, load_policy
     from ingest.store import IndexError_
 
@@ -181,7 +181,7 @@ def ask(
                                                               "or not; default today."),
 ) -> None:
     """Ask a question; answers cite the exact clauses."""
-    from assistant.answer import InvalidAsOf, InvalidQuestion, as_of_date
+    from assistant.answering.models import InvalidAsOf, InvalidQuestion, as_of_date
 
     try:
         day = as_of_date(as_of)

@@ -2,8 +2,9 @@
 
 A question is a comparison when it uses a comparison word (``resources/comparison.toml``) and names two or more
 sides: documents, or jurisdictions not already covered by a named document. Retrieval then puts each side's best
-clauses first, side by side (``interleave``); the answer cites each side (``cited_units``) and opens with a table,
-one row per aspect asked about, each cell a verbatim sentence of that side's clause (``comparison_table``).
+clauses first, side by side (``interleave``); the answer cites each side (``cited_units_per_side``) and opens with a
+table, one row per aspect asked about (``assistant/answering/comparison.py``). This module holds what both stages
+share: the sides, which side a document is on, and the policy.
 """
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ class ComparisonPolicy:
     cited_units_per_side: int
     aspects: tuple[Aspect, ...]
     jurisdiction_names: dict[str, dict[str, str]]
+    key_sentence_chars: int
+    min_sentence_chars: int
 
 
 def _words(words: list[str]) -> re.Pattern:
@@ -54,7 +57,8 @@ def policy() -> ComparisonPolicy:
         cues=_words(data["cues"]), clauses_per_side=int(data["clauses_per_side"]),
         cited_units_per_side=int(data["cited_units_per_side"]),
         aspects=tuple(Aspect(a["name"], _words(a["question"]), _words(a["clause"])) for a in data["aspects"]),
-        jurisdiction_names=data["jurisdiction_names"])
+        jurisdiction_names=data["jurisdiction_names"], key_sentence_chars=int(data["key_sentence_chars"]),
+        min_sentence_chars=int(data["min_sentence_chars"]))
 
 
 def comparison_sides(question: str, doc_ids: list[str], jurisdictions: list[str],
@@ -98,52 +102,3 @@ def side_of(doc_id: str, jurisdiction: str, sides: list[Side]) -> int | None:
         if doc_id in side.doc_ids or (not side.doc_ids and jurisdiction == side.jurisdiction):
             return n
     return None
-
-
-_SENTENCE = re.compile(r"[^。；;!?！？\n]+(?:[。；;!?！？]|\.(?=\s)|$)")
-
-
-_UNIT_LABEL = re.compile(r"^(第[一二三四五六七八九十百零]+条|Article \d+\w*( —[^\n]*)?|\(\d+\)|\d+\.)\s*")
-
-
-def key_sentence(text: str, aspect: Aspect | None, limit: int = 160) -> str:
-    """The sentence of a clause that uses the aspect's words most (else its first sentence), verbatim but for
-    the unit label in front, shortened to ``limit`` characters."""
-    body = re.sub(r"(?m)^#+\s.*$", "", text)
-    sentences = [_UNIT_LABEL.sub("", s.strip()) for s in _SENTENCE.findall(body)]
-    sentences = [s for s in sentences if len(s) > 8]
-    if not sentences:
-        return ""
-    hits = [len(aspect.clause.findall(s)) if aspect else 0 for s in sentences]
-    chosen = sentences[hits.index(max(hits))]
-    chosen = re.sub(r"\s+", " ", chosen)
-    return chosen if len(chosen) <= limit else chosen[: limit - 1] + "…"
-
-
-def side_name(side: Side, title_of, language: str) -> str:
-    if side.doc_ids:
-        return " / ".join(title_of(d) for d in side.doc_ids)
-    names = policy().jurisdiction_names.get(side.jurisdiction, {})
-    return names.get(language, side.jurisdiction)
-
-
-def comparison_table(question: str, language: str, names: list[str],
-                     cells: list[list[tuple[str, int]]]) -> str:
-    """A Markdown table: a header with the side names, one row per aspect the question asks about.
-    ``cells[side]`` = [(clause text, citation number)] of that side, best first."""
-    asked = [a for a in policy().aspects if a.question.search(question)]
-    rows = asked or [None]
-    header = "方面" if language == "zh" else "Aspect"
-    lines = ["| " + " | ".join([header, *names]) + " |", "|" + "---|" * (len(names) + 1)]
-    for aspect in rows:
-        label = aspect.name[language] if aspect else ("各自规定" if language == "zh" else "What each text says")
-        row = [label]
-        for side_cells in cells:
-            if not side_cells:
-                row.append("—")
-                continue
-            text, n = next(((t, n) for t, n in side_cells if aspect and aspect.clause.search(t)), side_cells[0])
-            sentence = key_sentence(text, aspect).replace("|", "\\|")
-            row.append(f"“{sentence}” [{n}]")
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Dates in answers: whether each cited provision is in effect on the as-of date, the notices that say so when it
 is not, and the date lead of "when does … apply / 什么时候适用" answers.
 
-Works on ``Citation`` objects (``assistant.answer``), whose ``applies_from`` / ``applies_until`` come from the
+Works on ``Citation`` objects (``assistant/answering/models.py``), whose ``applies_from`` / ``applies_until`` come from the
 chunk metadata set at ingest (``ingest/applicability.py``).
 """
 from __future__ import annotations

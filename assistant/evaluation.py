@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer import AnswerService
+from assistant.answering.service import AnswerService
 from assistant.metrics import EvalItem, summarise
 
 BASELINES = ("langchain-default", "bm25", "dense")

@@ -21,7 +21,7 @@ from pathlib import Path
 import gradio as gr
 
 from assistant import export
-from assistant.answer import Answer, InvalidQuestion, recent_history
+from assistant.answering.models import Answer, InvalidQuestion, recent_history
 from assistant.chat_view import clause_html, clause_panel_html, conversation_html
 from assistant.documents_view import document_rows, documents_table_html
 from assistant.feedback import FeedbackStore

@@ -29,8 +29,9 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
-from assistant.answer import (Answer, AnswerService, InvalidAsOf, InvalidQuestion, as_of_date, validate_history,
-                              validate_question)
+from assistant.answering.models import (Answer, InvalidAsOf, InvalidQuestion, as_of_date, validate_history,
+                                          validate_question)
+from assistant.answering.service import AnswerService
 from common.settings import Settings, get_settings
 from assistant.obligations import InvalidObligationQuery, ObligationQuery, ObligationRegister, parse_query
 from assistant.documents import DuplicateDocument, IngestJobs, UploadError, remove_upload, save_upload

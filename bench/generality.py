@@ -149,7 +149,7 @@ def run_baselines(settings: Settings, items: list[Item]) -> dict[str, dict]:
 
 
 def run_regqa(settings: Settings, items: list[Item]) -> dict:
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
 
     service = AnswerService(settings)
     service.warm_up()

@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant import lead as lead_module  # noqa: E402
-from assistant.answer import AnswerService  # noqa: E402
+from assistant.answering import lead as lead_module  # noqa: E402
+from assistant.answering.service import AnswerService  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from assistant.metrics import load_dataset, norm  # noqa: E402
 from assistant.retrieval import asks_definition  # noqa: E402

@@ -23,7 +23,7 @@ import platform
 import statistics
 import time
 
-from assistant.answer import AnswerService
+from assistant.answering.service import AnswerService
 from common.settings import PROJECT_ROOT, get_settings
 from assistant.evaluation import item_query, langchain_default_store
 from assistant.metrics import load_dataset

@@ -13,7 +13,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistant.answer import Answer, InvalidQuestion
+from assistant.answering.models import Answer, InvalidQuestion
 from assistant.retrieval import question_language
 from assistant.security import safe_link
 

@@ -3,7 +3,7 @@
 - ``ConversationStore``: the earlier turns of each conversation (a Slack thread, a Slack DM outside threads, a
   WeCom user), as the web UI keeps them: ``{"role": "user", "content": question}`` then
   ``{"role": "assistant", "content": answer text}``. Bounded like the web API's history (``max_history_turns``,
-  ``max_history_chars``, trimmed with ``assistant.answer.recent_history``), forgotten after
+  ``max_history_chars``, trimmed with ``assistant.answering.models.recent_history``), forgotten after
   ``bot_conversation_idle_s`` without a message, at most ``bot_max_conversations`` remembered (least recently
   used first out). Thread-safe: the bots answer in worker threads.
 - ``parse_command``: the command words of ``assistant/resources/chat_commands.tsv`` — "新话题" / "new topic" /
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.answer import recent_history
+from assistant.answering.models import recent_history
 from common.settings import Settings
 
 log = logging.getLogger("assistant.channels")

@@ -33,7 +33,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import DividerBlock, MarkdownTextObject, SectionBlock
 
-from assistant.answer import Answer
+from assistant.answering.models import Answer
 from assistant.channels.base import (
     JobTracker,
     RateLimiter,

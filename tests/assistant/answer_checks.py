@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer import Answer
+from assistant.answering.models import Answer
 
 CITATION_MARK = re.compile(r"\[(\d{1,3})\]")
 NOTICE_LINE = re.compile(r"^> ⚠ ")

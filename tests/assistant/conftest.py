@@ -58,7 +58,7 @@ def full_index(tmp_path_factory, settings_factory, shared_corpus, embedder) -> F
 @pytest.fixture(scope="session")
 def service(full_index):
     """The extractive ``AnswerService`` on the full index."""
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
 
     svc = AnswerService(full_index.settings)
     svc.warm_up()
@@ -95,7 +95,7 @@ def fake_llm(_fake_server) -> FakeOpenAI:
 @pytest.fixture
 def generative_service(service, fake_llm):
     """``make(**overrides)``: a generative ``AnswerService`` on the session index, talking to ``fake_llm``."""
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
 
     def make(retriever=None, **overrides) -> AnswerService:
         values = dict(llm_base_url=fake_llm.base_url, llm_model=fake_llm.model, llm_api_key="test-key",

@@ -15,7 +15,7 @@ RULES = """# 网络交易平台经营规则（测试文件）
 
 def test_an_uncatalogued_text_of_unknown_jurisdiction_answers_questions_naming_a_country(tmp_path, settings_factory,
                                                                                           embedder):
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
     from ingest.pipeline import run_ingest
 
     corpus = tmp_path / "corpus"

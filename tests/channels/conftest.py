@@ -40,7 +40,7 @@ def fake():
 @pytest.fixture(scope="session")
 def answer_service(clean_index):
     """The real answer service over the small corpus, shared by the test apps (and used to compute expectations)."""
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
 
     service = AnswerService(clean_index.settings)
     service.warm_up()

@@ -19,7 +19,7 @@ from rel_support import free_port  # noqa: E402
 @pytest.fixture(scope="session")
 def rel_service(clean_index):
     """One warm extractive ``AnswerService`` over the clean small-corpus index (read it, never write it)."""
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
 
     service = AnswerService(clean_index.settings)
     service.warm_up()

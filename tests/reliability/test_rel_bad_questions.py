@@ -82,7 +82,7 @@ def _examples(test):
 @given(question=questions)
 @_examples
 def test_answer_service_returns_an_answer_or_invalid_question(rel_service, question):
-    from assistant.answer import Answer, InvalidQuestion
+    from assistant.answering.models import Answer, InvalidQuestion
 
     try:
         answer = rel_service.answer(question)

@@ -30,7 +30,7 @@ def _closed_port() -> int:
 
 
 def _server(rel_service, base_url: str, model: str = "fake-model") -> LiveServer:
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
     from assistant.web import create_app
 
     settings = rel_service.settings.with_overrides(answer_mode="generative", llm_base_url=base_url,

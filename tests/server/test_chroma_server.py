@@ -43,7 +43,7 @@ def chroma_server(tmp_path_factory):
 
 
 def test_ingest_and_answers_match_embedded_mode(chroma_server, tmp_path, small_corpus, settings_factory, clean_index):
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
     from ingest.pipeline import run_ingest
     from ingest.store import ClauseStore
 
@@ -77,7 +77,7 @@ def test_ingest_and_answers_match_embedded_mode(chroma_server, tmp_path, small_c
 
 def test_two_services_sharing_a_server_see_each_others_ingest(chroma_server, tmp_path, small_corpus,
                                                               settings_factory):
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
     from ingest.pipeline import run_ingest
 
     host, port = chroma_server

@@ -346,7 +346,7 @@ def test_rating_validation_in_the_store(tmp_path, clean_index, settings_factory)
 
 
 def test_a_broken_store_never_breaks_an_answer(tmp_path, clean_index):
-    from assistant.answer import AnswerService
+    from assistant.answering.service import AnswerService
 
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("a file where the store's directory should be")

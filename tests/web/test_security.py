@@ -240,7 +240,7 @@ def test_javascript_links_and_html_in_documents_are_inert(uploads_server):
     chat = httpx.post(uploads_server.url + "/v1/chat/completions", timeout=60,
                       json={"messages": [{"role": "user", "content": "无人机配送要买什么保险？"}]}).json()
     assert "javascript:" not in chat["choices"][0]["message"]["content"]
-    from assistant.answer import Citation
+    from assistant.answering.models import Citation
     from assistant.ui import as_text, clause_panel
 
     shown = as_text(answer["text"])

@@ -7,7 +7,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-TEMPLATES_FILE = Path(__file__).parent / "resources" / "follow_ups.toml"
+TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "resources" / "follow_ups.toml"
 
 
 @lru_cache(maxsize=1)

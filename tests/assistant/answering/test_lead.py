@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.lead import Piece, compose_lead, sentences
+from assistant.answering.lead import Piece, compose_lead, sentences
 
 UNIFORM = lambda token: 1.0  # noqa: E731  (every question word weighs the same)
 

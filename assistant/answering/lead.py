@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ingest.keyword_index import tokenize
 
-POLICY_FILE = Path(__file__).parent / "resources" / "lead.toml"
+POLICY_FILE = Path(__file__).resolve().parent.parent / "resources" / "lead.toml"
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class ValueKind:
 @dataclass(frozen=True)
 class LeadPolicy:
     max_sentences: int
+    max_sentences_per_side: int
     max_chars: dict[str, int]
     also_within: float
     max_per_clause: int
@@ -47,7 +48,8 @@ def policy() -> LeadPolicy:
     data = tomllib.loads(POLICY_FILE.read_text(encoding="utf-8"))
     kinds = tuple(ValueKind(name, re.compile("|".join(v["question"]), re.I), re.compile("|".join(v["value"]), re.I))
                   for name, v in data["values"].items())
-    return LeadPolicy(max_sentences=data["max_sentences"], max_chars=data["max_chars"],
+    return LeadPolicy(max_sentences=data["max_sentences"], max_sentences_per_side=data["max_sentences_per_side"],
+                      max_chars=data["max_chars"],
                       also_within=data["also_within"], max_per_clause=data["max_per_clause"],
                       rank_prior=data["rank_prior"], framing_factor=data["framing_factor"],
                       value_bonus=data["value_bonus"], min_chars=data["min_chars"],

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from answer_checks import assert_extractive, lead_line
-from assistant.answer import Answer, AnswerService, InvalidQuestion, validate_question
+from assistant.answering.models import Answer, InvalidQuestion, validate_question
+from assistant.answering.service import AnswerService
 from corpus_ids import (
     ALGO,
     CSL_2016,
@@ -69,7 +70,7 @@ def test_a_piece_covering_several_points_is_labelled_with_its_span(service):
     index = service.retriever.index
     rows = index.rows_of_unit(EU_AI_ACT, "Article 5")
     result = service.retriever.run("EU AI Act Article 5")
-    labelled = {c.chunk_id: service.clause_label(c, "en") for c in result.lookup_hits}
+    labelled = {c.chunk_id: service.names.clause_label(c, "en") for c in result.lookup_hits}
     spanning = [c for c in result.lookup_hits
                 if len(re.findall(r"^\(([a-z]+)\)", c.text, re.M)) >= 2 and c.locator != c.unit]
     assert len(rows) > 1 and spanning
@@ -397,7 +398,7 @@ def test_span_labels_never_mix_paragraphs_and_points(service):
             meta = index.metas[row]
             clause = RetrievedClause(index.ids[row], doc_id, meta["unit"], meta.get("locator", meta["unit"]),
                                      index.texts[row], meta, 0.0)
-            labels.append(service.clause_label(clause, "en"))
+            labels.append(service.names.clause_label(clause, "en"))
     assert labels
     for label in labels:
         m = re.search(r"\(([^)]+)\)–\(([^)]+)\)$", label)

@@ -1,0 +1,230 @@
+"""Composition: everything an answer says that is built from the retrieved clauses, without an LLM.
+
+The extractive answer (a lead of verbatim sentences with their [n], the line naming the governing provisions, then
+the cited clauses quoted verbatim, grouped by document), the citations both answer modes offer, the refusal text
+with its "possibly related" clauses, and the notices, date lines, interpretation and follow-ups around an answer.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from assistant import dates
+from assistant.answering.comparison import comparison_opening, side_name
+from assistant.answering.follow_ups import suggest_follow_ups
+from assistant.answering.lead import Lead, Piece, compose_lead
+from assistant.answering.lead import policy as lead_policy
+from assistant.answering.models import Citation
+from assistant.answering.naming import DocumentNames, join_en
+from assistant.answering.policy import policy
+from assistant.answering.selection import cited_clauses
+from assistant.comparison import side_of
+from assistant.answering.guard import RefusalDecision
+from assistant.retrieval import HybridRetriever, RetrievalResult, RetrievedClause
+
+
+@dataclass(frozen=True)
+class Extractive:
+    """An extractive answer: its text (the lead, then the body), its citations and its lead sentences."""
+
+    text: str
+    citations: list[Citation]
+    lead: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal: its text (the reason, then the labels of possibly related clauses) and those clauses."""
+
+    text: str
+    related: list[Citation]
+
+
+def notice_lines(notices: list[str]) -> str:
+    """Notices as the answer shows them: one ``> ⚠ …`` line each."""
+    return "\n".join(f"> ⚠ {n}" for n in notices)
+
+
+def first_paragraph(text: str) -> str:
+    """The lead of a generated answer: its first paragraph (the prompt asks the model to answer first)."""
+    for block in re.split(r"\n\s*\n", text.strip()):
+        if block.strip() and not block.lstrip().startswith(("|", ">", "#")):
+            return block.strip()
+    return ""
+
+
+class Composer:
+    """Builds answer text from a ``RetrievalResult`` over the retriever's index (read on each call)."""
+
+    def __init__(self, retriever: HybridRetriever, names: DocumentNames, max_cited_units: int) -> None:
+        self.retriever = retriever
+        self.names = names
+        self.max_cited_units = max_cited_units
+
+    # ---- citations --------------------------------------------------------------------------------------------
+    def cited_clauses(self, result: RetrievalResult) -> list[RetrievedClause]:
+        """The clauses an answer cites, in citation order (``selection.py``)."""
+        docs = self.retriever.index.docs
+        return cited_clauses(result, self.max_cited_units, self.retriever.index.is_framing,
+                             lambda d: docs[d].jurisdiction if d in docs else "")
+
+    def citations(self, result: RetrievalResult, language: str) -> list[Citation]:
+        """The citations of the cited clauses, numbered from 1 (what the LLM is offered, what dates are read from)."""
+        return [self.names.citation(n, c, language) for n, c in enumerate(self.cited_clauses(result), 1)]
+
+    # ---- the extractive answer ----------------------------------------------------------------------------------
+    def extractive(self, result: RetrievalResult, language: str) -> Extractive:
+        """The lead sentences, then the line naming the provisions (or a comparison's table), then the clauses."""
+        clauses = self.cited_clauses(result)
+        citations = [self.names.citation(n, c, language) for n, c in enumerate(clauses, 1)]
+        lead = self.sentence_lead(result, clauses, citations, language)
+        if result.sides:
+            lines = comparison_opening(result.analysis.question, language, self.side_names(result, language),
+                                       result.sides, citations)
+        elif language == "zh":
+            lines = ["根据" + "和".join(self._named_provisions(clauses, language)) + "的规定：", ""]
+        else:
+            lines = ["The governing provisions are " + join_en(self._named_provisions(clauses, language)) + ":", ""]
+        lines += self._quoted_by_document(citations, language)
+        body = "\n".join(lines).rstrip() + "\n"
+        return Extractive(lead + "\n\n" + body if lead else body, citations, lead)
+
+    def _named_provisions(self, clauses: list[RetrievedClause], language: str) -> list[str]:
+        """Each cited document with its cited units: 《…》第九条、第十条, EU AI Act Article 50, Article 52."""
+        units_by_doc: dict[str, list[str]] = {}
+        for c in clauses:
+            units = units_by_doc.setdefault(c.doc_id, [])
+            if c.unit not in units:
+                units.append(c.unit)
+        named = []
+        for doc_id, units in units_by_doc.items():
+            title = self.names.document_title(doc_id)
+            sep = "、" if language == "zh" else ", "
+            joined = sep.join(units) if title.startswith("《") else " " + ", ".join(units)
+            revoked = any(c.revoked for c in clauses if c.doc_id == doc_id)
+            named.append(f"{title}{joined}{policy().revoked_suffix(language) if revoked else ''}")
+        return named
+
+    def _quoted_by_document(self, citations: list[Citation], language: str) -> list[str]:
+        """Per document a bold heading, then its cited clauses as block quotes, each ending with its [n]."""
+        by_doc: dict[str, list[Citation]] = {}
+        for cit in citations:
+            by_doc.setdefault(cit.doc_id, []).append(cit)
+        lines = []
+        for doc_id, cits in by_doc.items():
+            heading = f"**{self.names.document_title(doc_id)}**"
+            if cits[0].status in policy().revoked_statuses:
+                heading += policy().revoked_suffix(language)
+            lines.append(heading)
+            for cit in cits:
+                lines.append(f"{quote_block(cit.quote)} [{cit.n}]")
+                lines.append("")
+        return lines
+
+    def sentence_lead(self, result: RetrievalResult, clauses: list[RetrievedClause], citations: list[Citation],
+                      language: str) -> str:
+        """The lead sentences (``lead.py``); sets each citation's ``spans`` (and ``unit_text`` for a unit cut into
+        several pieces, so that the panel shows all of it with the quoted sentences marked)."""
+        index = self.retriever.index
+        pieces = [Piece(cit.n, cit.quote, index.is_framing(clause.chunk_id)) for cit, clause in zip(citations, clauses)]
+        lead = self._lead(result, pieces, citations, language)
+        for cit, clause in zip(citations, clauses):
+            offset = 0
+            if clause.meta.get("parts", 1) > 1:
+                texts = [index.texts[r] for r in index.rows_of_unit(clause.doc_id, clause.unit)]
+                cit.unit_text = "\n\n".join(texts)
+                found = cit.unit_text.find(cit.quote)
+                offset = max(found, 0)
+            cit.spans = [(offset + a, offset + b) for a, b in lead.spans.get(cit.n, [])]
+        return lead.text
+
+    def _lead(self, result: RetrievalResult, pieces: list[Piece], citations: list[Citation], language: str) -> Lead:
+        """The best sentences of the cited clauses; for a comparison, the best sentence of each side."""
+        weight_of = self.retriever.index.keyword.idf
+        question = " ".join([result.analysis.question, *result.analysis.expansions])
+        wants_definition = "definition" in result.analysis.intents
+        if not result.sides:
+            return compose_lead(question, language, pieces, weight_of, wants_definition=wants_definition)
+        lead = Lead()
+        for n in range(len(result.sides)):
+            side = [p for p, cit in zip(pieces, citations) if side_of(cit.doc_id, cit.jurisdiction, result.sides) == n]
+            part = compose_lead(question, language, side, weight_of, wants_definition,
+                                max_sentences=lead_policy().max_sentences_per_side)
+            lead.text = (lead.text + ("" if language == "zh" else " ") + part.text).strip() if part.text else lead.text
+            for k, spans in part.spans.items():
+                lead.spans.setdefault(k, []).extend(spans)
+        return lead
+
+    def side_names(self, result: RetrievalResult, language: str) -> list[str]:
+        """The names of a comparison's sides (documents or jurisdictions); empty for other questions."""
+        return [side_name(side, self.names.document_title, language) for side in result.sides]
+
+    # ---- a refusal ----------------------------------------------------------------------------------------------
+    def refusal(self, result: RetrievalResult, decision: RefusalDecision, language: str) -> Refusal:
+        """Why the corpus does not cover the question, and up to three retrieved units as possibly related."""
+        related_clauses: list[RetrievedClause] = []
+        seen = set()
+        for c in result.clauses:
+            if (c.doc_id, c.unit) not in seen:
+                seen.add((c.doc_id, c.unit))
+                related_clauses.append(c)
+            if len(related_clauses) == policy().related_on_refusal:
+                break
+        related = [self.names.citation(n, c, language) for n, c in enumerate(related_clauses, 1)]
+        if language == "zh":
+            lines = [f"语料库未涵盖这个问题：{decision.reason}"]
+            if related:
+                lines += ["", "可能相关的条款（并非对该问题的回答）："] + [f"- {r.label}" for r in related]
+        else:
+            lines = [f"The corpus does not cover this question: {decision.reason}"]
+            if related:
+                lines += ["", "Possibly related clauses (they do not answer the question):"] + \
+                         [f"- {r.label}" for r in related]
+        return Refusal("\n".join(lines) + "\n", related)
+
+    # ---- around the answer ----------------------------------------------------------------------------------------
+    def version_notices(self, result: RetrievalResult, language: str) -> list[str]:
+        """A notice per revoked document among the top clauses' documents."""
+        notices = []
+        for doc_id in dict.fromkeys(c.doc_id for c in result.clauses[:policy().version_notice_clauses]):
+            info = self.retriever.index.docs.get(doc_id)
+            if info and info.status in policy().revoked_statuses:
+                title = self.names.document_title(doc_id)
+                notices.append(f"{title}已废止，引用时请以现行文本为准。" if language == "zh"
+                               else f"{title} is revoked; it is quoted for reference only.")
+        return notices
+
+    def date_lines(self, question: str, result: RetrievalResult, language: str, day: date) -> tuple[str, list[str]]:
+        """The date lead of a "when does … apply" question, and a notice per cited provision not in effect on
+        ``day`` (from the clauses the answer will cite)."""
+        cited = self.citations(result, language)
+        dates.mark_in_effect(cited, day)
+        lead = ""
+        if dates.asks_when(question):
+            lead = dates.when_lead(cited, language, self.names.unit_label, self.names.document_title,
+                                   self.names.effective_date)
+        return lead, dates.date_notices(cited, day, language, self.names.unit_label)
+
+    def interpretation(self, result: RetrievalResult, language: str) -> str:
+        """How a follow-up was read, when the conversation supplied what it is about; else ""."""
+        analysis = result.analysis
+        carried = [d for d in analysis.doc_ids if d not in analysis.named_in_question]
+        if not analysis.is_follow_up or not carried:
+            return ""
+        titles = ("、" if language == "zh" else ", ").join(self.names.document_title(d) for d in carried)
+        return f"{analysis.question}（关于{titles}）" if language == "zh" else f"{analysis.question} (about {titles})"
+
+    def follow_ups(self, result: RetrievalResult, language: str, citations: list[Citation]) -> list[str]:
+        """Suggested next questions about the first cited document (``follow_ups.py``)."""
+        return suggest_follow_ups(result.analysis.question, language,
+                                  [self.names.document_title(c.doc_id) for c in citations])
+
+
+def quote_block(text: str) -> str:
+    """Verbatim clause text as a Markdown quote (heading markers become bold lines)."""
+    out = []
+    for line in text.strip().splitlines():
+        line = re.sub(r"^#{1,6}\s+(.*)$", r"**\1**", line)
+        out.append("> " + line if line.strip() else ">")
+    return "\n".join(out)

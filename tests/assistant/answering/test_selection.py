@@ -1,0 +1,74 @@
+"""Which retrieved clauses an answer cites (assistant/answering/selection.py), on hand-made retrieval results: no
+index needed. The numbers come from resources/answering.toml."""
+from __future__ import annotations
+
+from assistant.answering.policy import policy
+from assistant.answering.selection import cited_clauses, select_clauses
+from assistant.retrieval import QueryAnalysis, default_policy
+from assistant.retrieval import RetrievalResult, RetrievedClause
+
+MAX_UNITS = 3
+
+
+def clause(doc_id: str, unit: str, score: float, piece: int = 0, parts: int = 1, **signals) -> RetrievedClause:
+    return RetrievedClause(f"{doc_id}:{unit}:{piece}", doc_id, unit, unit, f"text of {doc_id} {unit} ({piece})",
+                           {"doc_id": doc_id, "parts": parts}, score, dict(signals))
+
+
+def result(question: str, clauses: list[RetrievedClause], lookup_hits: list[RetrievedClause] = (),
+           doc_ids: list[str] = ()) -> RetrievalResult:
+    intents = frozenset(i.name for i in default_policy().intents if i.pattern.search(question))
+    analysis = QueryAnalysis(question=question, search_text=question, language="en", doc_ids=tuple(doc_ids),
+                             intents=intents)
+    return RetrievalResult(analysis=analysis, clauses=clauses, lookup_hits=list(lookup_hits))
+
+
+def units(selected: list[RetrievedClause]) -> list[tuple[str, str]]:
+    return [(c.doc_id, c.unit) for c in selected]
+
+
+def select(res: RetrievalResult, framing: set[str] = frozenset()) -> list[RetrievedClause]:
+    return select_clauses(res, MAX_UNITS, lambda chunk_id: chunk_id in framing, lambda doc_id: "")
+
+
+def test_units_close_to_the_best_are_cited_up_to_the_limit():
+    share = policy().share_of_best
+    ranked = [clause("a", "1", 1.0), clause("a", "2", share + 0.01), clause("b", "1", share - 0.01)]
+    assert units(select(result("obligations of providers", ranked))) == [("a", "1"), ("a", "2")]
+    many = [clause("a", str(n), 1.0 - n / 100) for n in range(6)]
+    assert len(select(result("obligations of providers", many))) == MAX_UNITS
+
+
+def test_named_clauses_are_what_is_cited_and_cross_references_never_are():
+    named = clause("a", "9", 0.2)
+    ranked = [clause("b", "1", 1.0), named, clause("c", "1", 0.9, cross_reference=True)]
+    assert units(select(result("a Article 9", ranked, lookup_hits=[named]))) == [("a", "9")]
+    assert ("c", "1") not in units(select(result("anything", ranked)))
+
+
+def test_a_named_document_gets_its_best_clause_beyond_the_limit():
+    ranked = [clause("a", str(n), 1.0) for n in range(MAX_UNITS)] + [clause("b", "7", 0.1)]
+    chosen = units(select(result("what do a and b say", ranked, doc_ids=["b"])))
+    assert chosen[-1] == ("b", "7") and len(chosen) == MAX_UNITS + policy().named_document_extra_units
+
+
+def test_a_unit_in_several_pieces_is_quoted_with_its_first_pieces():
+    pieces = [clause("a", "5", 1.0 - n / 100, piece=n, parts=4) for n in range(4)]
+    selected = select(result("Article 5", pieces))
+    assert [c.chunk_id for c in selected] == [p.chunk_id for p in pieces[:policy().pieces_per_split_unit]]
+
+
+def test_framing_text_is_cited_only_when_first_or_asked_for():
+    ranked = [clause("a", "1", 1.0), clause("a", "Recital 3", 0.95), clause("a", "2", 0.9)]
+    recital = {ranked[1].chunk_id}
+    assert units(select(result("obligations of providers", ranked), recital)) == [("a", "1"), ("a", "2")]
+    assert units(select(result("what does provider mean", ranked), recital)) == [("a", "1"), ("a", "Recital 3"),
+                                                                                ("a", "2")]
+    assert units(select(result("obligations of providers", ranked), {ranked[0].chunk_id}))[0] == ("a", "1")
+
+
+def test_citations_are_grouped_by_document_in_order_of_first_appearance():
+    ranked = [clause("a", "1", 1.0), clause("b", "1", 0.99), clause("a", "2", 0.98)]
+    res = result("obligations of providers", ranked)
+    assert units(cited_clauses(res, MAX_UNITS, lambda _: False, lambda _: "")) == [("a", "1"), ("a", "2"),
+                                                                                    ("b", "1")]
