@@ -157,10 +157,10 @@ class HashingTestEmbedder(_BatchingEmbedder):
         for word in self._WORD.findall(lower):
             features.append("w:" + word)
             padded = f"#{word}#"
-            features += ["t:" + padded[i:i + 3] for i in range(len(padded) - 2)] if len(word) > 3 else []
+            features += ["t:" + padded[i : i + 3] for i in range(len(padded) - 2)] if len(word) > 3 else []
         for run in self._CJK_RUN.findall(lower):
             features += ["c:" + ch for ch in run]
-            features += ["b:" + run[i:i + 2] for i in range(len(run) - 1)]
+            features += ["b:" + run[i : i + 2] for i in range(len(run) - 1)]
         return features
 
     def _vector(self, text: str) -> np.ndarray:
