@@ -34,7 +34,7 @@ test: check
 
 # The fast stage tests only (three-document fixture corpus, fake embedder; no shared corpus needed): seconds.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q tests/stages
+	$(BIN)/python -m pytest -q tests/stages tests/test_missing_corpus.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
