@@ -75,8 +75,11 @@ def pytest_collection_modifyitems(session, config, items) -> None:
         return
     needing = [item.nodeid for item in items if "shared_corpus" in getattr(item, "fixturenames", ())]
     if needing:
-        pytest.exit(f"{len(needing)} of the {len(items)} selected tests need the shared corpus, e.g. {needing[0]}: "
-                    f"{MISSING_CORPUS}", returncode=pytest.ExitCode.USAGE_ERROR)
+        pytest.exit(
+            f"{len(needing)} of the {len(items)} selected tests need the shared corpus, e.g. {needing[0]}: "
+            f"{MISSING_CORPUS}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.fixture(scope="session")
