@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run ingest test bench clean
+.PHONY: install run ingest check test test-fast bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,18 @@ run: $(STAMP)
 	$(BIN)/regqa ingest
 	$(BIN)/regqa serve
 
-test: $(STAMP)
+# Lint, format and type checks (configured in pyproject.toml); `make test` (and so .ci/run) runs them first.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: check
 	$(BIN)/python -m pytest -ra
+
+# The fast stage tests only (three-document fixture corpus, fake embedder; no shared corpus needed): seconds.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/stages tests/test_missing_corpus.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

