@@ -47,7 +47,16 @@ def _unit_labels(ref: ClauseRef) -> list[str]:
         labels.append(f"第{int_to_cn(int(number.group(1)))}条")
     if ref.kind == "section":
         labels.append("Section " + ref.unit.split(" ", 1)[1])
-    return labels
+    if ref.kind in ("section", "number"):  # a rulebook's 1.2.1, a code's 22757.13, a CFR part's § 1002.4
+        number = ref.unit.split(" ", 1)[-1]
+        labels += [number, f"§ {number}"]
+    return list(dict.fromkeys(labels))
+
+
+def _sub_provisions(units: frozenset[str], labels: list[str]) -> list[str]:
+    """Units numbered under a reference that is not itself a unit: 2.2.4 -> 2.2.4.(1), 2.2.4.(2); 1.2 -> 1.2.1."""
+    starts = tuple(f"{label}{sep}" for label in labels if label[-1:].isdigit() for sep in (".", "("))
+    return sorted(u for u in units if u.startswith(starts)) if starts else []
 
 
 class LookupSource:
@@ -65,10 +74,15 @@ class LookupSource:
             labels = _unit_labels(ref)
             targets = list(analysis.doc_ids) or [d for d in index.docs
                                                  if any(index.rows_of_unit(d, u) for u in labels)]
+            if not targets and ref.kind == "number":
+                targets = [d for d, info in index.docs.items() if _sub_provisions(info.units, labels)]
             if not analysis.doc_ids and len(targets) != 1:
                 continue  # e.g. 第十七条 with no document named: ambiguous, leave it to search
             for doc_id in targets:
                 rows = [r for r in (r for u in labels for r in index.rows_of_unit(doc_id, u)) if keep[r]]
+                if not rows and doc_id in index.docs and ref.kind in ("number", "section"):
+                    rows = [r for u in _sub_provisions(index.docs[doc_id].units, labels)
+                            for r in index.rows_of_unit(doc_id, u) if keep[r]]
                 if ref.point:  # Article 5(1)(e): the piece holding that paragraph/point first
                     holder = _piece_holding(rows, [index.metas[r].get("locator", "") for r in rows],
                                             ref.unit, ref.point)

@@ -6,7 +6,7 @@ article, ``k`` bounds the ranked clauses, off-corpus questions are declined with
 from __future__ import annotations
 
 import pytest
-from stage_support import CN_DOC, CN_TITLE, EN_DOC, EN_TITLE, FIXTURE_CORPUS
+from stage_support import CN_DOC, CN_TITLE, EN_DOC, EN_TITLE, FIXTURE_CORPUS, RULEBOOK
 
 from assistant.retrieval import HybridRetriever
 
@@ -38,6 +38,21 @@ def test_a_named_clause_is_rank_1(retriever, question, expected):
     assert top(result) == expected
     assert [(c.doc_id, c.unit) for c in result.lookup_hits] == [expected]
     assert result.clauses[0].signals.get("lookup") == 1
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What does rule 1.2.1 of the Sample Data Exchange rulebook require?", ["1.2.1"]),
+        ("Under the Sample Data Exchange rulebook, what do rules 1.2 cover?", ["1.2.1", "1.2.2"]),  # a heading
+        ("What does rule 2.1.2 say?", ["2.1.2"]),  # one text has a 2.1.2: no document needs naming
+    ],
+    ids=["rule", "heading-number", "unnamed"],
+)
+def test_a_numbered_rule_is_looked_up(retriever, question, expected):
+    result = retriever.run(question, k=5)
+    assert [(c.doc_id, c.unit) for c in result.lookup_hits] == [(RULEBOOK, u) for u in expected]
+    assert [c.unit for c in result.clauses[: len(expected)]] == expected
 
 
 @pytest.mark.parametrize("k", [1, 2, 5])
