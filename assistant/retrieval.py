@@ -28,6 +28,7 @@ from ingest.catalog import load_catalog
 from ingest.embeddings import Embedder, load_embedder
 from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
 from ingest.pipeline import keyword_dir, sorted_rows
+from ingest.roles import roles_of
 from ingest.store import ClauseStore, IndexUnavailable
 
 # Fusion weights (chosen on the dev set as round values in the middle of a flat optimum, not per question):
@@ -48,7 +49,6 @@ COVERAGE_CANDIDATES = 50  # a question about penalties (or entry into force) fav
 OLD_VERSION_BOOST = 1.5
 FRAMING_FACTOR = 0.7  # definition lists and scope articles, unless the question asks for one (then x BOOST)
 FRAMING_BOOST = 1.2
-SCOPE_UNITS = 6  # "适用本法" makes a scope article only among a text's first units (第二条, not 第三十三条)
 REVOKED_STATUSES = {"revoked", "superseded", "repealed"}
 
 
@@ -144,12 +144,13 @@ class ClauseIndex:
             self.keyword: KeywordIndex = keyword
             self.doc_of = np.array([m.get("doc_id", "") for m in self.metas], dtype=object)
             self.status_of = np.array([m.get("status", "") for m in self.metas], dtype=object)
-            self.is_penalty = np.array([bool(_PENALTY_SECTION.search(m.get("path", "")) or _PENALTY_OPENING.match(t))
-                                        for m, t in zip(self.metas, self.texts)])
-            self.is_final = np.array([bool(_IN_FORCE_SECTION.search(m.get("path", ""))) for m in self.metas])
-            self.is_definitions, self.is_scope = _framing_flags(self.metas, self.texts)
-            self.is_non_operative = np.array([m.get("unit", "").startswith("Recital ") or m.get("unit", "") in _COVER_UNITS
-                                              for m in self.metas], dtype=bool)
+            roles = [roles_of(m) for m in self.metas]  # decided at split time (ingest/roles.py)
+            self.is_penalty = np.array(["penalty" in r for r in roles], dtype=bool)
+            self.is_final = np.array(["final_provision" in r for r in roles], dtype=bool)
+            self.is_definitions = np.array(["definitions" in r for r in roles], dtype=bool)
+            self.is_scope = np.array(["scope" in r for r in roles], dtype=bool)
+            self.is_non_operative = np.array([bool(r & {"recital", "preamble"}) for r in roles], dtype=bool)
+            self.is_signature = np.array(["signature_block" in r for r in roles], dtype=bool)
             self.language_of = np.array([m.get("language", "") for m in self.metas], dtype=object)
             self.languages = sorted(set(self.language_of))
             self.jurisdiction_of = np.array([m.get("jurisdiction", "") for m in self.metas], dtype=object)
@@ -206,8 +207,7 @@ class ClauseIndex:
         row = self.position.get(chunk_id)
         if row is None:
             return False
-        unit = self.metas[row].get("unit", "")
-        return bool(self.is_definitions[row] or self.is_non_operative[row] or unit in _SIGNATURE_UNITS)
+        return bool(self.is_definitions[row] or self.is_non_operative[row] or self.is_signature[row])
 
     def tokens_of(self, row: int) -> set[str]:
         """The keyword tokens of a chunk (computed on first use, then cached)."""
@@ -233,37 +233,21 @@ class ClauseIndex:
 # Question intents that map onto the standard structure of legal texts.
 _PENALTY_QUESTION = re.compile(r"处罚|罚款|罚多少|罚到|怎么罚|如何罚|会罚|被罚|罚吗|罚不罚|法律责任|后果|拒不改正|不改|放任|追究|吊销|\bfines?\b|\bfined\b|penalt|"
                                r"sanction|liabilit|consequence|punish|(do not|don't|fail to|failing to) comply", re.I)
-_PENALTY_SECTION = re.compile(r"法律责任|罚则|PENALT|Penalt|罚款|处罚|fines?\b", re.I)
-# a liability clause of a text without a 法律责任 chapter opens with "违反本办法规定的" (the labelling measures)
-_PENALTY_OPENING = re.compile(r"\s*(?:第[一二三四五六七八九十百零]+条\s*)?违反本(?:法|办法|规定|条例|措施)")
 _IN_FORCE_QUESTION = re.compile(r"施行|生效|起适用|何时起|什么时候开始|哪天|entry into force|enter into force|"
                                 r"(from|as of|by) what date|when do(es)? .{0,60}\b(apply|take effect|start)", re.I)
-_IN_FORCE_SECTION = re.compile(r"附则|FINAL PROVISIONS|Final provisions|Entry into force|ADDEND|施行", re.I)
 # Framing clauses: definition lists (用语含义, Article 3 'Definitions') and scope articles (第二条 适用本规定,
 # Article 2 'Scope') hold most of a text's vocabulary, so they match many questions by their words alone. They are
 # the answer when the question asks what something means / whether it counts, or whether the text applies.
-_DEFINITIONS_HEADING = re.compile(r"下列用语的含义|用语含义|术语和定义|下列术语|\bDefinitions?\b|DEFINITIONS?|"
-                                  r"the following terms", re.I)
-_DEFINES = re.compile(r"是指|[’”\"'] means\b")
 _DEFINITION_QUESTION = re.compile(
     r"指的是|是指|指谁|指什么|什么是|是什么意思|含义|定义|界定|算不算|算是|也算|算(?!法).{0,20}吗|属于|什么叫|认定|"
     r"defin|\bmeans?\b|\bmeaning\b|counts? as|\bwhat is an?\b|\bclass(ed|ify|ified)?\b|"
     r"qualif(y|ies|ied) as|considered (an?|as)|\bterm\b|"
     r"(里|中)(说|讲|提)的[“\"‘'][^”\"’']{2,20}[”\"’']|[“\"‘'][^”\"’']{2,20}[”\"’'](是|指|算|包括)", re.I)
-_SCOPE_HEADING = re.compile(r"^#*\s*\S+ [\d.-]+ ?[–—-]? ?\(?Scope\b|适用范围", re.I)
-_SCOPE_TEXT = re.compile(r"适用本(规定|办法|法|条例|规范|文件)|本(规定|办法|法|条例|文件)适用于|"
-                         r"(This|The) (Regulation|Act|Convention|Order|Framework|Recommendation) (shall )?appl(y|ies)\b",
-                         re.I)
 _SCOPE_QUESTION = re.compile(
     r"适用|管到|管得|管辖|范围|涵盖|覆盖|域外|境外|境内|(也|还|是否|要不要|需不需要)(要|需要|得|必须)?遵守|受.{0,12}(约束|管)|"
     r"不对外|内部使用|内部用|自用|仅供内部|只给自家|internal(ly)? use|only internally|in-house only|"
     r"bound by|in scope|out of scope|\bappl(y|ies|icable|ication)\b|\bscope\b|\bcover(ed|s)?\b|"
     r"fall(s|ing)? (under|within|outside)|subject to|extraterritorial|exempt|exclud", re.I)
-
-
-# Recitals, preambles and the promulgation notice explain or introduce a text; they are not its operative clauses.
-_COVER_UNITS = {"preamble", "通知"}
-_SIGNATURE_UNITS = {"signatories", "note"}
 
 
 def asks_definition(question: str) -> bool:
@@ -274,22 +258,6 @@ def asks_definition(question: str) -> bool:
 def asks_scope(question: str) -> bool:
     """Whether a question asks whether (or to whom) a text applies."""
     return bool(_SCOPE_QUESTION.search(question))
-
-
-def _framing_flags(metas: list[dict], texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(is_definitions, is_scope) per row, decided per unit: a unit's pieces share its role."""
-    definitions: set[tuple[str, str]] = set()
-    scope: set[tuple[str, str]] = set()
-    keys = [(m.get("doc_id", ""), m.get("unit", "")) for m in metas]
-    for key, meta, text in zip(keys, metas, texts):
-        if _DEFINITIONS_HEADING.search(text[:200]) or len(_DEFINES.findall(text)) >= 2:
-            definitions.add(key)
-        if int(meta.get("part", 0) or 0) == 0 and (
-                _SCOPE_HEADING.search(text.split("\n", 1)[0])
-                or (_SCOPE_TEXT.search(text[:150]) and int(meta.get("unit_index", 0) or 0) < SCOPE_UNITS)):
-            scope.add(key)
-    return (np.array([k in definitions for k in keys], dtype=bool),
-            np.array([k in scope and k not in definitions for k in keys], dtype=bool))
 
 
 def _is_pure_lookup(analysis: QueryAnalysis) -> bool:

@@ -50,10 +50,15 @@ class Chunk:
     unit_index: int  # position of the unit in the document
     part: int  # 0-based piece number within the unit
     parts: int  # how many pieces the unit has
+    roles: tuple[str, ...] = ()  # what part of the text it is (ingest/roles.py), primary role first
 
     @property
     def chunk_id(self) -> str:
         return f"{self.doc_id}#{self.chunk_index}"
+
+    @property
+    def role(self) -> str:
+        return self.roles[0] if self.roles else "operative"
 
 
 @dataclass

@@ -27,10 +27,11 @@ heading that *starts* with a label does.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .catalog import CatalogEntry
 from .models import Chunk, SourceDocument, Unit
+from .roles import chunk_roles
 
 CN_DIGITS = "零〇一二三四五六七八九十百千两"
 CN_ARTICLE = re.compile(rf"^\*{{0,2}}第([{CN_DIGITS}]+)条(?:\*{{0,2}})(?:[\s\u3000]|$)")
@@ -70,7 +71,7 @@ PLAN_SUBPART = re.compile(rf"^（([{CN_DIGITS}]+)）")
 PLAN_BOX = re.compile(r"^\*\*(专栏\s*\d+)")
 PLAN_POINT = re.compile(r"^(\d+)[.．](.{1,40})$")
 
-SPLITTER_VERSION = "2"  # bump when a change to this module changes chunks: documents are re-split on ingest
+SPLITTER_VERSION = "3"  # bump when a change to this module changes chunks: documents are re-split on ingest
 PARAGRAPH_LEVEL = 7  # units opened by a paragraph sit below every heading level
 
 
@@ -483,7 +484,7 @@ def chunk_document(
     max_chars_zh: int = 600,
     max_chars_en: int = 1200,
 ) -> list[Chunk]:
-    """Split a document into clause chunks (never spanning two units)."""
+    """Split a document into clause chunks (never spanning two units), each with its roles."""
     units = split_units(doc, entry)
     limit = max_chars_zh if doc.language == "zh" else max_chars_en
     titles = doc.title if not doc.title_en or doc.title_en == doc.title else f"{doc.title} ({doc.title_en})"
@@ -509,4 +510,4 @@ def chunk_document(
                     parts=len(pieces),
                 )
             )
-    return chunks
+    return [replace(chunk, roles=roles) for chunk, roles in zip(chunks, chunk_roles(chunks))]

@@ -7,7 +7,7 @@ which would download a model).
 Every chunk carries the metadata keys that are a public contract: ``doc_id``, ``title``, ``unit``,
 ``locator``, ``path``, ``jurisdiction``, ``language``, ``doc_type``, ``status``, ``issued``, ``source_url``,
 ``chunk_index``, ``sha256`` (the source file's hash). Extra keys: ``title_en``, ``issuer``, ``effective``,
-``unit_index``, ``part``, ``parts``, ``chunk_count``, ``embed_sha``, ``source_file``, ``ingest_key`` (what
+``unit_index``, ``part``, ``parts``, ``role`` and ``roles`` (``ingest/roles.py``), ``chunk_count``, ``embed_sha``, ``source_file``, ``ingest_key`` (what
 the chunks were made with: splitter version, chunk sizes, catalog entry, applicability rules), ``applies_from``,
 ``applies_until``, ``applies_condition``, ``applies_note`` (when the piece applies: ``ingest/applicability.py``).
 A document is *complete* in the index when all its chunks are there with the same ``sha256`` and their
@@ -258,6 +258,8 @@ def chunk_metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int, source_f
         "unit_index": chunk.unit_index,
         "part": chunk.part,
         "parts": chunk.parts,
+        "role": chunk.role,
+        "roles": ",".join(chunk.roles),
         "chunk_count": chunk_count,
         "sha256": doc.sha256,
         "embed_sha": embed_sha(chunk.embed_text),
