@@ -19,6 +19,7 @@ from datetime import date
 from assistant import dates
 from assistant.comparison import comparison_table, side_name, side_of
 from assistant.comparison import policy as comparison_policy
+from common.documents import NO_LONGER_IN_FORCE
 from common.settings import Settings, get_settings
 from assistant.feedback import record_declined
 from assistant.followups import suggest_follow_ups
@@ -326,7 +327,7 @@ class AnswerService:
             title = self.document_title(doc_id)
             status = cits[0].status
             heading = f"**{title}**"
-            if status in ("revoked", "superseded"):
+            if status in NO_LONGER_IN_FORCE:
                 heading += f"（{REVOKED_LABEL['zh']}）" if language == "zh" else f" ({REVOKED_LABEL['en']})"
             lines.append(heading)
             for cit in cits:
@@ -521,7 +522,7 @@ class AnswerService:
         notices = []
         for doc_id in dict.fromkeys(c.doc_id for c in result.clauses[:5]):
             info = self.retriever.index.docs.get(doc_id)
-            if info and info.status in ("revoked", "superseded"):
+            if info and info.status in NO_LONGER_IN_FORCE:
                 title = self.document_title(doc_id)
                 notices.append(f"{title}已废止，引用时请以现行文本为准。" if language == "zh"
                                else f"{title} is revoked; it is quoted for reference only.")

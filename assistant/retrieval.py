@@ -21,6 +21,7 @@ from pydantic import ConfigDict
 
 from assistant.comparison import Side, comparison_sides, interleave, side_mask
 from assistant.comparison import policy as comparison_policy
+from common.documents import NO_LONGER_IN_FORCE as REVOKED_STATUSES
 from common.settings import Settings
 from assistant.metrics import unit_norm
 from assistant.query import ClauseRef, DocInfo, DocResolver, QueryAnalysis, analyse, int_to_cn
@@ -49,7 +50,6 @@ COVERAGE_CANDIDATES = 50  # a question about penalties (or entry into force) fav
 OLD_VERSION_BOOST = 1.5
 FRAMING_FACTOR = 0.7  # definition lists and scope articles, unless the question asks for one (then x BOOST)
 FRAMING_BOOST = 1.2
-REVOKED_STATUSES = {"revoked", "superseded", "repealed"}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import yaml
 
+from common.documents import parse_status
+from common.language import detect_language
+
 from .catalog import CatalogEntry
 from .models import SourceDocument
 
@@ -23,7 +26,6 @@ TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf", ".docx"}
 SKIPPED_NAMES = {"readme.md", "readme.txt", "readme"}
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 
 
@@ -42,12 +44,6 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
             continue
         files.append(path)
     return files
-
-
-def detect_language(text: str) -> str:
-    sample = text[:20000]
-    letters = sum(ch.isalpha() for ch in sample) or 1
-    return "zh" if len(_CJK.findall(sample)) / letters > 0.2 else "en"
 
 
 def decode_text(raw: bytes, name: str) -> str:
@@ -317,11 +313,11 @@ def load_document(path: Path, catalog: dict[str, CatalogEntry],
         title_en=pick("title_en", entry.title_en),
         jurisdiction=pick("jurisdiction", entry.jurisdiction, infer_jurisdiction(title, body)),
         doc_type=pick("doc_type", entry.doc_type),
-        status=pick("status", entry.status, "unknown"),
+        status=parse_status(pick("status", entry.status)),
         issued=pick("issued", entry.issued),
         effective=pick("effective", entry.effective),
         issuer=pick("issuer", entry.issuer),
-        source_url=http_link(pick("official_url", entry.official_url)),
+        source_url=http_link(pick("source_url", "") or pick("official_url", entry.source_url)),
         scheme=entry.scheme,
         version_note=str(meta.get("version_note") or ""),
     )

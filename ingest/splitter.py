@@ -29,6 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from common.numerals import int_to_cn
+
 from .catalog import CatalogEntry
 from .models import Chunk, SourceDocument, Unit
 from .roles import chunk_roles
@@ -380,17 +382,6 @@ def split_units(doc: SourceDocument, entry: CatalogEntry | None = None) -> list[
 _SENTENCE_END = re.compile(r"(?<=[。；！？;!?])|(?<=[.:;]\s)")
 
 
-def to_cn_numeral(n: int) -> str:
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    if n < 20:
-        return "十" + (digits[n - 10] if n > 10 else "")
-    if n < 100:
-        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
-    return str(n)
-
-
 def _split_long_block(block: str, limit: int) -> list[str]:
     """Split one over-long paragraph at sentence ends (never mid-sentence unless a sentence is too long)."""
     sentences = [s for s in _SENTENCE_END.split(block) if s]
@@ -453,7 +444,7 @@ def _locators(unit: Unit, pieces: list[list[str]], language: str) -> list[str]:
             k = kuan if item else kuan + 1
             locator = unit.label
             if is_cn_article and k > 1:
-                locator += f"第{to_cn_numeral(k)}款"
+                locator += f"第{int_to_cn(k)}款"
             if item:
                 locator += f"（{item.group(1)}）"
         elif m := _EN_PARAGRAPH.match(first):

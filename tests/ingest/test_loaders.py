@@ -194,7 +194,7 @@ def test_front_matter_wins_over_catalog_and_catalog_fills_gaps(tmp_path, shared_
     entry = catalog["cn-genai-interim-measures-2023"]
     assert doc.doc_id == entry.doc_id
     assert (doc.title, doc.jurisdiction, doc.status, doc.issued, doc.source_url, doc.scheme) == \
-        (entry.title, "CN", "in-force", "2023-07-10", entry.official_url, "cn-articles")
+        (entry.title, "CN", "in-force", "2023-07-10", entry.source_url, "cn-articles")
 
     own = tmp_path / "own" / name
     own.parent.mkdir()
