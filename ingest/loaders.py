@@ -11,10 +11,10 @@ import io
 import re
 import tomllib
 from functools import lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 
 import yaml
+from bs4 import BeautifulSoup, NavigableString
 
 from common.documents import parse_status
 from common.language import detect_language
@@ -90,46 +90,29 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     return meta, text[match.end():]
 
 
-class _HTMLToMarkdown(HTMLParser):
-    BLOCKS = {"p", "div", "li", "tr", "br", "section", "article", "table", "ul", "ol", "blockquote", "pre"}
-    SKIP = {"script", "style", "head", "nav", "footer", "noscript"}
+_HTML_SKIPPED = ("script", "style", "head", "nav", "footer", "noscript")
+_HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_HTML_BLOCKS = ("p", "div", "li", "tr", "br", "section", "article", "table", "ul", "ol", "blockquote", "pre")
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip_depth = 0
-        self.title = ""
-        self._in_title = False
 
-    def handle_starttag(self, tag, attrs):
-        if tag in self.SKIP:
-            self.skip_depth += 1
-            self._in_title = False
-        if tag == "title":
-            self._in_title = True
-        if re.fullmatch(r"h[1-6]", tag):
-            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag):
-        if tag in self.SKIP and self.skip_depth:
-            self.skip_depth -= 1
-        if tag == "title":
-            self._in_title = False
-        if re.fullmatch(r"h[1-6]", tag) or tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data):
-        if self._in_title:
-            self.title += data
-        if not self.skip_depth:
-            self.parts.append(re.sub(r"[ \t\r\n]+", " ", data))
-
-    def markdown(self) -> str:
-        text = "".join(self.parts)
-        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text)]
-        return "\n\n".join(p for p in paragraphs if p and p != "#" * len(p))
+def _html_to_markdown(html: str) -> tuple[str, str]:
+    """(Markdown body, <title>) of an HTML page, with BeautifulSoup: headings become ``#`` headings, block
+    elements paragraphs, whitespace inside a paragraph one space; scripts, styles, navigation and footers are
+    dropped. Character references are decoded to text (``&lt;img&gt;`` is the text ``<img>``, never an element)."""
+    soup = BeautifulSoup(html, "html.parser")
+    title = soup.title.get_text() if soup.title else ""
+    for text in soup.find_all(string=True):
+        if type(text) is NavigableString:  # not comments, doctypes, CDATA
+            text.replace_with(re.sub(r"[ \t\r\n]+", " ", text))
+    for tag in soup.find_all(_HTML_SKIPPED):
+        tag.replace_with("\n\n" if tag.find(_HTML_BLOCKS) else "")  # blocks inside still end a paragraph
+    for tag in soup.find_all([*_HTML_HEADINGS, *_HTML_BLOCKS]):
+        if tag.name in _HTML_HEADINGS:
+            tag.insert(0, "#" * int(tag.name[1]) + " ")
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", soup.get_text())]
+    return "\n\n".join(p for p in paragraphs if p and p != "#" * len(p)), title
 
 
 def _pdf_to_text(raw: bytes, max_unpacked_bytes: int) -> str:
@@ -282,9 +265,8 @@ def load_document(path: Path, catalog: dict[str, CatalogEntry],
         text = decode_text(raw, path.name).replace("\r\n", "\n").replace("\r", "\n")
         meta, body = split_front_matter(text) if suffix != ".txt" or text.startswith("---") else ({}, text)
     elif suffix in {".html", ".htm"}:
-        parser = _HTMLToMarkdown()
-        parser.feed(decode_text(raw, path.name))
-        body, html_title = parser.markdown(), parser.title.strip()
+        body, html_title = _html_to_markdown(decode_text(raw, path.name))
+        html_title = html_title.strip()
     elif suffix == ".pdf":
         body = _pdf_to_text(raw, max_unpacked_bytes)
     else:
