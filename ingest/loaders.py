@@ -10,11 +10,12 @@ import hashlib
 import io
 import re
 import tomllib
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from bs4 import BeautifulSoup, NavigableString
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 
 from common.documents import parse_status
 from common.language import detect_language
@@ -96,23 +97,36 @@ _HTML_BLOCKS = ("p", "div", "li", "tr", "br", "section", "article", "table", "ul
 
 
 def _html_to_markdown(html: str) -> tuple[str, str]:
-    """(Markdown body, <title>) of an HTML page, with BeautifulSoup: headings become ``#`` headings, block
+    """(Markdown body, <title>) of an HTML page parsed by BeautifulSoup: headings become ``#`` headings, block
     elements paragraphs, whitespace inside a paragraph one space; scripts, styles, navigation and footers are
     dropped. Character references are decoded to text (``&lt;img&gt;`` is the text ``<img>``, never an element)."""
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text() if soup.title else ""
-    for text in soup.find_all(string=True):
-        if type(text) is NavigableString:  # not comments, doctypes, CDATA
-            text.replace_with(re.sub(r"[ \t\r\n]+", " ", text))
-    for tag in soup.find_all(_HTML_SKIPPED):
-        tag.replace_with("\n\n" if tag.find(_HTML_BLOCKS) else "")  # blocks inside still end a paragraph
-    for tag in soup.find_all([*_HTML_HEADINGS, *_HTML_BLOCKS]):
-        if tag.name in _HTML_HEADINGS:
-            tag.insert(0, "#" * int(tag.name[1]) + " ")
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", soup.get_text())]
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", "".join(_html_text_parts(soup)))]
     return "\n\n".join(p for p in paragraphs if p and p != "#" * len(p)), title
+
+
+def _html_text_parts(root: Tag) -> Iterator[str]:
+    """The page's text in document order, with a paragraph break around every block element. Walked with an
+    explicit stack (linear in the page, however deeply unclosed tags nest); the tree is not modified."""
+    stack: list[tuple[PageElement, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if not isinstance(node, Tag):
+            if type(node) is NavigableString:  # not comments, doctypes, CDATA
+                yield re.sub(r"[ \t\r\n]+", " ", node)
+            continue
+        if node.name in _HTML_SKIPPED:
+            yield "\n\n" if node.find(_HTML_BLOCKS) else ""  # blocks inside still end a paragraph
+            continue
+        is_block = node.name in _HTML_BLOCKS or node.name in _HTML_HEADINGS
+        if closing:
+            yield "\n\n" if is_block else ""
+            continue
+        if is_block:
+            yield "\n\n" + ("#" * int(node.name[1]) + " " if node.name in _HTML_HEADINGS else "")
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node.contents))
 
 
 def _pdf_to_text(raw: bytes, max_unpacked_bytes: int) -> str:
