@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --upgrade pip
 	# CPU build of torch first: a bare torch requirement would pull a multi-GB CUDA build.
 	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -e ".[dev,bots]"
+	$(BIN)/pip install -e ".[dev,bots,baselines]"
 	touch $(STAMP)
 
 install: $(STAMP)

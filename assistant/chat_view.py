@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 
 from assistant.answering.models import Citation
 from assistant.security import safe_link
+from common.documents import NO_LONGER_IN_FORCE as STATUS_REVOKED
 
 # Raw HTML in answer text is escaped (html=False); links and images never come from answer text.
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table").disable(["link", "image", "autolink"])
@@ -29,7 +30,6 @@ _THUMB = ('<svg viewBox="0 0 24 24" aria-hidden="true"{flip}><path fill="current
           '2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z"/></svg>')
 THUMB_UP = _THUMB.format(flip="")
 THUMB_DOWN = _THUMB.format(flip=' style="transform: rotate(180deg)"')
-STATUS_REVOKED = ("revoked", "superseded", "repealed")
 
 
 def markdown_html(text: str) -> str:

@@ -1,1 +1,1 @@
-"""What both sides share: the typed settings (and, as they move here, document metadata, numerals, language)."""
+"""What both sides share: the typed settings, document metadata and statuses, numerals, language detection."""

@@ -15,9 +15,10 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from common.documents import NO_LONGER_IN_FORCE, STATUSES
+
 RULES_PATH = Path(__file__).resolve().parent.parent / "corpus" / "applicability.toml"
 RULES_VERSION = "applicability-v1"  # part of the ingest key: bump when chunk metadata derived here changes
-ENDED_STATUSES = ("revoked", "superseded")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RANGE = re.compile(r"^(?P<prefix>.*?)(?P<first>\d+)\.\.(?P<last>\d+)$")
 _EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -125,7 +126,10 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
         documents = {doc_id: _document_rules(doc_id, raw) for doc_id, raw in (data.get("documents") or {}).items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise ApplicabilityError(f"{path}: {exc}") from exc
-    return Rules(documents=documents, not_in_effect_statuses=tuple(data.get("not_in_effect_statuses", ())))
+    statuses = tuple(data.get("not_in_effect_statuses", ()))
+    if unknown := [s for s in statuses if s not in STATUSES]:
+        raise ApplicabilityError(f"{path}: not_in_effect_statuses: {unknown} not in the status vocabulary")
+    return Rules(documents=documents, not_in_effect_statuses=statuses)
 
 
 @lru_cache(maxsize=1)
@@ -201,7 +205,7 @@ def in_effect(applies_from: str, applies_until: str, as_of: date, status: str = 
         return False
     if applies_until:
         return day < applies_until
-    return status not in ENDED_STATUSES
+    return status not in NO_LONGER_IN_FORCE
 
 
 def format_date(iso: str, language: str) -> str:

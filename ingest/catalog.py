@@ -1,27 +1,21 @@
-"""The catalog of known source documents (``corpus/catalog.toml``): facts, aliases and splitting scheme."""
+"""The catalog of known source documents (``corpus/catalog.toml``): facts (``DocumentMeta``), aliases and splitting
+scheme."""
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.documents import STATUSES, DocumentMeta
 
-@dataclass(frozen=True)
-class CatalogEntry:
-    doc_id: str
-    title: str = ""
-    title_en: str = ""
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogEntry(DocumentMeta):
+    """Our facts about a known document (``DocumentMeta``), plus how to name, date and split it."""
+
     short_title: str = ""  # how answers name the document (English texts)
     version_date: str = ""  # date of the latest amendment the text includes
     edition: str = ""  # distinguishes versions that share a title: 2016年原文, 2025年修正
-    issuer: str = ""
-    jurisdiction: str = ""
-    language: str = ""
-    doc_type: str = ""
-    issued: str = ""
-    effective: str = ""
-    status: str = ""
-    official_url: str = ""
     aliases: tuple[str, ...] = ()
     scheme: str = ""
     preamble_label: str = ""
@@ -46,6 +40,10 @@ def load_catalog(path: Path) -> dict[str, CatalogEntry]:
     known = set(CatalogEntry.__dataclass_fields__)
     for doc_id, raw in (data.get("documents") or {}).items():
         values = {k: v for k, v in raw.items() if k in known}
+        if "official_url" in raw and "source_url" not in raw:  # the older name of the official link
+            values["source_url"] = raw["official_url"]
+        if values.get("status", "") not in ("", *STATUSES):
+            raise CatalogError(f"{path}: {doc_id}: status {values['status']!r} is not one of {', '.join(STATUSES)}")
         values["aliases"] = tuple(values.get("aliases", ()))
         values["issued"] = str(values.get("issued", ""))
         values["effective"] = str(values.get("effective", ""))

@@ -10,11 +10,15 @@ import hashlib
 import io
 import re
 import tomllib
+from collections.abc import Iterator
 from functools import lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 
 import yaml
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
+
+from common.documents import parse_status
+from common.language import detect_language
 
 from .catalog import CatalogEntry
 from .models import SourceDocument
@@ -23,7 +27,6 @@ TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf", ".docx"}
 SKIPPED_NAMES = {"readme.md", "readme.txt", "readme"}
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 
 
@@ -42,12 +45,6 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
             continue
         files.append(path)
     return files
-
-
-def detect_language(text: str) -> str:
-    sample = text[:20000]
-    letters = sum(ch.isalpha() for ch in sample) or 1
-    return "zh" if len(_CJK.findall(sample)) / letters > 0.2 else "en"
 
 
 def decode_text(raw: bytes, name: str) -> str:
@@ -94,46 +91,42 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     return meta, text[match.end():]
 
 
-class _HTMLToMarkdown(HTMLParser):
-    BLOCKS = {"p", "div", "li", "tr", "br", "section", "article", "table", "ul", "ol", "blockquote", "pre"}
-    SKIP = {"script", "style", "head", "nav", "footer", "noscript"}
+_HTML_SKIPPED = ("script", "style", "head", "nav", "footer", "noscript")
+_HTML_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_HTML_BLOCKS = ("p", "div", "li", "tr", "br", "section", "article", "table", "ul", "ol", "blockquote", "pre")
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip_depth = 0
-        self.title = ""
-        self._in_title = False
 
-    def handle_starttag(self, tag, attrs):
-        if tag in self.SKIP:
-            self.skip_depth += 1
-            self._in_title = False
-        if tag == "title":
-            self._in_title = True
-        if re.fullmatch(r"h[1-6]", tag):
-            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
+def _html_to_markdown(html: str) -> tuple[str, str]:
+    """(Markdown body, <title>) of an HTML page parsed by BeautifulSoup: headings become ``#`` headings, block
+    elements paragraphs, whitespace inside a paragraph one space; scripts, styles, navigation and footers are
+    dropped. Character references are decoded to text (``&lt;img&gt;`` is the text ``<img>``, never an element)."""
+    soup = BeautifulSoup(html, "html.parser")
+    title = soup.title.get_text() if soup.title else ""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", "".join(_html_text_parts(soup)))]
+    return "\n\n".join(p for p in paragraphs if p and p != "#" * len(p)), title
 
-    def handle_endtag(self, tag):
-        if tag in self.SKIP and self.skip_depth:
-            self.skip_depth -= 1
-        if tag == "title":
-            self._in_title = False
-        if re.fullmatch(r"h[1-6]", tag) or tag in self.BLOCKS:
-            self.parts.append("\n\n")
 
-    def handle_data(self, data):
-        if self._in_title:
-            self.title += data
-        if not self.skip_depth:
-            self.parts.append(re.sub(r"[ \t\r\n]+", " ", data))
-
-    def markdown(self) -> str:
-        text = "".join(self.parts)
-        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text)]
-        return "\n\n".join(p for p in paragraphs if p and p != "#" * len(p))
+def _html_text_parts(root: Tag) -> Iterator[str]:
+    """The page's text in document order, with a paragraph break around every block element. Walked with an
+    explicit stack (linear in the page, however deeply unclosed tags nest); the tree is not modified."""
+    stack: list[tuple[PageElement, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if not isinstance(node, Tag):
+            if type(node) is NavigableString:  # not comments, doctypes, CDATA
+                yield re.sub(r"[ \t\r\n]+", " ", node)
+            continue
+        if node.name in _HTML_SKIPPED:
+            yield "\n\n" if node.find(_HTML_BLOCKS) else ""  # blocks inside still end a paragraph
+            continue
+        is_block = node.name in _HTML_BLOCKS or node.name in _HTML_HEADINGS
+        if closing:
+            yield "\n\n" if is_block else ""
+            continue
+        if is_block:
+            yield "\n\n" + ("#" * int(node.name[1]) + " " if node.name in _HTML_HEADINGS else "")
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node.contents))
 
 
 def _pdf_to_text(raw: bytes, max_unpacked_bytes: int) -> str:
@@ -286,9 +279,8 @@ def load_document(path: Path, catalog: dict[str, CatalogEntry],
         text = decode_text(raw, path.name).replace("\r\n", "\n").replace("\r", "\n")
         meta, body = split_front_matter(text) if suffix != ".txt" or text.startswith("---") else ({}, text)
     elif suffix in {".html", ".htm"}:
-        parser = _HTMLToMarkdown()
-        parser.feed(decode_text(raw, path.name))
-        body, html_title = parser.markdown(), parser.title.strip()
+        body, html_title = _html_to_markdown(decode_text(raw, path.name))
+        html_title = html_title.strip()
     elif suffix == ".pdf":
         body = _pdf_to_text(raw, max_unpacked_bytes)
     else:
@@ -317,11 +309,11 @@ def load_document(path: Path, catalog: dict[str, CatalogEntry],
         title_en=pick("title_en", entry.title_en),
         jurisdiction=pick("jurisdiction", entry.jurisdiction, infer_jurisdiction(title, body)),
         doc_type=pick("doc_type", entry.doc_type),
-        status=pick("status", entry.status, "unknown"),
+        status=parse_status(pick("status", entry.status)),
         issued=pick("issued", entry.issued),
         effective=pick("effective", entry.effective),
         issuer=pick("issuer", entry.issuer),
-        source_url=http_link(pick("official_url", entry.official_url)),
+        source_url=http_link(pick("source_url", "") or pick("official_url", entry.source_url)),
         scheme=entry.scheme,
         version_note=str(meta.get("version_note") or ""),
     )

@@ -4,25 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.documents import DocumentMeta
 
-@dataclass(frozen=True)
-class SourceDocument:
-    """One loaded source file: its body text and document-level metadata."""
 
-    doc_id: str
-    title: str
+@dataclass(frozen=True, kw_only=True)
+class SourceDocument(DocumentMeta):
+    """One loaded source file: its body text and its ``DocumentMeta``."""
+
     body: str  # the text after any front matter, as Markdown (loaders convert other formats)
     path: Path
     sha256: str  # hash of the raw file bytes: the unit of incremental ingest
-    language: str = "en"  # "zh" or "en"
-    title_en: str = ""
-    jurisdiction: str = ""
-    doc_type: str = ""
-    status: str = ""
-    issued: str = ""
-    effective: str = ""
-    issuer: str = ""
-    source_url: str = ""
     scheme: str = ""  # clause-splitting scheme; empty = detect from the text
     version_note: str = ""
 
@@ -50,10 +41,15 @@ class Chunk:
     unit_index: int  # position of the unit in the document
     part: int  # 0-based piece number within the unit
     parts: int  # how many pieces the unit has
+    roles: tuple[str, ...] = ()  # what part of the text it is (ingest/roles.py), primary role first
 
     @property
     def chunk_id(self) -> str:
         return f"{self.doc_id}#{self.chunk_index}"
+
+    @property
+    def role(self) -> str:
+        return self.roles[0] if self.roles else "operative"
 
 
 @dataclass

@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from common.numerals import int_to_cn
+
 log = logging.getLogger(__name__)
 
 EXTRACTOR_VERSION = "2"  # bump when extraction changes: stored registers are then rebuilt
@@ -224,7 +226,7 @@ def paragraphs_of(unit: str, text: str, language: str) -> list[Paragraph]:
             block = _CN_LABEL.sub("", block, count=1) if not paragraphs else block
             item = _CN_ITEM.match(block)
             kuan += 0 if item else 1
-            locator = unit + (f"第{_cn_numeral(kuan)}款" if kuan > 1 and unit.endswith("条") else "")
+            locator = unit + (f"第{int_to_cn(kuan)}款" if kuan > 1 and unit.endswith("条") else "")
             locator += f"（{item.group(1)}）" if item else ""
             paragraphs.append(Paragraph(block, locator, bool(item)))
             continue
@@ -237,13 +239,6 @@ def paragraphs_of(unit: str, text: str, language: str) -> list[Paragraph]:
         locator = unit + (f"({number})" if number else "") + (f"({point})" if point else "")
         paragraphs.append(Paragraph(block, locator, bool(point)))
     return paragraphs
-
-
-def _cn_numeral(n: int) -> str:
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    return "十" + (digits[n - 10] if n > 10 else "") if n < 20 else str(n)
 
 
 def sentences_of(text: str, language: str) -> list[str]:

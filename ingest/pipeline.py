@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +25,14 @@ import numpy as np
 from common.settings import Settings
 
 from .applicability import rules_fingerprint
-from .catalog import load_catalog
-from .embeddings import load_embedder
+from .catalog import CatalogEntry, load_catalog
+from .embeddings import Embedder, load_embedder
 from .keyword_index import sync_keyword_index
 from .loaders import LoadError, corpus_files, load_document
-from .models import FileFailure, IngestReport, SourceDocument
+from .models import Chunk, FileFailure, IngestReport, SourceDocument
 from .obligations import sync_register
 from .splitter import SPLITTER_VERSION, chunk_document
-from .store import ClauseStore, embed_sha
+from .store import ClauseStore, IndexedDocument, embed_sha
 
 # progress(stage, done, total, label)
 ProgressCallback = Callable[[str, int, int, str], None]
@@ -92,6 +93,15 @@ def run_ingest(
         return _run_ingest(settings, corpus_dir=corpus_dir, rebuild=rebuild, progress=progress)
 
 
+@dataclass(frozen=True)
+class LoadedCorpus:
+    """Stage 1's result: the documents that loaded, the file each came from, and the files that failed."""
+
+    documents: dict[str, SourceDocument]  # doc_id -> document
+    source_of: dict[str, str]  # doc_id -> file relative to its root ("uploads/…" for uploads)
+    failed_files: frozenset[str]  # relative paths of files that failed to load
+
+
 def _run_ingest(
     settings: Settings,
     *,
@@ -109,8 +119,18 @@ def _run_ingest(
     catalog = load_catalog(settings.catalog_path)
     store = ClauseStore(settings, rebuild=rebuild)
     indexed = store.documents()
+    corpus = _load_corpus(settings, corpus_dir, catalog, report, progress)
+    report.documents = len(corpus.documents)
+    _remove_gone(store, indexed, corpus, report)
+    _index_changed(settings, store, indexed, corpus, catalog, report, progress)
+    report.chunks = _sync_derived(settings, store, progress)
+    report.seconds = time.perf_counter() - started
+    return report
 
-    # 1. load every file (the corpus, plus documents uploaded through the web app); collect failures
+
+def _load_corpus(settings: Settings, corpus_dir: Path, catalog: dict[str, CatalogEntry], report: IngestReport,
+                 progress: ProgressCallback) -> LoadedCorpus:
+    """1. Load every file (the corpus, plus documents uploaded through the web app); collect failures."""
     roots = [("", corpus_dir)]
     upload_dir = settings.index_dir / "uploads"
     if upload_dir.is_dir() and upload_dir.resolve() != corpus_dir:
@@ -134,57 +154,77 @@ def _run_ingest(
             continue
         loaded[doc.doc_id] = doc
         source_of[doc.doc_id] = rel
-    report.documents = len(loaded)
+    return LoadedCorpus(loaded, source_of, frozenset(failed_files))
 
-    # 2. remove documents whose file is gone (not those whose file merely failed to load)
+
+def _remove_gone(store: ClauseStore, indexed: dict[str, IndexedDocument], corpus: LoadedCorpus,
+                 report: IngestReport) -> None:
+    """2. Remove documents whose file is gone (not those whose file merely failed to load)."""
     for doc_id, state in indexed.items():
-        if doc_id not in loaded and state.source_file not in failed_files:
+        if doc_id not in corpus.documents and state.source_file not in corpus.failed_files:
             store.delete_document(doc_id)
             report.removed.append(doc_id)
 
-    # 3. add / replace what changed
-    def key(doc: SourceDocument) -> str:
-        recipe = f"{SPLITTER_VERSION}|{settings.chunk_max_chars_zh}|{settings.chunk_max_chars_en}|" \
-                 f"{catalog.get(doc.doc_id)!r}|{rules_fingerprint(doc.doc_id)}"
-        return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
-    todo = [d for d in loaded.values()
-            if not (d.doc_id in indexed and indexed[d.doc_id].complete and indexed[d.doc_id].sha256 == d.sha256
-                    and indexed[d.doc_id].ingest_key == key(d))]
-    report.skipped = sorted(set(loaded) - {d.doc_id for d in todo})
-    if todo:
-        embedder = load_embedder(settings.embedding_model)
-        embedder.batch_size = max(1, settings.embedding_batch_size)
-        for n, doc in enumerate(todo, 1):
-            chunks = chunk_document(doc, catalog.get(doc.doc_id), max_chars_zh=settings.chunk_max_chars_zh,
-                                    max_chars_en=settings.chunk_max_chars_en)
-            if not chunks:
-                report.failed.append(FileFailure(doc.path, "no text to index after splitting"))
-                continue
-            reusable = store.embeddings_by_text_hash(doc.doc_id) if doc.doc_id in indexed else {}
-            hashes = [embed_sha(c.embed_text) for c in chunks]
-            missing = [i for i, h in enumerate(hashes) if h not in reusable]
-            vectors: dict[int, np.ndarray] = {i: reusable[h] for i, h in enumerate(hashes) if h in reusable}
-            if missing:
-                label = f"{doc.doc_id} ({n}/{len(todo)})"
-                fresh = embedder.embed_documents(
-                    [chunks[i].embed_text for i in missing],
-                    progress=lambda done, total: progress("embed", done, total, label),
-                )
-                vectors.update(zip(missing, fresh))
-                report.embedded_chunks += len(missing)
-            store.add_document(doc, chunks, np.vstack([vectors[i] for i in range(len(chunks))]),
-                               source_file=source_of[doc.doc_id], ingest_key=key(doc))
-            (report.replaced if doc.doc_id in indexed else report.added).append(doc.doc_id)
-            progress("index", n, len(todo), doc.doc_id)
+def ingest_key(settings: Settings, doc: SourceDocument, entry: CatalogEntry | None) -> str:
+    """What a document's chunks are made with besides its file: splitter version, chunk sizes, catalog entry and
+    applicability rules. A document is re-split when this (or its file's hash) changes."""
+    recipe = f"{SPLITTER_VERSION}|{settings.chunk_max_chars_zh}|{settings.chunk_max_chars_en}|" \
+             f"{entry!r}|{rules_fingerprint(doc.doc_id)}"
+    return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
-    # 4. the keyword index follows the collection
+
+def _index_changed(settings: Settings, store: ClauseStore, indexed: dict[str, IndexedDocument],
+                   corpus: LoadedCorpus, catalog: dict[str, CatalogEntry], report: IngestReport,
+                   progress: ProgressCallback) -> None:
+    """3. Add / replace what changed (new, changed, or left incomplete by an earlier run)."""
+    keys = {doc_id: ingest_key(settings, doc, catalog.get(doc_id)) for doc_id, doc in corpus.documents.items()}
+
+    def up_to_date(doc: SourceDocument) -> bool:
+        state = indexed.get(doc.doc_id)
+        return bool(state and state.complete and state.sha256 == doc.sha256 and state.ingest_key == keys[doc.doc_id])
+
+    todo = [d for d in corpus.documents.values() if not up_to_date(d)]
+    report.skipped = sorted(set(corpus.documents) - {d.doc_id for d in todo})
+    if not todo:
+        return
+    embedder = load_embedder(settings.embedding_model)
+    embedder.batch_size = max(1, settings.embedding_batch_size)
+    for n, doc in enumerate(todo, 1):
+        chunks = chunk_document(doc, catalog.get(doc.doc_id), max_chars_zh=settings.chunk_max_chars_zh,
+                                max_chars_en=settings.chunk_max_chars_en)
+        if not chunks:
+            report.failed.append(FileFailure(doc.path, "no text to index after splitting"))
+            continue
+        reusable = store.embeddings_by_text_hash(doc.doc_id) if doc.doc_id in indexed else {}
+        vectors = _embeddings(embedder, chunks, reusable, f"{doc.doc_id} ({n}/{len(todo)})", report, progress)
+        store.add_document(doc, chunks, vectors, source_file=corpus.source_of[doc.doc_id], ingest_key=keys[doc.doc_id])
+        (report.replaced if doc.doc_id in indexed else report.added).append(doc.doc_id)
+        progress("index", n, len(todo), doc.doc_id)
+
+
+def _embeddings(embedder: Embedder, chunks: list[Chunk], reusable: dict[str, np.ndarray], label: str,
+                report: IngestReport, progress: ProgressCallback) -> np.ndarray:
+    """The chunks' embeddings, one row per chunk: reused where the embedded text is unchanged, else computed."""
+    hashes = [embed_sha(c.embed_text) for c in chunks]
+    missing = [i for i, h in enumerate(hashes) if h not in reusable]
+    vectors: dict[int, np.ndarray] = {i: reusable[h] for i, h in enumerate(hashes) if h in reusable}
+    if missing:
+        fresh = embedder.embed_documents(
+            [chunks[i].embed_text for i in missing],
+            progress=lambda done, total: progress("embed", done, total, label),
+        )
+        vectors.update(zip(missing, fresh))
+        report.embedded_chunks += len(missing)
+    return np.vstack([vectors[i] for i in range(len(chunks))])
+
+
+def _sync_derived(settings: Settings, store: ClauseStore, progress: ProgressCallback) -> int:
+    """4. The keyword index and the obligation register follow the collection. Returns the number of chunks."""
     progress("keyword", 0, 1, "keyword index")
     rows = sorted_rows(store)
     keyword, _ = sync_keyword_index(rows, keyword_dir(settings))
     store.publish_fingerprint(keyword.fingerprint)
     progress("keyword", 1, 1, "keyword index")
-    sync_register(rows, register_dir(settings))  # the obligation register follows the collection too
-    report.chunks = len(rows)
-    report.seconds = time.perf_counter() - started
-    return report
+    sync_register(rows, register_dir(settings))
+    return len(rows)

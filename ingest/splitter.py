@@ -29,11 +29,14 @@ heading that *starts* with a label does.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from common.numerals import int_to_cn
 
 from .catalog import CatalogEntry
 from .models import Chunk, SourceDocument, Unit
 from .provisions import looks_numbered, split_provisions
+from .roles import chunk_roles
 
 CN_DIGITS = "零〇一二三四五六七八九十百千两"
 CN_ARTICLE = re.compile(rf"^\*{{0,2}}第([{CN_DIGITS}]+)条(?:\*{{0,2}})(?:[\s\u3000]|$)")
@@ -73,7 +76,7 @@ PLAN_SUBPART = re.compile(rf"^（([{CN_DIGITS}]+)）")
 PLAN_BOX = re.compile(r"^\*\*(专栏\s*\d+)")
 PLAN_POINT = re.compile(r"^(\d+)[.．](.{1,40})$")
 
-SPLITTER_VERSION = "3"  # bump when a change to this module changes chunks: documents are re-split on ingest
+SPLITTER_VERSION = "4"  # bump when a change to this module changes chunks: documents are re-split on ingest
 PARAGRAPH_LEVEL = 7  # units opened by a paragraph sit below every heading level
 
 
@@ -386,17 +389,6 @@ def split_units(doc: SourceDocument, entry: CatalogEntry | None = None) -> list[
 _SENTENCE_END = re.compile(r"(?<=[。；！？;!?])|(?<=[.:;]\s)")
 
 
-def to_cn_numeral(n: int) -> str:
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    if n < 20:
-        return "十" + (digits[n - 10] if n > 10 else "")
-    if n < 100:
-        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
-    return str(n)
-
-
 def _split_long_block(block: str, limit: int) -> list[str]:
     """Split one over-long paragraph at sentence ends (never mid-sentence unless a sentence is too long)."""
     sentences = [s for s in _SENTENCE_END.split(block) if s]
@@ -459,7 +451,7 @@ def _locators(unit: Unit, pieces: list[list[str]], language: str) -> list[str]:
             k = kuan if item else kuan + 1
             locator = unit.label
             if is_cn_article and k > 1:
-                locator += f"第{to_cn_numeral(k)}款"
+                locator += f"第{int_to_cn(k)}款"
             if item:
                 locator += f"（{item.group(1)}）"
         elif m := _EN_PARAGRAPH.match(first):
@@ -490,7 +482,7 @@ def chunk_document(
     max_chars_zh: int = 600,
     max_chars_en: int = 1200,
 ) -> list[Chunk]:
-    """Split a document into clause chunks (never spanning two units)."""
+    """Split a document into clause chunks (never spanning two units), each with its roles."""
     units = split_units(doc, entry)
     limit = max_chars_zh if doc.language == "zh" else max_chars_en
     titles = doc.title if not doc.title_en or doc.title_en == doc.title else f"{doc.title} ({doc.title_en})"
@@ -516,4 +508,4 @@ def chunk_document(
                     parts=len(pieces),
                 )
             )
-    return chunks
+    return [replace(chunk, roles=roles) for chunk, roles in zip(chunks, chunk_roles(chunks))]

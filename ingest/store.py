@@ -7,7 +7,7 @@ which would download a model).
 Every chunk carries the metadata keys that are a public contract: ``doc_id``, ``title``, ``unit``,
 ``locator``, ``path``, ``jurisdiction``, ``language``, ``doc_type``, ``status``, ``issued``, ``source_url``,
 ``chunk_index``, ``sha256`` (the source file's hash). Extra keys: ``title_en``, ``issuer``, ``effective``,
-``unit_index``, ``part``, ``parts``, ``chunk_count``, ``embed_sha``, ``source_file``, ``ingest_key`` (what
+``unit_index``, ``part``, ``parts``, ``role`` and ``roles`` (``ingest/roles.py``), ``chunk_count``, ``embed_sha``, ``source_file``, ``ingest_key`` (what
 the chunks were made with: splitter version, chunk sizes, catalog entry, applicability rules), ``applies_from``,
 ``applies_until``, ``applies_condition``, ``applies_note`` (when the piece applies: ``ingest/applicability.py``).
 A document is *complete* in the index when all its chunks are there with the same ``sha256`` and their
@@ -18,10 +18,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from common.documents import DocumentMeta
 from common.settings import Settings
 
 from .applicability import applicability_of
@@ -39,18 +40,15 @@ class IndexUnavailable(IndexError_):
     """The index could not be read right now (e.g. the Chroma server is down); try again later."""
 
 
-@dataclass(frozen=True)
-class IndexedDocument:
-    doc_id: str
-    title: str
+@dataclass(frozen=True, kw_only=True)
+class IndexedDocument(DocumentMeta):
+    """A document as the index holds it: its ``DocumentMeta`` (from its first chunk) and the state of its chunks."""
+
     sha256: str
     chunk_count: int  # as recorded at ingest
     chunks_present: int  # as found now
     complete: bool
     source_file: str
-    status: str
-    jurisdiction: str
-    language: str
     units: int
     ingest_key: str = ""
 
@@ -175,16 +173,12 @@ class ClauseStore:
             expected = max(int(m.get("chunk_count", 0)) for m in metas)
             first = min(metas, key=lambda m: m.get("chunk_index", 0))
             out[doc_id] = IndexedDocument(
-                doc_id=doc_id,
-                title=first.get("title", ""),
+                **asdict(DocumentMeta.from_metadata(first)),
                 sha256=first.get("sha256", ""),
                 chunk_count=expected,
                 chunks_present=len(metas),
                 complete=len(shas) == 1 and len(metas) == expected,
                 source_file=first.get("source_file", ""),
-                status=first.get("status", ""),
-                jurisdiction=first.get("jurisdiction", ""),
-                language=first.get("language", ""),
                 units=len({m.get("unit") for m in metas}),
                 ingest_key=first.get("ingest_key", ""),
             )
@@ -239,25 +233,16 @@ class ClauseStore:
 
 def chunk_metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int, source_file: str) -> dict:
     dates = applicability_of(doc.doc_id, chunk.locator, doc.effective, doc.status)
-    return {
-        "doc_id": doc.doc_id,
-        "title": doc.title,
-        "title_en": doc.title_en,
+    return doc.to_metadata() | {
         "unit": chunk.unit,
         "locator": chunk.locator,
         "path": chunk.path,
-        "jurisdiction": doc.jurisdiction,
-        "language": doc.language,
-        "doc_type": doc.doc_type,
-        "status": doc.status,
-        "issued": doc.issued,
-        "effective": doc.effective,
-        "issuer": doc.issuer,
-        "source_url": doc.source_url,
         "chunk_index": chunk.chunk_index,
         "unit_index": chunk.unit_index,
         "part": chunk.part,
         "parts": chunk.parts,
+        "role": chunk.role,
+        "roles": ",".join(chunk.roles),
         "chunk_count": chunk_count,
         "sha256": doc.sha256,
         "embed_sha": embed_sha(chunk.embed_text),

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from common.documents import NO_LONGER_IN_FORCE
+
 POLICY_FILE = Path(__file__).resolve().parent.parent / "resources" / "answering.toml"
 
 
@@ -40,7 +42,7 @@ def policy() -> AnsweringPolicy:
         named_document_extra_units=int(citing["named_document_extra_units"]),
         related_on_refusal=int(citing["related_on_refusal"]),
         version_notice_clauses=int(citing["version_notice_clauses"]),
-        revoked_statuses=frozenset(revoked["statuses"]), revoked_label=dict(revoked["label"]),
+        revoked_statuses=NO_LONGER_IN_FORCE, revoked_label=dict(revoked["label"]),
         rewrite_turns=int(llm["rewrite_turns"]), rewrite_turn_chars=int(llm["rewrite_turn_chars"]),
         rewrite_max_chars=int(llm["rewrite_max_chars"]), answer_turns=int(llm["answer_turns"]),
         failure_detail_chars=int(llm["failure_detail_chars"]))

@@ -13,14 +13,14 @@ from assistant.retrieval.documents import DocResolver
 from assistant.retrieval.glossary import CJK, expand_terms, find_names, jurisdiction_names
 from assistant.retrieval.policy import AnalysisPolicy, RankingPolicy, default_policy
 from assistant.retrieval.references import ClauseRef, parse_clause_refs
+from common.language import detect_language
 
 _BOOK_TITLE = re.compile(r"《([^》]{2,60})》")
 
 
-def question_language(text: str, policy: AnalysisPolicy | None = None) -> str:
-    share = (policy or default_policy().analysis).zh_cjk_share
-    letters = sum(ch.isalpha() for ch in text) or 1
-    return "zh" if len(CJK.findall(text)) / letters > share else "en"
+def question_language(text: str) -> str:
+    """"zh" or "en": the one language detector (common/language.py) that documents use too."""
+    return detect_language(text)
 
 
 def asks_definition(question: str, policy: RankingPolicy | None = None) -> bool:
@@ -205,7 +205,7 @@ def analyse(question: str, resolver: DocResolver, history: list[dict] | None = N
         question=question,
         search_text=search_text,
         topic_text=_topic(resolver.without_names(search_text)) if doc_ids else search_text,
-        language=question_language(question, rules),
+        language=question_language(question),
         doc_ids=tuple(doc_ids),
         named_in_question=tuple(named),
         clause_refs=tuple(parse_clause_refs(question, rules.max_listed_refs)),

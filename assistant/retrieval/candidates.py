@@ -14,7 +14,8 @@ import numpy as np
 from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import FusionPolicy, LookupPolicy
-from assistant.retrieval.references import ClauseRef, int_to_cn
+from assistant.retrieval.references import ClauseRef
+from common.numerals import int_to_cn
 from assistant.retrieval.types import Candidate, Filters, Lookup
 from ingest.embeddings import Embedder
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from assistant.retrieval.glossary import CJK, find_names
 from assistant.retrieval.policy import NamesPolicy, default_policy
+from common.documents import NO_LONGER_IN_FORCE
 
-REVOKED_STATUSES = frozenset({"revoked", "superseded", "repealed"})
+REVOKED_STATUSES = NO_LONGER_IN_FORCE  # the one status vocabulary: common/documents.py
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ import numpy as np
 
 from assistant.metrics import unit_norm
 from assistant.retrieval.documents import DocInfo, DocResolver
-from assistant.retrieval.policy import RankingPolicy, RolesPolicy, default_policy
+from assistant.retrieval.policy import RankingPolicy, default_policy
 from assistant.retrieval.types import Filters
 from common.settings import Settings
 from ingest.catalog import CatalogEntry, load_catalog
 from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
 from ingest.pipeline import keyword_dir, sorted_rows
+from ingest.roles import roles_of
 from ingest.store import ClauseStore
 
 
@@ -28,32 +29,20 @@ class UnitRoles:
     definitions: np.ndarray  # definition lists (用语含义, Article 3 'Definitions')
     scope: np.ndarray  # scope articles (第二条 适用本规定, Article 2 'Scope')
     non_operative: np.ndarray  # recitals, preambles, promulgation notices
+    signature: np.ndarray  # signature blocks, lists of signatories
 
 
-def unit_roles(metas: list[dict], texts: list[str], policy: RolesPolicy) -> UnitRoles:
-    """Each row's unit role, from its heading path and text. Definitions and scope are decided per unit (a unit's
-    pieces share its role): definition lists and scope articles hold most of a text's vocabulary, so they match
-    many questions by their words alone."""
-    keys = [(m.get("doc_id", ""), m.get("unit", "")) for m in metas]
-    definitions: set[tuple[str, str]] = set()
-    scope: set[tuple[str, str]] = set()
-    for key, meta, text in zip(keys, metas, texts):
-        if policy.definitions_heading.search(text[:policy.definitions_heading_chars]) or \
-                len(policy.defines.findall(text)) >= policy.min_definitions:
-            definitions.add(key)
-        if int(meta.get("part", 0) or 0) == 0 and (
-                policy.scope_heading.search(text.split("\n", 1)[0])
-                or (policy.scope_text.search(text[:policy.scope_text_chars])
-                    and int(meta.get("unit_index", 0) or 0) < policy.scope_units)):
-            scope.add(key)
-    return UnitRoles(
-        penalty=np.array([bool(policy.penalty_section.search(m.get("path", "")) or policy.penalty_opening.match(t))
-                          for m, t in zip(metas, texts)]),
-        final=np.array([bool(policy.final_section.search(m.get("path", ""))) for m in metas]),
-        definitions=np.array([k in definitions for k in keys], dtype=bool),
-        scope=np.array([k in scope and k not in definitions for k in keys], dtype=bool),
-        non_operative=np.array([m.get("unit", "").startswith("Recital ") or m.get("unit", "") in policy.cover_units
-                                for m in metas], dtype=bool))
+def unit_roles(metas: list[dict]) -> UnitRoles:
+    """Each row's unit roles, as decided at split time (ingest/roles.py; a definitions article among the final
+    provisions holds both roles)."""
+    roles = [roles_of(m) for m in metas]
+
+    def having(*names: str) -> np.ndarray:
+        return np.array([bool(r & set(names)) for r in roles], dtype=bool)
+
+    return UnitRoles(penalty=having("penalty"), final=having("final_provision"), definitions=having("definitions"),
+                     scope=having("scope"), non_operative=having("recital", "preamble"),
+                     signature=having("signature_block"))
 
 
 def _documents(metas: list[dict], catalog: dict[str, CatalogEntry]) -> dict[str, DocInfo]:
@@ -107,7 +96,7 @@ class ClauseIndex:
             self.keyword: KeywordIndex = keyword
             self.doc_of = np.array([m.get("doc_id", "") for m in self.metas], dtype=object)
             self.status_of = np.array([m.get("status", "") for m in self.metas], dtype=object)
-            self.roles = unit_roles(self.metas, self.texts, self.policy.roles)
+            self.roles = unit_roles(self.metas)
             self.language_of = np.array([m.get("language", "") for m in self.metas], dtype=object)
             self.languages = sorted(set(self.language_of))
             self.jurisdiction_of = np.array([m.get("jurisdiction", "") for m in self.metas], dtype=object)
@@ -150,9 +139,7 @@ class ClauseIndex:
         row = self.position.get(chunk_id)
         if row is None:
             return False
-        unit = self.metas[row].get("unit", "")
-        return bool(self.roles.definitions[row] or self.roles.non_operative[row]
-                    or unit in self.policy.roles.signature_units)
+        return bool(self.roles.definitions[row] or self.roles.non_operative[row] or self.roles.signature[row])
 
     def tokens_of(self, row: int) -> set[str]:
         """The keyword tokens of a chunk (computed on first use, then cached)."""

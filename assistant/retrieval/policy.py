@@ -1,5 +1,5 @@
 """``RankingPolicy``: every number and word list of the question path (analysis, candidates, ranking,
-cross-references, unit roles, the answerability guard), loaded from ``assistant/resources/ranking.toml``.
+cross-references, the answerability guard; unit roles are decided at split time: ingest/roles.py), loaded from ``assistant/resources/ranking.toml``.
 
 The policy is a value passed to the stages (``HybridRetriever(policy=…)``, ``analyse(…, policy=…)``,
 ``decide(…, policy=…)``); ``default_policy()`` is the file shipped with the code. A malformed file raises
@@ -84,23 +84,6 @@ class EvidencePolicy:
 
 
 @dataclass(frozen=True)
-class RolesPolicy:
-    scope_units: int
-    definitions_heading_chars: int
-    scope_text_chars: int
-    min_definitions: int
-    cover_units: frozenset[str]
-    signature_units: frozenset[str]
-    penalty_section: re.Pattern
-    penalty_opening: re.Pattern
-    final_section: re.Pattern
-    definitions_heading: re.Pattern
-    defines: re.Pattern
-    scope_heading: re.Pattern
-    scope_text: re.Pattern
-
-
-@dataclass(frozen=True)
 class Intent:
     name: str
     pattern: re.Pattern
@@ -109,7 +92,6 @@ class Intent:
 
 @dataclass(frozen=True)
 class AnalysisPolicy:
-    zh_cjk_share: float
     follow_up_max_chars: int
     qualifier_max_gap: int
     min_cn_instrument_chars: int
@@ -154,7 +136,6 @@ class RankingPolicy:
     diversity: DiversityPolicy
     crossrefs: CrossRefPolicy
     evidence: EvidencePolicy
-    roles: RolesPolicy
     intents: tuple[Intent, ...]
     analysis: AnalysisPolicy
     names: NamesPolicy
@@ -280,20 +261,9 @@ def _fusion(s: _Section) -> FusionPolicy:
     return policy
 
 
-def _roles(s: _Section) -> RolesPolicy:
-    policy = RolesPolicy(
-        scope_units=s.integer("scope_units"), definitions_heading_chars=s.integer("definitions_heading_chars"),
-        scope_text_chars=s.integer("scope_text_chars"), min_definitions=s.integer("min_definitions"),
-        cover_units=frozenset(s.words("cover_units")), signature_units=frozenset(s.words("signature_units")),
-        **{name: s.pattern(name) for name in ("penalty_section", "penalty_opening", "final_section",
-                                               "definitions_heading", "defines", "scope_heading", "scope_text")})
-    s.done()
-    return policy
-
-
 def _analysis(s: _Section) -> AnalysisPolicy:
     policy = AnalysisPolicy(
-        zh_cjk_share=s.number("zh_cjk_share"), follow_up_max_chars=s.integer("follow_up_max_chars"),
+        follow_up_max_chars=s.integer("follow_up_max_chars"),
         qualifier_max_gap=s.integer("qualifier_max_gap"), min_cn_instrument_chars=s.integer("min_cn_instrument_chars"),
         max_listed_refs=s.integer("max_listed_refs"), answer_framing_lines=s.words("answer_framing_lines"),
         **{name: s.pattern(name) for name in ("old_version", "current_version", "unknown_standard",
@@ -332,7 +302,7 @@ def parse_policy(text: str, source: str = "<policy>") -> RankingPolicy:
     top = _Section(data, source)
     intents = _intents(top)
     policy = RankingPolicy(fusion=_fusion(top.section("fusion")), rules=_rules(top, intents),
-                           roles=_roles(top.section("roles")), intents=intents,
+                           intents=intents,
                            analysis=_analysis(top.section("analysis")), source=source, **_small_sections(top))
     top.done()
     known = [*CONDITIONS, *(f"intent:{i.name}" for i in intents)]

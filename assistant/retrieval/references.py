@@ -6,47 +6,9 @@ import re
 from dataclasses import dataclass
 
 from assistant.retrieval.policy import default_policy
+from common.numerals import cn_to_int, int_to_cn
 
 CN_NUMERALS = "零〇一二三四五六七八九十百两"
-
-
-def int_to_cn(n: int) -> str:
-    digits = "零一二三四五六七八九"
-    if n <= 0:
-        return str(n)
-    if n < 10:
-        return digits[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        out = digits[hundreds] + "百"
-        if rest == 0:
-            return out
-        if rest < 10:
-            return out + "零" + digits[rest]
-        tens, ones = divmod(rest, 10)
-        return out + digits[tens] + "十" + (digits[ones] if ones else "")
-    return str(n)
-
-
-def cn_to_int(text: str) -> int | None:
-    values = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9}
-    total, current = 0, 0
-    for ch in text:
-        if ch in values:
-            current = values[ch]
-        elif ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            return None
-    return total + current
 
 
 @dataclass(frozen=True)

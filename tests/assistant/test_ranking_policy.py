@@ -71,7 +71,7 @@ def test_the_policy_is_passed_to_the_guard(service):
      "diversity.max_pieces_per_unit: expected an integer, got 2.5"),
     ('rows = "non_operative"', 'rows = "recitals"', "rules[3].rows: unknown rows 'recitals'"),
     ('when = "intent:scope"', 'when = "intent:scopes"', "rules[5].when: unknown condition 'intent:scopes'"),
-    ("'适用范围',", "'适用范围(',", "roles.scope_heading.any: not a valid regular expression"),
+    ("'不对外',", "'不对外(',", "intents.scope.any: not a valid regular expression"),
     ('[guard.year]\npattern', '[guard.year]\nany', "guard.year.any: expected a list of strings"),
     ("margin = 1.05", "margin = ", "not valid TOML"),
 ])

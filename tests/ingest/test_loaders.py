@@ -140,6 +140,15 @@ of widgets.</p>
     assert [u.label for u in split_units(doc)] == ["Article 1", "Article 2"]
 
 
+def test_html_markup_in_text_stays_text_and_elements_leave_nothing(tmp_path):
+    path = tmp_path / "probe.html"
+    path.write_text("<html><body><p>Article 1 &lt;img src=x onerror=alert(1)&gt; applies<img src=x onerror=alert(2)>"
+                    "<!-- a comment --></p><div>one<nav><p>menu</p></nav>two</div></body></html>", encoding="utf-8")
+    doc = load_document(path, {})
+    # the escaped markup is the text's own (rendering escapes it again); the real element and the comment are gone
+    assert doc.body == "Article 1 <img src=x onerror=alert(1)> applies\n\none\n\ntwo"
+
+
 def test_html_in_gb18030(tmp_path):
     path = tmp_path / "page.htm"
     path.write_bytes("<html><head><title>测试页面</title></head><body><p>第一条 本办法自公布之日起施行。</p>"
@@ -194,7 +203,7 @@ def test_front_matter_wins_over_catalog_and_catalog_fills_gaps(tmp_path, shared_
     entry = catalog["cn-genai-interim-measures-2023"]
     assert doc.doc_id == entry.doc_id
     assert (doc.title, doc.jurisdiction, doc.status, doc.issued, doc.source_url, doc.scheme) == \
-        (entry.title, "CN", "in-force", "2023-07-10", entry.official_url, "cn-articles")
+        (entry.title, "CN", "in-force", "2023-07-10", entry.source_url, "cn-articles")
 
     own = tmp_path / "own" / name
     own.parent.mkdir()

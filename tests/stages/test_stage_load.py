@@ -50,7 +50,7 @@ def test_the_catalog_fills_what_the_file_does_not_say_and_front_matter_wins_over
             title="Member Conduct Rulebook",
             jurisdiction="INTL",
             status="in-force",
-            official_url="https://example.org/rulebook",
+            source_url="https://example.org/rulebook",
         ),
         CN_DOC: CatalogEntry(doc_id=CN_DOC, title="另一个标题", status="revoked", issuer="目录中的机关"),
     }
