@@ -1,6 +1,6 @@
 """The Slack bot (slack_bolt): app mentions and direct messages, answered in the thread.
 
-HTTP mode: ``POST /slack/events`` on the web server (``mount``). Every request is checked before Bolt sees it:
+HTTP mode: ``POST /slack/events`` on the web server (``router``). Every request is checked before Bolt sees it:
 the v0 HMAC-SHA256 signature over ``v0:{timestamp}:{body}`` with the signing secret (401 when missing or
 wrong), the timestamp within five minutes (403), and the exact signed request not seen before (403: a replay;
 Slack's own retries carry ``X-Slack-Retry-Num`` and go on to the dedupe). Bolt then verifies the signature
@@ -28,7 +28,11 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import DividerBlock, MarkdownTextObject, SectionBlock
@@ -57,9 +61,8 @@ from assistant.channels.conversations import (
     parse_command,
     reset_message,
 )
+from assistant.service_holder import ServiceHolder
 from common.settings import Settings
-
-from fastapi import FastAPI, Request
 
 log = logging.getLogger("assistant.channels.slack")
 
@@ -164,7 +167,7 @@ def conversation_key(event: dict) -> str:
 
 
 class SlackChannel:
-    def __init__(self, holder, settings: Settings, checklist: Checklist | None = None) -> None:
+    def __init__(self, holder: ServiceHolder, settings: Settings, checklist: Checklist | None = None) -> None:
         self.holder = holder
         self.settings = settings
         self.conversations = ConversationStore.from_settings(settings)
@@ -294,11 +297,11 @@ class SlackChannel:
 
 
 # ---- HTTP mode on the web server -------------------------------------------------------------------------------
-def mount(app: FastAPI, channel: SlackChannel) -> None:
-    from fastapi.responses import JSONResponse
-    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+def router(channel: SlackChannel) -> APIRouter:
+    """``POST /slack/events``: checked (``check_request``), then dispatched to Bolt."""
+    routes = APIRouter()
 
-    @app.post(PATH, include_in_schema=False)
+    @routes.post(PATH, include_in_schema=False)
     async def slack_events(request: Request):
         body = await request.body()
         rejected = channel.check_request(request.headers, body)
@@ -310,15 +313,13 @@ def mount(app: FastAPI, channel: SlackChannel) -> None:
         bolt_response = await asyncio.to_thread(channel.app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 
+    return routes
+
 
 # ---- Socket Mode -------------------------------------------------------------------------------------------------
-def socket_mode_handler(settings: Settings, holder=None):
+def socket_mode_handler(settings: Settings, holder: ServiceHolder | None = None) -> SocketModeHandler:
     """A Bolt ``SocketModeHandler`` for the bot (``.start()`` blocks; ``.connect()`` / ``.close()`` do not)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     if holder is None:
-        from assistant.web import ServiceHolder
-
         holder = ServiceHolder(settings)
         holder.start()  # load the index and warm the model in the background
     channel = SlackChannel(holder, settings)

@@ -241,7 +241,7 @@ def test_javascript_links_and_html_in_documents_are_inert(uploads_server):
                       json={"messages": [{"role": "user", "content": "无人机配送要买什么保险？"}]}).json()
     assert "javascript:" not in chat["choices"][0]["message"]["content"]
     from assistant.answer import Citation
-    from assistant.ui import as_text, clause_panel
+    from assistant.web.ui import as_text, clause_panel
 
     shown = as_text(answer["text"])
     assert "<img" not in shown and "&lt;img" in shown
