@@ -3,8 +3,9 @@
 
 1. security headers on every response (no framing, no sniffing, a CSP that loads nothing from other sites);
 2. state-changing requests from another site's page are refused (403);
-3. with auth on, every path but ``PUBLIC_PATHS`` needs a principal (Bearer, Basic or the session cookie):
-   browsers are sent to ``/login``, other clients get 401; throttled clients get 429 with Retry-After;
+3. with auth on, every path but ``PUBLIC_PATHS`` needs a principal (Bearer, Basic or the session cookie; the
+   ``Authorization`` header is read with ``fastapi.security``): browsers are sent to ``/login``, other clients get
+   401; throttled clients get 429 with Retry-After;
 4. Gradio's upload route and its document-changing events are refused before Gradio reads a byte of them,
    unless the principal may change documents; uploads over the size limit get 413 from the header.
 """
@@ -17,8 +18,11 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.security import HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import HTTPConnection
 
-from assistant.security import SESSION_COOKIE, AccessControl, Principal, Throttled
+from assistant.security import SESSION_COOKIE, AccessControl, Credentials, Principal, Throttled
 from assistant.web.errors import error_response as _error
 from common.settings import Settings
 
@@ -40,6 +44,18 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"content-security-policy", CSP.encode()),
 ]
+_BEARER = HTTPBearer(auto_error=False)  # ``Authorization: Bearer <token>``, else None
+
+
+async def presented_credentials(connection: HTTPConnection) -> Credentials:
+    """The credentials a request or WebSocket presents: a Bearer token, Basic credentials, the session cookie.
+    Basic credentials are split off the header as ``HTTPBasic`` does, but decoded by ``AccessControl`` as UTF-8:
+    ``HTTPBasic`` decodes them as ASCII and refuses the UTF-8 passwords that browsers and HTTP clients send."""
+    bearer = await _BEARER(connection)
+    scheme, param = get_authorization_scheme_param(connection.headers.get("Authorization"))
+    basic = param if scheme.lower() == "basic" and param else None
+    return Credentials(bearer=bearer.credentials if bearer is not None else None, basic=basic,
+                       cookie=connection.cookies.get(SESSION_COOKIE))
 
 
 class Guard:
@@ -105,11 +121,10 @@ class Guard:
 
         principal: Principal | None = None
         try:
-            authorization = request.headers.get("authorization", "")
-            args = (client_of(request), authorization, request.cookies.get(SESSION_COOKIE))
+            credentials = await presented_credentials(request)
             # a Basic password is checked with bcrypt (slow on purpose): off the event loop
-            principal = await asyncio.to_thread(self.access.from_headers, *args) \
-                if authorization[:6].lower() == "basic " else self.access.from_headers(*args)
+            principal = await asyncio.to_thread(self.access.identify, client_of(request), credentials) \
+                if credentials.basic else self.access.identify(client_of(request), credentials)
         except Throttled as exc:
             if scope["type"] == "websocket":
                 return await send({"type": "websocket.close", "code": 1008})
