@@ -1,4 +1,4 @@
-"""``POST /v1/chat/completions``, OpenAI-compatible, streamed (SSE) or not. The content starts
+"""``POST /v1/chat/completions``, OpenAI-compatible, streamed (SSE, ``sse-starlette``) or not. The content starts
 with the answer's lead; citations are numbered Markdown footnotes in the content and structured in the extra
 field ``citations`` (non-stream: on the response; stream: on the last chunk before ``[DONE]``). Model
 ``generative…`` selects LLM mode; the extra field ``as_of`` (YYYY-MM-DD) the date citations are checked on."""
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from sse_starlette import EventSourceResponse
 
 from assistant.answer import Answer, AnswerService, InvalidAsOf, InvalidQuestion, as_of_date, validate_history, \
     validate_question
@@ -107,12 +107,12 @@ def completion_body(completion: Completion, answer: Answer) -> dict:
 
 
 def chunk(completion: Completion, delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
-    """One ``chat.completion.chunk``, as one server-sent event."""
+    """One ``chat.completion.chunk``, as the data of one server-sent event."""
     payload = {"id": completion.id, "object": "chat.completion.chunk", "created": completion.created,
                "model": completion.model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
     if extra:
         payload.update(extra)
-    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+    return json.dumps(payload, ensure_ascii=False)
 
 
 def stream_chunks(completion: Completion, events: Iterator[str | Answer]) -> Iterator[str]:
@@ -135,11 +135,11 @@ def stream_chunks(completion: Completion, events: Iterator[str | Answer]) -> Ite
             yield chunk(completion, {"content": tail})
         yield chunk(completion, {}, "stop", {"citations": [c.to_dict() for c in final.citations],
                                              "refused": final.refused})
-    yield "data: [DONE]\n\n"
+    yield "[DONE]"
 
 
 async def streamed_completion(completion: Completion, service: AnswerService, filters,
-                              settings: Settings) -> StreamingResponse:
+                              settings: Settings) -> EventSourceResponse:
     # Retrieval runs before the first byte, so an unavailable index is still a proper 503.
     try:
         events = service.stream(completion.question, completion.history, filters, completion.mode, completion.as_of)
@@ -148,7 +148,8 @@ async def streamed_completion(completion: Completion, service: AnswerService, fi
         raise ApiError(503, str(exc), "index_unavailable") from exc
     except TimeoutError as exc:
         raise too_slow(settings) from exc
-    return StreamingResponse(stream_chunks(completion, itertools.chain([first], events)), media_type="text/event-stream")
+    # "data: …" and a blank line per chunk, as before: "\n" line ends, no keep-alive comments
+    return EventSourceResponse(stream_chunks(completion, itertools.chain([first], events)), sep="\n", ping=0)
 
 
 @router.post("/v1/chat/completions")
