@@ -276,8 +276,8 @@ class AccessControl:
             except (binascii.Error, UnicodeDecodeError):
                 return None
             return self.login(client, user, password)
-        user = self.sessions.user_of(credentials.cookie, self.credential_of)
-        return self.principal(user) if user else None
+        session_user = self.sessions.user_of(credentials.cookie, self.credential_of)
+        return self.principal(session_user) if session_user else None
 
     def credential_of(self, user: str) -> str | None:
         """What a session of ``user`` was made with: the stored password hash, or the API token."""

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-from common.settings import Settings
 from assistant.web.errors import ApiError
+from common.settings import Settings
 from ingest.store import IndexUnavailable
 
 Result = TypeVar("Result")

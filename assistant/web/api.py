@@ -2,13 +2,14 @@
 (full clause text), refused, timings; ``GET /v1/documents`` what is indexed."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from assistant.answer import AnswerService, InvalidAsOf, InvalidQuestion, as_of_date
+from assistant.answer import InvalidAsOf, InvalidQuestion, as_of_date
 from assistant.web.answering import within_budget
-from assistant.web.context import WebContext
-from assistant.web.dependencies import answer_service, json_body, web_context
+from assistant.web.dependencies import Context, Service, json_body
 from assistant.web.errors import ApiError
 
 router = APIRouter()
@@ -28,7 +29,7 @@ class AskRequest(BaseModel):
 
 
 @router.get("/v1/documents")
-def documents(service: AnswerService = Depends(answer_service)):
+def documents(service: Service):
     index = service.retriever.index
     chunks: dict[str, int] = {}
     for meta in index.metas:
@@ -40,8 +41,7 @@ def documents(service: AnswerService = Depends(answer_service)):
 
 
 @router.post("/v1/ask")
-async def ask(body: AskRequest = Depends(json_body(AskRequest)), service: AnswerService = Depends(answer_service),
-              context: WebContext = Depends(web_context)):
+async def ask(body: Annotated[AskRequest, Depends(json_body(AskRequest))], service: Service, context: Context):
     try:
         as_of = as_of_date(body.as_of)
     except InvalidAsOf as exc:

@@ -10,25 +10,25 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from assistant.channels import open_channels
 from assistant.answer import AnswerService
+from assistant.channels import open_channels
 from assistant.documents import IngestJobs
 from assistant.feedback import FeedbackStore
 from assistant.obligations import ObligationRegister
 from assistant.security import AccessControl, is_loopback
 from assistant.service_holder import ServiceHolder
 from assistant.web.api import router as api_router
+from assistant.web.context import WebContext
+from assistant.web.dependencies import principal
 from assistant.web.documents import router as documents_router
+from assistant.web.errors import install_error_handlers
 from assistant.web.export import router as export_router
 from assistant.web.feedback import router as feedback_router
+from assistant.web.guard import DOCUMENT_EVENTS, Guard, allowed_hosts
 from assistant.web.health import router as health_router
 from assistant.web.login import router as login_router
 from assistant.web.obligations import router as obligations_router
 from assistant.web.openai_compat import router as openai_router
-from assistant.web.context import WebContext
-from assistant.web.dependencies import principal
-from assistant.web.errors import install_error_handlers
-from assistant.web.guard import DOCUMENT_EVENTS, Guard, allowed_hosts
 from common.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,12 @@ FEATURE_ROUTERS = (health_router, api_router, obligations_router, documents_rout
 
 def _context(settings: Settings, service: AnswerService | None) -> WebContext:
     holder = ServiceHolder(settings, service)
-    jobs = IngestJobs(settings, on_done=lambda: holder.service is not None and holder.service.retriever.index.refresh())
+
+    def reload_index() -> None:  # after an ingest job: the running service answers from the new index
+        if holder.service is not None:
+            holder.service.retriever.index.refresh()
+
+    jobs = IngestJobs(settings, on_done=reload_index)
     return WebContext(settings=settings, holder=holder, access=AccessControl(settings), jobs=jobs,
                       obligations=ObligationRegister(settings), feedback=FeedbackStore(settings), started=time.time())
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
@@ -29,12 +29,19 @@ def principal(request: Request) -> Principal | None:
     return request.scope.get("state", {}).get("principal")
 
 
-def answer_service(context: WebContext = Depends(web_context)) -> AnswerService:
+Context = Annotated[WebContext, Depends(web_context)]
+Caller = Annotated[Principal | None, Depends(principal)]
+
+
+def answer_service(context: Context) -> AnswerService:
     """The loaded answer service (waits while it loads); 503 ``not_ready`` when it could not be loaded."""
     try:
         return context.holder.get()
     except RuntimeError as exc:
         raise ApiError(503, str(exc), "not_ready") from exc
+
+
+Service = Annotated[AnswerService, Depends(answer_service)]
 
 
 def json_body(model: type[Model], max_bytes: int | None = None) -> Callable[[Request], Awaitable[Model]]:
@@ -61,8 +68,7 @@ class DocumentChange:
     wait: float
 
 
-def document_change(request: Request, wait: float = 0,
-                    context: WebContext = Depends(web_context)) -> DocumentChange:
+def document_change(request: Request, context: Context, wait: float = 0) -> DocumentChange:
     """403 unless the caller may add and remove documents (an admin; in open mode only with REGQA_OPEN_UPLOADS)."""
     who = principal(request)
     if not context.access.may_change_documents(who):
@@ -71,3 +77,6 @@ def document_change(request: Request, wait: float = 0,
                                 "or turn on authentication)", "forbidden")
         raise ApiError(403, "only an admin may add or remove documents", "forbidden")
     return DocumentChange(who, wait)
+
+
+DocumentChangeRequest = Annotated[DocumentChange, Depends(document_change)]

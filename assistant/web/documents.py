@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
 
 from assistant.documents import DuplicateDocument, IngestJob, UploadError, remove_upload, save_upload
-from assistant.web.context import WebContext
-from assistant.web.dependencies import DocumentChange, document_change, web_context
+from assistant.web.dependencies import Context, DocumentChangeRequest
 from assistant.web.errors import ApiError
 from ingest.store import IndexError_
 
@@ -28,7 +28,7 @@ async def uploaded_file(request: Request, limit_mb: float) -> tuple[str, bytes]:
     except Exception as exc:  # not multipart, or a broken body
         raise ApiError(422, f"expected multipart/form-data with a 'file' field ({exc})", "invalid_request") from exc
     upload = form.get("file")
-    if upload is None or not hasattr(upload, "read"):
+    if not isinstance(upload, UploadFile):
         raise ApiError(422, "expected multipart/form-data with a 'file' field", "invalid_request")
     return upload.filename or "", await upload.read()
 
@@ -44,8 +44,7 @@ async def job_response(job: IngestJob, wait: float, extra: dict) -> JSONResponse
 
 
 @router.post("/v1/documents")
-async def upload_document(request: Request, change: DocumentChange = Depends(document_change),
-                          context: WebContext = Depends(web_context)):
+async def upload_document(request: Request, change: DocumentChangeRequest, context: Context):
     """Store an upload and queue a re-index job: 202 with the job (poll ``GET /v1/jobs/{id}``), or, with
     ``?wait=SECONDS``, the finished job when it ends within that time."""
     settings = context.settings
@@ -63,7 +62,7 @@ async def upload_document(request: Request, change: DocumentChange = Depends(doc
 
 
 @router.get("/v1/jobs/{job_id}")
-def job_status(job_id: str, context: WebContext = Depends(web_context)):
+def job_status(job_id: str, context: Context):
     job = context.jobs.get(job_id)
     if job is None:
         raise ApiError(404, "no such job", "not_found")
@@ -71,8 +70,7 @@ def job_status(job_id: str, context: WebContext = Depends(web_context)):
 
 
 @router.delete("/v1/documents/{doc_id}")
-async def delete_document(doc_id: str, change: DocumentChange = Depends(document_change),
-                          context: WebContext = Depends(web_context)):
+async def delete_document(doc_id: str, change: DocumentChangeRequest, context: Context):
     try:
         if not await asyncio.to_thread(remove_upload, context.settings, doc_id):
             raise ApiError(404, f"no uploaded document {doc_id!r} (corpus documents cannot be removed here)",

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from assistant.export import InvalidExport, conversation_docx, conversation_markdown
-from assistant.web.context import WebContext
-from assistant.web.dependencies import json_body, web_context
+from assistant.web.dependencies import Context, json_body
 from assistant.web.errors import ApiError
 
 router = APIRouter()
@@ -27,8 +26,8 @@ class ExportRequest(BaseModel):
 
 
 @router.post("/v1/export")
-async def export(body: ExportRequest = Depends(json_body(ExportRequest, MAX_EXPORT_BODY)),
-                 context: WebContext = Depends(web_context)):
+async def export(body: Annotated[ExportRequest, Depends(json_body(ExportRequest, MAX_EXPORT_BODY))],
+                 context: Context):
     now = datetime.now().astimezone()
     max_turns = context.settings.export_max_turns
     try:

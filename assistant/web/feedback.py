@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, StrictInt, StrictStr
 
 from assistant.feedback import InvalidFeedback, answer_details
-from assistant.security import Principal
-from assistant.web.context import WebContext
-from assistant.web.dependencies import json_body, principal, web_context
+from assistant.web.dependencies import Caller, Context, json_body
 from assistant.web.errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -30,8 +29,8 @@ class FeedbackRequest(BaseModel):
 
 
 @router.post("/v1/feedback")
-async def feedback(body: FeedbackRequest = Depends(json_body(FeedbackRequest, MAX_FEEDBACK_BODY)),
-                   caller: Principal | None = Depends(principal), context: WebContext = Depends(web_context)):
+async def feedback(body: Annotated[FeedbackRequest, Depends(json_body(FeedbackRequest, MAX_FEEDBACK_BODY))],
+                   caller: Caller, context: Context):
     try:
         details = answer_details(body.answer) if isinstance(body.answer, dict) else {"answer_text": body.answer or ""}
         if body.question:

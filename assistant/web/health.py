@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from assistant.security import Principal
-from assistant.web.context import WebContext
-from assistant.web.dependencies import principal, web_context
+from assistant.web.dependencies import Caller, Context
 from assistant.web.errors import ApiError
 
 router = APIRouter()
 
 
 @router.get("/healthz")
-def healthz(context: WebContext = Depends(web_context)):
+def healthz(context: Context):
     return {"status": "alive", "uptime_s": round(time.time() - context.started, 1)}
 
 
 @router.get("/readyz")
-def readyz(context: WebContext = Depends(web_context), caller: Principal | None = Depends(principal)):
+def readyz(context: Context, caller: Caller):
     """Public (for probes); with auth on, only a signed-in caller sees what is loaded."""
     holder, settings = context.holder, context.settings
     if not holder.ready.is_set():

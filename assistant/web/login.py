@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import html
+from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from assistant.security import SESSION_COOKIE, AccessControl, Principal, Throttled
-from assistant.web.context import WebContext
-from assistant.web.dependencies import web_context
+from assistant.web.dependencies import Context
 from assistant.web.guard import client_of
 
 router = APIRouter()
@@ -40,8 +40,11 @@ def _safe_next(value: str) -> str:
     return value if value.startswith("/") and not value.startswith(("//", "/\\")) else "/"
 
 
-def _access(context: WebContext = Depends(web_context)) -> AccessControl:
+def _access(context: Context) -> AccessControl:
     return context.access
+
+
+Access = Annotated[AccessControl, Depends(_access)]
 
 
 @router.get("/login", include_in_schema=False)
@@ -59,7 +62,7 @@ def _signed_in(request: Request, access: AccessControl, principal: Principal, ta
 
 
 @router.post("/login", include_in_schema=False)
-async def login(request: Request, access: AccessControl = Depends(_access)):
+async def login(request: Request, access: Access):
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     user = (form.get("username") or [""])[0].strip()
     password = (form.get("password") or [""])[0]
@@ -87,7 +90,7 @@ def logout_page():
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, access: AccessControl = Depends(_access)):
+def logout(request: Request, access: Access):
     access.sessions.revoke(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")

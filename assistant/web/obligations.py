@@ -7,8 +7,7 @@ import asyncio
 from fastapi import APIRouter, Depends, Query
 
 from assistant.obligations import InvalidObligationQuery, parse_query
-from assistant.web.context import WebContext
-from assistant.web.dependencies import answer_service, web_context
+from assistant.web.dependencies import Context, answer_service
 from assistant.web.errors import ApiError
 from ingest.store import IndexUnavailable
 
@@ -16,9 +15,8 @@ router = APIRouter()
 
 
 @router.get("/v1/obligations", dependencies=[Depends(answer_service)])  # 503 until the service loads
-async def obligations(doc: list[str] = Query(default=[]), role: list[str] = Query(default=[]),
-                      jurisdiction: list[str] = Query(default=[]), as_of: str = "",
-                      context: WebContext = Depends(web_context)):
+async def obligations(context: Context, doc: list[str] = Query(default=[]), role: list[str] = Query(default=[]),
+                      jurisdiction: list[str] = Query(default=[]), as_of: str = ""):
     """The obligation register: ``{"items": [...]}`` filtered by documents, roles (items binding anyone are
     always included), jurisdictions and an as-of date."""
     try:

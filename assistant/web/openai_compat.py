@@ -12,17 +12,24 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse
 
-from assistant.answer import Answer, AnswerService, InvalidAsOf, InvalidQuestion, as_of_date, validate_history, \
-    validate_question
+from assistant.answer import (
+    Answer,
+    AnswerService,
+    InvalidAsOf,
+    InvalidQuestion,
+    as_of_date,
+    validate_history,
+    validate_question,
+)
 from assistant.security import safe_link
 from assistant.web.answering import too_slow, within_budget
-from assistant.web.context import WebContext
-from assistant.web.dependencies import answer_service, json_body, web_context
+from assistant.web.dependencies import Context, Service, json_body
 from assistant.web.errors import ApiError
 from common.settings import Settings
 from ingest.store import IndexUnavailable
@@ -153,9 +160,8 @@ async def streamed_completion(completion: Completion, service: AnswerService, fi
 
 
 @router.post("/v1/chat/completions")
-async def chat_completions(body: ChatRequest = Depends(json_body(ChatRequest)),
-                           service: AnswerService = Depends(answer_service),
-                           context: WebContext = Depends(web_context)):
+async def chat_completions(body: Annotated[ChatRequest, Depends(json_body(ChatRequest))], service: Service,
+                           context: Context):
     completion = completion_of(body, context.settings)
     if body.stream:
         return await streamed_completion(completion, service, body.filters, context.settings)

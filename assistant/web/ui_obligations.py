@@ -9,8 +9,15 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.obligations import (InvalidObligationQuery, ObligationQuery, checklist_html, parse_query, role_choices,
-                                   to_csv, to_docx)
+from assistant.obligations import (
+    InvalidObligationQuery,
+    ObligationQuery,
+    checklist_html,
+    parse_query,
+    role_choices,
+    to_csv,
+    to_docx,
+)
 from assistant.service_holder import ServiceHolder
 from ingest.store import IndexUnavailable
 
