@@ -329,12 +329,17 @@ def router(channel: SlackChannel) -> APIRouter:
 
 
 # ---- Socket Mode -------------------------------------------------------------------------------------------------
-def socket_mode_handler(settings: Settings, holder: ServiceHolder | None = None) -> SocketModeHandler:
+class SlackSocketMode(SocketModeHandler):
+    """Bolt's ``SocketModeHandler`` for the bot, with the channel it serves (``.channel``)."""
+
+    def __init__(self, channel: SlackChannel, app_token: str) -> None:
+        super().__init__(channel.app, app_token)
+        self.channel = channel
+
+
+def socket_mode_handler(settings: Settings, holder: ServiceHolder | None = None) -> SlackSocketMode:
     """A Bolt ``SocketModeHandler`` for the bot (``.start()`` blocks; ``.connect()`` / ``.close()`` do not)."""
     if holder is None:
         holder = ServiceHolder(settings)
         holder.start()  # load the index and warm the model in the background
-    channel = SlackChannel(holder, settings)
-    handler = SocketModeHandler(channel.app, settings.slack_app_token)
-    handler.channel = channel
-    return handler
+    return SlackSocketMode(SlackChannel(holder, settings), settings.slack_app_token)

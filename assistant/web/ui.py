@@ -139,6 +139,7 @@ def respond(holder: ServiceHolder, text, turns, juris, docs, day):
         turns.append({"question": text, "error": str(exc)})
         yield render(turns), turns, text, unchanged, unchanged
         return
+    assert final is not None, "the answer stream ends with the Answer"
     turns.append({"question": text, "answer": final.to_dict()})
     yield render(turns), turns, "", *export_updates(turns)
 
@@ -285,7 +286,7 @@ def documents_tab(uploads_possible: bool) -> DocumentsTab:
 class DocumentActions:
     """The Documents tab's handlers (listing, timeline, uploads, removal), over the app's answer service."""
 
-    def __init__(self, holder: ServiceHolder, access: AccessControl, jobs: IngestJobs | None) -> None:
+    def __init__(self, holder: ServiceHolder, access: AccessControl, jobs: IngestJobs) -> None:
         self.holder, self.access, self.jobs = holder, access, jobs
 
     def table(self, jurisdictions=None) -> str:
@@ -315,6 +316,7 @@ class DocumentActions:
             return f"⚠ {job.error}"
         self.holder.get().retriever.index.refresh()
         report = job.report
+        assert report is not None, "a job that did not fail has its report"
         lines = [f"Added / 新增: {', '.join(report.added) or '—'}",
                  f"Replaced / 更新: {', '.join(report.replaced) or '—'}",
                  f"Removed / 删除: {', '.join(report.removed) or '—'}"]
@@ -375,7 +377,7 @@ def wire_documents(actions: DocumentActions, tab: DocumentsTab, jurisdiction: gr
                           [tab.status, tab.table, tab.removable, tab.confirm])
 
 
-def build_ui(holder: ServiceHolder, access: AccessControl, jobs: IngestJobs | None = None,
+def build_ui(holder: ServiceHolder, access: AccessControl, jobs: IngestJobs,
              obligations: Callable[[ObligationQuery], list[dict]] | None = None) -> gr.Blocks:
     """``obligations(query) -> items`` (assistant.obligations) feeds the Obligations tab; None leaves it out."""
     uploads_possible = access.enabled or access.settings.open_uploads
