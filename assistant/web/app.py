@@ -100,10 +100,7 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
     app = FastAPI(title="regqa", description="Compliance Q&A over AI-safety regulation, with clause citations",
                   lifespan=lifespan)
     _warn_if_open(settings)
-    app.state.web = context
-    # the parts, by their older names too
-    app.state.holder, app.state.access, app.state.ingest_jobs = context.holder, context.access, context.jobs
-    app.state.obligations, app.state.feedback = context.obligations, context.feedback
+    app.state.web = context  # what the routes' dependencies read (dependencies.web_context)
     install_error_handlers(app)
     for router in FEATURE_ROUTERS:
         app.include_router(router)
