@@ -61,6 +61,16 @@ class Principal:
     admin: bool
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents, as the web layer read it from the headers: a Bearer token, HTTP Basic's base64
+    ``user:password`` (decoded here, as UTF-8), the session cookie."""
+
+    bearer: str | None = None
+    basic: str | None = None
+    cookie: str | None = None
+
+
 class Throttled(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed sign-in attempts; try again in {retry_after} s")
@@ -250,25 +260,24 @@ class AccessControl:
             self.throttle.succeed(keys)
         return principal
 
-    def from_headers(self, client: str, authorization: str, cookie: str | None) -> Principal | None:
-        """The principal a request proves (Bearer token, Basic, session cookie), or None. Raises ``Throttled``."""
-        scheme, _, credentials = authorization.partition(" ")
-        scheme = scheme.lower()
-        if scheme == "bearer" and credentials:
+    def identify(self, client: str, credentials: Credentials) -> Principal | None:
+        """The principal a request proves (Bearer token, Basic, session cookie), or None. Raises ``Throttled``.
+        A Bearer or Basic credential that fails is a failure: the cookie is not consulted then."""
+        if credentials.bearer:
             keys = self._keys(client, None)
             self.throttle.check(keys)
-            if self.settings.api_token and _equal(credentials.strip(), self.settings.api_token):
+            if self.settings.api_token and _equal(credentials.bearer, self.settings.api_token):
                 return self.principal(TOKEN_USER)
             self.throttle.fail(keys)
             return None
-        if scheme == "basic" and credentials:
-            try:
-                user, _, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
+        if credentials.basic:
+            try:  # UTF-8, as browsers and HTTP clients send it (RFC 7617's charset="UTF-8")
+                user, _, password = base64.b64decode(credentials.basic, validate=True).decode("utf-8").partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 return None
             return self.login(client, user, password)
-        user = self.sessions.user_of(cookie, self.credential_of)
-        return self.principal(user) if user else None
+        session_user = self.sessions.user_of(credentials.cookie, self.credential_of)
+        return self.principal(session_user) if session_user else None
 
     def credential_of(self, user: str) -> str | None:
         """What a session of ``user`` was made with: the stored password hash, or the API token."""

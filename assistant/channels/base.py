@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answering.models import Answer, InvalidQuestion
+from assistant.answering.service import AnswerService
 from assistant.retrieval import question_language
 from assistant.security import safe_link
 
@@ -264,7 +265,7 @@ def unsupported_message() -> str:
     return "目前只能回答文字问题，请用文字提问。/ I can only answer text questions: please type your question."
 
 
-def answer_in_conversation(get_service: Callable[[], object], store, key: str,
+def answer_in_conversation(get_service: Callable[[], AnswerService], store, key: str,
                            question: str) -> tuple[Answer | None, str]:
     """``answer_or_message`` with the conversation ``key``'s memory (a ``ConversationStore``): its earlier turns
     go with the question, and the question and the answer's text are remembered for the next one."""
@@ -274,7 +275,7 @@ def answer_in_conversation(get_service: Callable[[], object], store, key: str,
     return answer, message
 
 
-def answer_or_message(get_service: Callable[[], object], question: str,
+def answer_or_message(get_service: Callable[[], AnswerService], question: str,
                       history: list[dict] | None = None) -> tuple[Answer | None, str]:
     """Ask the answer service (with the conversation's earlier turns); on an invalid question or a service
     failure, (None, polite message)."""

@@ -1,8 +1,9 @@
 """The Slack bot (slack_bolt): app mentions and direct messages, answered in the thread.
 
-HTTP mode: ``POST /slack/events`` on the web server (``mount``). Every request is checked before Bolt sees it:
-the v0 HMAC-SHA256 signature over ``v0:{timestamp}:{body}`` with the signing secret (401 when missing or
-wrong), the timestamp within five minutes (403), and the exact signed request not seen before (403: a replay;
+HTTP mode: ``POST /slack/events`` on the web server (``router``). Every request is checked before Bolt sees it:
+the v0 signature (``slack_sdk.signature.SignatureVerifier``: HMAC-SHA256 over ``v0:{timestamp}:{body}`` with the
+signing secret; 401 when missing or wrong), the timestamp within five minutes (403), and the exact signed request
+not seen before (403: a replay;
 Slack's own retries carry ``X-Slack-Retry-Num`` and go on to the dedupe). Bolt then verifies the signature
 again, answers ``url_verification`` and dispatches events.
 
@@ -22,16 +23,20 @@ direct message outside a thread continues the DM's conversation with that user. 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import DividerBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.signature import SignatureVerifier
 
 from assistant.answering.models import Answer
 from assistant.channels.base import (
@@ -57,9 +62,8 @@ from assistant.channels.conversations import (
     parse_command,
     reset_message,
 )
+from assistant.service_holder import ServiceHolder
 from common.settings import Settings
-
-from fastapi import FastAPI, Request
 
 log = logging.getLogger("assistant.channels.slack")
 
@@ -164,7 +168,7 @@ def conversation_key(event: dict) -> str:
 
 
 class SlackChannel:
-    def __init__(self, holder, settings: Settings, checklist: Checklist | None = None) -> None:
+    def __init__(self, holder: ServiceHolder, settings: Settings, checklist: Checklist | None = None) -> None:
         self.holder = holder
         self.settings = settings
         self.conversations = ConversationStore.from_settings(settings)
@@ -176,6 +180,8 @@ class SlackChannel:
         self._event_ids = SeenSet(ttl_s=3 * 3600)  # Slack retries for up to about an hour
         self._messages = SeenSet(ttl_s=3 * 3600)
         self._signatures = SeenSet(ttl_s=2 * 300 + 60)
+        # HTTP mode only (Socket Mode has no signing secret, and SignatureVerifier refuses an empty one)
+        self.verifier = SignatureVerifier(settings.slack_signing_secret) if settings.slack_signing_secret else None
         self.app = App(
             name="regqa",
             client=self.client,
@@ -197,16 +203,25 @@ class SlackChannel:
         signature = headers.get("x-slack-signature")
         if not timestamp or not signature:
             return 401, "missing X-Slack-Request-Timestamp / X-Slack-Signature"
-        basestring = b"v0:" + timestamp.encode() + b":" + body
-        expected = "v0=" + hmac.new(self.settings.slack_signing_secret.encode(), basestring,
-                                    hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature):
+        if not self.signed(timestamp, body, signature):
             return 401, "invalid signature"
         if is_stale(timestamp):
             return 403, "stale timestamp (more than 5 minutes off)"
         if self._signatures.check_and_add(signature) and not headers.get("x-slack-retry-num"):
             return 403, "replayed request"
         return None
+
+    def signed(self, timestamp: str, body: bytes, signature: str) -> bool:
+        """The signature is the signing secret's over this timestamp and body. Checked apart from the time window
+        (``SignatureVerifier.is_valid`` folds both into one False): a forged request is 401 whatever its
+        timestamp, a stale genuine one 403."""
+        if self.verifier is None:
+            return False
+        try:
+            expected = self.verifier.generate_signature(timestamp=timestamp, body=body)
+        except UnicodeDecodeError:  # Slack signs UTF-8 JSON or form bodies
+            return False
+        return expected is not None and hmac.compare_digest(expected, signature)
 
     # -- Bolt middleware: runs before the acknowledgement ----------------------------------------------------------
     def _gate(self, req: BoltRequest, resp: BoltResponse, next):
@@ -294,11 +309,11 @@ class SlackChannel:
 
 
 # ---- HTTP mode on the web server -------------------------------------------------------------------------------
-def mount(app: FastAPI, channel: SlackChannel) -> None:
-    from fastapi.responses import JSONResponse
-    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+def router(channel: SlackChannel) -> APIRouter:
+    """``POST /slack/events``: checked (``check_request``), then dispatched to Bolt."""
+    routes = APIRouter()
 
-    @app.post(PATH, include_in_schema=False)
+    @routes.post(PATH, include_in_schema=False)
     async def slack_events(request: Request):
         body = await request.body()
         rejected = channel.check_request(request.headers, body)
@@ -310,18 +325,21 @@ def mount(app: FastAPI, channel: SlackChannel) -> None:
         bolt_response = await asyncio.to_thread(channel.app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
 
+    return routes
+
 
 # ---- Socket Mode -------------------------------------------------------------------------------------------------
-def socket_mode_handler(settings: Settings, holder=None):
+class SlackSocketMode(SocketModeHandler):
+    """Bolt's ``SocketModeHandler`` for the bot, with the channel it serves (``.channel``)."""
+
+    def __init__(self, channel: SlackChannel, app_token: str) -> None:
+        super().__init__(channel.app, app_token)
+        self.channel = channel
+
+
+def socket_mode_handler(settings: Settings, holder: ServiceHolder | None = None) -> SlackSocketMode:
     """A Bolt ``SocketModeHandler`` for the bot (``.start()`` blocks; ``.connect()`` / ``.close()`` do not)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     if holder is None:
-        from assistant.web import ServiceHolder
-
         holder = ServiceHolder(settings)
         holder.start()  # load the index and warm the model in the background
-    channel = SlackChannel(holder, settings)
-    handler = SocketModeHandler(channel.app, settings.slack_app_token)
-    handler.channel = channel
-    return handler
+    return SlackSocketMode(SlackChannel(holder, settings), settings.slack_app_token)

@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import threading
@@ -23,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import xmltodict
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
@@ -50,9 +53,8 @@ from assistant.channels.conversations import (
     parse_command,
     reset_message,
 )
+from assistant.service_holder import ServiceHolder
 from common.settings import Settings
-
-from fastapi import FastAPI, Request
 
 log = logging.getLogger("assistant.channels.wecom")
 
@@ -166,7 +168,7 @@ def conversation_key(message) -> str:
 
 
 class WeComChannel:
-    def __init__(self, holder, settings: Settings, http: httpx.Client | None = None,
+    def __init__(self, holder: ServiceHolder, settings: Settings, http: httpx.Client | None = None,
                  checklist: Checklist | None = None) -> None:
         self.holder = holder
         self.settings = settings
@@ -286,26 +288,27 @@ class WeComChannel:
             return failure_message(language)
 
 
-def mount(app: FastAPI, channel: WeComChannel) -> None:
-    import asyncio
-
-    from fastapi.responses import JSONResponse, PlainTextResponse
+def router(channel: WeComChannel) -> APIRouter:
+    """``GET /wecom/callback`` (URL verification) and ``POST /wecom/callback`` (messages)."""
+    routes = APIRouter()
 
     def rejected(request: Request, status: int, reason: str) -> JSONResponse:
         log.warning("wecom: rejected a %s from %s: %s", request.method,
                     request.client.host if request.client else "?", reason)
         return JSONResponse(status_code=status, content={"error": {"message": reason, "type": "unauthorized"}})
 
-    @app.get(PATH, include_in_schema=False)
+    @routes.get(PATH, include_in_schema=False)
     async def wecom_verify(request: Request):
         status, text = channel.verify_url(request.query_params)
         return PlainTextResponse(text) if status == 200 else rejected(request, status, text)
 
-    @app.post(PATH, include_in_schema=False)
+    @routes.post(PATH, include_in_schema=False)
     async def wecom_message(request: Request):
         body = await request.body()
         status, reason = await asyncio.to_thread(channel.receive, request.query_params, body)
         return PlainTextResponse("") if status == 200 else rejected(request, status, reason)
+
+    return routes
 
 
 # ---- group robot -------------------------------------------------------------------------------------------------

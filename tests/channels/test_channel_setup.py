@@ -50,6 +50,17 @@ def test_half_configured_channels_stay_off(clean_index, answer_service):
         server.stop()
 
 
+def test_the_bots_do_not_need_the_web_app(clean_index, cli_env):
+    """Socket Mode runs without the web server: the bot and the service holder it makes import no HTTP app."""
+    code = ("import sys; from assistant.channels.slack import socket_mode_handler; import assistant.channels.wecom; "
+            "from common.settings import get_settings; handler = socket_mode_handler(get_settings()); "
+            "print(sorted(m for m in sys.modules if m == 'assistant.web' or m.startswith(('assistant.web.', 'gradio'))))")
+    env = cli_env(clean_index.settings, REGQA_SLACK_BOT_TOKEN="xoxb-x", REGQA_SLACK_APP_TOKEN="xapp-x")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
 # ---- the command ----------------------------------------------------------------------------------------------------
 def regqa_command(*args: str) -> list[str]:
     script = Path(sys.executable).with_name("regqa")

@@ -119,7 +119,12 @@ def test_sse_stream_is_well_formed(live_server):
     with httpx.stream("POST", live_server.url + "/v1/chat/completions", timeout=60, json={
             "stream": True, "messages": [{"role": "user", "content": "What does paragraph 7 of resolution 78/311 encourage?"}]}) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
-        lines = [line for line in r.iter_lines() if line]
+        raw = r.read().decode("utf-8")
+    # one "data: …" line and a blank line per event, "\n" line ends, no comment (keep-alive) lines
+    events = raw.split("\n\n")
+    assert events[-1] == "" and "\r" not in raw
+    assert all(event.startswith("data: ") and "\n" not in event for event in events[:-1])
+    lines = [line for line in raw.split("\n") if line]
     assert lines[-1] == "data: [DONE]"
     payloads = [json.loads(line[6:]) for line in lines[:-1]]
     assert all(p["object"] == "chat.completion.chunk" for p in payloads)

@@ -1,8 +1,8 @@
-"""The chat's HTML (assistant.chat_view): what an answer card and the clause panel show, and that document and
+"""The chat's HTML (assistant.web.chat_view): what an answer card and the clause panel show, and that document and
 user text is always escaped."""
 from __future__ import annotations
 
-from assistant.chat_view import answer_html, clause_html, lead_and_rest, unit_body_html
+from assistant.web.chat_view import answer_html, clause_html, lead_and_rest, unit_body_html
 
 CITATION = {"n": 1, "label": "EU AI Act Article 50(2)", "title": "Regulation (EU) 2024/1689", "unit": "Article 50",
             "locator": "Article 50(2)", "quote": "Providers shall mark outputs.", "status": "in-force",

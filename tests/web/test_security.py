@@ -241,7 +241,7 @@ def test_javascript_links_and_html_in_documents_are_inert(uploads_server):
                       json={"messages": [{"role": "user", "content": "无人机配送要买什么保险？"}]}).json()
     assert "javascript:" not in chat["choices"][0]["message"]["content"]
     from assistant.answering.models import Citation
-    from assistant.ui import as_text, clause_panel
+    from assistant.web.ui import as_text, clause_panel
 
     shown = as_text(answer["text"])
     assert "<img" not in shown and "&lt;img" in shown
@@ -366,13 +366,13 @@ def test_sessions_end_at_logout_and_when_the_credential_changes(auth_server, tmp
         client.post("/logout", headers={"Origin": url})
     assert httpx.get(url + "/v1/documents", cookies={"regqa_session": cookie}).status_code == 401
     # the same secret, another token: sessions made with the old token no longer count
-    from assistant.security import AccessControl
+    from assistant.security import AccessControl, Credentials
 
     old = AccessControl(settings_factory(tmp_path, clean_index.corpus_dir, api_token="old", session_secret="s"))
     new = AccessControl(settings_factory(tmp_path, clean_index.corpus_dir, api_token="new", session_secret="s"))
     token_cookie = old.sessions.issue("__token__", "old")
-    assert old.from_headers("c", "", token_cookie) is not None
-    assert new.from_headers("c", "", token_cookie) is None
+    assert old.identify("c", Credentials(cookie=token_cookie)) is not None
+    assert new.identify("c", Credentials(cookie=token_cookie)) is None
 
 
 def test_every_gradio_route_to_document_events_is_refused(open_server, auth_server):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from assistant.chat_view import status_badge
+from assistant.web.chat_view import status_badge
 
 SHORT_TITLE_CHARS = 40
 UPLOAD_BADGE = ' <span class="badge upload">uploaded / 已上传</span>'

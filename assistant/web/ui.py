@@ -1,4 +1,4 @@
-"""The Gradio UI (mounted at ``/`` by ``assistant.web``).
+"""The Gradio UI (mounted at ``/`` by ``assistant.web.app``).
 
 Chat tab: answers stream in and then show as cards (lead first, full clauses collapsed, inline [n] opening the
 clause in a side panel / phone bottom sheet, each answer keeping its own sources), follow-up chips, feedback,
@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -22,15 +23,19 @@ import gradio as gr
 
 from assistant import export
 from assistant.answering.models import Answer, InvalidQuestion, recent_history
-from assistant.chat_view import clause_html, clause_panel_html, conversation_html
-from assistant.documents_view import document_rows, documents_table_html
+from assistant.documents import IngestJobs, UploadError, remove_upload, save_upload, uploaded_documents
 from assistant.feedback import FeedbackStore
+from assistant.obligations import ObligationQuery
 from assistant.security import AccessControl
+from assistant.service_holder import ServiceHolder
 from assistant.timeline import KIND_LABELS, docs_from_metadata, timeline_rows
+from assistant.web.chat_view import clause_html, clause_panel_html, conversation_html
+from assistant.web.documents_view import document_rows, documents_table_html
+from assistant.web.ui_obligations import obligations_tab
 from ingest.catalog import load_catalog
 from ingest.store import IndexUnavailable
 
-RESOURCES = Path(__file__).parent / "resources"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 JURISDICTIONS = ["CN", "EU", "US", "KR", "INTL"]
 PLACEHOLDER = "Ask a question — Enter sends, Shift+Enter adds a line / 输入问题：回车发送，Shift+回车换行"
 EXPORT_MAX_AGE_S = 3600
@@ -111,7 +116,7 @@ def export_updates(turns: list[dict]) -> tuple:
     return gr.update(value=str(md), interactive=True), gr.update(value=str(docx), interactive=True)
 
 
-def respond(holder, text, turns, juris, docs, day):
+def respond(holder: ServiceHolder, text, turns, juris, docs, day):
     """Stream one answer into the conversation; yields (conversation html, turns, question box, md, docx)."""
     turns = list(turns or [])
     text = text or ""
@@ -134,6 +139,7 @@ def respond(holder, text, turns, juris, docs, day):
         turns.append({"question": text, "error": str(exc)})
         yield render(turns), turns, text, unchanged, unchanged
         return
+    assert final is not None, "the answer stream ends with the Answer"
     turns.append({"question": text, "answer": final.to_dict()})
     yield render(turns), turns, "", *export_updates(turns)
 
@@ -143,7 +149,7 @@ def reset():
     return (render([]), [], "", *export_updates([]))
 
 
-def store_feedback(holder, payload: str, turns: list[dict]) -> list[dict]:
+def store_feedback(holder: ServiceHolder, payload: str, turns: list[dict]) -> list[dict]:
     """A thumbs up/down (and optional comment) on one of this conversation's answers → the feedback store."""
     try:
         data = json.loads(payload or "{}")
@@ -216,7 +222,7 @@ def chat_tab() -> ChatTab:
                    as_of, jurisdiction, documents, feedback_payload, feedback_send)
 
 
-def wire_chat(holder, tab: ChatTab) -> None:
+def wire_chat(holder: ServiceHolder, tab: ChatTab) -> None:
     inputs = [tab.question, tab.turns, tab.jurisdiction, tab.documents, tab.as_of]
     outputs = [tab.conversation, tab.turns, tab.question, tab.export_md, tab.export_docx]
 
@@ -280,12 +286,10 @@ def documents_tab(uploads_possible: bool) -> DocumentsTab:
 class DocumentActions:
     """The Documents tab's handlers (listing, timeline, uploads, removal), over the app's answer service."""
 
-    def __init__(self, holder, access: AccessControl, jobs) -> None:
+    def __init__(self, holder: ServiceHolder, access: AccessControl, jobs: IngestJobs) -> None:
         self.holder, self.access, self.jobs = holder, access, jobs
 
     def table(self, jurisdictions=None) -> str:
-        from assistant.documents import uploaded_documents
-
         service = self.holder.get()
         rows = document_rows(service.retriever.index, load_catalog(service.settings.catalog_path),
                              set(uploaded_documents(service.settings)), jurisdictions or [])
@@ -297,8 +301,6 @@ class DocumentActions:
                 for r in timeline_rows(docs) if not jurisdictions or r.jurisdiction in jurisdictions]
 
     def uploaded_choices(self):
-        from assistant.documents import uploaded_documents
-
         return gr.update(choices=sorted(uploaded_documents(self.holder.get().settings)), value=None)
 
     def allowed(self, request: gr.Request) -> bool:
@@ -314,14 +316,13 @@ class DocumentActions:
             return f"⚠ {job.error}"
         self.holder.get().retriever.index.refresh()
         report = job.report
+        assert report is not None, "a job that did not fail has its report"
         lines = [f"Added / 新增: {', '.join(report.added) or '—'}",
                  f"Replaced / 更新: {', '.join(report.replaced) or '—'}",
                  f"Removed / 删除: {', '.join(report.removed) or '—'}"]
         return "\n\n".join(lines + [f"⚠ {f.path.name}: {f.reason}" for f in report.failed])
 
     def save_files(self, files) -> tuple[list[str], int]:
-        from assistant.documents import UploadError, save_upload
-
         settings = self.holder.get().settings
         messages, stored = [], 0
         for f in files:
@@ -357,8 +358,6 @@ def wire_documents(actions: DocumentActions, tab: DocumentsTab, jurisdiction: gr
                 f"**{doc_id}** 及其条款？", "")
 
     def remove_document(doc_id, juris, request: gr.Request, progress=gr.Progress()):
-        from assistant.documents import remove_upload
-
         hide = gr.update(visible=False)
         if not actions.allowed(request):
             return "⚠ Only an admin may remove documents. / 仅管理员可以删除文件。", gr.update(), gr.update(), hide
@@ -378,7 +377,8 @@ def wire_documents(actions: DocumentActions, tab: DocumentsTab, jurisdiction: gr
                           [tab.status, tab.table, tab.removable, tab.confirm])
 
 
-def build_ui(holder, access: AccessControl, jobs=None, obligations=None) -> gr.Blocks:
+def build_ui(holder: ServiceHolder, access: AccessControl, jobs: IngestJobs,
+             obligations: Callable[[ObligationQuery], list[dict]] | None = None) -> gr.Blocks:
     """``obligations(query) -> items`` (assistant.obligations) feeds the Obligations tab; None leaves it out."""
     uploads_possible = access.enabled or access.settings.open_uploads
     actions = DocumentActions(holder, access, jobs)
@@ -395,8 +395,6 @@ def build_ui(holder, access: AccessControl, jobs=None, obligations=None) -> gr.B
         wire_documents(actions, docs, chat.jurisdiction)
 
         if obligations is not None:
-            from assistant.ui_obligations import obligations_tab
-
             obligations_tab(demo, holder, obligations)
 
         def load():

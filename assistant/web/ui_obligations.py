@@ -4,11 +4,21 @@ DOCX. The items come from ``assistant.obligations`` (the same function as the CL
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 
-from assistant.obligations import InvalidObligationQuery, checklist_html, parse_query, role_choices, to_csv, to_docx
+from assistant.obligations import (
+    InvalidObligationQuery,
+    ObligationQuery,
+    checklist_html,
+    parse_query,
+    role_choices,
+    to_csv,
+    to_docx,
+)
+from assistant.service_holder import ServiceHolder
 from ingest.store import IndexUnavailable
 
 JURISDICTIONS = ["CN", "EU", "US", "KR", "INTL"]
@@ -20,7 +30,8 @@ CSS = """
 """
 
 
-def obligations_tab(demo: gr.Blocks, holder, find) -> None:
+def obligations_tab(demo: gr.Blocks, holder: ServiceHolder,
+                    find: Callable[[ObligationQuery], list[dict]]) -> None:
     """Build the tab inside ``demo`` (being built); ``find(ObligationQuery) -> items``."""
     with gr.Tab("Obligations / 义务清单", elem_id="obligations-tab"):
         gr.HTML(f"<style>{CSS}</style>")

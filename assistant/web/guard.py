@@ -1,25 +1,30 @@
-"""The web app's front door (an ASGI middleware in front of every route, the Gradio UI included) and its login
-page. Policy lives in ``assistant.security``; this module applies it to HTTP:
+"""The web app's front door: an ASGI middleware in front of every route, the Gradio UI included. Policy lives in
+``assistant.security``; this module applies it to HTTP:
 
 1. security headers on every response (no framing, no sniffing, a CSP that loads nothing from other sites);
 2. state-changing requests from another site's page are refused (403);
-3. with auth on, every path but ``PUBLIC_PATHS`` needs a principal (Bearer, Basic or the session cookie):
-   browsers are sent to ``/login``, other clients get 401; throttled clients get 429 with Retry-After;
+3. with auth on, every path but ``PUBLIC_PATHS`` needs a principal (Bearer, Basic or the session cookie; the
+   ``Authorization`` header is read with ``fastapi.security``): browsers are sent to ``/login``, other clients get
+   401; throttled clients get 429 with Retry-After;
 4. Gradio's upload route and its document-changing events are refused before Gradio reads a byte of them,
    unless the principal may change documents; uploads over the size limit get 413 from the header.
 """
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 from collections.abc import Callable
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.security import HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import HTTPConnection
 
-from assistant.security import SESSION_COOKIE, AccessControl, Principal, Throttled
+from assistant.security import SESSION_COOKIE, AccessControl, Credentials, Principal, Throttled
+from assistant.web.errors import error_response as _error
+from common.settings import Settings
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/logout", "/slack/events", "/wecom/callback", "/favicon.ico"})
 GRADIO_PREFIX = "/gradio_api/"
@@ -39,11 +44,18 @@ SECURITY_HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"content-security-policy", CSP.encode()),
 ]
+_BEARER = HTTPBearer(auto_error=False)  # ``Authorization: Bearer <token>``, else None
 
 
-def _error(status: int, message: str, kind: str, headers: dict | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, headers=headers,
-                        content={"error": {"message": message, "type": kind}})
+async def presented_credentials(connection: HTTPConnection) -> Credentials:
+    """The credentials a request or WebSocket presents: a Bearer token, Basic credentials, the session cookie.
+    Basic credentials are split off the header as ``HTTPBasic`` does, but decoded by ``AccessControl`` as UTF-8:
+    ``HTTPBasic`` decodes them as ASCII and refuses the UTF-8 passwords that browsers and HTTP clients send."""
+    bearer = await _BEARER(connection)
+    scheme, param = get_authorization_scheme_param(connection.headers.get("Authorization"))
+    basic = param if scheme.lower() == "basic" and param else None
+    return Credentials(bearer=bearer.credentials if bearer is not None else None, basic=basic,
+                       cookie=connection.cookies.get(SESSION_COOKIE))
 
 
 class Guard:
@@ -109,11 +121,10 @@ class Guard:
 
         principal: Principal | None = None
         try:
-            authorization = request.headers.get("authorization", "")
-            args = (_client(request), authorization, request.cookies.get(SESSION_COOKIE))
+            credentials = await presented_credentials(request)
             # a Basic password is checked with bcrypt (slow on purpose): off the event loop
-            principal = await asyncio.to_thread(self.access.from_headers, *args) \
-                if authorization[:6].lower() == "basic " else self.access.from_headers(*args)
+            principal = await asyncio.to_thread(self.access.identify, client_of(request), credentials) \
+                if credentials.basic else self.access.identify(client_of(request), credentials)
         except Throttled as exc:
             if scope["type"] == "websocket":
                 return await send({"type": "websocket.close", "code": 1008})
@@ -190,85 +201,14 @@ class Guard:
         return replay, refusal
 
 
-def _client(request: Request) -> str:
+def client_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-LOGIN_PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>regqa — sign in / 登录</title>
-<style>body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;max-width:360px;margin:12vh auto;padding:0 16px}}
-label{{display:block;margin-top:12px}}input{{width:100%;padding:8px;font-size:16px;box-sizing:border-box}}
-button{{margin-top:16px;padding:8px 16px;font-size:16px}}.error{{color:#c62828}}</style></head>
-<body><h1>regqa</h1><p>AI-safety regulation Q&amp;A · AI 安全法规问答</p>
-<form method="post" action="/login"><input type="hidden" name="next" value="{next}">
-<label>User / 用户名<input name="username" autocomplete="username" id="username"></label>
-<label>Password or API token / 密码或 API 令牌<input name="password" type="password" id="password"
- autocomplete="current-password"></label>
-<button type="submit" id="login">Sign in / 登录</button></form><p class="error" id="login-error">{error}</p>
-</body></html>"""
-
-
-LOGOUT_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>regqa — sign out / 退出</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:360px;margin:12vh auto"><form method="post" action="/logout">
-<button type="submit" id="logout">Sign out / 退出登录</button></form></body></html>"""
-
-
-def _safe_next(value: str) -> str:
-    return value if value.startswith("/") and not value.startswith(("//", "/\\")) else "/"
-
-
-def add_login_routes(app: FastAPI, access: AccessControl) -> None:
-    """``GET/POST /login`` (a plain form; the same message for an unknown user and a wrong password; 429 when
-    throttled) and ``/logout``. Registered before the UI is mounted, so they take precedence over Gradio's."""
-
-    @app.get("/login", include_in_schema=False)
-    def login_page(next: str = "/"):
-        return HTMLResponse(LOGIN_PAGE.format(next=html.escape(_safe_next(next)), error=""))
-
-    @app.post("/login", include_in_schema=False)
-    async def login(request: Request):
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
-        user = (form.get("username") or [""])[0].strip()
-        password = (form.get("password") or [""])[0]
-        target = _safe_next((form.get("next") or ["/"])[0])
-        try:
-            principal = await asyncio.to_thread(access.login, _client(request), user, password) \
-                if access.enabled else None
-        except Throttled as exc:
-            page = LOGIN_PAGE.format(next=html.escape(target), error=html.escape(
-                f"Too many failed attempts; try again in {exc.retry_after} s. / 尝试次数过多，请 {exc.retry_after} 秒后再试。"))
-            return HTMLResponse(page, status_code=429, headers={"Retry-After": str(exc.retry_after)})
-        if principal is None:
-            if not access.enabled:
-                return RedirectResponse("/", status_code=303)
-            page = LOGIN_PAGE.format(next=html.escape(target),
-                                     error="Wrong user name or password. / 用户名或密码错误。")
-            return HTMLResponse(page, status_code=401)
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(SESSION_COOKIE, access.sessions.issue(principal.user, access.credential_of(principal.user)
-                                                                   or ""), max_age=access.sessions.max_age,
-                            httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/")
-        return response
-
-    @app.get("/logout", include_in_schema=False)
-    def logout_page():
-        """A button, not an action: a GET (an image in a document, a link) must not sign anyone out."""
-        return HTMLResponse(LOGOUT_PAGE)
-
-    @app.post("/logout", include_in_schema=False)
-    def logout(request: Request):
-        access.sessions.revoke(request.cookies.get(SESSION_COOKIE))
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
-
-
-def allowed_hosts(settings) -> list[str]:
+def allowed_hosts(settings: Settings) -> list[str]:
     """The Host names the app answers to (a page on another domain rebound to this address is refused):
     loopback, the host it is bound to, REGQA_ALLOWED_HOSTS, and the hosts of REGQA_ALLOWED_ORIGINS. Bound to every
     interface with none of these named, any host is accepted (``regqa serve`` warns)."""
-    from urllib.parse import urlsplit
-
     named = [h.strip() for h in settings.allowed_hosts.split(",") if h.strip()]
     named += [urlsplit(o.strip()).hostname or "" for o in settings.allowed_origins.split(",") if o.strip()]
     named = [h for h in named if h]
