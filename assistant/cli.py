@@ -1,11 +1,11 @@
 """The ``regqa`` command line."""
+
 from __future__ import annotations
 
 import json
 import logging
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -14,8 +14,11 @@ from rich.table import Table
 
 from common.settings import Settings, get_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Compliance Q&A over AI-safety regulation, with clause-level citations.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Compliance Q&A over AI-safety regulation, with clause-level citations.",
+)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -26,7 +29,7 @@ def _settings(**overrides) -> Settings:
 
 @app.command()
 def ingest(
-    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Corpus directory (default: setting corpus_dir)."),
+    corpus: Path | None = typer.Option(None, "--corpus", help="Corpus directory (default: setting corpus_dir)."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and start over."),
 ) -> None:
     """Load, split into clauses, embed and index the corpus (incremental)."""
@@ -34,9 +37,15 @@ def ingest(
     from ingest.store import IndexError_
 
     settings = _settings()
-    with Progress(TextColumn("[bold]{task.fields[stage]:<8}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
-                  transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]{task.fields[stage]:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
         tasks: dict[str, int] = {}
 
         def progress(stage: str, done: int, total: int, label: str) -> None:
@@ -93,8 +102,15 @@ def docs() -> None:
     for col in ("doc_id", "title", "jurisdiction", "status", "units", "chunks", "state"):
         table.add_column(col, overflow="fold")
     for d in sorted(indexed.values(), key=lambda d: d.doc_id):
-        table.add_row(d.doc_id, d.title, d.jurisdiction, d.status, str(d.units), str(d.chunks_present),
-                      "ok" if d.complete else "[red]incomplete (re-run ingest)[/red]")
+        table.add_row(
+            d.doc_id,
+            d.title,
+            d.jurisdiction,
+            d.status,
+            str(d.units),
+            str(d.chunks_present),
+            "ok" if d.complete else "[red]incomplete (re-run ingest)[/red]",
+        )
     console.print(table)
 
 
@@ -121,7 +137,9 @@ def _service(settings: Settings, policy_file: Path | None = None):
 @app.command()
 def timeline(
     doc: list[str] = typer.Option([], "--doc", help="Only these documents (doc_id)."),
-    jurisdiction: list[str] = typer.Option([], "--jurisdiction", help="Only these jurisdictions (CN, EU, US, KR, INTL)."),
+    jurisdiction: list[str] = typer.Option(
+        [], "--jurisdiction", help="Only these jurisdictions (CN, EU, US, KR, INTL)."
+    ),
 ) -> None:
     """Dated milestones of the indexed documents: when provisions start to apply and when texts stop applying."""
     from assistant.timeline import KIND_LABELS, docs_from_metadata, timeline_rows
@@ -135,8 +153,9 @@ def timeline(
         raise typer.Exit(2)
     rows = timeline_rows(docs_from_metadata(metas), doc, jurisdiction)
     if not rows:
-        console.print("No dated milestones for these documents." if metas else
-                      "The index is empty: run `regqa ingest`.")
+        console.print(
+            "No dated milestones for these documents." if metas else "The index is empty: run `regqa ingest`."
+        )
         return
     table = Table(title=f"Timeline ({len(rows)} milestones)")
     for col in ("date", "doc_id", "jurisdiction", "milestone", "provisions", "source"):
@@ -172,13 +191,16 @@ def _print_answer(answer, as_json: bool, as_of: str = "") -> None:
 
 @app.command()
 def ask(
-    question: Optional[str] = typer.Argument(None, help="The question; omit it for an interactive session."),
+    question: str | None = typer.Argument(None, help="The question; omit it for an interactive session."),
     as_json: bool = typer.Option(False, "--json", help="Print the Answer as JSON."),
-    jurisdiction: list[str] = typer.Option([], "--jurisdiction", help="Only these jurisdictions (CN, EU, US, KR, INTL)."),
+    jurisdiction: list[str] = typer.Option(
+        [], "--jurisdiction", help="Only these jurisdictions (CN, EU, US, KR, INTL)."
+    ),
     doc: list[str] = typer.Option([], "--doc", help="Only these documents (doc_id)."),
     llm: bool = typer.Option(False, "--llm", help="Generative mode through the configured LLM endpoint."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date (YYYY-MM-DD) on which citations are in effect "
-                                                              "or not; default today."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Date (YYYY-MM-DD) on which citations are in effect or not; default today."
+    ),
 ) -> None:
     """Ask a question; answers cite the exact clauses."""
     from assistant.answering.models import InvalidAsOf, InvalidQuestion, as_of_date
@@ -223,12 +245,15 @@ def ask(
 @app.command("eval")
 def eval_(
     dataset: Path = typer.Option(..., "--dataset", exists=True, dir_okay=False, help="JSONL in the dev.jsonl format."),
-    dump: Optional[Path] = typer.Option(None, "--dump", help="Write one JSON object per item (public format)."),
+    dump: Path | None = typer.Option(None, "--dump", help="Write one JSON object per item (public format)."),
     baseline: list[str] = typer.Option([], "--baseline", help="langchain-default, bm25, dense (repeatable)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write the full report as JSON."),
-    policy: Optional[Path] = typer.Option(None, "--policy", dir_okay=False,
-                                          help="A ranking policy file to evaluate instead of "
-                                               "assistant/resources/ranking.toml."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the full report as JSON."),
+    policy: Path | None = typer.Option(
+        None,
+        "--policy",
+        dir_okay=False,
+        help="A ranking policy file to evaluate instead of assistant/resources/ranking.toml.",
+    ),
 ) -> None:
     """Evaluate retrieval, citations and refusals on a dataset; compare with baselines."""
     from assistant.evaluation import BASELINES, evaluate
@@ -245,14 +270,25 @@ def eval_(
         raise typer.Exit(2)
     service = _service(_settings(feedback_log_declined=False), policy)  # evaluation questions are not users' questions
     service.warm_up()
-    with Progress(TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console) as bar:
+    with Progress(
+        TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console
+    ) as bar:
         task = bar.add_task("eval", total=len(items))
-        report = evaluate(service, items, baseline, dump,
-                          progress=lambda done, total: bar.update(task, completed=done))
+        report = evaluate(service, items, baseline, dump, progress=lambda done, total: bar.update(task, completed=done))
     system = report["system"]
-    cols = ["hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "citation_correct", "citation_precision",
-            "unanswerable_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
+    cols = [
+        "hit@1",
+        "hit@3",
+        "hit@5",
+        "hit@10",
+        "mrr@10",
+        "citation_correct",
+        "citation_precision",
+        "unanswerable_refused",
+        "answerable_refused",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ]
     table = Table(title=f"{dataset.name}: {len(items)} items (MRR cutoff 10; baselines retrieve only)")
     table.add_column("metric")
     runs = {"regqa": system["overall"], **report["baselines"]}
@@ -260,8 +296,13 @@ def eval_(
         table.add_column(name, justify="right")
     fmt = lambda v: "-" if v is None else str(v)
     for c in cols:
-        table.add_row(c, *[fmt(f.get(c)) if name == "regqa" or c.startswith(("hit", "mrr", "lat")) else "-"
-                           for name, f in runs.items()])
+        table.add_row(
+            c,
+            *[
+                fmt(f.get(c)) if name == "regqa" or c.startswith(("hit", "mrr", "lat")) else "-"
+                for name, f in runs.items()
+            ],
+        )
     console.print(table)
     for group in ("by_lang", "by_type"):
         sub = Table(title=group.replace("_", " "))
@@ -269,9 +310,20 @@ def eval_(
         for c in ("items", "hit@5", "mrr@10", "citation_correct", "unanswerable_refused", "answerable_refused"):
             sub.add_column(c, justify="right")
         for key, figures in system[group].items():
-            sub.add_row(key, *[fmt(figures.get(c)) for c in
-                               ("items", "hit@5", "mrr@10", "citation_correct", "unanswerable_refused",
-                                "answerable_refused")])
+            sub.add_row(
+                key,
+                *[
+                    fmt(figures.get(c))
+                    for c in (
+                        "items",
+                        "hit@5",
+                        "mrr@10",
+                        "citation_correct",
+                        "unanswerable_refused",
+                        "answerable_refused",
+                    )
+                ],
+            )
         console.print(sub)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -281,18 +333,29 @@ def eval_(
 @app.command()
 def obligations(
     doc: list[str] = typer.Option([], "--doc", help="Only these documents (doc_id; repeatable)."),
-    role: Optional[str] = typer.Option(None, "--role", help="Only items for this role: provider, deployer (user), "
-                                       "platform, app_store, data_handler, developer, importer, distributor, "
-                                       "representative, authority; items for anyone are always included."),
+    role: str | None = typer.Option(
+        None,
+        "--role",
+        help="Only items for this role: provider, deployer (user), "
+        "platform, app_store, data_handler, developer, importer, distributor, "
+        "representative, authority; items for anyone are always included.",
+    ),
     jurisdiction: list[str] = typer.Option([], "--jurisdiction", help="Only these jurisdictions (CN, EU, US …)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Only items that apply on this date (YYYY-MM-DD)."),
-    as_json: bool = typer.Option(False, "--json", help="Print {\"items\": [...]} as JSON."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Only items that apply on this date (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help='Print {"items": [...]} as JSON.'),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
-    docx: Optional[Path] = typer.Option(None, "--docx", help="Write a DOCX checklist to this file."),
+    docx: Path | None = typer.Option(None, "--docx", help="Write a DOCX checklist to this file."),
 ) -> None:
     """The obligation register: what each role must, must not and may do, from when, and where it says so."""
-    from assistant.obligations import InvalidObligationQuery, ObligationRegister, checklist_lines, grouped, \
-        parse_query, to_csv, to_docx
+    from assistant.obligations import (
+        InvalidObligationQuery,
+        ObligationRegister,
+        checklist_lines,
+        grouped,
+        parse_query,
+        to_csv,
+        to_docx,
+    )
     from ingest.store import IndexError_
 
     try:
@@ -320,8 +383,11 @@ def obligations(
         for unit in group.units:
             for item, modalities in checklist_lines(unit.items):
                 condition = f" [dim](if: {escape(item['condition'])})[/dim]" if item["condition"] else ""
-                console.print(f"  ☐ {escape(item['locator'])} · {escape(item['actor'] or item['actor_norm'])} · "
-                              f"{'+'.join(modalities)}{condition}\n      {escape(item['text'])}", highlight=False)
+                console.print(
+                    f"  ☐ {escape(item['locator'])} · {escape(item['actor'] or item['actor_norm'])} · "
+                    f"{'+'.join(modalities)}{condition}\n      {escape(item['text'])}",
+                    highlight=False,
+                )
     console.print(f"[dim]{len(items)} items[/dim]")
 
 
@@ -348,8 +414,10 @@ def feedback(
 
 
 def _print_feedback(summary, path: Path) -> None:
-    console.print(f"[bold]Feedback[/bold] ({path}): {summary.declined_total} declined questions; "
-                  f"{summary.ratings_total} ratings ({summary.thumbs_up} up, {summary.thumbs_down} down)")
+    console.print(
+        f"[bold]Feedback[/bold] ({path}): {summary.declined_total} declined questions; "
+        f"{summary.ratings_total} ratings ({summary.thumbs_up} up, {summary.thumbs_down} down)"
+    )
     if summary.declined_by_kind:
         console.print("Declined by reason: " + ", ".join(f"{k} {n}" for k, n in summary.declined_by_kind.items()))
     if summary.declined_topics:
@@ -357,23 +425,25 @@ def _print_feedback(summary, path: Path) -> None:
         for col in ("topic", "count", "reasons", "examples"):
             table.add_column(col, overflow="fold")
         for t in summary.declined_topics:
-            table.add_row(t.topic, str(t.count), ", ".join(f"{k} {n}" for k, n in t.refusal_kinds.items()),
-                          "\n".join(t.examples))
+            table.add_row(
+                t.topic, str(t.count), ", ".join(f"{k} {n}" for k, n in t.refusal_kinds.items()), "\n".join(t.examples)
+            )
         console.print(table)
     if summary.worst_rated:
         table = Table(title="Worst-rated answers")
         for col in ("down", "up", "question", "citations", "comments", "answer_id"):
             table.add_column(col, overflow="fold")
         for a in summary.worst_rated:
-            table.add_row(str(a.down), str(a.up), a.question, "\n".join(a.citations), "\n".join(a.comments),
-                          a.answer_id)
+            table.add_row(
+                str(a.down), str(a.up), a.question, "\n".join(a.citations), "\n".join(a.comments), a.answer_id
+            )
         console.print(table)
 
 
 @app.command()
 def serve(
-    host: Optional[str] = typer.Option(None, "--host", help="Default: setting host (REGQA_HOST, 127.0.0.1)."),
-    port: Optional[int] = typer.Option(None, "--port", help="Default: setting port (REGQA_PORT, 7860)."),
+    host: str | None = typer.Option(None, "--host", help="Default: setting host (REGQA_HOST, 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Default: setting port (REGQA_PORT, 7860)."),
 ) -> None:
     """Serve the web chat and the API (one FastAPI app, Gradio at /)."""
     import uvicorn
@@ -385,17 +455,28 @@ def serve(
 
     bind = host or settings.host
     if not settings.auth_enabled and not is_loopback(bind):
-        err_console.print(f"[yellow]warning:[/yellow] serving on {bind} without authentication: anyone who can reach "
-                          "it reads everything" + (" and can add or remove documents" if settings.open_uploads else "")
-                          + ". Set REGQA_AUTH_USERS or REGQA_API_TOKEN (README, Deploying).")
+        err_console.print(
+            f"[yellow]warning:[/yellow] serving on {bind} without authentication: anyone who can reach "
+            "it reads everything"
+            + (" and can add or remove documents" if settings.open_uploads else "")
+            + ". Set REGQA_AUTH_USERS or REGQA_API_TOKEN (README, Deploying)."
+        )
     if bind in ("0.0.0.0", "::") and not (settings.allowed_hosts or settings.allowed_origins):
-        err_console.print("[yellow]warning:[/yellow] bound to every interface with no REGQA_ALLOWED_HOSTS: any Host "
-                          "header is accepted (DNS rebinding). Name the host(s) users reach (README, Deploying).")
+        err_console.print(
+            "[yellow]warning:[/yellow] bound to every interface with no REGQA_ALLOWED_HOSTS: any Host "
+            "header is accepted (DNS rebinding). Name the host(s) users reach (README, Deploying)."
+        )
     # X-Forwarded-For/-Proto only from the proxies named in REGQA_FORWARDED_ALLOW_IPS (never by default): a
     # client-chosen address would dodge the sign-in throttle
     forwarded = settings.forwarded_allow_ips.strip()
-    uvicorn.run(create_app(settings.with_overrides(host=bind)), host=bind, port=port or settings.port,
-                log_level="info", proxy_headers=bool(forwarded), forwarded_allow_ips=forwarded or None)
+    uvicorn.run(
+        create_app(settings.with_overrides(host=bind)),
+        host=bind,
+        port=port or settings.port,
+        log_level="info",
+        proxy_headers=bool(forwarded),
+        forwarded_allow_ips=forwarded or None,
+    )
 
 
 @app.command()
@@ -430,7 +511,9 @@ def slack(
     settings = _settings()
     missing = missing_settings(settings, socket=socket)
     if missing:
-        err_console.print(f"[red]error:[/red] the Slack bot needs {', '.join(missing)} (see README, Slack and WeCom bots)")
+        err_console.print(
+            f"[red]error:[/red] the Slack bot needs {', '.join(missing)} (see README, Slack and WeCom bots)"
+        )
         raise typer.Exit(2)
     if not socket:
         serve(host=None, port=None)

@@ -6,6 +6,7 @@ clauses first, side by side (``interleave``); the answer cites each side (``cite
 table, one row per aspect asked about (``assistant/answering/comparison.py``). This module holds what both stages
 share: the sides, which side a document is on, and the policy.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,15 +55,19 @@ def _words(words: list[str]) -> re.Pattern:
 def policy() -> ComparisonPolicy:
     data = tomllib.loads(POLICY_FILE.read_text(encoding="utf-8"))
     return ComparisonPolicy(
-        cues=_words(data["cues"]), clauses_per_side=int(data["clauses_per_side"]),
+        cues=_words(data["cues"]),
+        clauses_per_side=int(data["clauses_per_side"]),
         cited_units_per_side=int(data["cited_units_per_side"]),
         aspects=tuple(Aspect(a["name"], _words(a["question"]), _words(a["clause"])) for a in data["aspects"]),
-        jurisdiction_names=data["jurisdiction_names"], key_sentence_chars=int(data["key_sentence_chars"]),
-        min_sentence_chars=int(data["min_sentence_chars"]))
+        jurisdiction_names=data["jurisdiction_names"],
+        key_sentence_chars=int(data["key_sentence_chars"]),
+        min_sentence_chars=int(data["min_sentence_chars"]),
+    )
 
 
-def comparison_sides(question: str, doc_ids: list[str], jurisdictions: list[str],
-                     jurisdiction_of: dict[str, str]) -> list[Side]:
+def comparison_sides(
+    question: str, doc_ids: list[str], jurisdictions: list[str], jurisdiction_of: dict[str, str]
+) -> list[Side]:
     """The sides a comparison question names (empty when it is not a comparison of two or more sides)."""
     if not policy().cues.search(question):
         return []
@@ -78,8 +83,9 @@ def side_mask(side: Side, doc_of: np.ndarray, jurisdiction_of: np.ndarray) -> np
     return jurisdiction_of == side.jurisdiction
 
 
-def interleave(order: np.ndarray, masks: list[np.ndarray], unit_of: Callable[[int], tuple[str, str]],
-               per_side: int) -> np.ndarray:
+def interleave(
+    order: np.ndarray, masks: list[np.ndarray], unit_of: Callable[[int], tuple[str, str]], per_side: int
+) -> np.ndarray:
     """``order`` (rows, best first) with each side's best rows (one per unit, ``per_side`` units) moved to the
     front, side by side: A1 B1 A2 B2 …; the rest follows in its own order."""
     picks: list[list[int]] = []

@@ -4,6 +4,7 @@ is not, and the date lead of "when does … apply / 什么时候适用" answers.
 Works on ``Citation`` objects (``assistant/answering/models.py``), whose ``applies_from`` / ``applies_until`` come from the
 chunk metadata set at ingest (``ingest/applicability.py``).
 """
+
 from __future__ import annotations
 
 import re
@@ -48,24 +49,37 @@ def by_provision(citations: list, unit_label: Callable[[object], str]) -> list[t
 def _not_in_effect_notice(label: str, c, day: date, language: str, rules: Rules) -> str:
     on = day.isoformat()
     if c.applies_condition:
-        return (f"{label}尚未生效：{c.applies_condition}" if language == "zh"
-                else f"{label}: not in effect: {c.applies_condition}.")
+        return (
+            f"{label}尚未生效：{c.applies_condition}"
+            if language == "zh"
+            else f"{label}: not in effect: {c.applies_condition}."
+        )
     if c.status in rules.not_in_effect_statuses:
-        return (f"{label}：语料库未记载其生效日期（状态：{c.status}），不能认定在{on}已生效。" if language == "zh"
-                else f"{label}: not known to be in effect on {on} (status: {c.status}; no entry into force recorded).")
+        return (
+            f"{label}：语料库未记载其生效日期（状态：{c.status}），不能认定在{on}已生效。"
+            if language == "zh"
+            else f"{label}: not known to be in effect on {on} (status: {c.status}; no entry into force recorded)."
+        )
     if c.applies_from and on < c.applies_from:
         when = format_date(c.applies_from, language)
-        return (f"{label}在{on}尚未适用：自{when}起适用。" if language == "zh"
-                else f"{label}: not yet applicable on {on}: applies from {when}.")
+        return (
+            f"{label}在{on}尚未适用：自{when}起适用。"
+            if language == "zh"
+            else f"{label}: not yet applicable on {on}: applies from {when}."
+        )
     if c.applies_until and on >= c.applies_until:
         when = format_date(c.applies_until, language)
-        return (f"{label}在{on}已不再适用：自{when}起不再适用。" if language == "zh"
-                else f"{label}: no longer applicable on {on}: ceased to apply on {when}.")
+        return (
+            f"{label}在{on}已不再适用：自{when}起不再适用。"
+            if language == "zh"
+            else f"{label}: no longer applicable on {on}: ceased to apply on {when}."
+        )
     return ""  # revoked on a date we do not know: the revoked label and notice already say so
 
 
-def date_notices(citations: list, day: date, language: str, unit_label: Callable[[object], str],
-                 rules: Rules | None = None) -> list[str]:
+def date_notices(
+    citations: list, day: date, language: str, unit_label: Callable[[object], str], rules: Rules | None = None
+) -> list[str]:
     """One notice per cited provision that is not in effect on ``day`` (citations already marked)."""
     rules = rules or default_rules()
     out: list[str] = []
@@ -91,8 +105,14 @@ def _dated(label: str, applies_from: str, language: str) -> str:
     return f"{label}：自{when}起适用" if language == "zh" else f"{label}: applies from {when}"
 
 
-def when_lead(citations: list, language: str, unit_label: Callable[[object], str], title_of: Callable[[str], str],
-              effective_of: Callable[[str], str], rules: Rules | None = None) -> str:
+def when_lead(
+    citations: list,
+    language: str,
+    unit_label: Callable[[object], str],
+    title_of: Callable[[str], str],
+    effective_of: Callable[[str], str],
+    rules: Rules | None = None,
+) -> str:
     """The date line that opens a "when does … apply" answer: the dates of the cited provisions (not of the
     provision that states the dates), or, when only that provision is cited, the stages it sets."""
     rules = rules or default_rules()
@@ -113,5 +133,8 @@ def when_lead(citations: list, language: str, unit_label: Callable[[object], str
     if not parts:
         return ""
     parts = parts[:MAX_LEAD_PROVISIONS]
-    return ("**适用日期**：" + "；".join(parts) + "。") if language == "zh" else \
-        ("**When it applies:** " + "; ".join(parts) + ".")
+    return (
+        ("**适用日期**：" + "；".join(parts) + "。")
+        if language == "zh"
+        else ("**When it applies:** " + "; ".join(parts) + ".")
+    )

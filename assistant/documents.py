@@ -1,6 +1,7 @@
 """Document management for the web app: uploads (size-, type- and id-checked, stored under the index dir with
 safe generated names), removal of uploaded documents, and re-indexing as background jobs, one at a time.
 The shared corpus itself is read-only."""
+
 from __future__ import annotations
 
 import re
@@ -87,11 +88,13 @@ def save_upload(settings: Settings, original_name: str, data: bytes) -> Path:
             if owner is not None and not owner.source_file.startswith("uploads/"):
                 raise DuplicateDocument(f"document id {doc.doc_id!r} already belongs to the corpus")
             if owner is not None or doc.doc_id in _pending_ids(settings, catalog):
-                raise DuplicateDocument(f"document id {doc.doc_id!r} is already uploaded; remove it first to "
-                                        "replace it")
+                raise DuplicateDocument(
+                    f"document id {doc.doc_id!r} is already uploaded; remove it first to replace it"
+                )
             if target.exists():
-                raise DuplicateDocument(f"a file named {target.name!r} is already uploaded; remove it first or "
-                                        "rename the file")
+                raise DuplicateDocument(
+                    f"a file named {target.name!r} is already uploaded; remove it first or rename the file"
+                )
             tmp.rename(target)
     except LoadError as exc:
         raise UploadError(str(exc)) from None
@@ -105,8 +108,11 @@ _UPLOAD_LOCK = threading.Lock()
 
 def uploaded_documents(settings: Settings) -> dict[str, str]:
     """doc_id -> source file (uploads/...) of the documents that came in through uploads."""
-    return {d.doc_id: d.source_file for d in ClauseStore(settings).documents().values()
-            if d.source_file.startswith("uploads/")}
+    return {
+        d.doc_id: d.source_file
+        for d in ClauseStore(settings).documents().values()
+        if d.source_file.startswith("uploads/")
+    }
 
 
 def remove_upload(settings: Settings, doc_id: str) -> bool:
@@ -150,12 +156,19 @@ class IngestJob:
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def to_dict(self) -> dict:
-        data = {"job_id": self.id, "reason": self.reason, "state": self.state,
-                "progress": {"stage": self.stage, "done": self.done, "total": self.total, "label": self.label}}
+        data = {
+            "job_id": self.id,
+            "reason": self.reason,
+            "state": self.state,
+            "progress": {"stage": self.stage, "done": self.done, "total": self.total, "label": self.label},
+        }
         if self.report is not None:
-            data["report"] = {"added": self.report.added, "replaced": self.report.replaced,
-                              "removed": self.report.removed,
-                              "failed": [{"file": f.path.name, "reason": f.reason} for f in self.report.failed]}
+            data["report"] = {
+                "added": self.report.added,
+                "replaced": self.report.replaced,
+                "removed": self.report.removed,
+                "failed": [{"file": f.path.name, "reason": f.reason} for f in self.report.failed],
+            }
         if self.error:
             data["error"] = self.error
         return data
@@ -183,7 +196,7 @@ class IngestJobs:
             job = IngestJob(uuid.uuid4().hex[:12], reason)
             self.jobs[job.id] = job
             self._queue.append(job)
-            for old in sorted(self.jobs.values(), key=lambda j: j.created)[:-self.KEEP]:
+            for old in sorted(self.jobs.values(), key=lambda j: j.created)[: -self.KEEP]:
                 if old.finished.is_set():
                     self.jobs.pop(old.id, None)
             if self._worker is None or not self._worker.is_alive():
@@ -205,8 +218,10 @@ class IngestJobs:
                 job = self._queue.pop(0)
                 job.state = "running"
             try:
-                job.report = reindex(self.settings, progress=lambda stage, done, total, label:
-                                     self._progress(job, stage, done, total, label))
+                job.report = reindex(
+                    self.settings,
+                    progress=lambda stage, done, total, label: self._progress(job, stage, done, total, label),
+                )
                 job.state = "done"
                 self.on_done()
             except Exception as exc:  # reported on the job, never lost in a thread

@@ -8,6 +8,7 @@ Baselines, measured in the same run on the same embedding model:
 - ``dense``: Chroma similarity alone over our clause chunks.
 Baselines retrieve only (no answer, no citation, no refusal).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def item_query(item: EvalItem) -> str:
     return "\n".join([item.question, *previous[-1:]])
 
 
-def run_service(service: AnswerService, items: list[EvalItem], progress: Callable[[int, int], None] | None = None
-                ) -> dict[str, dict]:
+def run_service(
+    service: AnswerService, items: list[EvalItem], progress: Callable[[int, int], None] | None = None
+) -> dict[str, dict]:
     records = {}
     for n, item in enumerate(items, 1):
         t = time.perf_counter()
@@ -38,12 +40,14 @@ def run_service(service: AnswerService, items: list[EvalItem], progress: Callabl
         latency = (time.perf_counter() - t) * 1000
         records[item.id] = {
             "id": item.id,
-            "retrieved": [{"doc_id": c.doc_id, "unit": c.unit, "text": c.text, "score": c.score}
-                          for c in answer.retrieved[:10]],
+            "retrieved": [
+                {"doc_id": c.doc_id, "unit": c.unit, "text": c.text, "score": c.score} for c in answer.retrieved[:10]
+            ],
             "answer": answer.text,
             "lead": answer.lead,
-            "citations": [{"doc_id": c.doc_id, "unit": c.unit, "locator": c.locator, "quote": c.quote}
-                          for c in answer.citations],
+            "citations": [
+                {"doc_id": c.doc_id, "unit": c.unit, "locator": c.locator, "quote": c.quote} for c in answer.citations
+            ],
             "refused": answer.refused,
             "latency_ms": round(latency, 1),
         }
@@ -57,8 +61,14 @@ def _retrieval_records(items: list[EvalItem], search: Callable[[str], list[dict]
     for item in items:
         t = time.perf_counter()
         retrieved = search(item_query(item))
-        records[item.id] = {"id": item.id, "retrieved": retrieved, "answer": "", "citations": [],
-                            "refused": False, "latency_ms": round((time.perf_counter() - t) * 1000, 1)}
+        records[item.id] = {
+            "id": item.id,
+            "retrieved": retrieved,
+            "answer": "",
+            "citations": [],
+            "refused": False,
+            "latency_ms": round((time.perf_counter() - t) * 1000, 1),
+        }
     return records
 
 
@@ -66,24 +76,46 @@ def run_baseline(name: str, service: AnswerService, items: list[EvalItem]) -> di
     retriever = service.retriever
     index = retriever.index
     if name == "bm25":
+
         def search(q: str) -> list[dict]:
             scores = index.keyword.scores(q)
             order = np.argsort(-scores)[:10]
-            return [{"doc_id": index.metas[i]["doc_id"], "unit": index.metas[i]["unit"], "text": index.texts[i],
-                     "score": float(scores[i])} for i in order if scores[i] > 0]
+            return [
+                {
+                    "doc_id": index.metas[i]["doc_id"],
+                    "unit": index.metas[i]["unit"],
+                    "text": index.texts[i],
+                    "score": float(scores[i]),
+                }
+                for i in order
+                if scores[i] > 0
+            ]
+
         return _retrieval_records(items, search)
     if name == "dense":
+
         def search(q: str) -> list[dict]:
             rows, sims = retriever.nearest(retriever.embedder.embed_query(q), None, 10)
-            return [{"doc_id": index.metas[i]["doc_id"], "unit": index.metas[i]["unit"], "text": index.texts[i],
-                     "score": sims[i]} for i in rows]
+            return [
+                {
+                    "doc_id": index.metas[i]["doc_id"],
+                    "unit": index.metas[i]["unit"],
+                    "text": index.texts[i],
+                    "score": sims[i],
+                }
+                for i in rows
+            ]
+
         return _retrieval_records(items, search)
     if name == "langchain-default":
         store = langchain_default_store(service)
 
         def search(q: str) -> list[dict]:
-            return [{"doc_id": d.metadata.get("doc_id", ""), "unit": "", "text": d.page_content, "score": float(s)}
-                    for d, s in store.similarity_search_with_score(q, k=10)]
+            return [
+                {"doc_id": d.metadata.get("doc_id", ""), "unit": "", "text": d.page_content, "score": float(s)}
+                for d, s in store.similarity_search_with_score(q, k=10)
+            ]
+
         return _retrieval_records(items, search)
     raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
 
@@ -100,8 +132,12 @@ def langchain_default_store(service: AnswerService):
 
     settings = service.settings
     collection = f"baseline_langchain_default_{settings.embedding_model}".replace("/", "_").replace(":", "_")[:60]
-    store = Chroma(collection_name=collection, embedding_function=LangChainEmbeddings(service.retriever.embedder),
-                   client=service.retriever.index.store.client, collection_metadata={"hnsw:space": "cosine"})
+    store = Chroma(
+        collection_name=collection,
+        embedding_function=LangChainEmbeddings(service.retriever.embedder),
+        client=service.retriever.index.store.client,
+        collection_metadata={"hnsw:space": "cosine"},
+    )
     if store._collection.count() == 0:
         catalog = load_catalog(settings.catalog_path)
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
@@ -113,7 +149,7 @@ def langchain_default_store(service: AnswerService):
                 continue
             docs += splitter.split_documents([Document(page_content=doc.body, metadata={"doc_id": doc.doc_id})])
         for start in range(0, len(docs), 256):
-            store.add_documents(docs[start:start + 256])
+            store.add_documents(docs[start : start + 256])
     return store
 
 
@@ -125,8 +161,9 @@ def write_dump(records: dict[str, dict], items: list[EvalItem], path: Path) -> N
                 out.write(json.dumps(records[item.id], ensure_ascii=False) + "\n")
 
 
-def evaluate(service: AnswerService, items: list[EvalItem], baselines: list[str] = (),
-             dump: Path | None = None, progress=None) -> dict:
+def evaluate(
+    service: AnswerService, items: list[EvalItem], baselines: list[str] = (), dump: Path | None = None, progress=None
+) -> dict:
     records = run_service(service, items, progress)
     if dump:
         write_dump(records, items, dump)

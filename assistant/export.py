@@ -12,6 +12,7 @@ All three work on ``Answer.to_dict()`` output (what the UI keeps and the API ret
 Document text is never turned into markup: in Markdown ``<`` is escaped (so no viewer renders HTML from it), in
 DOCX it is plain runs; only ``http(s)`` links (``safe_link``) become links.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,10 +28,22 @@ REFERENCES = {"zh": "参考文献", "en": "References"}
 QUESTION = {"zh": "问题", "en": "Question"}
 ISSUED = {"zh": "发布日期", "en": "issued"}
 STATUS = {
-    "zh": {"in-force": "现行有效", "revoked": "已废止", "superseded": "已被取代", "non-binding": "非约束性文件",
-           "open-for-signature": "开放签署", "draft": "草案"},
-    "en": {"in-force": "in force", "revoked": "revoked", "superseded": "superseded", "non-binding": "non-binding",
-           "open-for-signature": "open for signature", "draft": "draft"},
+    "zh": {
+        "in-force": "现行有效",
+        "revoked": "已废止",
+        "superseded": "已被取代",
+        "non-binding": "非约束性文件",
+        "open-for-signature": "开放签署",
+        "draft": "草案",
+    },
+    "en": {
+        "in-force": "in force",
+        "revoked": "revoked",
+        "superseded": "superseded",
+        "non-binding": "non-binding",
+        "open-for-signature": "open for signature",
+        "draft": "draft",
+    },
 }
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
@@ -89,14 +102,30 @@ def answer_view(answer: object, where: str = "answer") -> AnswerView:
         if type(n) is not int:
             raise InvalidExport(f"{where}.citations[{i}].n must be a number")
         w = f"{where}.citations[{i}]"
-        refs.append(RefView(n, _str(c, "doc_id", w), _str(c, "title", w), _str(c, "unit", w), _str(c, "locator", w),
-                            _str(c, "label", w), _str(c, "quote", w), _str(c, "status", w), _str(c, "issued", w),
-                            _str(c, "source_url", w)))
+        refs.append(
+            RefView(
+                n,
+                _str(c, "doc_id", w),
+                _str(c, "title", w),
+                _str(c, "unit", w),
+                _str(c, "locator", w),
+                _str(c, "label", w),
+                _str(c, "quote", w),
+                _str(c, "status", w),
+                _str(c, "issued", w),
+                _str(c, "source_url", w),
+            )
+        )
     language = _str(answer, "language", where)
-    return AnswerView(question=_str(answer, "question", where), lead=_str(answer, "lead", where).strip(),
-                      text=_str(answer, "text", where), refused=bool(answer.get("refused")),
-                      language="zh" if language == "zh" else "en", notices=[_CONTROL.sub("", n) for n in notices],
-                      citations=refs)
+    return AnswerView(
+        question=_str(answer, "question", where),
+        lead=_str(answer, "lead", where).strip(),
+        text=_str(answer, "text", where),
+        refused=bool(answer.get("refused")),
+        language="zh" if language == "zh" else "en",
+        notices=[_CONTROL.sub("", n) for n in notices],
+        citations=refs,
+    )
 
 
 def turns_view(turns: object, max_turns: int = 100) -> list[tuple[str, AnswerView]]:
@@ -130,8 +159,11 @@ def prose(view: AnswerView) -> str:
     document headings (extractive answers quote their clauses; those are listed separately)."""
     if view.lead:
         return view.lead
-    kept = [line for line in view.text.splitlines()
-            if not line.lstrip().startswith(">") and not re.fullmatch(r"\s*\*\*[^*]+\*\*(（[^）]*）| \([^)]*\))?\s*", line)]
+    kept = [
+        line
+        for line in view.text.splitlines()
+        if not line.lstrip().startswith(">") and not re.fullmatch(r"\s*\*\*[^*]+\*\*(（[^）]*）| \([^)]*\))?\s*", line)
+    ]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 

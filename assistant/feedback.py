@@ -12,6 +12,7 @@ restarts). Two tables:
 ``summary(limit)`` gives the most-declined topics (declined questions grouped by their salient words and refusal
 kinds) and the worst-rated answers; ``regqa feedback`` prints it.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ import sqlite3
 import threading
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from common.settings import Settings
@@ -98,7 +99,7 @@ class FeedbackSummary:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _text(value: object, name: str, limit: int) -> str:
@@ -155,29 +156,62 @@ class FeedbackStore:
             conn.close()
 
     # ---- writing ------------------------------------------------------------------------------------------
-    def add_rating(self, answer_id: str, rating: int, comment: str = "", question: str = "", answer_text: str = "",
-                   citations: list[str] | None = None, refused: bool = False, language: str = "",
-                   user: str = "") -> None:
+    def add_rating(
+        self,
+        answer_id: str,
+        rating: int,
+        comment: str = "",
+        question: str = "",
+        answer_text: str = "",
+        citations: list[str] | None = None,
+        refused: bool = False,
+        language: str = "",
+        user: str = "",
+    ) -> None:
         """Store a thumbs-up (1) or thumbs-down (-1); raises ``InvalidFeedback`` for bad input."""
         answer_id, rating = validate_rating(answer_id, rating)
         comment = _text(comment, "comment", self.max_comment_chars)
         question = _text(question, "question", MAX_QUESTION_CHARS)
         answer_text = _text(answer_text, "answer", MAX_ANSWER_CHARS)
         labels = [_text(c, "citation", 1000) for c in (citations or [])][:MAX_CITATIONS]
-        self._write("INSERT INTO ratings (created, answer_id, rating, comment, question, answer_text, citations, "
-                    "refused, language, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (_now(), answer_id, rating, comment, question, answer_text, json.dumps(labels, ensure_ascii=False),
-                     int(bool(refused)), _text(language, "language", 16), _text(user, "user", 200)))
+        self._write(
+            "INSERT INTO ratings (created, answer_id, rating, comment, question, answer_text, citations, "
+            "refused, language, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                _now(),
+                answer_id,
+                rating,
+                comment,
+                question,
+                answer_text,
+                json.dumps(labels, ensure_ascii=False),
+                int(bool(refused)),
+                _text(language, "language", 16),
+                _text(user, "user", 200),
+            ),
+        )
 
     def rate_answer(self, answer: dict, rating: int, comment: str = "", user: str = "") -> None:
         """``add_rating`` for an ``Answer.to_dict()`` (what the UI keeps)."""
-        self.add_rating(answer.get("answer_id") if isinstance(answer, dict) else None, rating, comment, user=user,
-                        **answer_details(answer))
+        self.add_rating(
+            answer.get("answer_id") if isinstance(answer, dict) else None,
+            rating,
+            comment,
+            user=user,
+            **answer_details(answer),
+        )
 
     def log_declined(self, question: str, refusal_kind: str, language: str, answer_id: str = "") -> None:
-        self._write("INSERT INTO declined (created, question, refusal_kind, language, answer_id) VALUES (?, ?, ?, ?, ?)",
-                    (_now(), _text(question, "question", MAX_QUESTION_CHARS), refusal_kind or "", language or "",
-                     answer_id or ""))
+        self._write(
+            "INSERT INTO declined (created, question, refusal_kind, language, answer_id) VALUES (?, ?, ?, ?, ?)",
+            (
+                _now(),
+                _text(question, "question", MAX_QUESTION_CHARS),
+                refusal_kind or "",
+                language or "",
+                answer_id or "",
+            ),
+        )
 
     # ---- reading ------------------------------------------------------------------------------------------
     def _rows(self, sql: str) -> list[sqlite3.Row]:
@@ -214,8 +248,13 @@ def answer_details(answer: object) -> dict:
     if not isinstance(citations, list):
         raise InvalidFeedback("answer.citations must be a list")
     labels = [c.get("label") for c in citations if isinstance(c, dict) and isinstance(c.get("label"), str)]
-    return {"question": answer.get("question") or "", "answer_text": answer.get("text") or "", "citations": labels,
-            "refused": bool(answer.get("refused")), "language": answer.get("language") or ""}
+    return {
+        "question": answer.get("question") or "",
+        "answer_text": answer.get("text") or "",
+        "citations": labels,
+        "refused": bool(answer.get("refused")),
+        "language": answer.get("language") or "",
+    }
 
 
 def record_declined(settings: Settings, question: str, refusal_kind: str, language: str, answer_id: str = "") -> bool:
@@ -234,8 +273,10 @@ def worst_rated(rows: list[sqlite3.Row], limit: int) -> list[RatedAnswer]:
     """Answers with thumbs-down, most thumbs-down first (then fewest thumbs-up, then most recently rated)."""
     by_answer: dict[str, dict] = {}
     for r in rows:
-        entry = by_answer.setdefault(r["answer_id"], {"down": 0, "up": 0, "comments": [], "question": "",
-                                                      "answer_text": "", "citations": [], "last": ""})
+        entry = by_answer.setdefault(
+            r["answer_id"],
+            {"down": 0, "up": 0, "comments": [], "question": "", "answer_text": "", "citations": [], "last": ""},
+        )
         entry["down" if r["rating"] < 0 else "up"] += 1
         if r["comment"]:
             entry["comments"].append(r["comment"])
@@ -243,22 +284,112 @@ def worst_rated(rows: list[sqlite3.Row], limit: int) -> list[RatedAnswer]:
             entry[key] = r[key] or entry[key]
         entry["citations"] = json.loads(r["citations"] or "[]") or entry["citations"]
         entry["last"] = r["created"]
-    ranked = sorted(((k, e) for k, e in by_answer.items() if e["down"]), key=lambda item: item[1]["last"],
-                    reverse=True)  # most recently rated first among equals (the sort below is stable)
+    ranked = sorted(
+        ((k, e) for k, e in by_answer.items() if e["down"]), key=lambda item: item[1]["last"], reverse=True
+    )  # most recently rated first among equals (the sort below is stable)
     ranked.sort(key=lambda item: (-item[1]["down"], item[1]["up"]))
-    return [RatedAnswer(answer_id=k, down=e["down"], up=e["up"], question=e["question"],
-                        answer_text=e["answer_text"], citations=e["citations"], comments=e["comments"],
-                        last_rated=e["last"]) for k, e in ranked[:limit]]
+    return [
+        RatedAnswer(
+            answer_id=k,
+            down=e["down"],
+            up=e["up"],
+            question=e["question"],
+            answer_text=e["answer_text"],
+            citations=e["citations"],
+            comments=e["comments"],
+            last_rated=e["last"],
+        )
+        for k, e in ranked[:limit]
+    ]
 
 
 # ---- topics of declined questions -----------------------------------------------------------------------
 # Words every question about regulation shares: they say nothing about what was asked.
-_GENERIC = set("""ai act acts law laws regulation regulations rule rules provision provisions article articles
-require requires required requirement requirements say says said mean means apply applies applied need needs
-tell explain cover covers covered give list describe happen happens state states new current under what which
-artificial intelligence system systems model models company companies get got many much does did""".split()) | {
-    "人工智能", "规定", "办法", "法律", "法规", "要求", "条款", "条例", "管理", "服务", "什么", "哪些", "怎么", "如何",
-    "是否", "规范", "内容", "相关", "问题", "现在", "目前"}
+_GENERIC = set(
+    [
+        "ai",
+        "act",
+        "acts",
+        "law",
+        "laws",
+        "regulation",
+        "regulations",
+        "rule",
+        "rules",
+        "provision",
+        "provisions",
+        "article",
+        "articles",
+        "require",
+        "requires",
+        "required",
+        "requirement",
+        "requirements",
+        "say",
+        "says",
+        "said",
+        "mean",
+        "means",
+        "apply",
+        "applies",
+        "applied",
+        "need",
+        "needs",
+        "tell",
+        "explain",
+        "cover",
+        "covers",
+        "covered",
+        "give",
+        "list",
+        "describe",
+        "happen",
+        "happens",
+        "state",
+        "states",
+        "new",
+        "current",
+        "under",
+        "what",
+        "which",
+        "artificial",
+        "intelligence",
+        "system",
+        "systems",
+        "model",
+        "models",
+        "company",
+        "companies",
+        "get",
+        "got",
+        "many",
+        "much",
+        "does",
+        "did",
+    ]
+) | {
+    "人工智能",
+    "规定",
+    "办法",
+    "法律",
+    "法规",
+    "要求",
+    "条款",
+    "条例",
+    "管理",
+    "服务",
+    "什么",
+    "哪些",
+    "怎么",
+    "如何",
+    "是否",
+    "规范",
+    "内容",
+    "相关",
+    "问题",
+    "现在",
+    "目前",
+}
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*(?:'s)?")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 
@@ -297,7 +428,12 @@ def declined_topics(declined: list[tuple[str, str]], limit: int) -> list[Decline
         topic = max(ws, key=lambda w: (frequency[w], -ws.index(w))) if ws else "(other)"
         groups.setdefault(topic, []).append((question, kind))
     ranked = sorted(groups.items(), key=lambda item: -len(item[1]))
-    return [DeclinedTopic(topic=topic, count=len(items),
-                          refusal_kinds=dict(Counter(k or "unknown" for _, k in items).most_common()),
-                          examples=list(dict.fromkeys(q for q, _ in items))[:3])
-            for topic, items in ranked[:limit]]
+    return [
+        DeclinedTopic(
+            topic=topic,
+            count=len(items),
+            refusal_kinds=dict(Counter(k or "unknown" for _, k in items).most_common()),
+            examples=list(dict.fromkeys(q for q, _ in items))[:3],
+        )
+        for topic, items in ranked[:limit]
+    ]

@@ -1,4 +1,5 @@
 """Evaluation metrics, as defined in ``shared/eval/README.md`` (and in agreement with its ``score.py``)."""
+
 from __future__ import annotations
 
 import json
@@ -52,9 +53,17 @@ def load_dataset(path: Path) -> list[EvalItem]:
             continue
         try:
             raw = json.loads(line)
-            items.append(EvalItem(id=raw["id"], question=raw["question"], lang=raw.get("lang", ""),
-                                  type=raw.get("type", ""), gold=raw.get("gold", []),
-                                  history=raw.get("history", []), answer_points=raw.get("answer_points", [])))
+            items.append(
+                EvalItem(
+                    id=raw["id"],
+                    question=raw["question"],
+                    lang=raw.get("lang", ""),
+                    type=raw.get("type", ""),
+                    gold=raw.get("gold", []),
+                    history=raw.get("history", []),
+                    answer_points=raw.get("answer_points", []),
+                )
+            )
         except (ValueError, KeyError) as exc:
             raise ValueError(f"{path}:{n}: not a dataset record ({exc})") from exc
     return items
@@ -124,24 +133,28 @@ def summarise(items: list[EvalItem], records: dict[str, dict]) -> dict:
                 lead = norm(rec.get("lead") or "")
                 lead_evidence.append(any(norm(g["evidence"]) in lead for g in item.gold))
                 lead_chars.append(float(len(rec.get("lead") or "")))
-            texts = {(c.get("doc_id"), c.get("unit", "")): c.get("quote", "") or c.get("text", "")
-                     for c in rec.get("citations", [])}
+            texts = {
+                (c.get("doc_id"), c.get("unit", "")): c.get("quote", "") or c.get("text", "")
+                for c in rec.get("citations", [])
+            }
             p = citation_precision(item, rec.get("citations", []), texts)
             if p is not None:
                 precision.append(p)
         out = {"items": len(subset), "answerable": len(rr)}
         out.update({f"hit@{k}": _mean(v) for k, v in hits.items()})
-        out.update({
-            "mrr@10": _mean(rr),
-            "citation_correct": _mean(cites),
-            "citation_precision": _mean(precision),
-            "unanswerable_refused": _mean(refused_unans),
-            "answerable_refused": _mean(refused_ans),
-            "latency_p50_ms": _percentile(latency, 0.5),
-            "latency_p95_ms": _percentile(latency, 0.95),
-            "lead_has_evidence": _mean(lead_evidence),
-            "lead_chars_p50": _percentile(lead_chars, 0.5),
-        })
+        out.update(
+            {
+                "mrr@10": _mean(rr),
+                "citation_correct": _mean(cites),
+                "citation_precision": _mean(precision),
+                "unanswerable_refused": _mean(refused_unans),
+                "answerable_refused": _mean(refused_ans),
+                "latency_p50_ms": _percentile(latency, 0.5),
+                "latency_p95_ms": _percentile(latency, 0.95),
+                "lead_has_evidence": _mean(lead_evidence),
+                "lead_chars_p50": _percentile(lead_chars, 0.5),
+            }
+        )
         return out
 
     by_type: dict[str, list[EvalItem]] = defaultdict(list)

@@ -2,6 +2,7 @@
 checklist by document and article, and export it as JSON, CSV or DOCX. The CLI (``regqa obligations``), the API
 (``GET /v1/obligations``) and the UI tab all call ``ObligationRegister.find``; extraction lives in
 ``ingest.obligations``."""
+
 from __future__ import annotations
 
 import csv
@@ -13,15 +14,32 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from common.settings import Settings
 from assistant.security import safe_link
+from common.settings import Settings
 from ingest.applicability import unit_applicability
 from ingest.obligations import load_rules, sync_register
 
 # The public fields of an item, in export order.
-FIELDS = ("doc_id", "unit", "locator", "actor", "actor_norm", "modality", "condition", "text", "applies_from",
-          "applies_until", "context", "title", "jurisdiction")
-MODALITY_LABELS = {"obligation": "obligation / 应当", "prohibition": "prohibition / 不得", "permission": "permission / 可以"}
+FIELDS = (
+    "doc_id",
+    "unit",
+    "locator",
+    "actor",
+    "actor_norm",
+    "modality",
+    "condition",
+    "text",
+    "applies_from",
+    "applies_until",
+    "context",
+    "title",
+    "jurisdiction",
+)
+MODALITY_LABELS = {
+    "obligation": "obligation / 应当",
+    "prohibition": "prohibition / 不得",
+    "permission": "permission / 可以",
+}
 
 
 class InvalidObligationQuery(ValueError):
@@ -61,14 +79,18 @@ def parse_query(docs=(), roles=(), jurisdictions=(), as_of: str | None = "") -> 
             as_of = date.fromisoformat(as_of).isoformat()
         except ValueError:
             raise InvalidObligationQuery(f"as_of must be a date like 2025-09-01, not {as_of!r}") from None
-    return ObligationQuery(docs=docs, roles=tuple(dict.fromkeys(resolve_role(r) for r in roles or () if r.strip())),
-                           jurisdictions=tuple(j.strip().upper() for j in jurisdictions or () if j and j.strip()),
-                           as_of=as_of)
+    return ObligationQuery(
+        docs=docs,
+        roles=tuple(dict.fromkeys(resolve_role(r) for r in roles or () if r.strip())),
+        jurisdictions=tuple(j.strip().upper() for j in jurisdictions or () if j and j.strip()),
+        as_of=as_of,
+    )
 
 
 def with_dates(item: dict) -> dict:
-    applies_from, applies_until = unit_applicability(item["doc_id"], item["unit"], item.get("effective", ""),
-                                                     item.get("status", ""))
+    applies_from, applies_until = unit_applicability(
+        item["doc_id"], item["unit"], item.get("effective", ""), item.get("status", "")
+    )
     return {**item, "applies_from": applies_from or "", "applies_until": applies_until or ""}
 
 
@@ -78,8 +100,9 @@ def matches(item: dict, query: ObligationQuery, always_included: frozenset[str])
     if query.roles and item["actor_norm"] not in query.roles and item["actor_norm"] not in always_included:
         return False
     jurisdiction = (item.get("jurisdiction") or "").upper()
-    if query.jurisdictions and not any(jurisdiction == j or jurisdiction.startswith(j + "-")
-                                       for j in query.jurisdictions):
+    if query.jurisdictions and not any(
+        jurisdiction == j or jurisdiction.startswith(j + "-") for j in query.jurisdictions
+    ):
         return False
     if query.as_of:
         if not item["applies_from"] or item["applies_from"] > query.as_of:
@@ -124,8 +147,9 @@ class ObligationRegister:
         items = self.items(rows, key)
         unknown = [d for d in query.docs if d not in self._doc_ids]
         if unknown:
-            raise InvalidObligationQuery(f"no document {', '.join(unknown)} in the index (see `regqa docs` or "
-                                         "GET /v1/documents)")
+            raise InvalidObligationQuery(
+                f"no document {', '.join(unknown)} in the index (see `regqa docs` or GET /v1/documents)"
+            )
         always = load_rules().always_included
         return [public(i) for i in items if matches(i, query, always)]
 
@@ -213,21 +237,29 @@ def checklist_html(items: list[dict], clause_text=lambda doc_id, unit: "") -> st
     for doc in grouped(items):
         url = safe_link(doc.units[0].items[0].get("source_url", "")) if doc.units else ""
         link = f' <a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">↗</a>' if url else ""
-        parts.append(f'<h3 class="obligations-doc">{html.escape(doc.title or doc.doc_id)} '
-                     f'<small>({html.escape(doc.doc_id)})</small>{link}</h3>')
+        parts.append(
+            f'<h3 class="obligations-doc">{html.escape(doc.title or doc.doc_id)} '
+            f"<small>({html.escape(doc.doc_id)})</small>{link}</h3>"
+        )
         for unit in doc.units:
-            parts.append(f'<div class="obligations-unit" data-unit="{html.escape(unit.unit)}">'
-                         f"<h4>{html.escape(unit.unit)}</h4><ul>")
+            parts.append(
+                f'<div class="obligations-unit" data-unit="{html.escape(unit.unit)}">'
+                f"<h4>{html.escape(unit.unit)}</h4><ul>"
+            )
             for item, modalities in checklist_lines(unit.items):
-                badges = " ".join(f'<span class="modality modality-{m}">{html.escape(MODALITY_LABELS.get(m, m))}'
-                                  "</span>" for m in modalities)
-                condition = f'<br><i>If / 条件: {html.escape(item["condition"])}</i>' if item["condition"] else ""
-                since = f' · from {html.escape(item["applies_from"])}' if item["applies_from"] else ""
-                parts.append(f'<li class="obligation-item"><label><input type="checkbox"> '
-                             f'<b>{html.escape(item["locator"])}</b> · {html.escape(item["actor"] or item["actor_norm"])}'
-                             f" {badges}{since}</label><br>{html.escape(item['text'])}{condition}"
-                             f'<details><summary>Clause text / 条款原文</summary>'
-                             f'{_clause_block(clause_text(item["doc_id"], item["unit"]))}</details></li>')
+                badges = " ".join(
+                    f'<span class="modality modality-{m}">{html.escape(MODALITY_LABELS.get(m, m))}</span>'
+                    for m in modalities
+                )
+                condition = f"<br><i>If / 条件: {html.escape(item['condition'])}</i>" if item["condition"] else ""
+                since = f" · from {html.escape(item['applies_from'])}" if item["applies_from"] else ""
+                parts.append(
+                    f'<li class="obligation-item"><label><input type="checkbox"> '
+                    f"<b>{html.escape(item['locator'])}</b> · {html.escape(item['actor'] or item['actor_norm'])}"
+                    f" {badges}{since}</label><br>{html.escape(item['text'])}{condition}"
+                    f"<details><summary>Clause text / 条款原文</summary>"
+                    f"{_clause_block(clause_text(item['doc_id'], item['unit']))}</details></li>"
+                )
             parts.append("</ul></div>")
     return "\n".join(parts)
 
@@ -244,15 +276,16 @@ def checklist_for_chat(service, role_text: str, doc_text: str, language: str) ->
     try:
         roles = [resolve_role(word) for word in role_text.split() if word.strip()]
     except InvalidObligationQuery as exc:
-        return (f"无法识别角色：{exc}" if zh else str(exc))
+        return f"无法识别角色：{exc}" if zh else str(exc)
     docs = [doc_id for doc_id, _ in service.retriever.index.resolver.find(doc_text)] if doc_text.strip() else []
     if doc_text.strip() and not docs:
-        return (f"语料中没有名为“{doc_text}”的文件。" if zh else f"No document in the corpus is called {doc_text!r}.")
+        return f"语料中没有名为“{doc_text}”的文件。" if zh else f"No document in the corpus is called {doc_text!r}."
     register = getattr(service, "_obligation_register", None)
     if register is None:
         register = service._obligation_register = ObligationRegister(service.settings)
-    items = register.find(parse_query(docs, roles, (), date.today().isoformat()),
-                          key=service.retriever.index.fingerprint)
+    items = register.find(
+        parse_query(docs, roles, (), date.today().isoformat()), key=service.retriever.index.fingerprint
+    )
     if not items:
         return "没有找到符合条件的义务条款。" if zh else "No obligations match."
     lines: list[str] = []
@@ -261,10 +294,14 @@ def checklist_for_chat(service, role_text: str, doc_text: str, language: str) ->
         for unit in group.units:
             for item, modalities in checklist_lines(unit.items):
                 text = item["text"] if len(item["text"]) <= 120 else item["text"][:119] + "…"
-                lines.append(f"☐ {item['locator']} · {item['actor'] or item['actor_norm']} · "
-                             f"{'/'.join(modalities)}: {text}")
+                lines.append(
+                    f"☐ {item['locator']} · {item['actor'] or item['actor_norm']} · {'/'.join(modalities)}: {text}"
+                )
     if len(items) > CHAT_MAX_ITEMS:
         more = len(items) - CHAT_MAX_ITEMS
-        lines.append(f"……另有 {more} 条，完整清单见网页“义务清单”页或 `regqa obligations`。" if zh else
-                     f"… and {more} more: see the Obligations tab of the web app or `regqa obligations`.")
+        lines.append(
+            f"……另有 {more} 条，完整清单见网页“义务清单”页或 `regqa obligations`。"
+            if zh
+            else f"… and {more} more: see the Obligations tab of the web app or `regqa obligations`."
+        )
     return "\n".join(lines)

@@ -10,6 +10,7 @@
 - State-changing requests from another site are refused (Origin / Referer must name this host or an allowed
   origin), so a page elsewhere cannot make a visitor's browser upload or delete documents.
 """
+
 from __future__ import annotations
 
 import base64
@@ -207,8 +208,9 @@ class Sessions:
             self._revoked[fields[2]] = fields[1]
 
     def _tag(self, credential: str) -> str:
-        return hmac.new(self.key, b"credential|" + credential.encode("utf-8", "surrogatepass"),
-                        hashlib.sha256).hexdigest()[:16]
+        return hmac.new(
+            self.key, b"credential|" + credential.encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).hexdigest()[:16]
 
     def _sign(self, payload: str) -> str:
         return hmac.new(self.key, payload.encode(), hashlib.sha256).hexdigest()

@@ -5,6 +5,7 @@
 with the reason it could not load). It lives apart from the HTTP code so that the bots (Slack Socket Mode runs
 without the web server) can use it without importing the web app.
 """
+
 from __future__ import annotations
 
 import logging

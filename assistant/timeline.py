@@ -1,5 +1,6 @@
 """The timeline: dated milestones (provisions start to apply, texts stop applying) of the indexed documents, for
 ``regqa timeline`` and the Documents tab of the UI. Dates come from ``ingest/applicability.py``."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -7,8 +8,12 @@ from dataclasses import dataclass
 
 from ingest.applicability import milestones
 
-KIND_LABELS = {"in force": "enters into force / 生效", "applies": "applies / 适用", "pending": "pending / 待定",
-               "ends": "ends / 失效"}
+KIND_LABELS = {
+    "in force": "enters into force / 生效",
+    "applies": "applies / 适用",
+    "pending": "pending / 待定",
+    "ends": "ends / 失效",
+}
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,13 @@ def docs_from_metadata(metas: Iterable[dict]) -> list[TimelineDoc]:
     first: dict[str, dict] = {}
     for m in metas:
         first.setdefault(m.get("doc_id", ""), m)
-    return [TimelineDoc(doc_id, m.get("title", doc_id), m.get("jurisdiction", ""), m.get("effective", "") or "",
-                        m.get("status", "")) for doc_id, m in sorted(first.items()) if doc_id]
+    return [
+        TimelineDoc(
+            doc_id, m.get("title", doc_id), m.get("jurisdiction", ""), m.get("effective", "") or "", m.get("status", "")
+        )
+        for doc_id, m in sorted(first.items())
+        if doc_id
+    ]
 
 
 def _wanted(doc: TimelineDoc, doc_ids: Iterable[str], jurisdictions: Iterable[str]) -> bool:
@@ -48,8 +58,9 @@ def _wanted(doc: TimelineDoc, doc_ids: Iterable[str], jurisdictions: Iterable[st
     return not jurisdictions or any(code == j or code.startswith(j + "-") for j in jurisdictions)
 
 
-def timeline_rows(docs: Iterable[TimelineDoc], doc_ids: Iterable[str] = (),
-                  jurisdictions: Iterable[str] = ()) -> list[TimelineRow]:
+def timeline_rows(
+    docs: Iterable[TimelineDoc], doc_ids: Iterable[str] = (), jurisdictions: Iterable[str] = ()
+) -> list[TimelineRow]:
     """The milestones of the chosen documents in date order; milestones of one document on one day, of one kind,
     are one row."""
     merged: dict[tuple[str, str, str], TimelineRow] = {}
@@ -60,9 +71,17 @@ def timeline_rows(docs: Iterable[TimelineDoc], doc_ids: Iterable[str] = (),
             key = (m.day, doc.doc_id, m.kind)
             if key in merged:
                 row = merged[key]
-                merged[key] = TimelineRow(row.day, row.doc_id, row.title, row.jurisdiction, row.kind,
-                                          f"{row.provisions}; {m.provisions}", row.source)
+                merged[key] = TimelineRow(
+                    row.day,
+                    row.doc_id,
+                    row.title,
+                    row.jurisdiction,
+                    row.kind,
+                    f"{row.provisions}; {m.provisions}",
+                    row.source,
+                )
             else:
-                merged[key] = TimelineRow(m.day, doc.doc_id, doc.title, doc.jurisdiction, m.kind, m.provisions,
-                                          m.source)
+                merged[key] = TimelineRow(
+                    m.day, doc.doc_id, doc.title, doc.jurisdiction, m.kind, m.provisions, m.source
+                )
     return sorted(merged.values(), key=lambda r: (r.day or "9999", r.doc_id, r.kind))

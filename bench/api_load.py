@@ -11,6 +11,7 @@ after a short warm-up; each level is bounded in count (clients x requests-per-cl
 p95 / max latency, errors (any non-200 or transport error) and throughput per level, and the server's RSS.
 Targets (issue): zero errors at 32 clients; p95 at 8 clients <= 1 s.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,8 +34,8 @@ import time  # noqa: E402
 
 import httpx  # noqa: E402
 
-from common.settings import PROJECT_ROOT, get_settings  # noqa: E402
 from assistant.metrics import load_dataset  # noqa: E402
+from common.settings import PROJECT_ROOT, get_settings  # noqa: E402
 
 
 def free_port() -> int:
@@ -74,6 +75,7 @@ async def level(url: str, clients: int, total: int, payloads: list[dict], max_se
     stop_at = time.monotonic() + max_seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+
         async def one_client() -> None:
             nonlocal counter, attempts
             while counter < total and time.monotonic() < stop_at:
@@ -92,10 +94,16 @@ async def level(url: str, clients: int, total: int, payloads: list[dict], max_se
         started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(clients)))
         wall = time.perf_counter() - started
-    return {"clients": clients, "requests": attempts,
-            "latency_ms": pct(latencies), "errors": len(errors), "error_samples": errors[:5],
-            "throughput_rps": round(len(latencies) / wall, 1), "wall_s": round(wall, 1),
-            "stopped_by_time_bound": counter < total}
+    return {
+        "clients": clients,
+        "requests": attempts,
+        "latency_ms": pct(latencies),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "throughput_rps": round(len(latencies) / wall, 1),
+        "wall_s": round(wall, 1),
+        "stopped_by_time_bound": counter < total,
+    }
 
 
 def main() -> None:
@@ -124,9 +132,12 @@ def main() -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log = open(log_path, "w")
     started = time.perf_counter()
-    server = subprocess.Popen([*regqa(), "serve", "--host", "127.0.0.1", "--port", str(port)], stdout=log,
-                              stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1",
-                                                             "REGQA_FEEDBACK_LOG_DECLINED": "false"})
+    server = subprocess.Popen(
+        [*regqa(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "REGQA_FEEDBACK_LOG_DECLINED": "false"},
+    )
     healthy_s = ready_s = None
     try:
         deadline = time.monotonic() + 300
@@ -154,8 +165,11 @@ def main() -> None:
             result["server_rss_mb"] = rss_mb(server.pid)
             levels.append(result)
             lat = result["latency_ms"]
-            print(f"{clients:>3} clients: {result['requests']} requests, p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
-                  f"max {lat['max']} ms, {result['errors']} errors, {result['throughput_rps']} req/s", flush=True)
+            print(
+                f"{clients:>3} clients: {result['requests']} requests, p50 {lat['p50']} ms, p95 {lat['p95']} ms, "
+                f"max {lat['max']} ms, {result['errors']} errors, {result['throughput_rps']} req/s",
+                flush=True,
+            )
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -173,12 +187,19 @@ def main() -> None:
         targets["p95_at_8_clients_le_1s"] = by_clients[8]["latency_ms"]["p95"] <= 1000
     result = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "settings": {"embedding_model": settings.embedding_model, "answer_mode": settings.answer_mode,
-                     "index_dir": str(settings.index_dir), "corpus_dir": str(settings.corpus_dir)},
+        "settings": {
+            "embedding_model": settings.embedding_model,
+            "answer_mode": settings.answer_mode,
+            "index_dir": str(settings.index_dir),
+            "corpus_dir": str(settings.corpus_dir),
+        },
         "index": {"documents": ready.get("documents"), "chunks": ready.get("chunks")},
         "ingest_before_s": round(ingest_s, 1),
-        "startup": {"to_healthz_s": round(healthy_s, 2), "to_readyz_s": round(ready_s, 2),
-                    "server_rss_when_ready_mb": rss_ready},
+        "startup": {
+            "to_healthz_s": round(healthy_s, 2),
+            "to_readyz_s": round(ready_s, 2),
+            "server_rss_when_ready_mb": rss_ready,
+        },
         "questions": f"{len(payloads)} dev-set questions (with history) in turn: {args.dataset}",
         "levels": levels,
         "targets": targets,

@@ -5,6 +5,7 @@ Builds one index per model under var/bench/<model> (reused when present), querie
 (follow-ups: previous user turn + question), and prints/writes hit@1/5/10 and MRR@10 overall and for zh,
 en and cross-lingual items, with corpus encode throughput. Writes bench/results/embedding_models.json.
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,18 +23,20 @@ import json
 import statistics
 import time
 
-from common.settings import PROJECT_ROOT, get_settings
 from assistant.metrics import first_hit_rank, load_dataset
+from common.settings import PROJECT_ROOT, get_settings
 from ingest.embeddings import load_embedder
 from ingest.pipeline import run_ingest
 from ingest.store import ClauseStore
 
 
 def dense_query(store: ClauseStore, embedder, question: str, k: int = 10) -> list[dict]:
-    res = store.collection.query(query_embeddings=[embedder.embed_query(question)], n_results=k,
-                                 include=["metadatas", "documents"])
-    return [{"doc_id": m["doc_id"], "unit": m["unit"], "text": d}
-            for m, d in zip(res["metadatas"][0], res["documents"][0])]
+    res = store.collection.query(
+        query_embeddings=[embedder.embed_query(question)], n_results=k, include=["metadatas", "documents"]
+    )
+    return [
+        {"doc_id": m["doc_id"], "unit": m["unit"], "text": d} for m, d in zip(res["metadatas"][0], res["documents"][0])
+    ]
 
 
 def main() -> None:
@@ -45,8 +48,9 @@ def main() -> None:
     items = [i for i in load_dataset(Path(args.dataset)) if i.answerable]
     results = {}
     for model in args.models.split(","):
-        settings = get_settings().with_overrides(embedding_model=model,
-                                                 index_dir=PROJECT_ROOT / "var" / "bench" / model)
+        settings = get_settings().with_overrides(
+            embedding_model=model, index_dir=PROJECT_ROOT / "var" / "bench" / model
+        )
         t0 = time.perf_counter()
         report = run_ingest(settings)
         ingest_s = time.perf_counter() - t0
@@ -73,11 +77,13 @@ def main() -> None:
                 groups["cross-lingual"].append(rank)
 
         def fig(ranks):
-            return {"n": len(ranks),
-                    "hit@1": round(sum(r is not None and r <= 1 for r in ranks) / len(ranks), 3),
-                    "hit@5": round(sum(r is not None and r <= 5 for r in ranks) / len(ranks), 3),
-                    "hit@10": round(sum(r is not None for r in ranks) / len(ranks), 3),
-                    "mrr@10": round(sum(1 / r for r in ranks if r) / len(ranks), 3)}
+            return {
+                "n": len(ranks),
+                "hit@1": round(sum(r is not None and r <= 1 for r in ranks) / len(ranks), 3),
+                "hit@5": round(sum(r is not None and r <= 5 for r in ranks) / len(ranks), 3),
+                "hit@10": round(sum(r is not None for r in ranks) / len(ranks), 3),
+                "mrr@10": round(sum(1 / r for r in ranks if r) / len(ranks), 3),
+            }
 
         results[model] = {
             "groups": {g: fig(r) for g, r in groups.items()},
@@ -93,8 +99,10 @@ def main() -> None:
     print(f"{'model':8} {'hit@5':>6} {'mrr':>6} {'zh h@5':>7} {'en h@5':>7} {'xl h@5':>7} {'chunks/s':>9}")
     for m, r in results.items():
         g = r["groups"]
-        print(f"{m:8} {g['all']['hit@5']:6} {g['all']['mrr@10']:6} {g['zh']['hit@5']:7} {g['en']['hit@5']:7} "
-              f"{g['cross-lingual']['hit@5']:7} {r['encode_chunks_per_second']:>9}")
+        print(
+            f"{m:8} {g['all']['hit@5']:6} {g['all']['mrr@10']:6} {g['zh']['hit@5']:7} {g['en']['hit@5']:7} "
+            f"{g['cross-lingual']['hit@5']:7} {r['encode_chunks_per_second']:>9}"
+        )
 
 
 if __name__ == "__main__":

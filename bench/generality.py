@@ -19,6 +19,7 @@ Questions: JSON Lines in the dev format, where a gold entry names its document e
 Several ``--corpus/--questions`` pairs may be given (matched in order). Results are printed and merged into the
 output file under each corpus name.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,14 +77,15 @@ class Scores:
 
     def add(self, texts: list[str], item: Item) -> None:
         evidence = [squeeze(g["evidence"]) for g in item.gold if g.get("evidence")]
-        rank = next((n for n, text in enumerate(texts[:K], 1) if any(e and e in squeeze(text) for e in evidence)),
-                    None)
+        rank = next((n for n, text in enumerate(texts[:K], 1) if any(e and e in squeeze(text) for e in evidence)), None)
         self.ranks.append(rank)
 
     def summary(self) -> dict:
         n = len(self.ranks) or 1
-        return {"passage_recall@10": round(sum(r is not None for r in self.ranks) / n, 3),
-                "passage_mrr@10": round(sum(1 / r for r in self.ranks if r) / n, 3)}
+        return {
+            "passage_recall@10": round(sum(r is not None for r in self.ranks) / n, 3),
+            "passage_mrr@10": round(sum(1 / r for r in self.ranks if r) / n, 3),
+        }
 
 
 def load_items(path: Path, doc_of_file: dict[str, str]) -> list[Item]:
@@ -98,8 +100,9 @@ def load_items(path: Path, doc_of_file: dict[str, str]) -> list[Item]:
             if not doc_id:
                 raise SystemExit(f"{path}: item {raw['id']}: no indexed document for {g.get('file')!r}")
             gold.append({"doc_id": doc_id, "unit": g.get("unit", ""), "evidence": g.get("evidence", "")})
-        items.append(Item(raw["id"], raw["question"], raw.get("history") or [], raw.get("type", ""),
-                          raw.get("lang", ""), gold))
+        items.append(
+            Item(raw["id"], raw["question"], raw.get("history") or [], raw.get("type", ""), raw.get("lang", ""), gold)
+        )
     return items
 
 
@@ -175,11 +178,18 @@ def run_regqa(settings: Settings, items: list[Item]) -> dict:
     def share(values: list[bool]) -> float:
         return round(sum(values) / len(values), 3) if values else 0.0
 
-    return {**passages.summary(), "unit_hit@5": share(unit_hits), "citation_correct": share(cited_right),
-            "unanswerable_declined": share(declined_ok), "answerable_declined": share(declined_wrong),
-            "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
-            "unit_hit@5_by_type": {t: share(v) for t, v in sorted(by_type.items())},
-            "items": len(items), "answerable": len(unit_hits), "unanswerable": len(declined_ok)}
+    return {
+        **passages.summary(),
+        "unit_hit@5": share(unit_hits),
+        "citation_correct": share(cited_right),
+        "unanswerable_declined": share(declined_ok),
+        "answerable_declined": share(declined_wrong),
+        "latency_p50_ms": round(statistics.median(latencies), 1) if latencies else 0.0,
+        "unit_hit@5_by_type": {t: share(v) for t, v in sorted(by_type.items())},
+        "items": len(items),
+        "answerable": len(unit_hits),
+        "unanswerable": len(declined_ok),
+    }
 
 
 def measure(corpus: Path, questions: Path, work: Path, embedding_model: str | None) -> dict:
@@ -197,9 +207,15 @@ def measure(corpus: Path, questions: Path, work: Path, embedding_model: str | No
     documents = ClauseStore(settings).documents()
     doc_of_file = {Path(d.source_file).name: d.doc_id for d in documents.values()}
     items = load_items(questions, doc_of_file)
-    return {"corpus": str(corpus), "questions": str(questions), "documents": len(documents),
-            "units": sum(d.units for d in documents.values()), "ingest_s": round(ingest_s, 1),
-            "regqa": run_regqa(settings, items), **run_baselines(settings, items)}
+    return {
+        "corpus": str(corpus),
+        "questions": str(questions),
+        "documents": len(documents),
+        "units": sum(d.units for d in documents.values()),
+        "ingest_s": round(ingest_s, 1),
+        "regqa": run_regqa(settings, items),
+        **run_baselines(settings, items),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

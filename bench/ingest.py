@@ -7,6 +7,7 @@ ingest. The embedding model is loaded first and timed on its own (load + one war
 models load lazily on the first encode), so the ingest time is splitting + embedding + indexing only.
 Prints a summary and writes the JSON results.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,10 +59,14 @@ def distribution(lengths: list[int]) -> dict:
 def main() -> None:
     defaults = Settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=defaults.embedding_model,
-                        help=f"embedding model (default: the setting, {defaults.embedding_model})")
-    parser.add_argument("--corpus", type=Path, default=defaults.corpus_dir,
-                        help=f"corpus directory (default: {defaults.corpus_dir})")
+    parser.add_argument(
+        "--model",
+        default=defaults.embedding_model,
+        help=f"embedding model (default: the setting, {defaults.embedding_model})",
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=defaults.corpus_dir, help=f"corpus directory (default: {defaults.corpus_dir})"
+    )
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench" / "results" / "ingest.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary index directory")
     args = parser.parse_args()
@@ -127,25 +132,27 @@ def main() -> None:
         "chunk_chars": {lang: distribution(values) for lang, values in lengths.items() if values},
         "chunk_limits": {"zh": settings.chunk_max_chars_zh, "en": settings.chunk_max_chars_en},
         "chunks_per_document": dict(sorted(per_doc.items())),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
         "notes": "cold_ingest_seconds excludes model_load_seconds (load + one warm-up encode); "
-                 "chunks_per_second = embedded chunks / cold ingest time (split + embed + index + keyword index).",
+        "chunks_per_second = embedded chunks / cold ingest time (split + embed + index + keyword index).",
     }
 
     print(f"\nIngest benchmark — model {args.model}, corpus {corpus}")
     print(f"  documents            {results['documents']} ({len(results['failed'])} failed)")
     print(f"  chunks               {results['chunks']}")
     print(f"  model load           {results['model_load_seconds']:.2f} s")
-    print(f"  cold ingest          {results['cold_ingest_seconds']:.2f} s  "
-          f"({results['chunks_per_second']} chunks/s)")
-    print(f"  no-change re-ingest  {results['no_change_reingest_seconds']:.2f} s  "
-          f"({warm.embedded_chunks} embedded, {len(warm.skipped)} skipped)")
+    print(f"  cold ingest          {results['cold_ingest_seconds']:.2f} s  ({results['chunks_per_second']} chunks/s)")
+    print(
+        f"  no-change re-ingest  {results['no_change_reingest_seconds']:.2f} s  "
+        f"({warm.embedded_chunks} embedded, {len(warm.skipped)} skipped)"
+    )
     print(f"  peak RSS             {results['peak_rss_mb']:.0f} MB")
     print(f"  index size           {results['index_size_mb']:.1f} MB")
     for lang, dist in results["chunk_chars"].items():
-        print(f"  chunk chars [{lang}]     n={dist['chunks']} min={dist['min']} p50={dist['p50']} "
-              f"p90={dist['p90']} max={dist['max']}")
+        print(
+            f"  chunk chars [{lang}]     n={dist['chunks']} min={dist['min']} p50={dist['p50']} "
+            f"p90={dist['p90']} max={dist['max']}"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -10,6 +10,7 @@ Prints the figures and the misses, writes bench/results/obligations.json.
 
     PYTHONPATH=. .venv/bin/python bench/obligations.py
 """
+
 from __future__ import annotations
 
 import json
@@ -49,19 +50,38 @@ def rows_for(doc_ids: list[str]) -> tuple[list, dict[str, list[str]]]:
     rows, units = [], {}
     for doc_id in doc_ids:
         doc = load_document(settings.corpus_dir / f"{doc_id}.md", catalog)
-        chunks = chunk_document(doc, catalog.get(doc_id), max_chars_zh=settings.chunk_max_chars_zh,
-                                max_chars_en=settings.chunk_max_chars_en)
+        chunks = chunk_document(
+            doc, catalog.get(doc_id), max_chars_zh=settings.chunk_max_chars_zh, max_chars_en=settings.chunk_max_chars_en
+        )
         units[doc_id] = list(dict.fromkeys(c.unit for c in chunks))
         meta = {"language": doc.language, "status": doc.status, "jurisdiction": doc.jurisdiction, "title": doc.title}
-        rows += [(c.chunk_id, {**meta, "doc_id": doc_id, "unit": c.unit, "locator": c.locator,
-                               "chunk_index": c.chunk_index, "unit_index": c.unit_index}, c.text) for c in chunks]
+        rows += [
+            (
+                c.chunk_id,
+                {
+                    **meta,
+                    "doc_id": doc_id,
+                    "unit": c.unit,
+                    "locator": c.locator,
+                    "chunk_index": c.chunk_index,
+                    "unit_index": c.unit_index,
+                },
+                c.text,
+            )
+            for c in chunks
+        ]
     return rows, units
 
 
 def prf(found: set, gold: set) -> dict:
     tp = len(found & gold)
-    return {"precision": round(tp / len(found), 3) if found else None,
-            "recall": round(tp / len(gold), 3) if gold else None, "found": len(found), "gold": len(gold), "tp": tp}
+    return {
+        "precision": round(tp / len(found), 3) if found else None,
+        "recall": round(tp / len(gold), 3) if gold else None,
+        "found": len(found),
+        "gold": len(gold),
+        "tp": tp,
+    }
 
 
 def agreement(found: dict, gold: dict, keys: set, what: int) -> float | None:
@@ -91,20 +111,27 @@ def main() -> int:
     report = {}
     for level, found, gold in (("unit", found_unit, gold_unit), ("paragraph", found_par, gold_par)):
         both = set(found) & set(gold)
-        report[level] = {**prf(set(found), set(gold)), "actor_correct": agreement(found, gold, both, 0),
-                         "modality_correct": agreement(found, gold, both, 1),
-                         "false_positives": sorted(" ".join(k) for k in set(found) - set(gold)),
-                         "missed": sorted(" ".join(k) for k in set(gold) - set(found)),
-                         "actor_wrong": sorted(f"{' '.join(k)}: found {sorted({t[0] for t in found[k]})} gold "
-                                               f"{sorted({t[0] for t in gold[k]})}" for k in both
-                                               if {t[0] for t in found[k]} != {t[0] for t in gold[k]})}
+        report[level] = {
+            **prf(set(found), set(gold)),
+            "actor_correct": agreement(found, gold, both, 0),
+            "modality_correct": agreement(found, gold, both, 1),
+            "false_positives": sorted(" ".join(k) for k in set(found) - set(gold)),
+            "missed": sorted(" ".join(k) for k in set(gold) - set(found)),
+            "actor_wrong": sorted(
+                f"{' '.join(k)}: found {sorted({t[0] for t in found[k]})} gold {sorted({t[0] for t in gold[k]})}"
+                for k in both
+                if {t[0] for t in found[k]} != {t[0] for t in gold[k]}
+            ),
+        }
     report["units_in_scope"] = len(in_scope)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     for level in ("unit", "paragraph"):
         r = report[level]
-        print(f"{level:9} P {r['precision']}  R {r['recall']}  actor {r['actor_correct']}  modality "
-              f"{r['modality_correct']}  (found {r['found']}, gold {r['gold']}, tp {r['tp']})")
+        print(
+            f"{level:9} P {r['precision']}  R {r['recall']}  actor {r['actor_correct']}  modality "
+            f"{r['modality_correct']}  (found {r['found']}, gold {r['gold']}, tp {r['tp']})"
+        )
         for key in ("false_positives", "missed", "actor_wrong"):
             for line in r[key]:
                 print(f"   {key}: {line}")

@@ -5,6 +5,7 @@ Uses the settings' index (run `regqa ingest` first). Prints p50/p95/max per stag
 and the same for the langchain-default baseline (similarity top-10 over 1000/200 chunks) measured in the
 same run; writes bench/results/query.json.
 """
+
 from __future__ import annotations
 
 import sys
@@ -24,15 +25,20 @@ import statistics
 import time
 
 from assistant.answering.service import AnswerService
-from common.settings import PROJECT_ROOT, get_settings
 from assistant.evaluation import item_query, langchain_default_store
 from assistant.metrics import load_dataset
+from common.settings import PROJECT_ROOT, get_settings
 
 
 def percentiles(values: list[float]) -> dict:
     ordered = sorted(values)
     pick = lambda p: round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
-    return {"n": len(values), "p50": round(statistics.median(values), 1), "p95": pick(0.95), "max": round(ordered[-1], 1)}
+    return {
+        "n": len(values),
+        "p50": round(statistics.median(values), 1),
+        "p95": pick(0.95),
+        "max": round(ordered[-1], 1),
+    }
 
 
 def main() -> None:
@@ -64,13 +70,16 @@ def main() -> None:
             baseline.append((time.perf_counter() - t) * 1000)
     result = {
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-        "embedding_model": settings.embedding_model, "chunks": len(service.retriever.index),
+        "embedding_model": settings.embedding_model,
+        "chunks": len(service.retriever.index),
         "service_startup_s": round(startup_s, 2),
-        "answer_ms": percentiles(total), "retrieve_ms": percentiles(retrieve),
+        "answer_ms": percentiles(total),
+        "retrieve_ms": percentiles(retrieve),
         "baseline_langchain_default_search_ms": percentiles(baseline),
     }
-    result["ratio_p50_answer_vs_baseline_search"] = round(result["answer_ms"]["p50"] /
-                                                           result["baseline_langchain_default_search_ms"]["p50"], 2)
+    result["ratio_p50_answer_vs_baseline_search"] = round(
+        result["answer_ms"]["p50"] / result["baseline_langchain_default_search_ms"]["p50"], 2
+    )
     print(json.dumps(result, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))

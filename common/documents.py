@@ -6,6 +6,7 @@ document (``ingest.store.IndexedDocument``) extend ``DocumentMeta``; the chunk m
 The official link is ``source_url`` everywhere; ``official_url`` (the catalog's and the front matter's older
 name) is still read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields

@@ -2,6 +2,7 @@
 
 Used for questions (the answer language) and for documents whose front matter and catalog entry name no language.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,7 @@ SAMPLE_CHARS = 20_000  # a long document is judged by its opening
 
 
 def detect_language(text: str) -> str:
-    """"zh" or "en" for ``text`` (its first ``SAMPLE_CHARS`` characters)."""
+    """ "zh" or "en" for ``text`` (its first ``SAMPLE_CHARS`` characters)."""
     sample = text[:SAMPLE_CHARS]
     letters = sum(ch.isalpha() for ch in sample) or 1
     return "zh" if len(_CJK.findall(sample)) / letters > ZH_SHARE else "en"

@@ -1,4 +1,5 @@
 """Chinese numerals as legal texts write them (第一百零五条, 第二十一条, 第三款): the one converter both sides use."""
+
 from __future__ import annotations
 
 _DIGITS = "零一二三四五六七八九"

@@ -6,6 +6,7 @@ Relative paths are resolved against the project root, so the CLI behaves the sam
 
 The env names ``REGQA_CORPUS_DIR``, ``REGQA_INDEX_DIR`` and ``REGQA_EMBEDDING_MODEL`` are a public contract.
 """
+
 from __future__ import annotations
 
 import os
@@ -94,7 +95,9 @@ class Settings(BaseSettings):
     max_history_chars: int = 20_000
     request_timeout_s: float = 30.0  # analysis + retrieval + answer of one request (504 after that)
     # --- feedback and export (assistant/feedback.py, assistant/export.py) ----------------------------------
-    feedback_path: Path | None = None  # SQLite file of ratings and declined questions; default <index_dir>/feedback.sqlite3
+    feedback_path: Path | None = (
+        None  # SQLite file of ratings and declined questions; default <index_dir>/feedback.sqlite3
+    )
     feedback_log_declined: bool = True  # log every declined question (off for `regqa eval`)
     feedback_max_comment_chars: int = 2000  # a longer comment is refused (422)
     export_max_turns: int = 100  # turns in one conversation export
@@ -160,7 +163,7 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
 
-    def with_overrides(self, **changes: Any) -> "Settings":
+    def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields replaced (validated like the originals)."""
         data = self.model_dump()
         data.update({k: v for k, v in changes.items() if v is not None})

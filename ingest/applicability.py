@@ -6,6 +6,7 @@ piece locator (``Article 6(1)``). ``applicability_of`` gives the same with the c
 the provision that states the dates; ``in_effect`` decides whether a provision is in effect on a date;
 ``milestones`` lists the dated milestones of a document (the timeline).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,20 @@ RULES_PATH = Path(__file__).resolve().parent.parent / "corpus" / "applicability.
 RULES_VERSION = "applicability-v1"  # part of the ingest key: bump when chunk metadata derived here changes
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RANGE = re.compile(r"^(?P<prefix>.*?)(?P<first>\d+)\.\.(?P<last>\d+)$")
-_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 class ApplicabilityError(ValueError):
@@ -91,7 +104,7 @@ def _expand(labels: list[str]) -> tuple[str, ...]:
     for label in labels:
         m = _RANGE.match(label)
         if m:
-            out += [f"{m['prefix']}{n}" for n in range(int(m['first']), int(m['last']) + 1)]
+            out += [f"{m['prefix']}{n}" for n in range(int(m["first"]), int(m["last"]) + 1)]
         else:
             out.append(label)
     return tuple(out)
@@ -100,17 +113,30 @@ def _expand(labels: list[str]) -> tuple[str, ...]:
 def _document_rules(doc_id: str, raw: dict) -> DocumentRules:
     where = f"applicability of {doc_id}"
     groups = {name: _expand(list(labels)) for name, labels in (raw.get("groups") or {}).items()}
-    stages = tuple(Stage(applies_from=_checked_date(s.get("from"), where), provisions=tuple(s.get("provisions", ())),
-                         excepted=tuple(s.get("except", ())), quote=s.get("quote", ""))
-                   for s in raw.get("stages", ()))
+    stages = tuple(
+        Stage(
+            applies_from=_checked_date(s.get("from"), where),
+            provisions=tuple(s.get("provisions", ())),
+            excepted=tuple(s.get("except", ())),
+            quote=s.get("quote", ""),
+        )
+        for s in raw.get("stages", ())
+    )
     return DocumentRules(
-        doc_id=doc_id, source=raw.get("source", ""), rest_from=_checked_date(raw.get("rest_from"), where),
-        rest_quote=raw.get("rest_quote", ""), until=_checked_date(raw.get("until"), where),
-        until_quote=raw.get("until_quote", ""), from_effective=tuple(raw.get("from_effective", ())),
-        groups=groups, stages=stages,
+        doc_id=doc_id,
+        source=raw.get("source", ""),
+        rest_from=_checked_date(raw.get("rest_from"), where),
+        rest_quote=raw.get("rest_quote", ""),
+        until=_checked_date(raw.get("until"), where),
+        until_quote=raw.get("until_quote", ""),
+        from_effective=tuple(raw.get("from_effective", ())),
+        groups=groups,
+        stages=stages,
         pending=tuple((tuple(p["units"]), p["condition"], p.get("quote", "")) for p in raw.get("pending", ())),
-        partial=tuple((p["unit"], p["note"], p.get("quote", ""), _checked_date(p.get("from"), where))
-                      for p in raw.get("partial", ())),
+        partial=tuple(
+            (p["unit"], p["note"], p.get("quote", ""), _checked_date(p.get("from"), where))
+            for p in raw.get("partial", ())
+        ),
     )
 
 
@@ -148,8 +174,9 @@ def _covers(ref: str, label: str, groups: dict[str, tuple[str, ...]]) -> bool:
     return any(_names(label, member) for member in members)
 
 
-def applicability_of(doc_id: str, unit: str, effective: str, status: str = "",
-                     rules: Rules | None = None) -> Applicability:
+def applicability_of(
+    doc_id: str, unit: str, effective: str, status: str = "", rules: Rules | None = None
+) -> Applicability:
     """The dates of one unit (or piece locator) of a document."""
     rules = rules or default_rules()
     doc = rules.documents.get(doc_id)
@@ -184,16 +211,23 @@ def parse_as_of(value: str | date | None, today: date | None = None) -> date:
     if text is None or text == "":
         return today or date.today()
     if not isinstance(text, str) or not _ISO_DATE.match(text):
-        raise InvalidDate(f"as_of must be a date as YYYY-MM-DD (got {str(value)[:40]!r}). / "
-                          f"as_of 须为 YYYY-MM-DD 格式的日期。")
+        raise InvalidDate(
+            f"as_of must be a date as YYYY-MM-DD (got {str(value)[:40]!r}). / as_of 须为 YYYY-MM-DD 格式的日期。"
+        )
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise InvalidDate(f"as_of is not a real date: {text} ({exc}). / as_of 不是有效日期：{text}。") from exc
 
 
-def in_effect(applies_from: str, applies_until: str, as_of: date, status: str = "", condition: str = "",
-              rules: Rules | None = None) -> bool:
+def in_effect(
+    applies_from: str,
+    applies_until: str,
+    as_of: date,
+    status: str = "",
+    condition: str = "",
+    rules: Rules | None = None,
+) -> bool:
     """Is a provision in effect on ``as_of``? Not before ``applies_from``, not from ``applies_until`` on, not while
     a condition is pending, not for a text whose status says it binds no one yet, not for a text revoked on a
     date we do not know."""
@@ -241,15 +275,17 @@ def milestones(doc_id: str, effective: str, status: str = "", rules: Rules | Non
         return [Milestone(effective, doc_id, "applies", "whole text")] if effective else []
     out: list[Milestone] = []
     if doc.from_effective and effective:
-        out.append(Milestone(effective, doc_id, "in force", f"entry into force ({', '.join(doc.from_effective)})",
-                             doc.source))
+        out.append(
+            Milestone(effective, doc_id, "in force", f"entry into force ({', '.join(doc.from_effective)})", doc.source)
+        )
     for stage in doc.stages:
         named = ", ".join(stage.provisions) + (f" (except {', '.join(stage.excepted)})" if stage.excepted else "")
         out.append(Milestone(stage.applies_from, doc_id, "applies", named, doc.source))
     rest = doc.rest_from or effective
     if rest:
-        out.append(Milestone(rest, doc_id, "applies", "all other provisions" if doc.stages else "whole text",
-                             doc.source))
+        out.append(
+            Milestone(rest, doc_id, "applies", "all other provisions" if doc.stages else "whole text", doc.source)
+        )
     for units, condition, _ in doc.pending:
         out.append(Milestone("", doc_id, "pending", f"{', '.join(units)}: {condition}", doc.source))
     for unit, note, _, day in doc.partial:

@@ -1,5 +1,6 @@
 """The catalog of known source documents (``corpus/catalog.toml``): facts (``DocumentMeta``), aliases and splitting
 scheme."""
+
 from __future__ import annotations
 
 import tomllib

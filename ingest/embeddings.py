@@ -11,6 +11,7 @@ on disk or internet access. Models are loaded lazily and cached per process.
 ``hashing-test`` is FOR TESTS ONLY (never a default, not listed in ``BUNDLED_MODELS``): a deterministic
 feature-hashing embedder with no model at all, so that the fast stage tests run in seconds.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,7 +68,7 @@ class _BatchingEmbedder:
         texts = list(texts)
         out = []
         for start in range(0, len(texts), self.batch_size):
-            batch = texts[start:start + self.batch_size]
+            batch = texts[start : start + self.batch_size]
             with self._lock:
                 out.append(_normalise(self._encode_documents(batch)))
             if progress:
@@ -127,12 +128,15 @@ class SentenceTransformerEmbedder(_BatchingEmbedder):
         self._doc_prefix = "passage: " if e5 else ""
 
     def _encode_documents(self, texts):
-        return self._model.encode([self._doc_prefix + t for t in texts], batch_size=self.batch_size,
-                                  normalize_embeddings=True, show_progress_bar=False)
+        return self._model.encode(
+            [self._doc_prefix + t for t in texts],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
 
     def _encode_query(self, text):
-        return self._model.encode([self._query_prefix + text], normalize_embeddings=True,
-                                  show_progress_bar=False)
+        return self._model.encode([self._query_prefix + text], normalize_embeddings=True, show_progress_bar=False)
 
 
 class HashingTestEmbedder(_BatchingEmbedder):

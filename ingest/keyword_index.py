@@ -5,6 +5,7 @@ rows and saved under ``<index_dir>/keyword`` with a fingerprint of those rows (i
 load the fingerprint is compared with the collection; on any mismatch (an ingest killed before the keyword
 step, another process that changed a shared Chroma server) it is rebuilt, so it is always consistent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,14 +30,185 @@ _TERMS_FILE = Path(__file__).with_name("resources") / "regulatory_terms.txt"
 _TOKEN = re.compile(r"[\u3400-\u9fff]+|[a-z0-9]+(?:[.\-'][a-z0-9]+)*")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
-CN_STOPWORDS = set("的 了 和 与 及 或 是 在 对 为 以 等 其 之 并 由 从 向 被 把 将 也 而 且 于 中 上 下 有 无 不 要 会 能 可 "
-                   "吗 呢 吧 啊 么 什么 怎么 哪些 哪个 如何 是否 这 那 这个 那个 我 我们 你 他 她 它 们 一个 "
-                   "需要 应该 什么样 多少 请问 规定 要求".split())
-EN_STOPWORDS = set("""a an the and or of to in on for by with as at from into is are was were be been being it its this
-that these those which who whom what when where how why do does did can could should would may might must shall will
-not no nor than then there their they them he she his her we our you your i me my about under over if any all each
-such so also other more most some only own same very just both between through during before after above below up
-down out off again further once here s t""".split())
+CN_STOPWORDS = set(
+    [
+        "的",
+        "了",
+        "和",
+        "与",
+        "及",
+        "或",
+        "是",
+        "在",
+        "对",
+        "为",
+        "以",
+        "等",
+        "其",
+        "之",
+        "并",
+        "由",
+        "从",
+        "向",
+        "被",
+        "把",
+        "将",
+        "也",
+        "而",
+        "且",
+        "于",
+        "中",
+        "上",
+        "下",
+        "有",
+        "无",
+        "不",
+        "要",
+        "会",
+        "能",
+        "可",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "么",
+        "什么",
+        "怎么",
+        "哪些",
+        "哪个",
+        "如何",
+        "是否",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "我",
+        "我们",
+        "你",
+        "他",
+        "她",
+        "它",
+        "们",
+        "一个",
+        "需要",
+        "应该",
+        "什么样",
+        "多少",
+        "请问",
+        "规定",
+        "要求",
+    ]
+)
+EN_STOPWORDS = set(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "by",
+        "with",
+        "as",
+        "at",
+        "from",
+        "into",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "which",
+        "who",
+        "whom",
+        "what",
+        "when",
+        "where",
+        "how",
+        "why",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "will",
+        "not",
+        "no",
+        "nor",
+        "than",
+        "then",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "about",
+        "under",
+        "over",
+        "if",
+        "any",
+        "all",
+        "each",
+        "such",
+        "so",
+        "also",
+        "other",
+        "more",
+        "most",
+        "some",
+        "only",
+        "own",
+        "same",
+        "very",
+        "just",
+        "both",
+        "between",
+        "through",
+        "during",
+        "before",
+        "after",
+        "above",
+        "below",
+        "up",
+        "down",
+        "out",
+        "off",
+        "again",
+        "further",
+        "once",
+        "here",
+        "s",
+        "t",
+    ]
+)
 
 _jieba_lock = threading.Lock()
 
@@ -107,7 +279,7 @@ class KeywordIndex:
         return math.log(1.0 + n / (1 + (self.df or {}).get(token, 0)))
 
     @classmethod
-    def build(cls, rows: list[tuple[str, dict, str]], fp: str) -> "KeywordIndex":
+    def build(cls, rows: list[tuple[str, dict, str]], fp: str) -> KeywordIndex:
         import bm25s
 
         ids = [cid for cid, _, _ in rows]
@@ -140,8 +312,9 @@ class KeywordIndex:
         try:
             if self._bm25 is not None:
                 self._bm25.save(str(tmp / "bm25"), show_progress=False)
-            (tmp / "index.json").write_text(json.dumps({"fingerprint": self.fingerprint, "ids": self.ids,
-                                                        "df": self.df or {}}, ensure_ascii=False))
+            (tmp / "index.json").write_text(
+                json.dumps({"fingerprint": self.fingerprint, "ids": self.ids, "df": self.df or {}}, ensure_ascii=False)
+            )
             old = directory.with_name(directory.name + ".old")
             if directory.exists():
                 shutil.rmtree(old, ignore_errors=True)
@@ -152,7 +325,7 @@ class KeywordIndex:
             shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
-    def load(cls, directory: Path) -> "KeywordIndex | None":
+    def load(cls, directory: Path) -> KeywordIndex | None:
         import bm25s
 
         try:

@@ -4,6 +4,7 @@ Formats: Markdown with optional YAML front matter, plain text, HTML, PDF (pypdf)
 Text files in UTF-8 or GB18030/GBK are detected and decoded. Metadata comes from the front matter, else
 from the catalog, else from the file itself. Every failure is a ``LoadError`` with a one-line reason.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -88,7 +89,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         meta = {}
     if not isinstance(meta, dict):
         raise LoadError("broken front matter: expected key: value pairs")
-    return meta, text[match.end():]
+    return meta, text[match.end() :]
 
 
 _HTML_SKIPPED = ("script", "style", "head", "nav", "footer", "noscript")
@@ -134,9 +135,16 @@ def _pdf_to_text(raw: bytes, max_unpacked_bytes: int) -> str:
     from pypdf.errors import PdfReadError
 
     # pypdf refuses a stream that inflates past the limit while it decompresses it, before parsing it
-    limits = {name: max_unpacked_bytes for name in (
-        "zlib_maximum_output_length", "lzw_maximum_output_length", "run_length_maximum_output_length",
-        "array_based_stream_maximum_output_length", "maximum_declared_stream_length")}
+    limits = {
+        name: max_unpacked_bytes
+        for name in (
+            "zlib_maximum_output_length",
+            "lzw_maximum_output_length",
+            "run_length_maximum_output_length",
+            "array_based_stream_maximum_output_length",
+            "maximum_declared_stream_length",
+        )
+    }
     try:
         with apply_configuration(**limits):
             reader = PdfReader(io.BytesIO(raw), strict=False)
@@ -218,8 +226,10 @@ def http_link(url: str | None) -> str:
 
 # Headings that number a part of a text ("1. INTRODUCTION", "第一章 总则", "Article 3", "1.2.1 Scope") name that
 # part, not the document: never a title.
-_NUMBERED_HEADING = re.compile(r"^(\d+(\.\d+)*\.?\s|第[一二三四五六七八九十百零\d]+[编章节条]|"
-                               r"(Article|Section|Sec\.|Chapter|CHAPTER|Part|PART|Rule|Annex|ANNEX)\s+[\dIVXLC]+\b|§)")
+_NUMBERED_HEADING = re.compile(
+    r"^(\d+(\.\d+)*\.?\s|第[一二三四五六七八九十百零\d]+[编章节条]|"
+    r"(Article|Section|Sec\.|Chapter|CHAPTER|Part|PART|Rule|Annex|ANNEX)\s+[\dIVXLC]+\b|§)"
+)
 
 
 def _first_heading(body: str) -> str:
@@ -256,8 +266,9 @@ def _slug(stem: str) -> str:
 DEFAULT_MAX_UNPACKED_BYTES = 50_000_000
 
 
-def load_document(path: Path, catalog: dict[str, CatalogEntry],
-                  max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> SourceDocument:
+def load_document(
+    path: Path, catalog: dict[str, CatalogEntry], max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES
+) -> SourceDocument:
     """Load one file. Raises ``LoadError`` with a one-line reason for anything that cannot be ingested.
     ``max_unpacked_bytes`` bounds what a PDF or DOCX may inflate to."""
     suffix = path.suffix.lower()

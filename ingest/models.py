@@ -1,4 +1,5 @@
 """Typed records passed between the ingest stages: load -> split -> embed -> index."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -12,6 +12,7 @@ sentence of a list item). Dates (``applies_from``) are added when the register i
 
 The rules — actor vocabularies, modality cue words, exclusions — live in ``resources/obligations.toml``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -112,26 +113,40 @@ def load_rules(path: Path = RULES_FILE) -> Rules:
     raw = path.read_bytes()
     try:
         data = tomllib.loads(raw.decode("utf-8"))
-        actors = tuple(ActorPatterns(norm, spec["label"], tuple(spec.get("aliases", ())),
-                                     _compile(spec.get("zh", ()), "zh", f"actors.{norm}"),
-                                     _compile(spec.get("en", ()), "en", f"actors.{norm}"))
-                       for norm, spec in data["actors"].items())
-        cues = {lang: {m: _compile(data["modality"][m].get(lang, ()), lang, f"modality.{m}") for m in MODALITIES}
-                for lang in ("zh", "en")}
+        actors = tuple(
+            ActorPatterns(
+                norm,
+                spec["label"],
+                tuple(spec.get("aliases", ())),
+                _compile(spec.get("zh", ()), "zh", f"actors.{norm}"),
+                _compile(spec.get("en", ()), "en", f"actors.{norm}"),
+            )
+            for norm, spec in data["actors"].items()
+        )
+        cues = {
+            lang: {m: _compile(data["modality"][m].get(lang, ()), lang, f"modality.{m}") for m in MODALITIES}
+            for lang in ("zh", "en")
+        }
         exclusions = data.get("cue_exclusions", {})
         return Rules(
             digest=hashlib.sha256(raw).hexdigest()[:16],
             skip_status=frozenset(data.get("skip_status", ())),
             skip_unit_labels=_compile(data.get("skip_unit_labels", ()), "zh", "skip_unit_labels"),
-            skip_unit_titles=re.compile(rf"^(?:{'|'.join(data.get('skip_unit_titles', ())) or '(?!)'})\b",
-                                        re.IGNORECASE),
-            skip_first_paragraph={lang: _compile(data.get(f"skip_unit_first_paragraph_{lang}", ()), "zh",
-                                                 "skip_unit_first_paragraph") for lang in ("zh", "en")},
-            skip_sentence={lang: tuple(re.compile(p, re.IGNORECASE) for p in data.get(f"skip_sentence_{lang}", ()))
-                           for lang in ("zh", "en")},
+            skip_unit_titles=re.compile(
+                rf"^(?:{'|'.join(data.get('skip_unit_titles', ())) or '(?!)'})\b", re.IGNORECASE
+            ),
+            skip_first_paragraph={
+                lang: _compile(data.get(f"skip_unit_first_paragraph_{lang}", ()), "zh", "skip_unit_first_paragraph")
+                for lang in ("zh", "en")
+            },
+            skip_sentence={
+                lang: tuple(re.compile(p, re.IGNORECASE) for p in data.get(f"skip_sentence_{lang}", ()))
+                for lang in ("zh", "en")
+            },
             cues=cues,
-            cue_exclusions={key: _alternation(exclusions.get(key, ()), prefix=True)
-                            for key in ("en", "zh", "permission_en")},
+            cue_exclusions={
+                key: _alternation(exclusions.get(key, ()), prefix=True) for key in ("en", "zh", "permission_en")
+            },
             actors=actors,
             default_actor={m: data["default_actor"][m] for m in MODALITIES},
             always_included=frozenset(data.get("always_included_actors", ())),
@@ -251,7 +266,7 @@ def _clauses(text: str, language: str) -> list[tuple[int, str]]:
     pattern = _ZH_CLAUSE if language == "zh" else _EN_CLAUSE
     clauses, start = [], 0
     for m in pattern.finditer(text):
-        clauses.append((start, text[start:m.start()]))
+        clauses.append((start, text[start : m.start()]))
         start = m.end()
     clauses.append((start, text[start:]))
     return clauses
@@ -260,7 +275,7 @@ def _clauses(text: str, language: str) -> list[tuple[int, str]]:
 def _strip_marker(sentence: str, language: str) -> str:
     """A list item without its marker "（一）" / "(a) ", same length (spaces), so offsets stay valid."""
     m = _CN_ITEM.match(sentence) if language == "zh" else _EN_POINT.match(sentence)
-    return " " * m.end() + sentence[m.end():] if m else sentence
+    return " " * m.end() + sentence[m.end() :] if m else sentence
 
 
 # ---- cues, actors, conditions -----------------------------------------------------------------------------
@@ -274,8 +289,9 @@ def find_cues(sentence: str, language: str, rules: Rules) -> list[Cue]:
             for m in pattern.finditer(sentence):
                 if any(c.start < m.end() and m.start() < c.end for c in found):
                     continue
-                if _excluded(sentence, m, modality, language, rules) or _in_condition(sentence, m.start(), language,
-                                                                                       rules):
+                if _excluded(sentence, m, modality, language, rules) or _in_condition(
+                    sentence, m.start(), language, rules
+                ):
                     continue
                 found.append(Cue(m.start(), m.end(), modality))
     return sorted(found, key=lambda c: c.start)
@@ -284,9 +300,9 @@ def find_cues(sentence: str, language: str, rules: Rules) -> list[Cue]:
 def _excluded(sentence: str, m: re.Match, modality: str, language: str, rules: Rules) -> bool:
     if language == "zh":
         exclusion = rules.cue_exclusions.get("zh")
-        return bool(exclusion and exclusion.match(sentence[m.end():]))
+        return bool(exclusion and exclusion.match(sentence[m.end() :]))
     first_word = m.group(0).split()[0]
-    after = sentence[m.start() + len(first_word):].lstrip()
+    after = sentence[m.start() + len(first_word) :].lstrip()
     keys = ("en", "permission_en") if modality == "permission" else ("en",)
     return any(rules.cue_exclusions.get(k) and rules.cue_exclusions[k].match(after) for k in keys)
 
@@ -304,8 +320,12 @@ def _in_condition(sentence: str, position: int, language: str, rules: Rules) -> 
 
 def _actor_matches(clause: str, language: str, rules: Rules) -> list[tuple[int, int, str]]:
     """(start, end, norm) of every actor name in ``clause``, longest first at each position, no overlaps."""
-    matches = [(m.start(), m.end(), a.norm) for a in rules.actors for p in (a.zh if language == "zh" else a.en)
-               for m in p.finditer(clause)]
+    matches = [
+        (m.start(), m.end(), a.norm)
+        for a in rules.actors
+        for p in (a.zh if language == "zh" else a.en)
+        for m in p.finditer(clause)
+    ]
     matches.sort(key=lambda t: (t[0], -(t[1] - t[0])))
     kept: list[tuple[int, int, str]] = []
     for start, end, norm in matches:
@@ -324,12 +344,15 @@ def _subject_in(clause: str, language: str, rules: Rules) -> tuple[Actor, ...]:
     first = matches[0]
     chosen = [m for m in matches if m[:2] == first[:2]]
     previous_end = first[1]
-    for start, end, norm in matches[len(chosen):]:
+    for start, end, norm in matches[len(chosen) :]:
         if start < previous_end:
             continue
         gap = clause[previous_end:start]
-        joined = rules.join_zh.match(gap) if language == "zh" else \
-            (len(gap) <= 60 and rules.join_en.search(gap) and not rules.join_blockers_en.search(gap))
+        joined = (
+            rules.join_zh.match(gap)
+            if language == "zh"
+            else (len(gap) <= 60 and rules.join_en.search(gap) and not rules.join_blockers_en.search(gap))
+        )
         if not joined:
             break
         chosen.append((start, end, norm))
@@ -338,7 +361,7 @@ def _subject_in(clause: str, language: str, rules: Rules) -> tuple[Actor, ...]:
     for start, end, norm in chosen:
         raw = clause[start:end]
         if language == "en" and (of := _EN_OF_PHRASE.match(clause, end)):
-            raw = clause[start:of.end()]
+            raw = clause[start : of.end()]
         if norm not in {a.norm for a in actors}:
             actors.append(Actor(raw.strip(), norm))
     return tuple(actors)
@@ -351,7 +374,9 @@ def find_subject(before_cue: str, language: str, rules: Rules) -> Subject:
     if language == "en":
         words = clauses[-1][1].split()
         if words and words[-1].lower() in rules.pronouns_en:
-            earlier = find_subject(before_cue[:clauses[-1][0]], language, rules) if len(clauses) > 1 else Subject((), None)
+            earlier = (
+                find_subject(before_cue[: clauses[-1][0]], language, rules) if len(clauses) > 1 else Subject((), None)
+            )
             return Subject(earlier.actors, len(clauses) - 1, pronoun=True)
     for index in range(len(clauses) - 1, -1, -1):
         actors = _subject_in(clauses[index][1], language, rules)
@@ -370,7 +395,7 @@ def permission_subject(before_cue: str, rules: Rules) -> tuple[Actor, ...]:
         return _subject_in(clause.strip(), "en", rules)
     relatives = list(_EN_RELATIVE.finditer(clause))
     if relatives:
-        clause = clause[relatives[-1].end():]
+        clause = clause[relatives[-1].end() :]
     return _subject_in(clause, "en", rules)
 
 
@@ -386,7 +411,7 @@ def condition_of(before_cue: str, subject: Subject, language: str, rules: Rules)
     end = subject.clause if subject.clause is not None else len(clauses) - 1
     for index in range(end):
         if rules.condition_starts_en.match(clauses[index][1].strip()):
-            return before_cue[clauses[index][0]:clauses[end][0]].strip(" ,;:")
+            return before_cue[clauses[index][0] : clauses[end][0]].strip(" ,;:")
     return ""
 
 
@@ -435,8 +460,9 @@ def extract_unit(doc_id: str, unit: str, text: str, language: str, rules: Rules 
     return state.items
 
 
-def _paragraph_items(doc_id: str, unit: str, paragraph: Paragraph, language: str, rules: Rules,
-                     state: _UnitState) -> None:
+def _paragraph_items(
+    doc_id: str, unit: str, paragraph: Paragraph, language: str, rules: Rules, state: _UnitState
+) -> None:
     previous: tuple[Actor, ...] = ()
     sentences = sentences_of(paragraph.text, language)
     for n, sentence in enumerate(sentences):
@@ -448,22 +474,56 @@ def _paragraph_items(doc_id: str, unit: str, paragraph: Paragraph, language: str
         if not cues:
             if lead_in is not None:
                 condition = item_condition(sentence, language, rules) or lead_in.condition
-                state.items.extend(_records(doc_id, unit, paragraph.locator, lead_in.actors, lead_in.modality,
-                                            condition, sentence, lead_in.sentence))
+                state.items.extend(
+                    _records(
+                        doc_id,
+                        unit,
+                        paragraph.locator,
+                        lead_in.actors,
+                        lead_in.modality,
+                        condition,
+                        sentence,
+                        lead_in.sentence,
+                    )
+                )
             continue
         fallback = previous or (lead_in.actors if lead_in else ()) or state.last_actors
-        found = _sentence_items(doc_id, unit, paragraph.locator, sentence, analysed, cues, fallback, language, rules,
-                                lead_in.sentence if lead_in else "")
-        if lead_in is not None and _acts_before(analysed[:cues[0].start], language, rules) and \
-                lead_in.modality not in {o.modality for o in found}:
+        found = _sentence_items(
+            doc_id,
+            unit,
+            paragraph.locator,
+            sentence,
+            analysed,
+            cues,
+            fallback,
+            language,
+            rules,
+            lead_in.sentence if lead_in else "",
+        )
+        if (
+            lead_in is not None
+            and _acts_before(analysed[: cues[0].start], language, rules)
+            and lead_in.modality not in {o.modality for o in found}
+        ):
             # "（四）在视频起始画面…添加显著的提示标识，可以在视频末尾…": the list's duty, then the item's own cue
-            found = _records(doc_id, unit, paragraph.locator, lead_in.actors, lead_in.modality,
-                             item_condition(sentence, language, rules) or lead_in.condition, sentence,
-                             lead_in.sentence) + found
+            found = (
+                _records(
+                    doc_id,
+                    unit,
+                    paragraph.locator,
+                    lead_in.actors,
+                    lead_in.modality,
+                    item_condition(sentence, language, rules) or lead_in.condition,
+                    sentence,
+                    lead_in.sentence,
+                )
+                + found
+            )
         if not found:
             continue
-        previous = state.last_actors = tuple(dict.fromkeys(Actor(o.actor, o.actor_norm) for o in found
-                                                           if o.modality == found[0].modality))
+        previous = state.last_actors = tuple(
+            dict.fromkeys(Actor(o.actor, o.actor_norm) for o in found if o.modality == found[0].modality)
+        )
         opens_list = n == len(sentences) - 1 and sentence.rstrip().endswith((":", "：")) and not paragraph.is_item
         if opens_list:
             state.lead_in = _LeadIn(sentence, previous, found[0].modality, found[0].condition)
@@ -472,15 +532,25 @@ def _paragraph_items(doc_id: str, unit: str, paragraph: Paragraph, language: str
             state.items.extend(found)
 
 
-def _sentence_items(doc_id: str, unit: str, locator: str, sentence: str, analysed: str, cues: list[Cue],
-                    fallback: tuple[Actor, ...], language: str, rules: Rules, context: str) -> list[Obligation]:
+def _sentence_items(
+    doc_id: str,
+    unit: str,
+    locator: str,
+    sentence: str,
+    analysed: str,
+    cues: list[Cue],
+    fallback: tuple[Actor, ...],
+    language: str,
+    rules: Rules,
+    context: str,
+) -> list[Obligation]:
     """One record per (actor, modality) of a sentence with cues; the actors of each modality are those of its
     first cue."""
     records: list[Obligation] = []
     first_actors: tuple[Actor, ...] = ()
     for modality in dict.fromkeys(c.modality for c in cues):
         cue = next(c for c in cues if c.modality == modality)
-        before = analysed[:cue.start]
+        before = analysed[: cue.start]
         if modality == "permission" and language == "en":
             actors = permission_subject(before, rules)
             if not actors:
@@ -512,15 +582,33 @@ def _acts_before(before_cue: str, language: str, rules: Rules) -> bool:
     return False
 
 
-def _records(doc_id: str, unit: str, locator: str, actors: Iterable[Actor], modality: str, condition: str,
-             text: str, context: str) -> list[Obligation]:
-    return [Obligation(doc_id, unit, locator, a.raw, a.norm, modality, condition, text.strip(), context)
-            for a in actors]
+def _records(
+    doc_id: str,
+    unit: str,
+    locator: str,
+    actors: Iterable[Actor],
+    modality: str,
+    condition: str,
+    text: str,
+    context: str,
+) -> list[Obligation]:
+    return [
+        Obligation(doc_id, unit, locator, a.raw, a.norm, modality, condition, text.strip(), context) for a in actors
+    ]
 
 
 # ---- the register -----------------------------------------------------------------------------------------
-DOC_FIELDS = ("title", "title_en", "jurisdiction", "language", "doc_type", "status", "effective", "issued",
-              "source_url")
+DOC_FIELDS = (
+    "title",
+    "title_en",
+    "jurisdiction",
+    "language",
+    "doc_type",
+    "status",
+    "effective",
+    "issued",
+    "source_url",
+)
 
 
 def unit_texts(rows: Iterable[tuple[str, dict, str | None]]) -> Iterator[tuple[dict, str, str]]:

@@ -9,6 +9,7 @@ Per document (keyed by ``doc_id``, hashed by file content):
 The keyword index is then re-derived from the collection. Killing the process at any point and running
 again gives the same index as one clean run.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -50,8 +51,11 @@ def sorted_rows(store: ClauseStore) -> list[tuple[str, dict, str]]:
 
 
 def keyword_dir(settings: Settings) -> Path:
-    suffix = settings.collection_name if not settings.chroma_host else \
-        f"{settings.collection_name}@{settings.chroma_host}_{settings.chroma_port}"
+    suffix = (
+        settings.collection_name
+        if not settings.chroma_host
+        else f"{settings.collection_name}@{settings.chroma_host}_{settings.chroma_port}"
+    )
     return settings.index_dir / "keyword" / suffix
 
 
@@ -128,8 +132,13 @@ def _run_ingest(
     return report
 
 
-def _load_corpus(settings: Settings, corpus_dir: Path, catalog: dict[str, CatalogEntry], report: IngestReport,
-                 progress: ProgressCallback) -> LoadedCorpus:
+def _load_corpus(
+    settings: Settings,
+    corpus_dir: Path,
+    catalog: dict[str, CatalogEntry],
+    report: IngestReport,
+    progress: ProgressCallback,
+) -> LoadedCorpus:
     """1. Load every file (the corpus, plus documents uploaded through the web app); collect failures."""
     roots = [("", corpus_dir)]
     upload_dir = settings.index_dir / "uploads"
@@ -149,16 +158,18 @@ def _load_corpus(settings: Settings, corpus_dir: Path, catalog: dict[str, Catalo
             failed_files.add(rel)
             continue
         if doc.doc_id in loaded:
-            report.failed.append(FileFailure(path, f"duplicate document id {doc.doc_id!r} "
-                                                   f"(also in {loaded[doc.doc_id].path.name})"))
+            report.failed.append(
+                FileFailure(path, f"duplicate document id {doc.doc_id!r} (also in {loaded[doc.doc_id].path.name})")
+            )
             continue
         loaded[doc.doc_id] = doc
         source_of[doc.doc_id] = rel
     return LoadedCorpus(loaded, source_of, frozenset(failed_files))
 
 
-def _remove_gone(store: ClauseStore, indexed: dict[str, IndexedDocument], corpus: LoadedCorpus,
-                 report: IngestReport) -> None:
+def _remove_gone(
+    store: ClauseStore, indexed: dict[str, IndexedDocument], corpus: LoadedCorpus, report: IngestReport
+) -> None:
     """2. Remove documents whose file is gone (not those whose file merely failed to load)."""
     for doc_id, state in indexed.items():
         if doc_id not in corpus.documents and state.source_file not in corpus.failed_files:
@@ -169,14 +180,22 @@ def _remove_gone(store: ClauseStore, indexed: dict[str, IndexedDocument], corpus
 def ingest_key(settings: Settings, doc: SourceDocument, entry: CatalogEntry | None) -> str:
     """What a document's chunks are made with besides its file: splitter version, chunk sizes, catalog entry and
     applicability rules. A document is re-split when this (or its file's hash) changes."""
-    recipe = f"{SPLITTER_VERSION}|{settings.chunk_max_chars_zh}|{settings.chunk_max_chars_en}|" \
-             f"{entry!r}|{rules_fingerprint(doc.doc_id)}"
+    recipe = (
+        f"{SPLITTER_VERSION}|{settings.chunk_max_chars_zh}|{settings.chunk_max_chars_en}|"
+        f"{entry!r}|{rules_fingerprint(doc.doc_id)}"
+    )
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
-def _index_changed(settings: Settings, store: ClauseStore, indexed: dict[str, IndexedDocument],
-                   corpus: LoadedCorpus, catalog: dict[str, CatalogEntry], report: IngestReport,
-                   progress: ProgressCallback) -> None:
+def _index_changed(
+    settings: Settings,
+    store: ClauseStore,
+    indexed: dict[str, IndexedDocument],
+    corpus: LoadedCorpus,
+    catalog: dict[str, CatalogEntry],
+    report: IngestReport,
+    progress: ProgressCallback,
+) -> None:
     """3. Add / replace what changed (new, changed, or left incomplete by an earlier run)."""
     keys = {doc_id: ingest_key(settings, doc, catalog.get(doc_id)) for doc_id, doc in corpus.documents.items()}
 
@@ -191,8 +210,12 @@ def _index_changed(settings: Settings, store: ClauseStore, indexed: dict[str, In
     embedder = load_embedder(settings.embedding_model)
     embedder.batch_size = max(1, settings.embedding_batch_size)
     for n, doc in enumerate(todo, 1):
-        chunks = chunk_document(doc, catalog.get(doc.doc_id), max_chars_zh=settings.chunk_max_chars_zh,
-                                max_chars_en=settings.chunk_max_chars_en)
+        chunks = chunk_document(
+            doc,
+            catalog.get(doc.doc_id),
+            max_chars_zh=settings.chunk_max_chars_zh,
+            max_chars_en=settings.chunk_max_chars_en,
+        )
         if not chunks:
             report.failed.append(FileFailure(doc.path, "no text to index after splitting"))
             continue
@@ -203,8 +226,14 @@ def _index_changed(settings: Settings, store: ClauseStore, indexed: dict[str, In
         progress("index", n, len(todo), doc.doc_id)
 
 
-def _embeddings(embedder: Embedder, chunks: list[Chunk], reusable: dict[str, np.ndarray], label: str,
-                report: IngestReport, progress: ProgressCallback) -> np.ndarray:
+def _embeddings(
+    embedder: Embedder,
+    chunks: list[Chunk],
+    reusable: dict[str, np.ndarray],
+    label: str,
+    report: IngestReport,
+    progress: ProgressCallback,
+) -> np.ndarray:
     """The chunks' embeddings, one row per chunk: reused where the embedded text is unchanged, else computed."""
     hashes = [embed_sha(c.embed_text) for c in chunks]
     missing = [i for i, h in enumerate(hashes) if h not in reusable]

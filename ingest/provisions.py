@@ -10,6 +10,7 @@ Numbers must rise in document order (per prefix), so a wrapped line that happens
 (``10.5 million …``) or an in-text reference never opens a unit. Used by the splitter for plain-text documents
 without Markdown headings or 第X条 articles (``detect_scheme`` -> ``numbered-provisions``).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,8 @@ _PREFIX = r"(?:§{1,2}|Rule|RULE|Section|SECTION|Sec\.|Regulation|Part|PART|Arti
 _NUMBER = r"\d{1,5}[A-Z]?(?:\.\d{1,4}[A-Z]?)*"
 PROVISION_LINE = re.compile(
     rf"^(?P<prefix>{_PREFIX}\s*)?(?P<number>{_NUMBER})(?P<subs>(?:\.?\((?:\d{{1,3}}|[a-z]{{1,3}})\))*)\.?"
-    rf"(?:[\t ]+(?P<text>\S.*))?$")
+    rf"(?:[\t ]+(?P<text>\S.*))?$"
+)
 _COMPONENT = re.compile(r"(\d+)([A-Z]?)|\((\w+)\)")
 _CHAPTER = re.compile(r"^(\d{1,3})\.?[\t ]+(\S.{0,99})$")  # "1 GENERAL PROVISIONS", "2. Listing Standards"
 MIN_PROVISIONS = 8  # fewer numbered lines than this: not a numbered rulebook
@@ -45,13 +47,12 @@ class Provision:
         prefix = "§" if self.prefix.startswith("§") else self.prefix
         return f"{prefix} {self.number}"
 
-    def is_ancestor_of(self, other: "Provision") -> bool:
-        return other.prefix == self.prefix and len(other.key) > len(self.key) and \
-            other.key[:len(self.key)] == self.key
+    def is_ancestor_of(self, other: Provision) -> bool:
+        return other.prefix == self.prefix and len(other.key) > len(self.key) and other.key[: len(self.key)] == self.key
 
 
 def _key(number: str) -> tuple[tuple[int, str], ...]:
-    """"5A.2.1" -> ((5, "A"), (2, ""), (1, "")); "2.2.4.(1)" -> (..., (4, ""), (1, "")); "(b)" -> (0, "b")."""
+    """ "5A.2.1" -> ((5, "A"), (2, ""), (1, "")); "2.2.4.(1)" -> (..., (4, ""), (1, "")); "(b)" -> (0, "b")."""
     parts = []
     for m in _COMPONENT.finditer(number):
         if m.group(1):
@@ -88,8 +89,8 @@ def _follows(last: tuple | None, key: tuple, lenient: bool) -> bool:
         return True
     for place, (old, new) in enumerate(zip(last, key)):
         if old != new:
-            return new[0] - old[0] <= MAX_STEP and all(n <= MAX_RESTART for n, _ in key[place + 1:])
-    return all(n <= MAX_RESTART for n, _ in key[len(last):])  # a first sub-provision: 2.2.4 -> 2.2.4.(1)
+            return new[0] - old[0] <= MAX_STEP and all(n <= MAX_RESTART for n, _ in key[place + 1 :])
+    return all(n <= MAX_RESTART for n, _ in key[len(last) :])  # a first sub-provision: 2.2.4 -> 2.2.4.(1)
 
 
 def find_provisions(lines: list[str]) -> list[Provision]:
@@ -118,7 +119,7 @@ def _is_heading(provision: Provision, following: Provision | None, lines: list[s
     """A short numbered line followed directly (no text between) by its own first sub-provision."""
     if following is None or not provision.is_ancestor_of(following) or len(provision.text) > HEADING_MAX_CHARS:
         return False
-    between = [line for line in lines[provision.line + 1:following.line] if line.strip()]
+    between = [line for line in lines[provision.line + 1 : following.line] if line.strip()]
     return not between
 
 
@@ -130,7 +131,7 @@ def _chapter_titles(lines: list[str]) -> dict[int, str]:
         m = _CHAPTER.match(line.strip())
         if not m or _match(line) or m.group(2).rstrip().endswith((".", "。", ";", ":")):
             continue
-        following = next((later for later in lines[i + 1:] if later.strip()), "")
+        following = next((later for later in lines[i + 1 :] if later.strip()), "")
         parsed = _match(following)
         if parsed and parsed[1].startswith(m.group(1) + "."):
             titles[i] = f"{m.group(1)} {m.group(2).strip()}"
@@ -157,8 +158,11 @@ def split_provisions(body: str, preamble_label: str = "preamble") -> list[Unit]:
             headings.append((provision, title))
             continue
         end = following.line if following else len(lines)
-        text = [line.strip() for i, line in enumerate(lines[provision.line + 1:end], provision.line + 1)
-                if line.strip() and i not in chapters]
+        text = [
+            line.strip()
+            for i, line in enumerate(lines[provision.line + 1 : end], provision.line + 1)
+            if line.strip() and i not in chapters
+        ]
         chapter = [title for i, title in chapters.items() if i < provision.line][-1:]
         units.append(Unit(label=provision.label, path=[*chapter, *(t for _, t in headings)], blocks=[title, *text]))
     return units

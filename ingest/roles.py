@@ -7,6 +7,7 @@ hold several (a definitions article in the 附则 chapter is ``definitions`` and
 the precedence of ``resources/roles.toml`` is its primary role. The rules (word lists, windows) are data in that
 file. The store writes ``role`` (primary) and ``roles`` (all, comma-separated); ``roles_of(meta)`` reads them.
 """
+
 from __future__ import annotations
 
 import re
@@ -59,26 +60,44 @@ def role_rules() -> RoleRules:
     precedence = tuple(data["precedence"])
     if sorted(precedence) != sorted(ROLES):
         raise ValueError(f"{_RULES_FILE}: precedence must list each of {', '.join(ROLES)} once")
-    patterns = {key: re.compile(data[key]) for key in (
-        "definitions_heading", "defines", "scope_heading", "scope_text", "penalty_section", "penalty_opening",
-        "final_section")}
+    patterns = {
+        key: re.compile(data[key])
+        for key in (
+            "definitions_heading",
+            "defines",
+            "scope_heading",
+            "scope_text",
+            "penalty_section",
+            "penalty_opening",
+            "final_section",
+        )
+    }
     return RoleRules(
-        precedence=precedence, recital_prefix=data["recital_prefix"],
-        preamble_units=frozenset(data["preamble_units"]), signature_units=frozenset(data["signature_units"]),
-        annex_prefixes=tuple(data["annex_prefixes"]), definitions_window=int(data["definitions_window"]),
-        definitions_min_defines=int(data["definitions_min_defines"]), scope_window=int(data["scope_window"]),
-        scope_units=int(data["scope_units"]), **patterns)
+        precedence=precedence,
+        recital_prefix=data["recital_prefix"],
+        preamble_units=frozenset(data["preamble_units"]),
+        signature_units=frozenset(data["signature_units"]),
+        annex_prefixes=tuple(data["annex_prefixes"]),
+        definitions_window=int(data["definitions_window"]),
+        definitions_min_defines=int(data["definitions_min_defines"]),
+        scope_window=int(data["scope_window"]),
+        scope_units=int(data["scope_units"]),
+        **patterns,
+    )
 
 
 def _defines_terms(text: str, rules: RoleRules) -> bool:
-    return bool(rules.definitions_heading.search(text[:rules.definitions_window])
-                or len(rules.defines.findall(text)) >= rules.definitions_min_defines)
+    return bool(
+        rules.definitions_heading.search(text[: rules.definitions_window])
+        or len(rules.defines.findall(text)) >= rules.definitions_min_defines
+    )
 
 
 def _states_scope(chunk: Chunk, rules: RoleRules) -> bool:
     return chunk.part == 0 and bool(
         rules.scope_heading.search(chunk.text.split("\n", 1)[0])
-        or (rules.scope_text.search(chunk.text[:rules.scope_window]) and chunk.unit_index < rules.scope_units))
+        or (rules.scope_text.search(chunk.text[: rules.scope_window]) and chunk.unit_index < rules.scope_units)
+    )
 
 
 def _label_roles(unit: str, rules: RoleRules) -> set[str]:

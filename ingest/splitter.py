@@ -26,6 +26,7 @@ Schemes (chosen by the catalog, else detected):
 In-text references (依照本法第二十一条, referred to in Article 6(2)) never open a unit: only a paragraph or
 heading that *starts* with a label does.
 """
+
 from __future__ import annotations
 
 import re
@@ -206,7 +207,7 @@ def _walk_headings(blocks: list[str], entry: CatalogEntry | None, walker: _Walke
         if not heading and (m := P_BOLD_SECTION.match(block)):
             # A bold section title (EU AI Act, Korean act) is structure at the level of the article headings
             # that follow it: it closes the previous article instead of becoming part of its text.
-            level = next((h[0] for b in blocks[i + 1:] if (h := _heading(b))), PARAGRAPH_LEVEL - 1)
+            level = next((h[0] for b in blocks[i + 1 :] if (h := _heading(b))), PARAGRAPH_LEVEL - 1)
             walker.on_heading(level, m.group(1).strip())
             walker.push_heading(level, m.group(1).strip())
             in_recitals = False
@@ -236,11 +237,13 @@ def _walk_headings(blocks: list[str], entry: CatalogEntry | None, walker: _Walke
                 continue
         elif in_recitals and (m := P_RECITAL.match(block)):
             label = f"Recital {m.group(1)}"
-        elif m := P_OUTCOME.match(block):
-            label = m.group(1)
-        elif roman and (m := P_ROMAN.match(block)):
-            label = m.group(1)
-        elif (m := P_SUBNUMBER.match(block)) and m.group(1).startswith(walker.parent_label() + "."):
+        elif (
+            (m := P_OUTCOME.match(block))
+            or roman
+            and (m := P_ROMAN.match(block))
+            or (m := P_SUBNUMBER.match(block))
+            and m.group(1).startswith(walker.parent_label() + ".")
+        ):
             label = m.group(1)
         if label:
             walker.open(PARAGRAPH_LEVEL, label).blocks.append(block)
@@ -332,7 +335,9 @@ def _walk_cn_plan(blocks: list[str], entry: CatalogEntry | None, walker: _Walker
             if not label and (m := PLAN_PART.match(text)):
                 label = m.group(1)
             elif not label and (m := PLAN_SUBPART.match(text)):
-                parent = next((o.unit.label for o in reversed(walker.stack) if PLAN_PART.match(o.unit.label + "、")), "")
+                parent = next(
+                    (o.unit.label for o in reversed(walker.stack) if PLAN_PART.match(o.unit.label + "、")), ""
+                )
                 label = f"{parent}（{m.group(1)}）"
             if label:
                 walker.open(level, label).blocks.append(block)
@@ -424,8 +429,11 @@ def _pack(blocks: list[str], limit: int) -> list[list[str]]:
             pieces.append([block])
             size = len(block)
     # Fold a tiny tail piece into its predecessor when that stays reasonable.
-    if len(pieces) > 1 and sum(map(len, pieces[-1])) < limit // 4 and \
-            sum(map(len, pieces[-2])) + sum(map(len, pieces[-1])) <= limit * 1.3:
+    if (
+        len(pieces) > 1
+        and sum(map(len, pieces[-1])) < limit // 4
+        and sum(map(len, pieces[-2])) + sum(map(len, pieces[-1])) <= limit * 1.3
+    ):
         pieces[-2].extend(pieces.pop())
     return pieces
 

@@ -13,6 +13,7 @@ the chunks were made with: splitter version, chunk sizes, catalog entry, applica
 A document is *complete* in the index when all its chunks are there with the same ``sha256`` and their
 number equals ``chunk_count``; anything else (e.g. an ingest killed mid-document) is redone on the next run.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -64,11 +65,13 @@ def open_client(settings: Settings):
     if settings.chroma_host:
         headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
         try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, headers=headers,
-                                       settings=client_settings)
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, headers=headers, settings=client_settings
+            )
         except Exception as exc:  # connection errors surface as several exception types
-            raise IndexError_(f"Chroma server {settings.chroma_host}:{settings.chroma_port} unreachable: "
-                              f"{exc}") from exc
+            raise IndexError_(
+                f"Chroma server {settings.chroma_host}:{settings.chroma_port} unreachable: {exc}"
+            ) from exc
     path = settings.index_dir / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -85,7 +88,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def _store_errors(store: "ClauseStore", writing: bool):
+def _store_errors(store: ClauseStore, writing: bool):
     """Chroma failures (disk full, read-only files, server gone) as IndexError_ / IndexUnavailable with a reason."""
     try:
         yield
@@ -93,8 +96,11 @@ def _store_errors(store: "ClauseStore", writing: bool):
         raise
     except Exception as exc:  # chromadb raises InternalError, HTTP and OS errors for the same few causes
         settings = store.settings
-        where = f"Chroma server {settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host \
+        where = (
+            f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
+            if settings.chroma_host
             else str(settings.index_dir / "chroma")
+        )
         if writing:
             raise IndexError_(f"cannot write to the index at {where}: {_one_line(exc)}") from exc
         raise IndexUnavailable(f"cannot read the index at {where}: {_one_line(exc)}") from exc
@@ -152,7 +158,7 @@ class ClauseStore:
         """The stored embeddings of ``ids``, in that order, as unit-length float32 rows (for exact search)."""
         out: list[np.ndarray] = []
         for start in range(0, len(ids), PAGE):
-            batch = ids[start:start + PAGE]
+            batch = ids[start : start + PAGE]
             with _store_errors(self, writing=False):
                 page = self.collection.get(ids=batch, include=["embeddings"])
             found = dict(zip(page["ids"], page["embeddings"]))
@@ -214,8 +220,14 @@ class ClauseStore:
         with _store_errors(self, writing=True):
             self.collection.delete(where={"doc_id": doc_id})
 
-    def add_document(self, doc: SourceDocument, chunks: list[Chunk], embeddings: np.ndarray,
-                     source_file: str = "", ingest_key: str = "") -> None:
+    def add_document(
+        self,
+        doc: SourceDocument,
+        chunks: list[Chunk],
+        embeddings: np.ndarray,
+        source_file: str = "",
+        ingest_key: str = "",
+    ) -> None:
         """Replace a document's chunks: delete whatever is there, then add the new ones in batches."""
         self.delete_document(doc.doc_id)
         source_file = source_file or doc.path.name

@@ -9,6 +9,7 @@ A missing shared corpus is an error, never a skip: a run that selects any test n
 with one message saying where the corpus was expected. Only the fast stage tests (``tests/stages``: their own
 fixture corpus and a fake embedder) run without it.
 """
+
 from __future__ import annotations
 
 import os
@@ -220,8 +221,16 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-background-networking",
+                "--disable-gpu",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield b
         b.close()

@@ -25,6 +25,7 @@ Usage::
         ...
         assert server.requests[0].body["messages"][0]["role"] == "system"
 """
+
 from __future__ import annotations
 
 import json
@@ -50,28 +51,28 @@ class Reply:
     delay_s: float = 0.0
 
     @classmethod
-    def text(cls, content: str) -> "Reply":
+    def text(cls, content: str) -> Reply:
         return cls("text", content=content)
 
     @classmethod
-    def chunks(cls, pieces: list[str] | tuple[str, ...], interval_s: float = 0.0) -> "Reply":
+    def chunks(cls, pieces: list[str] | tuple[str, ...], interval_s: float = 0.0) -> Reply:
         """Exactly these deltas, one stream chunk each, ``interval_s`` apart."""
         return cls("chunks", pieces=tuple(pieces), delay_s=interval_s)
 
     @classmethod
-    def malformed(cls) -> "Reply":
+    def malformed(cls) -> Reply:
         return cls("malformed")
 
     @classmethod
-    def error(cls, status: int = 500, message: str = "internal error (fake)") -> "Reply":
+    def error(cls, status: int = 500, message: str = "internal error (fake)") -> Reply:
         return cls("error", content=message, status=status)
 
     @classmethod
-    def slow(cls, seconds: float, content: str = "too late [1]") -> "Reply":
+    def slow(cls, seconds: float, content: str = "too late [1]") -> Reply:
         return cls("slow", content=content, delay_s=seconds)
 
     @classmethod
-    def stall(cls, seconds: float, first_pieces: list[str] | tuple[str, ...] = ("partial ",)) -> "Reply":
+    def stall(cls, seconds: float, first_pieces: list[str] | tuple[str, ...] = ("partial ",)) -> Reply:
         return cls("stall", pieces=tuple(first_pieces), delay_s=seconds)
 
     def stream_pieces(self) -> list[str]:
@@ -80,7 +81,7 @@ class Reply:
             return list(self.pieces)
         text = self.content
         size = max(1, min(8, len(text) // 4 or 1))
-        return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+        return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
     @property
     def full_text(self) -> str:
@@ -117,7 +118,7 @@ class RecordedRequest:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_Server"
+    server: _Server
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args) -> None:  # keep test output quiet
@@ -144,13 +145,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _event(self, data: str) -> None:
-        self.wfile.write(f"data: {data}\n\n".encode("utf-8"))
+        self.wfile.write(f"data: {data}\n\n".encode())
         self.wfile.flush()
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            self._json(200, {"object": "list", "data": [{"id": self.server.fake.model, "object": "model",
-                                                         "owned_by": "fake"}]})
+            self._json(
+                200, {"object": "list", "data": [{"id": self.server.fake.model, "object": "model", "owned_by": "fake"}]}
+            )
         else:
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
@@ -193,18 +195,37 @@ class _Handler(BaseHTTPRequestHandler):
         created = int(time.time())
         if not stream:
             text = reply.full_text
-            self._json(200, {
-                "id": cid, "object": "chat.completion", "created": created, "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "logprobs": None, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            })
+            self._json(
+                200,
+                {
+                    "id": cid,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "logprobs": None,
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                },
+            )
             return
 
         def chunk(delta: dict, finish: str | None = None) -> str:
-            return json.dumps({"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                               "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                            "finish_reason": finish}]}, ensure_ascii=False)
+            return json.dumps(
+                {
+                    "id": cid,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                },
+                ensure_ascii=False,
+            )
 
         self._start_sse()
         self._event(chunk({"role": "assistant", "content": ""}))
@@ -221,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    fake: "FakeOpenAI"
+    fake: FakeOpenAI
 
 
 class FakeOpenAI:
@@ -237,12 +258,13 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------------
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         server = _Server(("127.0.0.1", 0), _Handler)  # port 0: the OS picks a free port
         server.fake = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-openai", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -255,7 +277,7 @@ class FakeOpenAI:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -271,7 +293,7 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self.port}/v1"
 
     # -- scripting ----------------------------------------------------------------------------------------
-    def script(self, *replies: Reply) -> "FakeOpenAI":
+    def script(self, *replies: Reply) -> FakeOpenAI:
         """Queue these behaviours for the next requests, in order."""
         with self._lock:
             self._queue.extend(replies)

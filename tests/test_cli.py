@@ -1,4 +1,5 @@
 """The ``regqa`` command line, run as a subprocess the way users run it (real index, real model)."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,6 +1,7 @@
 """Runtime dependencies are declared exactly: every distribution that assistant/, ingest/, common/ or app.py
 imports is declared in pyproject.toml, and every declared one is imported. The chat channels may use the ``bots``
 extra, the evaluation baselines the ``baselines`` extra; everything else must be a core dependency."""
+
 from __future__ import annotations
 
 import ast
@@ -34,8 +35,10 @@ def declared() -> dict[str, set[str]]:
 def imported() -> dict[str, set[str]]:
     """normalised distribution name -> the runtime files (relative paths) that import it."""
     distributions = packages_distributions()
-    files = [PROJECT_ROOT / "app.py", *[p for d in ("assistant", "ingest", "common")
-                                        for p in sorted((PROJECT_ROOT / d).rglob("*.py"))]]
+    files = [
+        PROJECT_ROOT / "app.py",
+        *[p for d in ("assistant", "ingest", "common") for p in sorted((PROJECT_ROOT / d).rglob("*.py"))],
+    ]
     out: dict[str, set[str]] = {}
     for path in files:
         rel = path.relative_to(PROJECT_ROOT).as_posix()

@@ -1,6 +1,7 @@
 """The [n] marks of a generated answer, checked against the citations the model was offered: ``check_citations``
 for a whole reply, ``CitationStreamFilter`` for a reply as it streams. The answer service uses both (the generator
 only produces text)."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """The opening of a comparison answer: "Comparison of A and B:", then a Markdown table, one row per aspect asked about
 (``resources/comparison.toml``), each cell a verbatim sentence of that side's clause with its [n]. The sides
 themselves are found at retrieval (``assistant/comparison.py``)."""
+
 from __future__ import annotations
 
 import re
@@ -38,8 +39,7 @@ def side_name(side: Side, title_of: Callable[[str], str], language: str) -> str:
     return names.get(language, side.jurisdiction)
 
 
-def comparison_table(question: str, language: str, names: list[str],
-                     cells: list[list[tuple[str, int]]]) -> str:
+def comparison_table(question: str, language: str, names: list[str], cells: list[list[tuple[str, int]]]) -> str:
     """A Markdown table: a header with the side names, one row per aspect the question asks about.
     ``cells[side]`` = [(clause text, citation number)] of that side, best first."""
     asked = [a for a in policy().aspects if a.question.search(question)]
@@ -60,8 +60,9 @@ def comparison_table(question: str, language: str, names: list[str],
     return "\n".join(lines)
 
 
-def comparison_opening(question: str, language: str, names: list[str], sides: list[Side],
-                       citations: list[Citation]) -> list[str]:
+def comparison_opening(
+    question: str, language: str, names: list[str], sides: list[Side], citations: list[Citation]
+) -> list[str]:
     """The lines that open a comparison answer: "Comparison of A and B:", the table (a verbatim sentence per side
     and aspect), and the sides no clause was found for; the clauses themselves follow."""
     cells: list[list[tuple[str, int]]] = [[] for _ in sides]
@@ -73,6 +74,9 @@ def comparison_opening(question: str, language: str, names: list[str], sides: li
     missing = [names[n] for n, side_cells in enumerate(cells) if not side_cells]
     lines = [lead, "", comparison_table(question, language, names, cells), ""]
     if missing:
-        lines += [("语料中未找到以下一方的相关条款：" if language == "zh" else
-                   "No clause was found for: ") + ", ".join(missing), ""]
+        lines += [
+            ("语料中未找到以下一方的相关条款：" if language == "zh" else "No clause was found for: ")
+            + ", ".join(missing),
+            "",
+        ]
     return lines

@@ -4,6 +4,7 @@ The extractive answer (a lead of verbatim sentences with their [n], the line nam
 the cited clauses quoted verbatim, grouped by document), the citations both answer modes offer, the refusal text
 with its "possibly related" clauses, and the notices, date lines, interpretation and follow-ups around an answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,6 +14,7 @@ from datetime import date
 from assistant import dates
 from assistant.answering.comparison import comparison_opening, side_name
 from assistant.answering.follow_ups import suggest_follow_ups
+from assistant.answering.guard import RefusalDecision
 from assistant.answering.lead import Lead, Piece, compose_lead
 from assistant.answering.lead import policy as lead_policy
 from assistant.answering.models import Citation
@@ -20,7 +22,6 @@ from assistant.answering.naming import DocumentNames, join_en
 from assistant.answering.policy import policy
 from assistant.answering.selection import cited_clauses
 from assistant.comparison import side_of
-from assistant.answering.guard import RefusalDecision
 from assistant.retrieval import HybridRetriever, RetrievalResult, RetrievedClause
 
 
@@ -66,8 +67,12 @@ class Composer:
     def cited_clauses(self, result: RetrievalResult) -> list[RetrievedClause]:
         """The clauses an answer cites, in citation order (``selection.py``)."""
         docs = self.retriever.index.docs
-        return cited_clauses(result, self.max_cited_units, self.retriever.index.is_framing,
-                             lambda d: docs[d].jurisdiction if d in docs else "")
+        return cited_clauses(
+            result,
+            self.max_cited_units,
+            self.retriever.index.is_framing,
+            lambda d: docs[d].jurisdiction if d in docs else "",
+        )
 
     def citations(self, result: RetrievalResult, language: str) -> list[Citation]:
         """The citations of the cited clauses, numbered from 1 (what the LLM is offered, what dates are read from)."""
@@ -80,8 +85,9 @@ class Composer:
         citations = [self.names.citation(n, c, language) for n, c in enumerate(clauses, 1)]
         lead = self.sentence_lead(result, clauses, citations, language)
         if result.sides:
-            lines = comparison_opening(result.analysis.question, language, self.side_names(result, language),
-                                       result.sides, citations)
+            lines = comparison_opening(
+                result.analysis.question, language, self.side_names(result, language), result.sides, citations
+            )
         elif language == "zh":
             lines = ["根据" + "和".join(self._named_provisions(clauses, language)) + "的规定：", ""]
         else:
@@ -122,8 +128,9 @@ class Composer:
                 lines.append("")
         return lines
 
-    def sentence_lead(self, result: RetrievalResult, clauses: list[RetrievedClause], citations: list[Citation],
-                      language: str) -> str:
+    def sentence_lead(
+        self, result: RetrievalResult, clauses: list[RetrievedClause], citations: list[Citation], language: str
+    ) -> str:
         """The lead sentences (``lead.py``); sets each citation's ``spans`` (and ``unit_text`` for a unit cut into
         several pieces, so that the panel shows all of it with the quoted sentences marked)."""
         index = self.retriever.index
@@ -149,8 +156,14 @@ class Composer:
         lead = Lead()
         for n in range(len(result.sides)):
             side = [p for p, cit in zip(pieces, citations) if side_of(cit.doc_id, cit.jurisdiction, result.sides) == n]
-            part = compose_lead(question, language, side, weight_of, wants_definition,
-                                max_sentences=lead_policy().max_sentences_per_side)
+            part = compose_lead(
+                question,
+                language,
+                side,
+                weight_of,
+                wants_definition,
+                max_sentences=lead_policy().max_sentences_per_side,
+            )
             lead.text = (lead.text + ("" if language == "zh" else " ") + part.text).strip() if part.text else lead.text
             for k, spans in part.spans.items():
                 lead.spans.setdefault(k, []).extend(spans)
@@ -179,20 +192,24 @@ class Composer:
         else:
             lines = [f"The corpus does not cover this question: {decision.reason}"]
             if related:
-                lines += ["", "Possibly related clauses (they do not answer the question):"] + \
-                         [f"- {r.label}" for r in related]
+                lines += ["", "Possibly related clauses (they do not answer the question):"] + [
+                    f"- {r.label}" for r in related
+                ]
         return Refusal("\n".join(lines) + "\n", related)
 
     # ---- around the answer ----------------------------------------------------------------------------------------
     def version_notices(self, result: RetrievalResult, language: str) -> list[str]:
         """A notice per revoked document among the top clauses' documents."""
         notices = []
-        for doc_id in dict.fromkeys(c.doc_id for c in result.clauses[:policy().version_notice_clauses]):
+        for doc_id in dict.fromkeys(c.doc_id for c in result.clauses[: policy().version_notice_clauses]):
             info = self.retriever.index.docs.get(doc_id)
             if info and info.status in policy().revoked_statuses:
                 title = self.names.document_title(doc_id)
-                notices.append(f"{title}已废止，引用时请以现行文本为准。" if language == "zh"
-                               else f"{title} is revoked; it is quoted for reference only.")
+                notices.append(
+                    f"{title}已废止，引用时请以现行文本为准。"
+                    if language == "zh"
+                    else f"{title} is revoked; it is quoted for reference only."
+                )
         return notices
 
     def date_lines(self, question: str, result: RetrievalResult, language: str, day: date) -> tuple[str, list[str]]:
@@ -202,8 +219,9 @@ class Composer:
         dates.mark_in_effect(cited, day)
         lead = ""
         if dates.asks_when(question):
-            lead = dates.when_lead(cited, language, self.names.unit_label, self.names.document_title,
-                                   self.names.effective_date)
+            lead = dates.when_lead(
+                cited, language, self.names.unit_label, self.names.document_title, self.names.effective_date
+            )
         return lead, dates.date_notices(cited, day, language, self.names.unit_label)
 
     def interpretation(self, result: RetrievalResult, language: str) -> str:
@@ -217,8 +235,9 @@ class Composer:
 
     def follow_ups(self, result: RetrievalResult, language: str, citations: list[Citation]) -> list[str]:
         """Suggested next questions about the first cited document (``follow_ups.py``)."""
-        return suggest_follow_ups(result.analysis.question, language,
-                                  [self.names.document_title(c.doc_id) for c in citations])
+        return suggest_follow_ups(
+            result.analysis.question, language, [self.names.document_title(c.doc_id) for c in citations]
+        )
 
 
 def quote_block(text: str) -> str:

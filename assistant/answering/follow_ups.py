@@ -1,5 +1,6 @@
 """Suggested follow-up questions under an answer: templates (``resources/follow_ups.toml``) filled with the first
 cited document's title, skipping topics the question already asks about."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,7 @@ TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "resources" / "follow_
 @lru_cache(maxsize=1)
 def _templates() -> tuple[list[tuple[dict[str, str], re.Pattern]], int]:
     data = tomllib.loads(TEMPLATES_FILE.read_text(encoding="utf-8"))
-    templates = [({"zh": t["zh"], "en": t["en"]}, re.compile("|".join(t["skip_if"]), re.I))
-                 for t in data["templates"]]
+    templates = [({"zh": t["zh"], "en": t["en"]}, re.compile("|".join(t["skip_if"]), re.I)) for t in data["templates"]]
     return templates, int(data["settings"]["max_suggestions"])
 
 

@@ -10,6 +10,7 @@ decision wins, and no decision means answer. Two kinds of reasons:
 Word lists are in the [guard] section of assistant/resources/ranking.toml. Each reason is a sentence in the
 question's language, shown to the user.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -51,8 +52,15 @@ def missing_clause(result: RetrievalResult, ctx: GuardContext) -> RefusalDecisio
         return None
     doc_id, ref = result.missing_refs[0]
     title = ctx.titles.get(doc_id, doc_id)
-    return RefusalDecision(True, _say(result.analysis.language, f"语料库中的{title}没有{ref.raw}这一条款。",
-                                      f"{title} in the corpus has no {ref.raw}."), "missing-clause")
+    return RefusalDecision(
+        True,
+        _say(
+            result.analysis.language,
+            f"语料库中的{title}没有{ref.raw}这一条款。",
+            f"{title} in the corpus has no {ref.raw}.",
+        ),
+        "missing-clause",
+    )
 
 
 def unknown_document(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
@@ -60,8 +68,11 @@ def unknown_document(result: RetrievalResult, ctx: GuardContext) -> RefusalDecis
     if not a.unknown_titles:
         return None
     names = "、".join(a.unknown_titles) if a.language == "zh" else ", ".join(a.unknown_titles)
-    return RefusalDecision(True, _say(a.language, f"语料库中没有{names}的文本。",
-                                      f"The corpus does not contain the text of {names}."), "unknown-document")
+    return RefusalDecision(
+        True,
+        _say(a.language, f"语料库中没有{names}的文本。", f"The corpus does not contain the text of {names}."),
+        "unknown-document",
+    )
 
 
 def foreign_jurisdiction(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
@@ -69,27 +80,46 @@ def foreign_jurisdiction(result: RetrievalResult, ctx: GuardContext) -> RefusalD
     if not a.foreign_jurisdictions or a.jurisdictions or a.named_in_question:
         return None
     names = ", ".join(a.foreign_jurisdictions)
-    return RefusalDecision(True, _say(a.language, f"语料库中没有涉及该法域（{names}）的法规文本。",
-                                      f"The corpus has no regulation text for that jurisdiction ({names})."),
-                           "foreign-jurisdiction")
+    return RefusalDecision(
+        True,
+        _say(
+            a.language,
+            f"语料库中没有涉及该法域（{names}）的法规文本。",
+            f"The corpus has no regulation text for that jurisdiction ({names}).",
+        ),
+        "foreign-jurisdiction",
+    )
 
 
 def company_enforcement(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     a = result.analysis
     if not (ctx.policy.companies.search(a.question) and ctx.policy.enforcement.search(a.question)):
         return None
-    return RefusalDecision(True, _say(a.language, "语料库只收录法规文本，不包含针对具体企业的执法或处罚记录。",
-                                      "The corpus holds regulation texts only, not enforcement decisions "
-                                      "about particular companies."), "events")
+    return RefusalDecision(
+        True,
+        _say(
+            a.language,
+            "语料库只收录法规文本，不包含针对具体企业的执法或处罚记录。",
+            "The corpus holds regulation texts only, not enforcement decisions about particular companies.",
+        ),
+        "events",
+    )
 
 
 def statistics(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     a = result.analysis
     if not ctx.policy.statistics.search(a.question):
         return None
-    return RefusalDecision(True, _say(a.language, "语料库只收录法规文本，不包含执法统计、签署名单等事实数据。",
-                                      "The corpus holds regulation texts only, not statistics, "
-                                      "signatory lists or other facts about what happened since."), "events")
+    return RefusalDecision(
+        True,
+        _say(
+            a.language,
+            "语料库只收录法规文本，不包含执法统计、签署名单等事实数据。",
+            "The corpus holds regulation texts only, not statistics, "
+            "signatory lists or other facts about what happened since.",
+        ),
+        "events",
+    )
 
 
 def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
@@ -101,40 +131,76 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
         held = ctx.doc_years.get(doc_id)
         if held and asked_years and max(asked_years) > held:
             title = ctx.titles.get(doc_id, doc_id)
-            return RefusalDecision(True, _say(
-                a.language, f"语料库中的{title}是{held}年的文本，不包含{max(asked_years)}年的修订。",
-                f"The corpus holds the {held} text of {title}; it does not contain a "
-                f"{max(asked_years)} amendment."), "newer-version")
+            return RefusalDecision(
+                True,
+                _say(
+                    a.language,
+                    f"语料库中的{title}是{held}年的文本，不包含{max(asked_years)}年的修订。",
+                    f"The corpus holds the {held} text of {title}; it does not contain a {max(asked_years)} amendment.",
+                ),
+                "newer-version",
+            )
     return None
 
 
 def nothing_found(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     if result.clauses:
         return None
-    return RefusalDecision(True, _say(result.analysis.language, "语料库中没有找到相关条款。",
-                                      "No relevant clause was found in the corpus."), "weak-evidence")
+    return RefusalDecision(
+        True,
+        _say(result.analysis.language, "语料库中没有找到相关条款。", "No relevant clause was found in the corpus."),
+        "weak-evidence",
+    )
 
 
 def weak_evidence(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     a = result.analysis
     named_something = bool(a.doc_ids or result.lookup_hits)
-    if named_something or result.top_dense_similarity >= ctx.min_similarity or \
-            result.keyword_coverage >= ctx.min_coverage:
+    if (
+        named_something
+        or result.top_dense_similarity >= ctx.min_similarity
+        or result.keyword_coverage >= ctx.min_coverage
+    ):
         return None
-    return RefusalDecision(True, _say(a.language, "语料库中没有足够相关的条款来回答这个问题。",
-                                      "The corpus does not contain clauses that answer this question."),
-                           "weak-evidence")
+    return RefusalDecision(
+        True,
+        _say(
+            a.language,
+            "语料库中没有足够相关的条款来回答这个问题。",
+            "The corpus does not contain clauses that answer this question.",
+        ),
+        "weak-evidence",
+    )
 
 
-RULES: tuple[Rule, ...] = (missing_clause, unknown_document, foreign_jurisdiction, company_enforcement, statistics,
-                           newer_version, nothing_found, weak_evidence)
+RULES: tuple[Rule, ...] = (
+    missing_clause,
+    unknown_document,
+    foreign_jurisdiction,
+    company_enforcement,
+    statistics,
+    newer_version,
+    nothing_found,
+    weak_evidence,
+)
 
 
-def decide(result: RetrievalResult, settings: Settings, doc_years: dict[str, int], titles: dict[str, str],
-           policy: RankingPolicy | None = None, rules: tuple[Rule, ...] = RULES) -> RefusalDecision:
+def decide(
+    result: RetrievalResult,
+    settings: Settings,
+    doc_years: dict[str, int],
+    titles: dict[str, str],
+    policy: RankingPolicy | None = None,
+    rules: tuple[Rule, ...] = RULES,
+) -> RefusalDecision:
     """The first rule's decision, else answer."""
-    ctx = GuardContext(policy=(policy or default_policy()).guard, min_similarity=settings.refusal_min_similarity,
-                       min_coverage=settings.refusal_min_coverage, doc_years=doc_years, titles=titles)
+    ctx = GuardContext(
+        policy=(policy or default_policy()).guard,
+        min_similarity=settings.refusal_min_similarity,
+        min_coverage=settings.refusal_min_coverage,
+        doc_years=doc_years,
+        titles=titles,
+    )
     for rule in rules:
         decision = rule(result, ctx)
         if decision is not None:

@@ -7,6 +7,7 @@ a prior for the first-cited clauses, a bonus when they hold the kind of value as
 text (definition lists, recitals, preambles, signature blocks) unless the question asks for a definition.
 Every number is in ``resources/lead.toml``.
 """
+
 from __future__ import annotations
 
 import re
@@ -46,14 +47,23 @@ class LeadPolicy:
 @lru_cache(maxsize=1)
 def policy() -> LeadPolicy:
     data = tomllib.loads(POLICY_FILE.read_text(encoding="utf-8"))
-    kinds = tuple(ValueKind(name, re.compile("|".join(v["question"]), re.I), re.compile("|".join(v["value"]), re.I))
-                  for name, v in data["values"].items())
-    return LeadPolicy(max_sentences=data["max_sentences"], max_sentences_per_side=data["max_sentences_per_side"],
-                      max_chars=data["max_chars"],
-                      also_within=data["also_within"], max_per_clause=data["max_per_clause"],
-                      rank_prior=data["rank_prior"], framing_factor=data["framing_factor"],
-                      value_bonus=data["value_bonus"], min_chars=data["min_chars"],
-                      min_words_en=data["min_words_en"], values=kinds)
+    kinds = tuple(
+        ValueKind(name, re.compile("|".join(v["question"]), re.I), re.compile("|".join(v["value"]), re.I))
+        for name, v in data["values"].items()
+    )
+    return LeadPolicy(
+        max_sentences=data["max_sentences"],
+        max_sentences_per_side=data["max_sentences_per_side"],
+        max_chars=data["max_chars"],
+        also_within=data["also_within"],
+        max_per_clause=data["max_per_clause"],
+        rank_prior=data["rank_prior"],
+        framing_factor=data["framing_factor"],
+        value_bonus=data["value_bonus"],
+        min_chars=data["min_chars"],
+        min_words_en=data["min_words_en"],
+        values=kinds,
+    )
 
 
 @dataclass(frozen=True)
@@ -125,8 +135,9 @@ class _Scored:
     matched: bool  # holds a question word or an asked-for value
 
 
-def _score_sentences(question: str, language: str, pieces: list[Piece], weight_of: Callable[[str], float],
-                     wants_definition: bool) -> list[_Scored]:
+def _score_sentences(
+    question: str, language: str, pieces: list[Piece], weight_of: Callable[[str], float], wants_definition: bool
+) -> list[_Scored]:
     p = policy()
     q_weights = {t: weight_of(t) for t in set(tokenize(question))}
     total = sum(q_weights.values()) or 1.0
@@ -147,8 +158,14 @@ def _score_sentences(question: str, language: str, pieces: list[Piece], weight_o
     return sorted(scored, key=lambda x: -x.score)
 
 
-def compose_lead(question: str, language: str, pieces: list[Piece], weight_of: Callable[[str], float],
-                 wants_definition: bool = False, max_sentences: int | None = None) -> Lead:
+def compose_lead(
+    question: str,
+    language: str,
+    pieces: list[Piece],
+    weight_of: Callable[[str], float],
+    wants_definition: bool = False,
+    max_sentences: int | None = None,
+) -> Lead:
     """The lead for an extractive answer ("" when no cited clause has a sentence)."""
     p = policy()
     limit = max_sentences or p.max_sentences

@@ -1,5 +1,6 @@
 """What the answer service takes and gives: the checks on a question and its conversation, and the ``Answer`` with
 its ``Citation``s that every surface (CLI, web, API, bots) renders."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -78,17 +79,26 @@ class Answer:
 
     def to_dict(self, include_retrieved: bool = False) -> dict:
         out = {
-            "answer_id": self.answer_id, "lead": self.lead, "interpreted_as": self.interpreted_as,
+            "answer_id": self.answer_id,
+            "lead": self.lead,
+            "interpreted_as": self.interpreted_as,
             "follow_ups": self.follow_ups,
-            "question": self.question, "text": self.text, "refused": self.refused, "mode": self.mode,
-            "language": self.language, "timings": self.timings, "notices": self.notices,
+            "question": self.question,
+            "text": self.text,
+            "refused": self.refused,
+            "mode": self.mode,
+            "language": self.language,
+            "timings": self.timings,
+            "notices": self.notices,
             "citations": [c.to_dict() for c in self.citations],
             "related": [c.to_dict() for c in self.related],
             "refusal_kind": self.refusal_kind,
         }
         if include_retrieved:
-            out["retrieved"] = [{"doc_id": c.doc_id, "unit": c.unit, "locator": c.locator, "text": c.text,
-                                 "score": c.score} for c in self.retrieved]
+            out["retrieved"] = [
+                {"doc_id": c.doc_id, "unit": c.unit, "locator": c.locator, "text": c.text, "score": c.score}
+                for c in self.retrieved
+            ]
         return out
 
 
@@ -102,8 +112,10 @@ def validate_question(question: object) -> str:
         raise InvalidQuestion("Please type a question (it was empty). / 请输入问题（内容为空）。")
     limit = policy().max_question_chars
     if len(cleaned) > limit:
-        raise InvalidQuestion(f"The question is too long ({len(cleaned)} characters; the limit is "
-                              f"{limit}). / 问题过长（{len(cleaned)} 字符，上限 {limit}）。")
+        raise InvalidQuestion(
+            f"The question is too long ({len(cleaned)} characters; the limit is "
+            f"{limit}). / 问题过长（{len(cleaned)} 字符，上限 {limit}）。"
+        )
     if not any(ch.isalnum() for ch in cleaned):
         raise InvalidQuestion("The question has no words in it. / 问题中没有文字。")
     return cleaned
@@ -112,23 +124,32 @@ def validate_question(question: object) -> str:
 def usable_history(history: list | None) -> list[dict]:
     """The turns of a conversation that can be read: dicts with a non-empty text ``content`` and a user or
     assistant ``role`` (anything else is ignored), their unpaired surrogates dropped."""
-    return [{**h, "content": _drop_surrogates(h["content"])} for h in (history or [])
-            if isinstance(h, dict) and isinstance(h.get("content"), str) and h.get("content")
-            and h.get("role") in HISTORY_ROLES]
+    return [
+        {**h, "content": _drop_surrogates(h["content"])}
+        for h in (history or [])
+        if isinstance(h, dict)
+        and isinstance(h.get("content"), str)
+        and h.get("content")
+        and h.get("role") in HISTORY_ROLES
+    ]
 
 
 def validate_history(history: list[dict], max_turns: int, max_chars: int) -> None:
     """A conversation longer than the limits is refused with a clear message (it would cost analysis time
     without helping the answer: only the last turns are read)."""
     if len(history) > max_turns:
-        raise InvalidQuestion(f"The conversation history is too long ({len(history)} turns; the limit is "
-                              f"{max_turns}). Start a new conversation. / 对话历史过长（{len(history)} 轮，上限 "
-                              f"{max_turns}），请开始新对话。")
+        raise InvalidQuestion(
+            f"The conversation history is too long ({len(history)} turns; the limit is "
+            f"{max_turns}). Start a new conversation. / 对话历史过长（{len(history)} 轮，上限 "
+            f"{max_turns}），请开始新对话。"
+        )
     total = sum(len(turn["content"]) for turn in history)
     if total > max_chars:
-        raise InvalidQuestion(f"The conversation history is too long ({total} characters; the limit is "
-                              f"{max_chars}). Start a new conversation. / 对话历史过长（{total} 字符，上限 "
-                              f"{max_chars}），请开始新对话。")
+        raise InvalidQuestion(
+            f"The conversation history is too long ({total} characters; the limit is "
+            f"{max_chars}). Start a new conversation. / 对话历史过长（{total} 字符，上限 "
+            f"{max_chars}），请开始新对话。"
+        )
 
 
 def recent_history(history: list[dict], max_turns: int, max_chars: int) -> list[dict]:

@@ -1,5 +1,6 @@
 """How an answer names documents and clauses: 《生成式人工智能服务管理暂行办法》第十二条, EU AI Act Article 5(1)(d)–(f),
 with the catalog's short titles and editions and a "revoked" mark; and the ``Citation`` of a retrieved clause."""
+
 from __future__ import annotations
 
 import re
@@ -47,11 +48,21 @@ class DocumentNames:
 
     def citation(self, n: int, clause: RetrievedClause, language: str) -> Citation:
         m = clause.meta
-        citation = Citation(n=n, doc_id=clause.doc_id, title=m.get("title", clause.doc_id), unit=clause.unit,
-                            locator=clause.locator, label=self.clause_label(clause, language), quote=clause.text,
-                            status=clause.status, source_url=m.get("source_url", ""), path=m.get("path", ""),
-                            issued=m.get("issued", ""), jurisdiction=m.get("jurisdiction", ""),
-                            chunk_id=clause.chunk_id)
+        citation = Citation(
+            n=n,
+            doc_id=clause.doc_id,
+            title=m.get("title", clause.doc_id),
+            unit=clause.unit,
+            locator=clause.locator,
+            label=self.clause_label(clause, language),
+            quote=clause.text,
+            status=clause.status,
+            source_url=m.get("source_url", ""),
+            path=m.get("path", ""),
+            issued=m.get("issued", ""),
+            jurisdiction=m.get("jurisdiction", ""),
+            chunk_id=clause.chunk_id,
+        )
         return with_dates(citation, m)
 
     def effective_date(self, doc_id: str) -> str:
@@ -59,7 +70,7 @@ class DocumentNames:
 
 
 def span_end(clause: RetrievedClause) -> str:
-    """"–(h)" when a piece labelled from where it starts (Article 5(1)(d)) runs on to further points of the same
+    """ "–(h)" when a piece labelled from where it starts (Article 5(1)(d)) runs on to further points of the same
     level, so that the label does not claim a single point for text that covers several. The end is of the same
     kind as the start's last part: Article 99(5)–(7) for paragraphs, Article 5(1)(d)–(f) for points; never a
     mixed "Article 99(5)–(a)"."""
@@ -94,7 +105,7 @@ def with_dates(citation: Citation, meta: dict) -> Citation:
 
 
 def join_en(items: list[str]) -> str:
-    """"A", "A and B", "A, B and C"."""
+    """ "A", "A and B", "A, B and C"."""
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,4 +1,5 @@
 """The answer service's numbers, from ``resources/answering.toml`` (read once)."""
+
 from __future__ import annotations
 
 import tomllib
@@ -38,11 +39,16 @@ def policy() -> AnsweringPolicy:
     citing, revoked, llm = data["citing"], data["revoked"], data["llm"]
     return AnsweringPolicy(
         max_question_chars=int(data["max_question_chars"]),
-        share_of_best=float(citing["share_of_best"]), pieces_per_split_unit=int(citing["pieces_per_split_unit"]),
+        share_of_best=float(citing["share_of_best"]),
+        pieces_per_split_unit=int(citing["pieces_per_split_unit"]),
         named_document_extra_units=int(citing["named_document_extra_units"]),
         related_on_refusal=int(citing["related_on_refusal"]),
         version_notice_clauses=int(citing["version_notice_clauses"]),
-        revoked_statuses=NO_LONGER_IN_FORCE, revoked_label=dict(revoked["label"]),
-        rewrite_turns=int(llm["rewrite_turns"]), rewrite_turn_chars=int(llm["rewrite_turn_chars"]),
-        rewrite_max_chars=int(llm["rewrite_max_chars"]), answer_turns=int(llm["answer_turns"]),
-        failure_detail_chars=int(llm["failure_detail_chars"]))
+        revoked_statuses=NO_LONGER_IN_FORCE,
+        revoked_label=dict(revoked["label"]),
+        rewrite_turns=int(llm["rewrite_turns"]),
+        rewrite_turn_chars=int(llm["rewrite_turn_chars"]),
+        rewrite_max_chars=int(llm["rewrite_max_chars"]),
+        answer_turns=int(llm["answer_turns"]),
+        failure_detail_chars=int(llm["failure_detail_chars"]),
+    )

@@ -1,5 +1,6 @@
 """Which retrieved clauses an answer cites (both modes): the clauses the question names, else the strongest units
 (one or two pieces each); for a comparison each side's best units; framing text only when it holds the answer."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,8 +13,9 @@ from assistant.retrieval import RetrievalResult, RetrievedClause
 Unit = tuple[str, str]  # (doc_id, unit)
 
 
-def cited_clauses(result: RetrievalResult, max_units: int, is_framing: Callable[[str], bool],
-                  jurisdiction_of: Callable[[str], str]) -> list[RetrievedClause]:
+def cited_clauses(
+    result: RetrievalResult, max_units: int, is_framing: Callable[[str], bool], jurisdiction_of: Callable[[str], str]
+) -> list[RetrievedClause]:
     """The selected clauses grouped by document, in the order citations are numbered. ``is_framing(chunk_id)``
     tells definition lists, recitals, preambles and signature blocks; ``jurisdiction_of(doc_id)`` a document's
     jurisdiction ("" when unknown)."""
@@ -22,8 +24,9 @@ def cited_clauses(result: RetrievalResult, max_units: int, is_framing: Callable[
     return sorted(selected, key=lambda c: doc_order.index(c.doc_id))
 
 
-def select_clauses(result: RetrievalResult, max_units: int, is_framing: Callable[[str], bool],
-                   jurisdiction_of: Callable[[str], str]) -> list[RetrievedClause]:
+def select_clauses(
+    result: RetrievalResult, max_units: int, is_framing: Callable[[str], bool], jurisdiction_of: Callable[[str], str]
+) -> list[RetrievedClause]:
     """The clauses an answer cites: named clauses first, then the strongest units (one or two pieces each)."""
     ranked = [c for c in result.clauses if "cross_reference" not in c.signals]
     if not ranked:
@@ -40,11 +43,12 @@ def select_clauses(result: RetrievalResult, max_units: int, is_framing: Callable
         chosen = _strongest_units(result, searched, max_units)
     chosen = _without_framing(result, chosen, by_unit, lookups, is_framing)
     out: list[RetrievedClause] = []
-    limit = max(max_units + policy().named_document_extra_units,
-                len(result.sides) * comparison_policy().cited_units_per_side)
+    limit = max(
+        max_units + policy().named_document_extra_units, len(result.sides) * comparison_policy().cited_units_per_side
+    )
     for key in chosen[:limit]:
         pieces = by_unit[key]
-        out += pieces[:policy().pieces_per_split_unit] if pieces[0].meta.get("parts", 1) > 1 else pieces[:1]
+        out += pieces[: policy().pieces_per_split_unit] if pieces[0].meta.get("parts", 1) > 1 else pieces[:1]
     return out
 
 
@@ -65,18 +69,27 @@ def _strongest_units(result: RetrievalResult, searched: list[RetrievedClause], m
     return chosen
 
 
-def _without_framing(result: RetrievalResult, chosen: list[Unit], by_unit: dict[Unit, list[RetrievedClause]],
-                     lookups: set[Unit], is_framing: Callable[[str], bool]) -> list[Unit]:
+def _without_framing(
+    result: RetrievalResult,
+    chosen: list[Unit],
+    by_unit: dict[Unit, list[RetrievedClause]],
+    lookups: set[Unit],
+    is_framing: Callable[[str], bool],
+) -> list[Unit]:
     """Definition lists, recitals, preambles and signature blocks are quoted only when they hold the answer:
     when named, ranked first, or when the question asks what something means or whether a text applies."""
     if result.analysis.intents & {"definition", "scope"}:
         return chosen
-    return [key for rank, key in enumerate(chosen)
-            if rank == 0 or key in lookups or not is_framing(by_unit[key][0].chunk_id)]
+    return [
+        key
+        for rank, key in enumerate(chosen)
+        if rank == 0 or key in lookups or not is_framing(by_unit[key][0].chunk_id)
+    ]
 
 
-def _units_per_side(result: RetrievalResult, searched: list[RetrievedClause], chosen: list[Unit],
-                    jurisdiction_of: Callable[[str], str]) -> list[Unit]:
+def _units_per_side(
+    result: RetrievalResult, searched: list[RetrievedClause], chosen: list[Unit], jurisdiction_of: Callable[[str], str]
+) -> list[Unit]:
     per_side = comparison_policy().cited_units_per_side
     picked: list[Unit] = []
     for n in range(len(result.sides)):
@@ -85,8 +98,11 @@ def _units_per_side(result: RetrievalResult, searched: list[RetrievedClause], ch
             key = (c.doc_id, c.unit)
             if count >= per_side:
                 break
-            if key not in chosen and key not in picked and \
-                    side_of(c.doc_id, c.meta.get("jurisdiction", ""), result.sides) == n:
+            if (
+                key not in chosen
+                and key not in picked
+                and side_of(c.doc_id, c.meta.get("jurisdiction", ""), result.sides) == n
+            ):
                 picked.append(key)
                 count += 1
     return picked

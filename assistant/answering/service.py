@@ -12,6 +12,7 @@ final ``Answer``). The service is wiring:
    reply cites nothing valid;
 3. build the one ``Answer`` (``models.py``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,6 +26,7 @@ from assistant.answering import notices as notice
 from assistant.answering.citation_marks import CitationStreamFilter, check_citations
 from assistant.answering.compose import Composer, first_paragraph, notice_lines
 from assistant.answering.generate import LLMGenerator
+from assistant.answering.guard import RefusalDecision, decide
 from assistant.answering.models import (
     Answer,
     Citation,
@@ -36,9 +38,7 @@ from assistant.answering.models import (
 from assistant.answering.naming import DocumentNames
 from assistant.answering.policy import policy
 from assistant.feedback import record_declined
-from assistant.retrieval import question_language
-from assistant.answering.guard import RefusalDecision, decide
-from assistant.retrieval import Filters, HybridRetriever, RetrievalResult
+from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, question_language
 from common.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,12 @@ class CheckedReply:
 
 
 class AnswerService:
-    def __init__(self, settings: Settings | None = None, retriever: HybridRetriever | None = None,
-                 generator: LLMGenerator | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        retriever: HybridRetriever | None = None,
+        generator: LLMGenerator | None = None,
+    ) -> None:
         self.settings = settings or get_settings()
         self.retriever = retriever or HybridRetriever(self.settings)
         self._generator = generator
@@ -107,8 +111,14 @@ class AnswerService:
         return self._generator
 
     # ---- the entry points ----------------------------------------------------------------------------------------
-    def answer(self, question: object, history: list[dict] | None = None, filters: Filters | dict | None = None,
-               mode: str | None = None, as_of: str | date | None = None) -> Answer:
+    def answer(
+        self,
+        question: object,
+        history: list[dict] | None = None,
+        filters: Filters | dict | None = None,
+        mode: str | None = None,
+        as_of: str | date | None = None,
+    ) -> Answer:
         final = None
         for event in self.stream(question, history, filters, mode, as_of):
             if isinstance(event, Answer):
@@ -116,8 +126,14 @@ class AnswerService:
         assert final is not None
         return final
 
-    def stream(self, question: object, history: list[dict] | None = None, filters: Filters | dict | None = None,
-               mode: str | None = None, as_of: str | date | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        question: object,
+        history: list[dict] | None = None,
+        filters: Filters | dict | None = None,
+        mode: str | None = None,
+        as_of: str | date | None = None,
+    ) -> Iterator[str | Answer]:
         """Yields text deltas, then the final ``Answer`` (whose ``text`` is the whole answer). ``as_of`` (default
         today) is the date on which each citation is said to be in effect or not."""
         mode = mode or self.settings.answer_mode
@@ -126,13 +142,15 @@ class AnswerService:
         body = yield from self._respond(prepared, mode, day)
         answer = self._build(prepared, body, day)
         if answer.refused:
-            record_declined(self.settings, answer.question, answer.refusal_kind, answer.language,
-                            answer.answer_id)  # never raises
+            record_declined(
+                self.settings, answer.question, answer.refusal_kind, answer.language, answer.answer_id
+            )  # never raises
         yield answer
 
     # ---- 1. prepare ------------------------------------------------------------------------------------------------
-    def _prepare(self, question: object, history: list[dict] | None, filters: Filters | dict | None,
-                 mode: str) -> PreparedQuestion:
+    def _prepare(
+        self, question: object, history: list[dict] | None, filters: Filters | dict | None, mode: str
+    ) -> PreparedQuestion:
         started = time.perf_counter()
         question = validate_question(question)
         turns = usable_history(history)
@@ -143,8 +161,9 @@ class AnswerService:
         retrieve_ms = round((time.perf_counter() - started) * 1000, 1)
         return PreparedQuestion(question, tuple(turns), language, result, decision, retrieve_ms, started)
 
-    def _retrieve(self, question: str, history: list[dict], filters: Filters | dict | None,
-                  mode: str) -> RetrievalResult:
+    def _retrieve(
+        self, question: str, history: list[dict], filters: Filters | dict | None, mode: str
+    ) -> RetrievalResult:
         """Retrieval for the question; in generative mode a follow-up is searched as the LLM's standalone rewrite
         (when the rewrite fails, the analysis carries the conversation over instead)."""
         standalone = None
@@ -176,9 +195,17 @@ class AnswerService:
     def _refuse(self, p: PreparedQuestion, notices: list[str]) -> Generator[str, None, AnswerBody]:
         refusal = self.composer.refusal(p.result, p.decision, p.language)
         yield refusal.text
-        return AnswerBody(refusal.text, [], "extractive", notices, lead=refusal.text.strip().split("\n", 1)[0],
-                          refused=True, refusal_kind=p.decision.kind, related=refusal.related,
-                          interpreted_as=self.composer.interpretation(p.result, p.language))
+        return AnswerBody(
+            refusal.text,
+            [],
+            "extractive",
+            notices,
+            lead=refusal.text.strip().split("\n", 1)[0],
+            refused=True,
+            refusal_kind=p.decision.kind,
+            related=refusal.related,
+            interpreted_as=self.composer.interpretation(p.result, p.language),
+        )
 
     def _extract(self, p: PreparedQuestion, date_lead: str, notices: list[str]) -> Generator[str, None, AnswerBody]:
         extractive = self.composer.extractive(p.result, p.language)
@@ -188,10 +215,15 @@ class AnswerService:
         if date_lead:
             text = date_lead + "\n\n" + text
         yield from text.splitlines(keepends=True)
-        return AnswerBody(text, extractive.citations, "extractive", notices,
-                          lead="\n".join(x for x in (date_lead, extractive.lead) if x),
-                          interpreted_as=self.composer.interpretation(p.result, p.language),
-                          follow_ups=self.composer.follow_ups(p.result, p.language, extractive.citations))
+        return AnswerBody(
+            text,
+            extractive.citations,
+            "extractive",
+            notices,
+            lead="\n".join(x for x in (date_lead, extractive.lead) if x),
+            interpreted_as=self.composer.interpretation(p.result, p.language),
+            follow_ups=self.composer.follow_ups(p.result, p.language, extractive.citations),
+        )
 
     def _generate(self, p: PreparedQuestion, notices: list[str]) -> Generator[str, None, AnswerBody]:
         """The LLM's reply, streamed with invalid [n] removed as it arrives; then checked as a whole: used (with
@@ -213,7 +245,7 @@ class AnswerService:
                     visible.append(piece)
                     yield piece
         except Exception as exc:  # connection refused, timeout, HTTP error, malformed payload
-            failure = f"{type(exc).__name__}: {str(exc)[:policy().failure_detail_chars]}"
+            failure = f"{type(exc).__name__}: {str(exc)[: policy().failure_detail_chars]}"
             log.warning("LLM endpoint failed: %s", failure)
         llm_ms = round((time.perf_counter() - started) * 1000, 1)
         checked = self._check_reply("".join(raw).strip(), failure, valid, p.language)
@@ -226,9 +258,14 @@ class AnswerService:
                     visible.append(piece)
                     yield piece
             text = "".join(visible)
-            return AnswerBody(text, [c for c in citations if c.n in checked.cited],
-                              f"generative:{self.generator.model_name}", notices, lead=first_paragraph(text),
-                              llm_ms=llm_ms)
+            return AnswerBody(
+                text,
+                [c for c in citations if c.n in checked.cited],
+                f"generative:{self.generator.model_name}",
+                notices,
+                lead=first_paragraph(text),
+                llm_ms=llm_ms,
+            )
         notices.append(checked.fallback_reason)
         extractive = self.composer.extractive(p.result, p.language)
         text = notice_lines(notices) + "\n\n" + extractive.text
@@ -255,7 +292,19 @@ class AnswerService:
         if body.llm_ms is not None:
             timings["llm_ms"] = body.llm_ms
         timings["total_ms"] = round((time.perf_counter() - p.started) * 1000, 1)
-        return Answer(question=p.question, text=body.text, citations=body.citations, refused=body.refused,
-                      mode=body.mode, language=p.language, timings=timings, notices=body.notices,
-                      related=body.related, retrieved=p.result.clauses, refusal_kind=body.refusal_kind,
-                      lead=body.lead, interpreted_as=body.interpreted_as, follow_ups=body.follow_ups)
+        return Answer(
+            question=p.question,
+            text=body.text,
+            citations=body.citations,
+            refused=body.refused,
+            mode=body.mode,
+            language=p.language,
+            timings=timings,
+            notices=body.notices,
+            related=body.related,
+            retrieved=p.result.clauses,
+            refusal_kind=body.refusal_kind,
+            lead=body.lead,
+            interpreted_as=body.interpreted_as,
+            follow_ups=body.follow_ups,
+        )

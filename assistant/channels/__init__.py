@@ -7,6 +7,7 @@ The adapters hold no answer logic: they call ``holder.get().answer(question, his
 conversation's earlier turns and format the ``Answer`` (``base.py``: rendering, splitting, dedupe, replay and
 rate-limit bookkeeping; ``conversations.py``: memory per Slack thread / WeCom user and the chat commands).
 """
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@ texts to a platform's limit, rendering an ``Answer`` into platform text, and the
 
 No answer logic lives here or in the adapters: they call ``AnswerService.answer`` and format the ``Answer``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -251,8 +252,10 @@ def thinking_message(language: str) -> str:
 def rate_limited_message(language: str, per_minute: int) -> str:
     if language == "zh":
         return f"提问有点太快了：每人每分钟最多 {per_minute} 个问题。请稍等一分钟再问，谢谢！"
-    return (f"You're asking faster than I can keep up: the limit is {per_minute} questions per minute per person. "
-            "Please wait a minute and ask again — thank you!")
+    return (
+        f"You're asking faster than I can keep up: the limit is {per_minute} questions per minute per person. "
+        "Please wait a minute and ask again — thank you!"
+    )
 
 
 def failure_message(language: str) -> str:
@@ -265,8 +268,9 @@ def unsupported_message() -> str:
     return "目前只能回答文字问题，请用文字提问。/ I can only answer text questions: please type your question."
 
 
-def answer_in_conversation(get_service: Callable[[], AnswerService], store, key: str,
-                           question: str) -> tuple[Answer | None, str]:
+def answer_in_conversation(
+    get_service: Callable[[], AnswerService], store, key: str, question: str
+) -> tuple[Answer | None, str]:
     """``answer_or_message`` with the conversation ``key``'s memory (a ``ConversationStore``): its earlier turns
     go with the question, and the question and the answer's text are remembered for the next one."""
     answer, message = answer_or_message(get_service, question, store.history(key))
@@ -275,8 +279,9 @@ def answer_in_conversation(get_service: Callable[[], AnswerService], store, key:
     return answer, message
 
 
-def answer_or_message(get_service: Callable[[], AnswerService], question: str,
-                      history: list[dict] | None = None) -> tuple[Answer | None, str]:
+def answer_or_message(
+    get_service: Callable[[], AnswerService], question: str, history: list[dict] | None = None
+) -> tuple[Answer | None, str]:
     """Ask the answer service (with the conversation's earlier turns); on an invalid question or a service
     failure, (None, polite message)."""
     language = language_of(question)

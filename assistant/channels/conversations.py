@@ -13,6 +13,7 @@
   role_text, doc_text, language) -> str`` (looked up when a command arrives; or a function passed to the
   channel) and says that the checklist is not available while that module does not exist.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -40,8 +41,14 @@ Checklist = Callable[[object, str, str, str], str]  # (service, role_text, doc_t
 
 # ---- memory ------------------------------------------------------------------------------------------------------
 class ConversationStore:
-    def __init__(self, max_turns: int, max_chars: int, idle_s: float, max_conversations: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_turns: int,
+        max_chars: int,
+        idle_s: float,
+        max_conversations: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_turns = max_turns
         self.max_chars = max_chars
         self.idle_s = idle_s
@@ -51,9 +58,13 @@ class ConversationStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "ConversationStore":
-        return cls(settings.max_history_turns, settings.max_history_chars, settings.bot_conversation_idle_s,
-                   settings.bot_max_conversations)
+    def from_settings(cls, settings: Settings) -> ConversationStore:
+        return cls(
+            settings.max_history_turns,
+            settings.max_history_chars,
+            settings.bot_conversation_idle_s,
+            settings.bot_max_conversations,
+        )
 
     def _expire(self, now: float) -> None:  # with the lock held
         while self._items:
@@ -127,8 +138,12 @@ def load_command_words(path: Path = COMMANDS_FILE) -> CommandWords:
         kind, _, alternatives = line.partition("\t")
         words.setdefault(kind.strip(), []).extend(w.strip().lower() for w in alternatives.split("|") if w.strip())
     by_length = lambda kind: tuple(sorted(set(words.get(kind, [])), key=len, reverse=True))
-    return CommandWords(reset=frozenset(words.get("reset", [])), obligations=by_length("obligations"),
-                        obligations_with_role=by_length("obligations-with-role"), roles=by_length("role"))
+    return CommandWords(
+        reset=frozenset(words.get("reset", [])),
+        obligations=by_length("obligations"),
+        obligations_with_role=by_length("obligations-with-role"),
+        roles=by_length("role"),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -154,7 +169,7 @@ def _starts_with(text: str, words: tuple[str, ...]) -> str | None:
     for word in words:
         m = re.match(_word_pattern(word), text, re.I)
         if m:
-            return text[m.end():]
+            return text[m.end() :]
     return None
 
 
@@ -206,26 +221,35 @@ def find_checklist() -> Checklist | None:
 def checklist_unavailable_message(language: str) -> str:
     if language == "zh":
         return "抱歉，义务清单功能暂不可用。可以直接提问，例如“提供者要对生成内容做什么标识？”"
-    return ("Sorry, the obligations checklist is not available yet. You can ask a question instead, e.g. "
-            "\"What must deployers of high-risk AI systems do under the AI Act?\"")
+    return (
+        "Sorry, the obligations checklist is not available yet. You can ask a question instead, e.g. "
+        '"What must deployers of high-risk AI systems do under the AI Act?"'
+    )
 
 
 def checklist_usage_message(language: str) -> str:
     if language == "zh":
         return "用法：义务清单 <角色> <文件>，例如“义务清单 提供者 标识办法”。"
-    return "Usage: obligations <role> <document>, e.g. \"obligations deployer AI Act\"."
+    return 'Usage: obligations <role> <document>, e.g. "obligations deployer AI Act".'
 
 
 def reset_message(language: str, had_history: bool) -> str:
     if language == "zh":
-        return ("好的，已清空本话题的对话记录，下一个问题将作为新话题回答。" if had_history
-                else "好的，这里还没有对话记录，下一个问题将作为新话题回答。")
-    return ("OK, I have forgotten this conversation: your next question starts a new topic." if had_history
-            else "OK, there was nothing to forget here: your next question starts a new topic.")
+        return (
+            "好的，已清空本话题的对话记录，下一个问题将作为新话题回答。"
+            if had_history
+            else "好的，这里还没有对话记录，下一个问题将作为新话题回答。"
+        )
+    return (
+        "OK, I have forgotten this conversation: your next question starts a new topic."
+        if had_history
+        else "OK, there was nothing to forget here: your next question starts a new topic."
+    )
 
 
-def checklist_reply(get_service: Callable[[], object], command: Command, language: str,
-                    checklist: Checklist | None = None) -> str:
+def checklist_reply(
+    get_service: Callable[[], object], command: Command, language: str, checklist: Checklist | None = None
+) -> str:
     """The text answering an obligations command (Markdown, as an answer's text)."""
     if not (command.role_text or command.doc_text):
         return checklist_usage_message(language)

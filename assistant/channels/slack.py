@@ -20,6 +20,7 @@ Conversations (``conversations.py``): a follow-up in a thread is answered with t
 direct message outside a thread continues the DM's conversation with that user. "新话题" / "new topic" /
 "/reset" forgets it; "义务清单 …" / "obligations <role> …" goes to the obligations checklist hook.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -189,8 +190,9 @@ class SlackChannel:
             # No auth.test at start-up: the web app must start even when Slack is unreachable. Bolt calls it
             # once, on the first event, to learn the bot's user id (to ignore its own messages).
             token_verification_enabled=False,
-            listener_executor=ThreadPoolExecutor(max_workers=max(1, settings.bot_workers),
-                                                 thread_name_prefix="regqa-slack"),
+            listener_executor=ThreadPoolExecutor(
+                max_workers=max(1, settings.bot_workers), thread_name_prefix="regqa-slack"
+            ),
         )
         self.app.middleware(self._gate)
         self.app.event("app_mention")(self._listener)
@@ -278,8 +280,9 @@ class SlackChannel:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
             return
         if not self.limiter.allow(f"{event.get('team', '')}:{user}"):
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts,
-                                    text=rate_limited_message(language, self.limiter.per_minute))
+            client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=rate_limited_message(language, self.limiter.per_minute)
+            )
             return
         try:  # a visible "seen" mark on the question; optional (needs reactions:write)
             client.reactions_add(channel=channel, timestamp=event["ts"], name="eyes")
@@ -319,8 +322,7 @@ def router(channel: SlackChannel) -> APIRouter:
         rejected = channel.check_request(request.headers, body)
         if rejected:
             status, reason = rejected
-            log.warning("slack: rejected a request from %s: %s",
-                        request.client.host if request.client else "?", reason)
+            log.warning("slack: rejected a request from %s: %s", request.client.host if request.client else "?", reason)
             return JSONResponse(status_code=status, content={"error": {"message": reason, "type": "unauthorized"}})
         bolt_response = await asyncio.to_thread(channel.app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)

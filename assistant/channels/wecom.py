@@ -13,6 +13,7 @@
   again once when WeCom says it is invalid or expired.
 - ``push_webhook`` / ``notify_ingest``: optional group-robot (群机器人) pushes, e.g. an ingest summary.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,9 +63,13 @@ PATH = "/wecom/callback"
 TEXT_LIMIT_BYTES = 2048  # message/send text content
 WEBHOOK_LIMIT_BYTES = 4096  # group robot markdown content
 TOKEN_ERRORS = {40014, 42001}  # invalid / expired access_token: fetch a new one and send again
-SETTING_NAMES = {"wecom_corp_id": "REGQA_WECOM_CORP_ID", "wecom_agent_id": "REGQA_WECOM_AGENT_ID",
-                 "wecom_secret": "REGQA_WECOM_SECRET", "wecom_token": "REGQA_WECOM_TOKEN",
-                 "wecom_aes_key": "REGQA_WECOM_AES_KEY"}
+SETTING_NAMES = {
+    "wecom_corp_id": "REGQA_WECOM_CORP_ID",
+    "wecom_agent_id": "REGQA_WECOM_AGENT_ID",
+    "wecom_secret": "REGQA_WECOM_SECRET",
+    "wecom_token": "REGQA_WECOM_TOKEN",
+    "wecom_aes_key": "REGQA_WECOM_AES_KEY",
+}
 
 
 def missing_settings(settings: Settings) -> list[str]:
@@ -103,9 +108,14 @@ class _Redact(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
-            record.args = tuple(self._SECRET.sub(r"\1***", a) if isinstance(a, str) else
-                                self._SECRET.sub(r"\1***", str(a)) if isinstance(a, httpx.URL) else a
-                                for a in record.args)
+            record.args = tuple(
+                self._SECRET.sub(r"\1***", a)
+                if isinstance(a, str)
+                else self._SECRET.sub(r"\1***", str(a))
+                if isinstance(a, httpx.URL)
+                else a
+                for a in record.args
+            )
         return True
 
 
@@ -131,9 +141,10 @@ class WeComAPI:
     def access_token(self, refresh: bool = False) -> str:
         with self._lock:
             if refresh or self._token is None or time.monotonic() >= self._expires_at:
-                r = self.http.get(f"{self.base}/cgi-bin/gettoken",
-                                  params={"corpid": self.settings.wecom_corp_id,
-                                          "corpsecret": self.settings.wecom_secret})
+                r = self.http.get(
+                    f"{self.base}/cgi-bin/gettoken",
+                    params={"corpid": self.settings.wecom_corp_id, "corpsecret": self.settings.wecom_secret},
+                )
                 r.raise_for_status()
                 data = r.json()
                 if data.get("errcode", 0) != 0 or not data.get("access_token"):
@@ -146,11 +157,19 @@ class WeComAPI:
 
     def send_text(self, user: str, content: str) -> None:
         agent = self.settings.wecom_agent_id
-        payload = {"touser": user, "msgtype": "text", "agentid": int(agent) if agent.isdigit() else agent,
-                   "text": {"content": content}, "safe": 0}
+        payload = {
+            "touser": user,
+            "msgtype": "text",
+            "agentid": int(agent) if agent.isdigit() else agent,
+            "text": {"content": content},
+            "safe": 0,
+        }
         for attempt in (0, 1):
-            r = self.http.post(f"{self.base}/cgi-bin/message/send",
-                               params={"access_token": self.access_token(refresh=attempt > 0)}, json=payload)
+            r = self.http.post(
+                f"{self.base}/cgi-bin/message/send",
+                params={"access_token": self.access_token(refresh=attempt > 0)},
+                json=payload,
+            )
             r.raise_for_status()
             data = r.json()
             code = data.get("errcode", 0)
@@ -168,8 +187,13 @@ def conversation_key(message) -> str:
 
 
 class WeComChannel:
-    def __init__(self, holder: ServiceHolder, settings: Settings, http: httpx.Client | None = None,
-                 checklist: Checklist | None = None) -> None:
+    def __init__(
+        self,
+        holder: ServiceHolder,
+        settings: Settings,
+        http: httpx.Client | None = None,
+        checklist: Checklist | None = None,
+    ) -> None:
         self.holder = holder
         self.settings = settings
         self.conversations = ConversationStore.from_settings(settings)
@@ -293,8 +317,9 @@ def router(channel: WeComChannel) -> APIRouter:
     routes = APIRouter()
 
     def rejected(request: Request, status: int, reason: str) -> JSONResponse:
-        log.warning("wecom: rejected a %s from %s: %s", request.method,
-                    request.client.host if request.client else "?", reason)
+        log.warning(
+            "wecom: rejected a %s from %s: %s", request.method, request.client.host if request.client else "?", reason
+        )
         return JSONResponse(status_code=status, content={"error": {"message": reason, "type": "unauthorized"}})
 
     @routes.get(PATH, include_in_schema=False)
@@ -337,15 +362,22 @@ def ingest_summary(report) -> str | None:
     """Markdown for the group robot after an ingest that added, replaced or removed documents (else None)."""
     if not (report.added or report.replaced or report.removed or report.failed):
         return None
-    lines = ["**regqa 法规库已更新 / regulation index updated**",
-             f"> 文档 documents: {report.documents} · 片段 chunks: {report.chunks}"]
-    for title, ids in (("新增 added", report.added), ("更新 replaced", report.replaced),
-                       ("移除 removed", report.removed)):
+    lines = [
+        "**regqa 法规库已更新 / regulation index updated**",
+        f"> 文档 documents: {report.documents} · 片段 chunks: {report.chunks}",
+    ]
+    for title, ids in (
+        ("新增 added", report.added),
+        ("更新 replaced", report.replaced),
+        ("移除 removed", report.removed),
+    ):
         if ids:
             lines.append(f"- {title} ({len(ids)}): " + ", ".join(f"`{i}`" for i in ids))
     if report.failed:
-        lines.append(f"- <font color=\"warning\">失败 failed ({len(report.failed)})</font>: "
-                     + ", ".join(f"`{getattr(f.path, 'name', f.path)}`" for f in report.failed))
+        lines.append(
+            f'- <font color="warning">失败 failed ({len(report.failed)})</font>: '
+            + ", ".join(f"`{getattr(f.path, 'name', f.path)}`" for f in report.failed)
+        )
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 what the question names (documents, clauses, jurisdictions, versions, instruments we do not hold), what it asks
 (intents: definition, scope, penalty, entry into force) and how to search it. Pure: no model, no index access.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.retrieval.documents import DocResolver
-from assistant.retrieval.glossary import CJK, expand_terms, find_names, jurisdiction_names
+from assistant.retrieval.glossary import expand_terms, find_names, jurisdiction_names
 from assistant.retrieval.policy import AnalysisPolicy, RankingPolicy, default_policy
 from assistant.retrieval.references import ClauseRef, parse_clause_refs
 from common.language import detect_language
@@ -19,7 +20,7 @@ _BOOK_TITLE = re.compile(r"《([^》]{2,60})》")
 
 
 def question_language(text: str) -> str:
-    """"zh" or "en": the one language detector (common/language.py) that documents use too."""
+    """ "zh" or "en": the one language detector (common/language.py) that documents use too."""
     return detect_language(text)
 
 
@@ -83,12 +84,14 @@ class _Conversation:
     doc_ids: list[str]
 
 
-def _conversation(question: str, named: list[str], history: list[dict], resolver: DocResolver,
-                  policy: AnalysisPolicy) -> _Conversation:
+def _conversation(
+    question: str, named: list[str], history: list[dict], resolver: DocResolver, policy: AnalysisPolicy
+) -> _Conversation:
     """Whether the question follows up an earlier one, and then what it is about."""
     previous_user = [h.get("content", "") for h in history if h.get("role") == "user"]
     is_follow_up = bool(previous_user) and (
-        not named or bool(policy.follow_up_hint.search(question)) or len(question) < policy.follow_up_max_chars)
+        not named or bool(policy.follow_up_hint.search(question)) or len(question) < policy.follow_up_max_chars
+    )
     if not is_follow_up:
         return _Conversation(False, question, list(named))
     last = previous_user[-1]
@@ -111,7 +114,7 @@ def _jurisdictions(lower: str, indexed: set[str]) -> tuple[list[str], list[str],
     taken = [False] * len(lower)
     for name, code in jurisdiction_names():
         for m in find_names(name, lower):
-            if any(taken[m.start():m.end()]):
+            if any(taken[m.start() : m.end()]):
                 continue
             for i in range(m.start(), m.end()):
                 taken[i] = True
@@ -128,24 +131,30 @@ def _jurisdictions(lower: str, indexed: set[str]) -> tuple[list[str], list[str],
     return jurisdictions, foreign, foreign_ends
 
 
-def _qualified_by_foreign(question: str, resolver: DocResolver, foreign_ends: list[int],
-                          policy: AnalysisPolicy) -> set[str]:
+def _qualified_by_foreign(
+    question: str, resolver: DocResolver, foreign_ends: list[int], policy: AnalysisPolicy
+) -> set[str]:
     """Our documents whose name, in this question, qualifies a foreign jurisdiction's own instrument
     ("新加坡的生成式AI治理框架", "Singapore's AI governance framework")."""
     lower = question.lower()
     qualified = set()
     for doc_id, name in resolver.find(question):  # in order of appearance
         starts = [m.start() for m in find_names(name.lower(), lower)] or [lower.find(name.lower())]
-        if all(any(0 <= start - end <= policy.qualifier_max_gap and policy.qualifier_gap.fullmatch(lower[end:start])
-                   for end in foreign_ends)
-               for start in starts):  # every mention is the foreign one ("Colorado's AI Act … the AI Act": ours)
+        if all(
+            any(
+                0 <= start - end <= policy.qualifier_max_gap and policy.qualifier_gap.fullmatch(lower[end:start])
+                for end in foreign_ends
+            )
+            for start in starts
+        ):  # every mention is the foreign one ("Colorado's AI Act … the AI Act": ours)
             qualified.add(doc_id)
             foreign_ends += [start + len(name) for start in starts]  # 新加坡的 生成式AI 治理框架: next one too
     return qualified
 
 
-def _unknown_instruments(question: str, resolver: DocResolver, named: list[str],
-                         policy: AnalysisPolicy) -> tuple[list[str], list[str]]:
+def _unknown_instruments(
+    question: str, resolver: DocResolver, named: list[str], policy: AnalysisPolicy
+) -> tuple[list[str], list[str]]:
     """(titles and standards the corpus does not hold, loosely named instruments: unknown unless a text cites
     them)."""
     unknown: list[str] = []
@@ -170,8 +179,12 @@ def _unknown_instruments(question: str, resolver: DocResolver, named: list[str],
         name = policy.cn_lead_in.split(m.group(1))[-1]
         if policy.own_rules.search(name):
             continue  # 公司数据分类分级管理办法: a company's own rules, not a regulation
-        if len(name) >= policy.min_cn_instrument_chars and not resolver.find(name) and \
-                not resolver.resembles_a_title(name) and name not in unknown:
+        if (
+            len(name) >= policy.min_cn_instrument_chars
+            and not resolver.find(name)
+            and not resolver.resembles_a_title(name)
+            and name not in unknown
+        ):
             unknown.append(name)
     return unknown, loose
 
@@ -181,8 +194,13 @@ def _intents(question: str, search_text: str, policy: RankingPolicy) -> frozense
     return frozenset(i.name for i in policy.intents if i.pattern.search(texts[i.text]))
 
 
-def analyse(question: str, resolver: DocResolver, history: list[dict] | None = None,
-            indexed_jurisdictions: set[str] | None = None, policy: RankingPolicy | None = None) -> QueryAnalysis:
+def analyse(
+    question: str,
+    resolver: DocResolver,
+    history: list[dict] | None = None,
+    indexed_jurisdictions: set[str] | None = None,
+    policy: RankingPolicy | None = None,
+) -> QueryAnalysis:
     policy = policy or default_policy()
     rules = policy.analysis
     question = question.strip()

@@ -5,6 +5,7 @@
   language and of each named document;
 - ``DenseSource``: exact nearest neighbours of the question's embedding among the stored embeddings.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,13 +16,13 @@ from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import FusionPolicy, LookupPolicy
 from assistant.retrieval.references import ClauseRef
-from common.numerals import int_to_cn
 from assistant.retrieval.types import Candidate, Filters, Lookup
+from common.numerals import int_to_cn
 from ingest.embeddings import Embedder
 
 
 def _point_key(point: str) -> list[tuple[int, str]]:
-    """"(1)(e)" -> [(1, ""), (0, "e")]: comparable paragraph/point positions (numbers, then letters/roman)."""
+    """ "(1)(e)" -> [(1, ""), (0, "e")]: comparable paragraph/point positions (numbers, then letters/roman)."""
     key = []
     for part in re.findall(r"\(([^)]+)\)", point):
         key.append((int(part), "") if part.isdigit() else (0, part))
@@ -34,7 +35,7 @@ def _piece_holding(rows: list[int], locators: list[str], unit: str, point: str) 
     best = None
     for row, locator in sorted(zip(rows, locators)):  # row order is document order
         if locator.startswith(unit):
-            if _point_key(locator[len(unit):]) > wanted:
+            if _point_key(locator[len(unit) :]) > wanted:
                 break
             best = row
     return best
@@ -73,8 +74,7 @@ class LookupSource:
         index = self.index
         for ref in analysis.clause_refs:
             labels = _unit_labels(ref)
-            targets = list(analysis.doc_ids) or [d for d in index.docs
-                                                 if any(index.rows_of_unit(d, u) for u in labels)]
+            targets = list(analysis.doc_ids) or [d for d in index.docs if any(index.rows_of_unit(d, u) for u in labels)]
             if not targets and ref.kind == "number":
                 targets = [d for d, info in index.docs.items() if _sub_provisions(info.units, labels)]
             if not analysis.doc_ids and len(targets) != 1:
@@ -82,11 +82,16 @@ class LookupSource:
             for doc_id in targets:
                 rows = [r for r in (r for u in labels for r in index.rows_of_unit(doc_id, u)) if keep[r]]
                 if not rows and doc_id in index.docs and ref.kind in ("number", "section"):
-                    rows = [r for u in _sub_provisions(index.docs[doc_id].units, labels)
-                            for r in index.rows_of_unit(doc_id, u) if keep[r]]
+                    rows = [
+                        r
+                        for u in _sub_provisions(index.docs[doc_id].units, labels)
+                        for r in index.rows_of_unit(doc_id, u)
+                        if keep[r]
+                    ]
                 if ref.point:  # Article 5(1)(e): the piece holding that paragraph/point first
-                    holder = _piece_holding(rows, [index.metas[r].get("locator", "") for r in rows],
-                                            ref.unit, ref.point)
+                    holder = _piece_holding(
+                        rows, [index.metas[r].get("locator", "") for r in rows], ref.unit, ref.point
+                    )
                     if holder is not None:
                         rows.remove(holder)
                         rows.insert(0, holder)
@@ -96,11 +101,14 @@ class LookupSource:
                     missing.append((doc_id, ref))
         return Lookup([Candidate(row, 0.0, "lookup") for row in dict.fromkeys(hits)], missing)
 
-    def _names_a_missing_clause(self, analysis: QueryAnalysis, doc_id: str, ref: ClauseRef,
-                                labels: list[str]) -> bool:
+    def _names_a_missing_clause(self, analysis: QueryAnalysis, doc_id: str, ref: ClauseRef, labels: list[str]) -> bool:
         """The question names a clause its named document does not have."""
-        return doc_id in analysis.named_in_question and not ref.listed and ref.kind in self.policy.missing_clause_kinds and \
-            not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in labels)
+        return (
+            doc_id in analysis.named_in_question
+            and not ref.listed
+            and ref.kind in self.policy.missing_clause_kinds
+            and not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in labels)
+        )
 
 
 def keyword_query(analysis: QueryAnalysis) -> str:

@@ -1,5 +1,6 @@
 """Cross-references: clauses that the given clauses refer to ("按照《互联网信息服务深度合成管理规定》…",
 "第十七条", "referred to in Article 6(2)"), added as supporting context."""
+
 from __future__ import annotations
 
 import re

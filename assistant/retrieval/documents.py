@@ -1,5 +1,6 @@
 """The indexed documents as query analysis sees them (``DocInfo``) and the resolver of document names
 (full titles, short names, aliases) in free text."""
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,9 @@ class DocResolver:
         by_name: dict[str, str] = {}
         for name, doc_id in sorted(set(self._names_of(docs))):
             current = by_name.get(name)
-            if current is None or (self.docs[current].status in REVOKED_STATUSES
-                                   and self.docs[doc_id].status not in REVOKED_STATUSES):
+            if current is None or (
+                self.docs[current].status in REVOKED_STATUSES and self.docs[doc_id].status not in REVOKED_STATUSES
+            ):
                 by_name[name] = doc_id
         self._names = sorted(by_name.items(), key=lambda p: -len(p[0]))
         self._same_title: dict[str, list[str]] = {}
@@ -74,11 +76,11 @@ class DocResolver:
         hits: list[tuple[int, str, str]] = []
         for name, doc_id in self._names:
             for m in find_names(name, lower):
-                if any(taken[m.start():m.end()]):
+                if any(taken[m.start() : m.end()]):
                     continue
                 for i in range(m.start(), m.end()):
                     taken[i] = True
-                hits.append((m.start(), doc_id, text[m.start():m.end()]))
+                hits.append((m.start(), doc_id, text[m.start() : m.end()]))
         hits.sort()
         seen, out = set(), []
         for _, doc_id, name in hits:
@@ -112,8 +114,11 @@ class DocResolver:
         网络数据安全管理条例): character-bigram overlap with any title or alias."""
         grams = _bigrams(name)
         threshold = self.policy.resemblance
-        return any(grams and len(grams & _bigrams(n)) / len(grams | _bigrams(n)) >= threshold
-                   for n, _ in self._names if CJK.search(n))
+        return any(
+            grams and len(grams & _bigrams(n)) / len(grams | _bigrams(n)) >= threshold
+            for n, _ in self._names
+            if CJK.search(n)
+        )
 
     def resolve_title(self, title: str) -> str | None:
         found = self.find(title)
@@ -122,4 +127,4 @@ class DocResolver:
 
 def _bigrams(text: str) -> set[str]:
     text = re.sub(r"[^\u4e00-\u9fff]", "", text)
-    return {text[i:i + 2] for i in range(len(text) - 1)}
+    return {text[i : i + 2] for i in range(len(text) - 1)}

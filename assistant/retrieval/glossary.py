@@ -1,5 +1,6 @@
 """The vocabularies of query analysis: glossary expansions (resources/glossary.tsv) and jurisdiction names
 (resources/jurisdictions.tsv), and how a name is found in text (substring for Chinese, whole words otherwise)."""
+
 from __future__ import annotations
 
 import re

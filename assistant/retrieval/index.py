@@ -1,6 +1,7 @@
 """``ClauseIndex``: what the collection holds, in memory — chunk rows, stored embeddings, the (doc, unit) map,
 the keyword index, each unit's role and the documents (with their name resolver). Reloaded when the collection
 changes (also when another process re-indexed it)."""
+
 from __future__ import annotations
 
 import threading
@@ -24,6 +25,7 @@ from ingest.store import ClauseStore
 @dataclass(frozen=True)
 class UnitRoles:
     """Per row: the role of the unit it belongs to."""
+
     penalty: np.ndarray  # liability provisions (法律责任, Penalties, "违反本办法规定的…")
     final: np.ndarray  # final provisions (附则, Entry into force)
     definitions: np.ndarray  # definition lists (用语含义, Article 3 'Definitions')
@@ -40,9 +42,14 @@ def unit_roles(metas: list[dict]) -> UnitRoles:
     def having(*names: str) -> np.ndarray:
         return np.array([bool(r & set(names)) for r in roles], dtype=bool)
 
-    return UnitRoles(penalty=having("penalty"), final=having("final_provision"), definitions=having("definitions"),
-                     scope=having("scope"), non_operative=having("recital", "preamble"),
-                     signature=having("signature_block"))
+    return UnitRoles(
+        penalty=having("penalty"),
+        final=having("final_provision"),
+        definitions=having("definitions"),
+        scope=having("scope"),
+        non_operative=having("recital", "preamble"),
+        signature=having("signature_block"),
+    )
 
 
 def _documents(metas: list[dict], catalog: dict[str, CatalogEntry]) -> dict[str, DocInfo]:
@@ -56,19 +63,26 @@ def _documents(metas: list[dict], catalog: dict[str, CatalogEntry]) -> dict[str,
         entry = catalog.get(doc_id)
         dates = (m.get("issued", ""), m.get("effective", ""), entry.version_date if entry else "")
         docs[doc_id] = DocInfo(
-            doc_id=doc_id, title=m.get("title", doc_id), title_en=m.get("title_en", ""),
-            aliases=entry.aliases if entry else (), jurisdiction=m.get("jurisdiction", ""),
-            language=m.get("language", ""), status=m.get("status", ""), issued=m.get("issued", ""),
+            doc_id=doc_id,
+            title=m.get("title", doc_id),
+            title_en=m.get("title_en", ""),
+            aliases=entry.aliases if entry else (),
+            jurisdiction=m.get("jurisdiction", ""),
+            language=m.get("language", ""),
+            status=m.get("status", ""),
+            issued=m.get("issued", ""),
             text_year=max([int(d[:4]) for d in dates if d[:4].isdigit()], default=0),
-            units=frozenset(units_by_doc[doc_id]))
+            units=frozenset(units_by_doc[doc_id]),
+        )
     return docs
 
 
 class ClauseIndex:
     """What the collection holds, in memory: chunk rows, (doc, unit) map, keyword index, documents."""
 
-    def __init__(self, settings: Settings, store: ClauseStore | None = None,
-                 policy: RankingPolicy | None = None) -> None:
+    def __init__(
+        self, settings: Settings, store: ClauseStore | None = None, policy: RankingPolicy | None = None
+    ) -> None:
         self.settings = settings
         self.policy = policy or default_policy()
         self.store = store or ClauseStore(settings)

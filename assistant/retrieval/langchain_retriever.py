@@ -1,5 +1,6 @@
 """``ClauseRetriever``: the retrieval stage as a LangChain ``BaseRetriever`` (passes LangChain's standard
 retriever tests: ``k`` at construction and per call)."""
+
 from __future__ import annotations
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -21,10 +22,19 @@ class ClauseRetriever(BaseRetriever):
     k: int = 10
     filters: Filters | None = None
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
-                                k: int | None = None, filters: Filters | dict | None = None) -> list[Document]:
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        filters: Filters | dict | None = None,
+    ) -> list[Document]:
         k = self.k if k is None else k
         result = self.engine.run(query, filters=self.filters if filters is None else filters, k=k)
-        return [Document(page_content=c.text, id=c.chunk_id,
-                         metadata={**c.meta, "score": c.score, "signals": dict(c.signals)})
-                for c in result.clauses[:k]]
+        return [
+            Document(
+                page_content=c.text, id=c.chunk_id, metadata={**c.meta, "score": c.score, "signals": dict(c.signals)}
+            )
+            for c in result.clauses[:k]
+        ]

@@ -5,6 +5,7 @@ The policy is a value passed to the stages (``HybridRetriever(policy=…)``, ``a
 ``decide(…, policy=…)``); ``default_policy()`` is the file shipped with the code. A malformed file raises
 ``PolicyError`` naming the file and the key.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,18 @@ from typing import Any
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parent.parent / "resources" / "ranking.toml"
 
-ROW_SELECTORS = ("named_documents", "named_jurisdictions", "question_language", "non_operative", "definitions",
-                 "scope", "penalty", "final", "revoked", "revoked_not_named")
+ROW_SELECTORS = (
+    "named_documents",
+    "named_jurisdictions",
+    "question_language",
+    "non_operative",
+    "definitions",
+    "scope",
+    "penalty",
+    "final",
+    "revoked",
+    "revoked_not_named",
+)
 CONDITIONS = ("always", "names_documents", "names_jurisdictions", "wants_old_version")  # and intent:<name>
 INTENT_TEXTS = ("question", "search_text")
 
@@ -41,6 +52,7 @@ class FusionPolicy:
 class RankingRule:
     """Multiply the score of the ``rows`` by ``factor`` when ``when`` holds, else by ``otherwise``; of the rules
     sharing a non-empty ``group``, only the first whose condition holds applies."""
+
     name: str
     rows: str
     factor: float
@@ -219,10 +231,14 @@ class _Section:
 
 
 def _rule(table: _Section, intents: tuple[Intent, ...]) -> RankingRule:
-    rule = RankingRule(name=table.text("name"), rows=table.text("rows"), factor=table.number("factor"),
-                       when=table.text("when", "always"),
-                       otherwise=table.number("otherwise") if "otherwise" in table.data else 1.0,
-                       group=table.text("group", ""))
+    rule = RankingRule(
+        name=table.text("name"),
+        rows=table.text("rows"),
+        factor=table.number("factor"),
+        when=table.text("when", "always"),
+        otherwise=table.number("otherwise") if "otherwise" in table.data else 1.0,
+        group=table.text("group", ""),
+    )
     if rule.rows not in ROW_SELECTORS:
         raise table.error("rows", f"unknown rows {rule.rows!r}; known: {', '.join(ROW_SELECTORS)}")
     known = [*CONDITIONS, *(f"intent:{i.name}" for i in intents)]
@@ -253,10 +269,14 @@ def _intents(top: _Section) -> tuple[Intent, ...]:
 
 def _fusion(s: _Section) -> FusionPolicy:
     policy = FusionPolicy(
-        dense_weight=s.number("dense_weight"), dense_floor=s.number("dense_floor"),
-        dense_floor_epsilon=s.number("dense_floor_epsilon"), dense_candidates=s.integer("dense_candidates"),
-        named_dense_candidates=s.integer("named_dense_candidates"), coverage_weight=s.number("coverage_weight"),
-        coverage_candidates=s.integer("coverage_candidates"))
+        dense_weight=s.number("dense_weight"),
+        dense_floor=s.number("dense_floor"),
+        dense_floor_epsilon=s.number("dense_floor_epsilon"),
+        dense_candidates=s.integer("dense_candidates"),
+        named_dense_candidates=s.integer("named_dense_candidates"),
+        coverage_weight=s.number("coverage_weight"),
+        coverage_candidates=s.integer("coverage_candidates"),
+    )
     s.done()
     return policy
 
@@ -264,31 +284,58 @@ def _fusion(s: _Section) -> FusionPolicy:
 def _analysis(s: _Section) -> AnalysisPolicy:
     policy = AnalysisPolicy(
         follow_up_max_chars=s.integer("follow_up_max_chars"),
-        qualifier_max_gap=s.integer("qualifier_max_gap"), min_cn_instrument_chars=s.integer("min_cn_instrument_chars"),
-        max_listed_refs=s.integer("max_listed_refs"), answer_framing_lines=s.words("answer_framing_lines"),
-        **{name: s.pattern(name) for name in ("old_version", "current_version", "unknown_standard",
-                                               "other_instrument", "instrument_name", "cn_instrument_name",
-                                               "qualifier_gap", "own_rules", "cn_lead_in", "follow_up_hint")})
+        qualifier_max_gap=s.integer("qualifier_max_gap"),
+        min_cn_instrument_chars=s.integer("min_cn_instrument_chars"),
+        max_listed_refs=s.integer("max_listed_refs"),
+        answer_framing_lines=s.words("answer_framing_lines"),
+        **{
+            name: s.pattern(name)
+            for name in (
+                "old_version",
+                "current_version",
+                "unknown_standard",
+                "other_instrument",
+                "instrument_name",
+                "cn_instrument_name",
+                "qualifier_gap",
+                "own_rules",
+                "cn_lead_in",
+                "follow_up_hint",
+            )
+        },
+    )
     s.done()
     return policy
 
 
 def _small_sections(top: _Section) -> dict[str, Any]:
     """The sections of a few scalars each."""
-    d, lk, dv, x, e, n, g = (top.section(k) for k in ("date_of_application", "lookup", "diversity", "crossrefs",
-                                                        "evidence", "names", "guard"))
+    d, lk, dv, x, e, n, g = (
+        top.section(k)
+        for k in ("date_of_application", "lookup", "diversity", "crossrefs", "evidence", "names", "guard")
+    )
     out = dict(
-        date_of_application=DateOfApplicationPolicy(d.text("when"), d.integer("best_clauses"), d.number("margin"),
-                                                    d.pattern("applies_from")),
+        date_of_application=DateOfApplicationPolicy(
+            d.text("when"), d.integer("best_clauses"), d.number("margin"), d.pattern("applies_from")
+        ),
         lookup=LookupPolicy(lk.number("bonus"), lk.number("first_bonus"), lk.words("missing_clause_kinds")),
-        diversity=DiversityPolicy(dv.integer("max_pieces_per_unit"), dv.integer("window_per_k"),
-                                  dv.integer("pure_lookup_max_words"), dv.pattern("pure_lookup_filler")),
+        diversity=DiversityPolicy(
+            dv.integer("max_pieces_per_unit"),
+            dv.integer("window_per_k"),
+            dv.integer("pure_lookup_max_words"),
+            dv.pattern("pure_lookup_filler"),
+        ),
         crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best")),
         evidence=EvidencePolicy(e.integer("coverage_clauses")),
-        names=NamesPolicy(n.integer("min_chars"), n.integer("min_bare_chars"), n.text("strip_prefix"),
-                          n.number("resemblance"), n.integer("title_tail_words")),
-        guard=GuardPolicy(**{k: g.pattern(k) for k in ("companies", "enforcement", "statistics", "amendment",
-                                                       "year")}))
+        names=NamesPolicy(
+            n.integer("min_chars"),
+            n.integer("min_bare_chars"),
+            n.text("strip_prefix"),
+            n.number("resemblance"),
+            n.integer("title_tail_words"),
+        ),
+        guard=GuardPolicy(**{k: g.pattern(k) for k in ("companies", "enforcement", "statistics", "amendment", "year")}),
+    )
     for section in (d, lk, dv, x, e, n, g):
         section.done()
     return out
@@ -301,14 +348,21 @@ def parse_policy(text: str, source: str = "<policy>") -> RankingPolicy:
         raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
     top = _Section(data, source)
     intents = _intents(top)
-    policy = RankingPolicy(fusion=_fusion(top.section("fusion")), rules=_rules(top, intents),
-                           intents=intents,
-                           analysis=_analysis(top.section("analysis")), source=source, **_small_sections(top))
+    policy = RankingPolicy(
+        fusion=_fusion(top.section("fusion")),
+        rules=_rules(top, intents),
+        intents=intents,
+        analysis=_analysis(top.section("analysis")),
+        source=source,
+        **_small_sections(top),
+    )
     top.done()
     known = [*CONDITIONS, *(f"intent:{i.name}" for i in intents)]
     if policy.date_of_application.when not in known:
-        raise PolicyError(f"{source}: date_of_application.when: unknown condition "
-                          f"{policy.date_of_application.when!r}; known: {', '.join(known)}")
+        raise PolicyError(
+            f"{source}: date_of_application.when: unknown condition "
+            f"{policy.date_of_application.when!r}; known: {', '.join(known)}"
+        )
     return policy
 
 

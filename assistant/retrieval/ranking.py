@@ -1,6 +1,7 @@
 """Ranking: fusion of the candidate sources' scores, the policy's table of rules (boosts and penalties from the
 structure of legal texts and what the question asks), the date-of-application rule, named clauses first, then
 diversification (a comparison's sides side by side, at most a few pieces per unit)."""
+
 from __future__ import annotations
 
 import re
@@ -44,7 +45,7 @@ def add_coverage(score: np.ndarray, index: ClauseIndex, query_text: str, policy:
         return
     q_weights = {t: index.keyword.idf(t) for t in set(tokenize(query_text))}
     total = sum(q_weights.values())
-    for i in np.argsort(-score)[:policy.coverage_candidates]:
+    for i in np.argsort(-score)[: policy.coverage_candidates]:
         if score[i] > 0 and total:
             tokens = index.tokens_of(int(i))
             score[i] += policy.coverage_weight * sum(w for t, w in q_weights.items() if t in tokens) / total
@@ -53,9 +54,13 @@ def add_coverage(score: np.ndarray, index: ClauseIndex, query_text: str, policy:
 def condition_holds(name: str, analysis: QueryAnalysis, named: list[str]) -> bool:
     """A rule's condition (see the rules of assistant/resources/ranking.toml)."""
     if name.startswith("intent:"):
-        return name[len("intent:"):] in analysis.intents
-    return {"always": True, "names_documents": bool(named), "names_jurisdictions": bool(analysis.jurisdictions),
-            "wants_old_version": analysis.wants_old_version}[name]
+        return name[len("intent:") :] in analysis.intents
+    return {
+        "always": True,
+        "names_documents": bool(named),
+        "names_jurisdictions": bool(analysis.jurisdictions),
+        "wants_old_version": analysis.wants_old_version,
+    }[name]
 
 
 def _row_selectors(index: ClauseIndex, analysis: QueryAnalysis, named: list[str]) -> dict[str, Callable]:
@@ -68,8 +73,11 @@ def _row_selectors(index: ClauseIndex, analysis: QueryAnalysis, named: list[str]
         "named_documents": lambda: np.isin(index.doc_of, named),
         "named_jurisdictions": lambda: np.isin(index.jurisdiction_of, analysis.jurisdictions),
         "question_language": lambda: index.language_of == analysis.language,
-        "non_operative": lambda: roles.non_operative, "definitions": lambda: roles.definitions,
-        "scope": lambda: roles.scope, "penalty": lambda: roles.penalty, "final": lambda: roles.final,
+        "non_operative": lambda: roles.non_operative,
+        "definitions": lambda: roles.definitions,
+        "scope": lambda: roles.scope,
+        "penalty": lambda: roles.penalty,
+        "final": lambda: roles.final,
         "revoked": revoked,
         "revoked_not_named": lambda: revoked() & ~np.isin(index.doc_of, analysis.named_in_question),
     }
@@ -91,14 +99,19 @@ def apply_rules(score: np.ndarray, index: ClauseIndex, analysis: QueryAnalysis, 
             score *= np.where(selectors[rule.rows](), factor, 1.0)
 
 
-def date_of_application(score: np.ndarray, keep: np.ndarray, index: ClauseIndex,
-                        policy: DateOfApplicationPolicy) -> None:
-    """"When do the bans apply?": the best clauses sit in a chapter (CHAPTER II > Article 5), and a final
+def date_of_application(
+    score: np.ndarray, keep: np.ndarray, index: ClauseIndex, policy: DateOfApplicationPolicy
+) -> None:
+    """ "When do the bans apply?": the best clauses sit in a chapter (CHAPTER II > Article 5), and a final
     provision that names that chapter ("Chapters I and II shall apply from …") is the answer — rank it first."""
     final = index.roles.final
-    best = [int(i) for i in np.argsort(-score)[:policy.best_clauses] if score[i] > 0 and not final[i]]
-    chapters = {(index.doc_of[i], m.group(1).upper())
-                for i in best for m in [_CHAPTER_OF_PATH.match(index.metas[i].get("path", ""))] if m}
+    best = [int(i) for i in np.argsort(-score)[: policy.best_clauses] if score[i] > 0 and not final[i]]
+    chapters = {
+        (index.doc_of[i], m.group(1).upper())
+        for i in best
+        for m in [_CHAPTER_OF_PATH.match(index.metas[i].get("path", ""))]
+        if m
+    }
     if not chapters:
         return
     top_score = float(score.max())
@@ -106,8 +119,11 @@ def date_of_application(score: np.ndarray, keep: np.ndarray, index: ClauseIndex,
     for i in np.flatnonzero(final & keep & np.isin(index.doc_of, docs)):
         if not policy.applies_from.search(index.texts[i]):
             continue  # e.g. amendments to other acts that mention a chapter
-        named = {(index.doc_of[i], n.upper()) for m in _CHAPTERS_NAMED.finditer(index.texts[i])
-                 for n in re.split(r",\s*|\s+and\s+", m.group(1))}
+        named = {
+            (index.doc_of[i], n.upper())
+            for m in _CHAPTERS_NAMED.finditer(index.texts[i])
+            for n in re.split(r",\s*|\s+and\s+", m.group(1))
+        }
         if named & chapters:
             score[i] = max(score[i], top_score * policy.margin)
 
@@ -126,14 +142,18 @@ def order_rows(score: np.ndarray, index: ClauseIndex, sides: list[Side]) -> np.n
     candidates = np.flatnonzero(score > 0)
     order = candidates[np.argsort(-score[candidates], kind="stable")]
     if sides:
-        order = interleave(order, [side_mask(side, index.doc_of, index.jurisdiction_of) for side in sides],
-                           lambda row: (index.doc_of[row], index.metas[row]["unit"]),
-                           comparison_policy().clauses_per_side)
+        order = interleave(
+            order,
+            [side_mask(side, index.doc_of, index.jurisdiction_of) for side in sides],
+            lambda row: (index.doc_of[row], index.metas[row]["unit"]),
+            comparison_policy().clauses_per_side,
+        )
     return order
 
 
-def diversify(order: np.ndarray, score: np.ndarray, index: ClauseIndex, k: int, whole_units: set,
-              policy: DiversityPolicy) -> dict[int, float]:
+def diversify(
+    order: np.ndarray, score: np.ndarray, index: ClauseIndex, k: int, whole_units: set, policy: DiversityPolicy
+) -> dict[int, float]:
     """The first ``k`` rows with at most ``max_pieces_per_unit`` pieces of one unit, so that other clauses get a
     place — except the ``whole_units`` (a unit the question asks for and nothing else: all its pieces come
     first). {row: score} in rank order."""
@@ -152,13 +172,22 @@ def diversify(order: np.ndarray, score: np.ndarray, index: ClauseIndex, k: int, 
 @dataclass(frozen=True)
 class Scored:
     """The ranking stage's output: every row's final score, and the ranked rows (at most k) with their score."""
+
     score: np.ndarray
     ranked: dict[int, float]
 
 
-def rank(index: ClauseIndex, analysis: QueryAnalysis, keep: np.ndarray, keyword: list[Candidate],
-         dense: list[Candidate], lookup: list[Candidate], sides: list[Side], k: int,
-         policy: RankingPolicy) -> Scored:
+def rank(
+    index: ClauseIndex,
+    analysis: QueryAnalysis,
+    keep: np.ndarray,
+    keyword: list[Candidate],
+    dense: list[Candidate],
+    lookup: list[Candidate],
+    sides: list[Side],
+    k: int,
+    policy: RankingPolicy,
+) -> Scored:
     score = fuse(len(index), keyword, dense, policy.fusion)
     add_coverage(score, index, keyword_query(analysis), policy.fusion)
     apply_rules(score, index, analysis, policy)
@@ -167,8 +196,11 @@ def rank(index: ClauseIndex, analysis: QueryAnalysis, keep: np.ndarray, keyword:
         date_of_application(score, keep, index, policy.date_of_application)
     for n, c in enumerate(lookup):  # the first row of a lookup is the piece asked for
         score[c.row] += policy.lookup.bonus + (policy.lookup.first_bonus if n == 0 else 0.0)
-    whole_units = {(index.doc_of[c.row], index.metas[c.row]["unit"]) for c in lookup} \
-        if lookup and is_pure_lookup(analysis, policy.diversity) else set()
+    whole_units = (
+        {(index.doc_of[c.row], index.metas[c.row]["unit"]) for c in lookup}
+        if lookup and is_pure_lookup(analysis, policy.diversity)
+        else set()
+    )
     ranked = diversify(order_rows(score, index, sides), score, index, k, whole_units, policy.diversity)
     return Scored(score, ranked)
 

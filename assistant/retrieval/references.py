@@ -1,5 +1,6 @@
 """Clause references in a question (第十七条, Art. 5(1)(e), Annex III, Recital 27, MEASURE 2.11, 9.4 条,
 paragraph 7, "Articles 111 to 115") and the Chinese numerals they are written in. Pure functions."""
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,11 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
 _DATE_OR_VERSION = re.compile(r"(19|20)\d\d\.\d+|\d+\.\d+\.\d+\.\d+")
 
 # "Articles 9, 10 and 15", "paragraphs 5 to 9", "Recitals 27 and 28": one reference per number
-_REF_LIST = re.compile(r"\b(Articles|Arts\.?|paragraphs|paras\.?|Recitals)\s+"
-                       r"(\d+(?:\s*(?:,|and|&|to|-|–)\s*\d+)+)(?!\s+of\s+(?:the\s+)?Art)", re.I)
+_REF_LIST = re.compile(
+    r"\b(Articles|Arts\.?|paragraphs|paras\.?|Recitals)\s+"
+    r"(\d+(?:\s*(?:,|and|&|to|-|–)\s*\d+)+)(?!\s+of\s+(?:the\s+)?Art)",
+    re.I,
+)
 _LIST_KIND = {"art": ("article", "Article {}"), "par": ("para", "para {}"), "rec": ("recital", "Recital {}")}
 
 

@@ -1,5 +1,6 @@
 """``HybridRetriever.run(question, history, filters, k) -> RetrievalResult``: the retrieval stages wired together —
 analysis, candidate sources (lookup, keyword, dense), ranking, cross-references, the evidence measures."""
+
 from __future__ import annotations
 
 import time
@@ -25,8 +26,13 @@ def _ms(since: float) -> float:
 class HybridRetriever:
     """The retrieval stage: ``run(question, history, filters, k) -> RetrievalResult``."""
 
-    def __init__(self, settings: Settings, index: ClauseIndex | None = None, embedder: Embedder | None = None,
-                 policy: RankingPolicy | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        index: ClauseIndex | None = None,
+        embedder: Embedder | None = None,
+        policy: RankingPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.policy = policy or (index.policy if index is not None else default_policy())
         self.index = index or ClauseIndex(settings, policy=self.policy)
@@ -39,8 +45,9 @@ class HybridRetriever:
         analysis = analyse(question, self.index.resolver, history, policy=self.policy)
         return with_unmentioned_as_unknown(analysis, self.index.mentions)
 
-    def run(self, question: str, history: list[dict] | None = None, filters: Filters | dict | None = None,
-            k: int = 10) -> RetrievalResult:
+    def run(
+        self, question: str, history: list[dict] | None = None, filters: Filters | dict | None = None, k: int = 10
+    ) -> RetrievalResult:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         filters = Filters.of(filters)
@@ -56,23 +63,39 @@ class HybridRetriever:
         t = time.perf_counter()
         dense = self.dense.similar(analysis, keep)
         timings["dense_ms"] = _ms(t)
-        sides = comparison_sides(analysis.question, list(analysis.doc_ids), list(analysis.jurisdictions),
-                                 {d: info.jurisdiction for d, info in index.docs.items()})
+        sides = comparison_sides(
+            analysis.question,
+            list(analysis.doc_ids),
+            list(analysis.jurisdictions),
+            {d: info.jurisdiction for d, info in index.docs.items()},
+        )
         scored = rank(index, analysis, keep, keyword, dense, lookup.candidates, sides, k, self.policy)
         ranked = list(scored.ranked)
         lookup_rows = [c.row for c in lookup.candidates]
-        xrefs = cross_references(index, lookup_rows or ranked[:self.policy.crossrefs.from_best], keep,
-                                 self.policy.crossrefs.limit) if ranked else []
+        xrefs = (
+            cross_references(
+                index, lookup_rows or ranked[: self.policy.crossrefs.from_best], keep, self.policy.crossrefs.limit
+            )
+            if ranked
+            else []
+        )
         clauses, lookup_hits = self._clauses(scored, lookup_rows, xrefs, keyword, dense)
         coverage = keyword_coverage(index, analysis, ranked, self.policy.evidence.coverage_clauses)
         timings["retrieve_ms"] = _ms(t0)
         return RetrievalResult(
-            analysis=analysis, clauses=clauses, lookup_hits=lookup_hits, missing_refs=lookup.missing, sides=sides,
+            analysis=analysis,
+            clauses=clauses,
+            lookup_hits=lookup_hits,
+            missing_refs=lookup.missing,
+            sides=sides,
             top_dense_similarity=round(max((c.score for c in dense), default=0.0), 4),
-            keyword_coverage=round(min(coverage, 1.0), 3), timings=timings)
+            keyword_coverage=round(min(coverage, 1.0), 3),
+            timings=timings,
+        )
 
-    def _clauses(self, scored: Scored, lookup_rows: list[int], xrefs: list[int], keyword: list[Candidate],
-                 dense: list[Candidate]) -> tuple[list[RetrievedClause], list[RetrievedClause]]:
+    def _clauses(
+        self, scored: Scored, lookup_rows: list[int], xrefs: list[int], keyword: list[Candidate], dense: list[Candidate]
+    ) -> tuple[list[RetrievedClause], list[RetrievedClause]]:
         """(the ranked clauses then the cross-referenced ones, the looked-up clauses), each with the signals of
         the searches that found it."""
         index = self.index
@@ -80,14 +103,22 @@ class HybridRetriever:
         similarity_of = {c.row: c.score for c in dense}
         signals: dict[int, dict] = {i: {"lookup": 1} for i in lookup_rows}
         for i in scored.ranked:
-            signals.setdefault(i, {}).update(bm25=round(keyword_of.get(i, 0.0), 3),
-                                             dense=round(similarity_of.get(i, 0.0), 3))
+            signals.setdefault(i, {}).update(
+                bm25=round(keyword_of.get(i, 0.0), 3), dense=round(similarity_of.get(i, 0.0), 3)
+            )
 
         def clause(i: int, score: float) -> RetrievedClause:
             meta = index.metas[i]
-            return RetrievedClause(chunk_id=index.ids[i], doc_id=meta["doc_id"], unit=meta["unit"],
-                                   locator=meta.get("locator", meta["unit"]), text=index.texts[i], meta=meta,
-                                   score=round(score, 5), signals=signals.get(i, {}))
+            return RetrievedClause(
+                chunk_id=index.ids[i],
+                doc_id=meta["doc_id"],
+                unit=meta["unit"],
+                locator=meta.get("locator", meta["unit"]),
+                text=index.texts[i],
+                meta=meta,
+                score=round(score, 5),
+                signals=signals.get(i, {}),
+            )
 
         clauses = [clause(i, s) for i, s in scored.ranked.items()]
         for i in xrefs:

@@ -1,4 +1,5 @@
 """The values passed between the retrieval stages: filters, candidates, retrieved clauses, the result."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ class Filters:
                 return ()
             return (v,) if isinstance(v, str) else tuple(v)
 
-        return cls(jurisdictions=tup(value.get("jurisdiction") or value.get("jurisdictions")),
-                   doc_ids=tup(value.get("doc_id") or value.get("doc_ids") or value.get("document")),
-                   statuses=tup(value.get("status") or value.get("statuses")))
+        return cls(
+            jurisdictions=tup(value.get("jurisdiction") or value.get("jurisdictions")),
+            doc_ids=tup(value.get("doc_id") or value.get("doc_ids") or value.get("document")),
+            statuses=tup(value.get("status") or value.get("statuses")),
+        )
 
     def __bool__(self) -> bool:
         return bool(self.jurisdictions or self.doc_ids or self.statuses)
@@ -40,6 +43,7 @@ class Candidate:
     """One row of the index proposed by a candidate source, with that source's score: the row's similarity for
     dense search, its keyword score relative to the best of its group for keyword search, 0 for a lookup (the
     order of a lookup's candidates is its ranking: the first is the piece asked for)."""
+
     row: int
     score: float
     source: str  # "lookup", "keyword", "dense"
@@ -48,6 +52,7 @@ class Candidate:
 @dataclass(frozen=True)
 class Lookup:
     """What a direct clause lookup found: the named clauses' rows, and named clauses that do not exist."""
+
     candidates: list[Candidate]
     missing: list[tuple[str, ClauseRef]]
 

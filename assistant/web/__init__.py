@@ -15,6 +15,7 @@ Gradio UI at ``/`` (``create_app`` in ``app.py``).
 - ``ui.py`` (+ ``ui_obligations.py``, ``chat_view.py``, ``documents_view.py``): the Gradio UI
 - the Slack and WeCom endpoints come from ``assistant.channels``
 """
+
 from assistant.web.app import create_app
 
 __all__ = ["create_app"]

@@ -1,5 +1,6 @@
 """Running one blocking answer call for a request: in a thread, within the per-request time budget
 (``REGQA_REQUEST_TIMEOUT_S``), with the index's and the budget's failures as API errors (503, 504)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,6 @@
 """The JSON API: ``POST /v1/ask`` {question, history?, filters?, mode?, as_of?} -> the answer with its citations
 (full clause text), refused, timings; ``GET /v1/documents`` what is indexed."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -34,10 +35,22 @@ def documents(service: Service):
     chunks: dict[str, int] = {}
     for meta in index.metas:
         chunks[meta["doc_id"]] = chunks.get(meta["doc_id"], 0) + 1
-    return {"documents": [
-        {"doc_id": d.doc_id, "title": d.title, "title_en": d.title_en, "jurisdiction": d.jurisdiction,
-         "language": d.language, "status": d.status, "issued": d.issued, "units": len(d.units),
-         "chunks": chunks.get(d.doc_id, 0)} for d in sorted(index.docs.values(), key=lambda d: d.doc_id)]}
+    return {
+        "documents": [
+            {
+                "doc_id": d.doc_id,
+                "title": d.title,
+                "title_en": d.title_en,
+                "jurisdiction": d.jurisdiction,
+                "language": d.language,
+                "status": d.status,
+                "issued": d.issued,
+                "units": len(d.units),
+                "chunks": chunks.get(d.doc_id, 0),
+            }
+            for d in sorted(index.docs.values(), key=lambda d: d.doc_id)
+        ]
+    }
 
 
 @router.post("/v1/ask")
@@ -47,8 +60,15 @@ async def ask(body: Annotated[AskRequest, Depends(json_body(AskRequest))], servi
     except InvalidAsOf as exc:
         raise ApiError(400, str(exc), "invalid_as_of") from exc
     try:
-        answer = await within_budget(context.settings, service.answer, body.question,
-                                     [t.model_dump() for t in body.history], body.filters, body.mode, as_of)
+        answer = await within_budget(
+            context.settings,
+            service.answer,
+            body.question,
+            [t.model_dump() for t in body.history],
+            body.filters,
+            body.mode,
+            as_of,
+        )
     except InvalidQuestion as exc:
         raise ApiError(400, str(exc), "invalid_question") from exc
     return answer.to_dict()

@@ -1,5 +1,6 @@
 """The app factory: one FastAPI application with the API routers, the chat channels' endpoints, the sign-in page,
 the Gradio UI at ``/``, and the ``Guard`` and trusted-host middleware in front of everything."""
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,15 @@ from common.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 # In the order they were added (the OpenAPI document lists them so); the channels and the sign-in page follow.
-FEATURE_ROUTERS = (health_router, api_router, obligations_router, documents_router, openai_router, feedback_router,
-                   export_router)
+FEATURE_ROUTERS = (
+    health_router,
+    api_router,
+    obligations_router,
+    documents_router,
+    openai_router,
+    feedback_router,
+    export_router,
+)
 
 
 def _context(settings: Settings, service: AnswerService | None) -> WebContext:
@@ -46,15 +54,25 @@ def _context(settings: Settings, service: AnswerService | None) -> WebContext:
             holder.service.retriever.index.refresh()
 
     jobs = IngestJobs(settings, on_done=reload_index)
-    return WebContext(settings=settings, holder=holder, access=AccessControl(settings), jobs=jobs,
-                      obligations=ObligationRegister(settings), feedback=FeedbackStore(settings), started=time.time())
+    return WebContext(
+        settings=settings,
+        holder=holder,
+        access=AccessControl(settings),
+        jobs=jobs,
+        obligations=ObligationRegister(settings),
+        feedback=FeedbackStore(settings),
+        started=time.time(),
+    )
 
 
 def _warn_if_open(settings: Settings) -> None:
     if not settings.auth_enabled and not is_loopback(settings.host):
-        log.warning("serving on %s without authentication: every visitor can read everything%s. Set "
-                    "REGQA_AUTH_USERS / REGQA_API_TOKEN (README, Deploying).", settings.host,
-                    " and add or remove documents" if settings.open_uploads else "")
+        log.warning(
+            "serving on %s without authentication: every visitor can read everything%s. Set "
+            "REGQA_AUTH_USERS / REGQA_API_TOKEN (README, Deploying).",
+            settings.host,
+            " and add or remove documents" if settings.open_uploads else "",
+        )
 
 
 def _signed_in_user(request: Request) -> str | None:
@@ -71,10 +89,16 @@ def _mount_ui(app: FastAPI, context: WebContext) -> set[int]:
 
     settings = context.settings
     blocks = build_ui(context.holder, context.access, context.jobs, obligations=context.find_obligations)
-    document_events = {key for key, fn in blocks.fns.items()
-                       if {getattr(fn, "name", None), getattr(fn, "api_name", None)} & DOCUMENT_EVENTS}
+    document_events = {
+        key
+        for key, fn in blocks.fns.items()
+        if {getattr(fn, "name", None), getattr(fn, "api_name", None)} & DOCUMENT_EVENTS
+    }
     gr.mount_gradio_app(
-        app, blocks, path="/", auth_message="regqa: sign in / 请登录",
+        app,
+        blocks,
+        path="/",
+        auth_message="regqa: sign in / 请登录",
         auth_dependency=_signed_in_user if settings.auth_enabled else None,
         max_file_size=int(settings.upload_max_mb * 1024 * 1024),
         run_history=False,  # Gradio's run-history pages and routes: not used here
@@ -87,8 +111,7 @@ def _mount_ui(app: FastAPI, context: WebContext) -> set[int]:
     return document_events
 
 
-def create_app(settings: Settings | None = None, service: AnswerService | None = None,
-               with_ui: bool = True) -> FastAPI:
+def create_app(settings: Settings | None = None, service: AnswerService | None = None, with_ui: bool = True) -> FastAPI:
     settings = settings or get_settings()
     context = _context(settings, service)
 
@@ -97,8 +120,9 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
         context.holder.start()  # load the index and warm the model in the background; /healthz answers at once
         yield
 
-    app = FastAPI(title="regqa", description="Compliance Q&A over AI-safety regulation, with clause citations",
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="regqa", description="Compliance Q&A over AI-safety regulation, with clause citations", lifespan=lifespan
+    )
     _warn_if_open(settings)
     app.state.web = context  # what the routes' dependencies read (dependencies.web_context)
     install_error_handlers(app)
@@ -108,7 +132,11 @@ def create_app(settings: Settings | None = None, service: AnswerService | None =
     app.include_router(app.state.channels.router())  # Slack /slack/events, WeCom /wecom/callback (404 when off)
     app.include_router(login_router)
     document_events = _mount_ui(app, context) if with_ui else set()
-    app.add_middleware(Guard, access=context.access, upload_limit_bytes=int(settings.upload_max_mb * 1024 * 1024),
-                       document_events=lambda: document_events)
+    app.add_middleware(
+        Guard,
+        access=context.access,
+        upload_limit_bytes=int(settings.upload_max_mb * 1024 * 1024),
+        document_events=lambda: document_events,
+    )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False)
     return app

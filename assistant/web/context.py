@@ -1,5 +1,6 @@
 """What the routes of one web app share: settings, the answer service holder, access control, the ingest jobs,
 the obligation register and the feedback store. ``create_app`` builds one and keeps it on ``app.state.web``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

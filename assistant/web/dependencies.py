@@ -3,6 +3,7 @@ the answer service (503 when it could not load), and a JSON body read into a mod
 
 Authentication itself happens before any route, in ``guard.Guard`` (it covers the Gradio UI too); it leaves the
 ``Principal`` (or None) in the request's state, which ``principal`` reads."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -73,8 +74,12 @@ def document_change(request: Request, context: Context, wait: float = 0) -> Docu
     who = principal(request)
     if not context.access.may_change_documents(who):
         if not context.settings.auth_enabled:
-            raise ApiError(403, "adding and removing documents is off in open mode (set REGQA_OPEN_UPLOADS=true, "
-                                "or turn on authentication)", "forbidden")
+            raise ApiError(
+                403,
+                "adding and removing documents is off in open mode (set REGQA_OPEN_UPLOADS=true, "
+                "or turn on authentication)",
+                "forbidden",
+            )
         raise ApiError(403, "only an admin may add or remove documents", "forbidden")
     return DocumentChange(who, wait)
 

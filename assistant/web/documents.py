@@ -2,6 +2,7 @@
 (multipart ``file``) stores an upload and queues a re-index job, ``DELETE /v1/documents/{doc_id}`` removes an
 uploaded document the same way; ``GET /v1/jobs/{job_id}`` reports a job. With ``?wait=SECONDS`` the answer is the
 finished job (200, or 503 when it failed); otherwise 202 with the job to poll."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,10 @@ async def job_response(job: IngestJob, wait: float, extra: dict) -> JSONResponse
         await asyncio.to_thread(job.finished.wait, min(wait, 3600))
     body = {**extra, **job.to_dict()}
     if job.state == "failed":
-        return JSONResponse(status_code=503, content={**body, "error": {
-            "message": f"could not index: {job.error}", "type": "index_unavailable"}})
+        return JSONResponse(
+            status_code=503,
+            content={**body, "error": {"message": f"could not index: {job.error}", "type": "index_unavailable"}},
+        )
     return JSONResponse(status_code=200 if job.finished.is_set() else 202, content=body)
 
 
@@ -73,8 +76,9 @@ def job_status(job_id: str, context: Context):
 async def delete_document(doc_id: str, change: DocumentChangeRequest, context: Context):
     try:
         if not await asyncio.to_thread(remove_upload, context.settings, doc_id):
-            raise ApiError(404, f"no uploaded document {doc_id!r} (corpus documents cannot be removed here)",
-                           "not_found")
+            raise ApiError(
+                404, f"no uploaded document {doc_id!r} (corpus documents cannot be removed here)", "not_found"
+            )
     except (IndexError_, OSError) as exc:
         raise ApiError(503, f"could not update the index: {exc}", "index_unavailable") from exc
     job = context.jobs.submit(f"remove {doc_id}")

@@ -1,5 +1,6 @@
 """The Documents tab's table (escaped HTML): short titles with the formal title on hover, the year and a status
 badge beside the title (revoked in red, an unknown status neutral), narrowed by the jurisdiction filter."""
+
 from __future__ import annotations
 
 import html
@@ -36,7 +37,7 @@ def short_title(title: str, short: str = "", aliases: tuple[str, ...] = ()) -> s
     for alias in aliases:
         if 4 <= len(alias) < len(title) and _has_cjk(alias) == _has_cjk(title):
             return alias
-    return title if len(title) <= SHORT_TITLE_CHARS else title[:SHORT_TITLE_CHARS - 1].rstrip() + "…"
+    return title if len(title) <= SHORT_TITLE_CHARS else title[: SHORT_TITLE_CHARS - 1].rstrip() + "…"
 
 
 def document_rows(index, catalog: dict, uploaded: set[str], jurisdictions: list[str] | None) -> list[DocumentRow]:
@@ -50,24 +51,40 @@ def document_rows(index, catalog: dict, uploaded: set[str], jurisdictions: list[
             continue
         entry = catalog.get(d.doc_id)
         year = (d.issued or "")[:4] if (d.issued or "")[:4].isdigit() else (str(d.text_year) if d.text_year else "")
-        rows.append(DocumentRow(d.doc_id, d.title, short_title(d.title, entry.short_title if entry else "",
-                                                               d.aliases),
-                                year, d.jurisdiction, d.status, len(d.units), counts.get(d.doc_id, 0),
-                                d.doc_id in uploaded))
+        rows.append(
+            DocumentRow(
+                d.doc_id,
+                d.title,
+                short_title(d.title, entry.short_title if entry else "", d.aliases),
+                year,
+                d.jurisdiction,
+                d.status,
+                len(d.units),
+                counts.get(d.doc_id, 0),
+                d.doc_id in uploaded,
+            )
+        )
     return rows
 
 
 def documents_table_html(rows: list[DocumentRow], jurisdictions: list[str] | None = None) -> str:
-    scope = (f'<p class="muted">Jurisdiction filter / 法域筛选: {html.escape(", ".join(jurisdictions))}</p>'
-             if jurisdictions else "")
+    scope = (
+        f'<p class="muted">Jurisdiction filter / 法域筛选: {html.escape(", ".join(jurisdictions))}</p>'
+        if jurisdictions
+        else ""
+    )
     if not rows:
         return scope + '<p class="muted">No documents. / 没有文件。</p>'
     body = "".join(
         f'<tr data-doc-id="{html.escape(r.doc_id)}" data-status="{html.escape(r.status or "unknown")}">'
         f'<td><span class="doc-title" title="{html.escape(r.title)}">{html.escape(r.short)}</span> '
         f'<span class="doc-year">{html.escape(r.year or "—")}</span> {status_badge(r.status)}'
-        f'{UPLOAD_BADGE if r.uploaded else ""}</td>'
+        f"{UPLOAD_BADGE if r.uploaded else ''}</td>"
         f"<td>{html.escape(r.jurisdiction or '—')}</td><td><code>{html.escape(r.doc_id)}</code></td>"
-        f"<td>{r.units}</td><td>{r.chunks}</td></tr>" for r in rows)
-    return (f'{scope}<table class="documents"><thead><tr><th>Document / 文件</th><th>Jurisdiction / 法域</th>'
-            f"<th>id</th><th>units / 条款</th><th>chunks</th></tr></thead><tbody>{body}</tbody></table>")
+        f"<td>{r.units}</td><td>{r.chunks}</td></tr>"
+        for r in rows
+    )
+    return (
+        f'{scope}<table class="documents"><thead><tr><th>Document / 文件</th><th>Jurisdiction / 法域</th>'
+        f"<th>id</th><th>units / 条款</th><th>chunks</th></tr></thead><tbody>{body}</tbody></table>"
+    )

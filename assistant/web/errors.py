@@ -2,6 +2,7 @@
 
 Routes and their dependencies raise ``ApiError``; the handler installed by ``install_error_handlers`` turns it into
 that JSON body with its status (and headers, e.g. ``Retry-After``)."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI, Request

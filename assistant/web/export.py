@@ -1,5 +1,6 @@
 """``POST /v1/export`` {turns: [{question, answer}], format: markdown|docx} -> the conversation as a file, as an
 attachment (``assistant.export``; 422 for a malformed conversation)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,10 @@ from assistant.web.errors import ApiError
 
 router = APIRouter()
 MAX_EXPORT_BODY = 20 * 1024 * 1024
-EXPORT_TYPES = {"markdown": ("text/markdown; charset=utf-8", "md"),
-                "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx")}
+EXPORT_TYPES = {
+    "markdown": ("text/markdown; charset=utf-8", "md"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+}
 
 
 class ExportRequest(BaseModel):
@@ -26,8 +29,7 @@ class ExportRequest(BaseModel):
 
 
 @router.post("/v1/export")
-async def export(body: Annotated[ExportRequest, Depends(json_body(ExportRequest, MAX_EXPORT_BODY))],
-                 context: Context):
+async def export(body: Annotated[ExportRequest, Depends(json_body(ExportRequest, MAX_EXPORT_BODY))], context: Context):
     now = datetime.now().astimezone()
     max_turns = context.settings.export_max_turns
     try:

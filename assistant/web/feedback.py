@@ -1,6 +1,7 @@
 """``POST /v1/feedback`` {answer_id, rating: 1|-1, comment?, question?, answer?} -> {"ok": true}: a thumbs-up or
 -down on an answer, stored by ``assistant.feedback`` (422 for a bad rating, id or comment; 503 when the store
 cannot be written)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,15 +30,19 @@ class FeedbackRequest(BaseModel):
 
 
 @router.post("/v1/feedback")
-async def feedback(body: Annotated[FeedbackRequest, Depends(json_body(FeedbackRequest, MAX_FEEDBACK_BODY))],
-                   caller: Caller, context: Context):
+async def feedback(
+    body: Annotated[FeedbackRequest, Depends(json_body(FeedbackRequest, MAX_FEEDBACK_BODY))],
+    caller: Caller,
+    context: Context,
+):
     try:
         details = answer_details(body.answer) if isinstance(body.answer, dict) else {"answer_text": body.answer or ""}
         if body.question:
             details["question"] = body.question
         user = caller.user if caller is not None else ""
-        await asyncio.to_thread(context.feedback.add_rating, body.answer_id, body.rating, body.comment or "",
-                                user=user, **details)
+        await asyncio.to_thread(
+            context.feedback.add_rating, body.answer_id, body.rating, body.comment or "", user=user, **details
+        )
     except InvalidFeedback as exc:
         raise ApiError(422, str(exc), "invalid_request") from exc
     except (sqlite3.Error, OSError) as exc:

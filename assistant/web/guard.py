@@ -9,6 +9,7 @@
 4. Gradio's upload route and its document-changing events are refused before Gradio reads a byte of them,
    unless the principal may change documents; uploads over the size limit get 413 from the header.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,9 @@ from assistant.security import SESSION_COOKIE, AccessControl, Credentials, Princ
 from assistant.web.errors import error_response as _error
 from common.settings import Settings
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/logout", "/slack/events", "/wecom/callback", "/favicon.ico"})
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/login", "/logout", "/slack/events", "/wecom/callback", "/favicon.ico"}
+)
 GRADIO_PREFIX = "/gradio_api/"
 GRADIO_UPLOAD = "/gradio_api/upload"
 UPLOAD_PATHS = frozenset({GRADIO_UPLOAD, "/v1/documents"})
@@ -34,10 +37,12 @@ UPLOAD_FORM_OVERHEAD = 64 * 1024
 DOCUMENT_EVENTS = frozenset({"add_documents", "remove_document"})
 MAX_EVENT_BODY = 1_000_000  # a Gradio event body is small; anything larger is not ours to parse
 
-CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-       "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' data: blob:; "
-       "connect-src 'self'; worker-src 'self' blob:; frame-src 'self'; frame-ancestors 'none'; "
-       "object-src 'none'; base-uri 'self'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' data: blob:; "
+    "connect-src 'self'; worker-src 'self' blob:; frame-src 'self'; frame-ancestors 'none'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'"
+)
 SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -54,16 +59,20 @@ async def presented_credentials(connection: HTTPConnection) -> Credentials:
     bearer = await _BEARER(connection)
     scheme, param = get_authorization_scheme_param(connection.headers.get("Authorization"))
     basic = param if scheme.lower() == "basic" and param else None
-    return Credentials(bearer=bearer.credentials if bearer is not None else None, basic=basic,
-                       cookie=connection.cookies.get(SESSION_COOKIE))
+    return Credentials(
+        bearer=bearer.credentials if bearer is not None else None,
+        basic=basic,
+        cookie=connection.cookies.get(SESSION_COOKIE),
+    )
 
 
 class Guard:
     """Pure ASGI middleware (streams pass through untouched). ``document_events`` gives the fn indices of the
     Gradio events that change documents (known once the UI is built)."""
 
-    def __init__(self, app, access: AccessControl, upload_limit_bytes: int,
-                 document_events: Callable[[], set[int]] = set) -> None:
+    def __init__(
+        self, app, access: AccessControl, upload_limit_bytes: int, document_events: Callable[[], set[int]] = set
+    ) -> None:
         self.app = app
         self.access = access
         self.upload_limit = upload_limit_bytes
@@ -102,8 +111,9 @@ class Guard:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + \
-                    [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in names
+                ]
             await send(message)
 
         if scope["type"] == "http":
@@ -111,25 +121,33 @@ class Guard:
             limit = self._limit_of(path)
             if length.isdigit() and int(length) > limit:
                 return await _error(413, f"request body too large (limit {limit // 1024} KB)", "too_large")(
-                    scope, receive, send_with_headers)
+                    scope, receive, send_with_headers
+                )
             receive = self.bounded(receive, limit)
 
         if scope["type"] == "http" and self.access.cross_site(
-                request.method, request.headers.get("host", ""), request.headers.get("origin"),
-                request.headers.get("referer")):
+            request.method,
+            request.headers.get("host", ""),
+            request.headers.get("origin"),
+            request.headers.get("referer"),
+        ):
             return await _error(403, "cross-site request refused", "forbidden")(scope, receive, send_with_headers)
 
         principal: Principal | None = None
         try:
             credentials = await presented_credentials(request)
             # a Basic password is checked with bcrypt (slow on purpose): off the event loop
-            principal = await asyncio.to_thread(self.access.identify, client_of(request), credentials) \
-                if credentials.basic else self.access.identify(client_of(request), credentials)
+            principal = (
+                await asyncio.to_thread(self.access.identify, client_of(request), credentials)
+                if credentials.basic
+                else self.access.identify(client_of(request), credentials)
+            )
         except Throttled as exc:
             if scope["type"] == "websocket":
                 return await send({"type": "websocket.close", "code": 1008})
             return await _error(429, str(exc), "too_many_attempts", {"Retry-After": str(exc.retry_after)})(
-                scope, receive, send_with_headers)
+                scope, receive, send_with_headers
+            )
         scope.setdefault("state", {})["principal"] = principal
 
         if self.access.enabled and principal is None and path not in PUBLIC_PATHS:
@@ -147,12 +165,15 @@ class Guard:
 
     def _unauthenticated(self, request: Request) -> Response:
         path = request.url.path
-        if request.method == "GET" and "text/html" in request.headers.get("accept", "") \
-                and not path.startswith("/v1/"):
+        if request.method == "GET" and "text/html" in request.headers.get("accept", "") and not path.startswith("/v1/"):
             target = path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-        return _error(401, "authentication required", "unauthorized",
-                      {"WWW-Authenticate": 'Basic realm="regqa"'} if path.startswith("/v1/") else None)
+        return _error(
+            401,
+            "authentication required",
+            "unauthorized",
+            {"WWW-Authenticate": 'Basic realm="regqa"'} if path.startswith("/v1/") else None,
+        )
 
     def _gradio_upload_refusal(self, request: Request, principal: Principal | None) -> Response | None:
         if request.url.path != GRADIO_UPLOAD:

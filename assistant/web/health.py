@@ -1,5 +1,6 @@
 """``GET /healthz`` (alive, for probes, at once) and ``GET /readyz`` (the index loaded and the model warm; with
 authentication on, the details only for a signed-in caller)."""
+
 from __future__ import annotations
 
 import time
@@ -30,5 +31,10 @@ def readyz(context: Context, caller: Caller):
         raise ApiError(503, "the index is empty: run `regqa ingest`", "not_ready")
     if settings.auth_enabled and caller is None:
         return {"status": "ready"}
-    return {"status": "ready", "documents": len(index.docs), "chunks": len(index),
-            "embedding_model": settings.embedding_model, "mode": settings.answer_mode}
+    return {
+        "status": "ready",
+        "documents": len(index.docs),
+        "chunks": len(index),
+        "embedding_model": settings.embedding_model,
+        "mode": settings.answer_mode,
+    }

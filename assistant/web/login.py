@@ -1,6 +1,7 @@
 """The sign-in page: ``GET/POST /login`` (a plain form; the same message for an unknown user and a wrong
 password; 429 when throttled) and ``/logout``. Included before the UI is mounted, so they take precedence over
 Gradio's own routes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,9 +56,15 @@ def login_page(next: str = "/"):
 def _signed_in(request: Request, access: AccessControl, principal: Principal, target: str) -> RedirectResponse:
     """Off to ``target`` with a new session cookie."""
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, access.sessions.issue(principal.user, access.credential_of(principal.user)
-                                                               or ""), max_age=access.sessions.max_age,
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        access.sessions.issue(principal.user, access.credential_of(principal.user) or ""),
+        max_age=access.sessions.max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 
@@ -68,17 +75,21 @@ async def login(request: Request, access: Access):
     password = (form.get("password") or [""])[0]
     target = _safe_next((form.get("next") or ["/"])[0])
     try:
-        principal = await asyncio.to_thread(access.login, client_of(request), user, password) \
-            if access.enabled else None
+        principal = (
+            await asyncio.to_thread(access.login, client_of(request), user, password) if access.enabled else None
+        )
     except Throttled as exc:
-        page = LOGIN_PAGE.format(next=html.escape(target), error=html.escape(
-            f"Too many failed attempts; try again in {exc.retry_after} s. / 尝试次数过多，请 {exc.retry_after} 秒后再试。"))
+        page = LOGIN_PAGE.format(
+            next=html.escape(target),
+            error=html.escape(
+                f"Too many failed attempts; try again in {exc.retry_after} s. / 尝试次数过多，请 {exc.retry_after} 秒后再试。"
+            ),
+        )
         return HTMLResponse(page, status_code=429, headers={"Retry-After": str(exc.retry_after)})
     if principal is None:
         if not access.enabled:
             return RedirectResponse("/", status_code=303)
-        page = LOGIN_PAGE.format(next=html.escape(target),
-                                 error="Wrong user name or password. / 用户名或密码错误。")
+        page = LOGIN_PAGE.format(next=html.escape(target), error="Wrong user name or password. / 用户名或密码错误。")
         return HTMLResponse(page, status_code=401)
     return _signed_in(request, access, principal, target)
 

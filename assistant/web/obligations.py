@@ -1,5 +1,6 @@
 """``GET /v1/obligations?doc=…&role=…&jurisdiction=…&as_of=…`` -> ``{"items": [...]}``: the obligation register
 (``assistant.obligations``), the same items as ``regqa obligations`` and the UI's Obligations tab."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,13 @@ router = APIRouter()
 
 
 @router.get("/v1/obligations", dependencies=[Depends(answer_service)])  # 503 until the service loads
-async def obligations(context: Context, doc: list[str] = Query(default=[]), role: list[str] = Query(default=[]),
-                      jurisdiction: list[str] = Query(default=[]), as_of: str = ""):
+async def obligations(
+    context: Context,
+    doc: list[str] = Query(default=[]),
+    role: list[str] = Query(default=[]),
+    jurisdiction: list[str] = Query(default=[]),
+    as_of: str = "",
+):
     """The obligation register: ``{"items": [...]}`` filtered by documents, roles (items binding anyone are
     always included), jurisdictions and an as-of date."""
     try:

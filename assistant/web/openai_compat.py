@@ -2,6 +2,7 @@
 with the answer's lead; citations are numbered Markdown footnotes in the content and structured in the extra
 field ``citations`` (non-stream: on the response; stream: on the last chunk before ``[DONE]``). Model
 ``generative…`` selects LLM mode; the extra field ``as_of`` (YYYY-MM-DD) the date citations are checked on."""
+
 from __future__ import annotations
 
 import asyncio
@@ -77,15 +78,16 @@ def _text_of(content: str | list[ContentPart] | None) -> str:
 def footnotes(answer: Answer) -> str:
     if not answer.citations:
         return ""
-    lines = ["", ""] + [f"[^{c.n}]: {c.label}" + (f" <{safe_link(c.source_url)}>" if safe_link(c.source_url) else "")
-                        for c in answer.citations]
+    lines = ["", ""] + [
+        f"[^{c.n}]: {c.label}" + (f" <{safe_link(c.source_url)}>" if safe_link(c.source_url) else "")
+        for c in answer.citations
+    ]
     return "\n".join(lines)
 
 
 def completion_of(body: ChatRequest, settings: Settings) -> Completion:
     """The question (the last message, which must be the user's), its history and options; 400 when invalid."""
-    turns = [{"role": m.role, "content": _text_of(m.content)} for m in body.messages
-             if m.role in ("user", "assistant")]
+    turns = [{"role": m.role, "content": _text_of(m.content)} for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1]["role"] != "user":
         raise ApiError(400, "the last message must come from the user", "invalid_request")
     question, history = turns[-1]["content"], turns[:-1]
@@ -105,18 +107,32 @@ def completion_of(body: ChatRequest, settings: Settings) -> Completion:
 
 def completion_body(completion: Completion, answer: Answer) -> dict:
     return {
-        "id": completion.id, "object": "chat.completion", "created": completion.created, "model": completion.model,
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": answer.text + footnotes(answer)}}],
+        "id": completion.id,
+        "object": "chat.completion",
+        "created": completion.created,
+        "model": completion.model,
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": answer.text + footnotes(answer)},
+            }
+        ],
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        "citations": [c.to_dict() for c in answer.citations], "refused": answer.refused,
+        "citations": [c.to_dict() for c in answer.citations],
+        "refused": answer.refused,
     }
 
 
 def chunk(completion: Completion, delta: dict, finish: str | None = None, extra: dict | None = None) -> str:
     """One ``chat.completion.chunk``, as the data of one server-sent event."""
-    payload = {"id": completion.id, "object": "chat.completion.chunk", "created": completion.created,
-               "model": completion.model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    payload = {
+        "id": completion.id,
+        "object": "chat.completion.chunk",
+        "created": completion.created,
+        "model": completion.model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
     if extra:
         payload.update(extra)
     return json.dumps(payload, ensure_ascii=False)
@@ -140,13 +156,15 @@ def stream_chunks(completion: Completion, events: Iterator[str | Answer]) -> Ite
             tail = "\n\n" + final.text + tail if not streamed.endswith(final.text) else tail
         if tail:
             yield chunk(completion, {"content": tail})
-        yield chunk(completion, {}, "stop", {"citations": [c.to_dict() for c in final.citations],
-                                             "refused": final.refused})
+        yield chunk(
+            completion, {}, "stop", {"citations": [c.to_dict() for c in final.citations], "refused": final.refused}
+        )
     yield "[DONE]"
 
 
-async def streamed_completion(completion: Completion, service: AnswerService, filters,
-                              settings: Settings) -> EventSourceResponse:
+async def streamed_completion(
+    completion: Completion, service: AnswerService, filters, settings: Settings
+) -> EventSourceResponse:
     # Retrieval runs before the first byte, so an unavailable index is still a proper 503.
     try:
         events = service.stream(completion.question, completion.history, filters, completion.mode, completion.as_of)
@@ -160,11 +178,19 @@ async def streamed_completion(completion: Completion, service: AnswerService, fi
 
 
 @router.post("/v1/chat/completions")
-async def chat_completions(body: Annotated[ChatRequest, Depends(json_body(ChatRequest))], service: Service,
-                           context: Context):
+async def chat_completions(
+    body: Annotated[ChatRequest, Depends(json_body(ChatRequest))], service: Service, context: Context
+):
     completion = completion_of(body, context.settings)
     if body.stream:
         return await streamed_completion(completion, service, body.filters, context.settings)
-    answer = await within_budget(context.settings, service.answer, completion.question, completion.history,
-                                 body.filters, completion.mode, completion.as_of)
+    answer = await within_budget(
+        context.settings,
+        service.answer,
+        completion.question,
+        completion.history,
+        body.filters,
+        completion.mode,
+        completion.as_of,
+    )
     return completion_body(completion, answer)

@@ -5,6 +5,7 @@ clause in a side panel / phone bottom sheet, each answer keeping its own sources
 copy and export; example questions by role and jurisdiction. Documents tab: the indexed documents (narrowed by
 the jurisdiction filter), the timeline, uploads and removal (with a confirmation step).
 The HTML is built in ``chat_view`` / ``documents_view`` (escaped); the browser side is ``resources/chat.js``."""
+
 from __future__ import annotations
 
 import html
@@ -64,13 +65,21 @@ def role_choices() -> list[tuple[str, str]]:
 
 def examples_html(role: str, jurisdictions: list[str] | None) -> str:
     """Example chips for the role, narrowed to the chosen jurisdictions (all when none is chosen)."""
-    items = [e for e in example_data()["example"] if e["role"] == role
-             and (not jurisdictions or e["jurisdiction"] in jurisdictions)]
-    chips = "".join(f'<button type="button" class="chip example" data-question="{html.escape(e["question"])}" '
-                    f'data-jurisdiction="{html.escape(e["jurisdiction"])}">{html.escape(e["question"])}</button>'
-                    for e in items)
-    return (f'<p class="muted">Examples / 示例问题</p><div class="chips">{chips}</div>' if chips
-            else '<p class="muted">No example for this filter. / 此筛选下没有示例。</p>')
+    items = [
+        e
+        for e in example_data()["example"]
+        if e["role"] == role and (not jurisdictions or e["jurisdiction"] in jurisdictions)
+    ]
+    chips = "".join(
+        f'<button type="button" class="chip example" data-question="{html.escape(e["question"])}" '
+        f'data-jurisdiction="{html.escape(e["jurisdiction"])}">{html.escape(e["question"])}</button>'
+        for e in items
+    )
+    return (
+        f'<p class="muted">Examples / 示例问题</p><div class="chips">{chips}</div>'
+        if chips
+        else '<p class="muted">No example for this filter. / 此筛选下没有示例。</p>'
+    )
 
 
 # ---- the conversation -------------------------------------------------------------------------------------------
@@ -125,8 +134,9 @@ def respond(holder: ServiceHolder, text, turns, juris, docs, day):
         service = holder.get()
         settings = service.settings
         history = recent_history(history_of(turns), settings.max_history_turns, settings.max_history_chars)
-        stream = service.stream(text, filters={"jurisdiction": juris or [], "doc_id": docs or []},
-                                history=history, as_of=day or None)
+        stream = service.stream(
+            text, filters={"jurisdiction": juris or [], "doc_id": docs or []}, history=history, as_of=day or None
+        )
         final: Answer | None = None
         streamed = ""
         for event in stream:
@@ -161,8 +171,15 @@ def store_feedback(holder: ServiceHolder, payload: str, turns: list[dict]) -> li
         return turns
     answer = turn["answer"]
     FeedbackStore(holder.get().settings).add_rating(
-        answer["answer_id"], RATINGS[rating], comment, turn["question"], export.answer_as_text(answer),
-        [c["label"] for c in answer["citations"] or answer["related"]], answer["refused"], answer["language"])
+        answer["answer_id"],
+        RATINGS[rating],
+        comment,
+        turn["question"],
+        export.answer_as_text(answer),
+        [c["label"] for c in answer["citations"] or answer["related"]],
+        answer["refused"],
+        answer["language"],
+    )
     turn["rating"] = rating
     return turns
 
@@ -193,33 +210,56 @@ def chat_tab() -> ChatTab:
         with gr.Column(scale=3, min_width=320, elem_id="chat-column"):
             conversation = gr.HTML(render([]), elem_id="chatbot", js_on_load=(RESOURCES / "chat.js").read_text())
             with gr.Group(elem_id="composer"):
-                question = gr.Textbox(show_label=False, placeholder=PLACEHOLDER, lines=1, max_lines=6,
-                                      elem_id="question", autofocus=True)
+                question = gr.Textbox(
+                    show_label=False, placeholder=PLACEHOLDER, lines=1, max_lines=6, elem_id="question", autofocus=True
+                )
                 with gr.Row(elem_classes="composer-buttons"):
                     send = gr.Button("Ask / 提问", variant="primary", elem_id="send", scale=2)
                     clear = gr.Button("New chat / 新对话", elem_id="clear", scale=1)
                     gr.Button("Filters / 筛选", elem_id="filters-toggle", scale=1)
             with gr.Row(elem_id="export-row"):
                 gr.Button("Copy conversation / 复制对话", elem_id="copy-conversation", size="sm")
-                export_md = gr.DownloadButton("Export Markdown / 导出", elem_id="export-md", size="sm",
-                                              interactive=False)
-                export_docx = gr.DownloadButton("Export Word (DOCX) / 导出 Word", elem_id="export-docx", size="sm",
-                                                interactive=False)
+                export_md = gr.DownloadButton(
+                    "Export Markdown / 导出", elem_id="export-md", size="sm", interactive=False
+                )
+                export_docx = gr.DownloadButton(
+                    "Export Word (DOCX) / 导出 Word", elem_id="export-docx", size="sm", interactive=False
+                )
             role = gr.Radio(role_choices(), value="compliance", label="I work in / 我的角色", elem_id="role")
             examples = gr.HTML(examples_html("compliance", []), elem_id="examples", js_on_load=None)
         with gr.Column(scale=2, min_width=300, elem_id="side"):
             with gr.Group(elem_id="filters"):
                 mode = gr.Markdown(elem_id="mode")
-                as_of = gr.Textbox(label="As of / 截至日期 (YYYY-MM-DD, empty = today)", max_lines=1,
-                                   placeholder=date.today().isoformat(), elem_id="as-of")
-                jurisdiction = gr.Dropdown(JURISDICTIONS, multiselect=True, label="Jurisdiction / 法域",
-                                           elem_id="jurisdiction")
+                as_of = gr.Textbox(
+                    label="As of / 截至日期 (YYYY-MM-DD, empty = today)",
+                    max_lines=1,
+                    placeholder=date.today().isoformat(),
+                    elem_id="as-of",
+                )
+                jurisdiction = gr.Dropdown(
+                    JURISDICTIONS, multiselect=True, label="Jurisdiction / 法域", elem_id="jurisdiction"
+                )
                 documents = gr.Dropdown([], multiselect=True, label="Documents / 文件", elem_id="documents")
             gr.HTML(clause_panel_html(), elem_id="clause-panel", js_on_load=None)
     feedback_payload = gr.Textbox(visible="hidden", elem_id="feedback-payload")
     feedback_send = gr.Button(visible="hidden", elem_id="feedback-send")
-    return ChatTab(turns, conversation, question, send, clear, export_md, export_docx, role, examples, mode,
-                   as_of, jurisdiction, documents, feedback_payload, feedback_send)
+    return ChatTab(
+        turns,
+        conversation,
+        question,
+        send,
+        clear,
+        export_md,
+        export_docx,
+        role,
+        examples,
+        mode,
+        as_of,
+        jurisdiction,
+        documents,
+        feedback_payload,
+        feedback_send,
+    )
 
 
 def wire_chat(holder: ServiceHolder, tab: ChatTab) -> None:
@@ -233,8 +273,12 @@ def wire_chat(holder: ServiceHolder, tab: ChatTab) -> None:
     tab.send.click(ask, inputs, outputs, show_progress="hidden")
     tab.question.submit(ask, inputs, outputs, show_progress="hidden")
     tab.clear.click(reset, None, outputs)
-    tab.feedback_send.click(lambda payload, turns: store_feedback(holder, payload, turns),
-                            [tab.feedback_payload, tab.turns], tab.turns, show_progress="hidden")
+    tab.feedback_send.click(
+        lambda payload, turns: store_feedback(holder, payload, turns),
+        [tab.feedback_payload, tab.turns],
+        tab.turns,
+        show_progress="hidden",
+    )
     for trigger in (tab.role.change, tab.jurisdiction.change):
         trigger(examples_html, [tab.role, tab.jurisdiction], tab.examples)
 
@@ -258,17 +302,27 @@ class DocumentsTab:
 def documents_tab(uploads_possible: bool) -> DocumentsTab:
     table = gr.HTML(elem_id="documents-table", js_on_load=None)
     gr.Markdown("**Timeline / 时间线** — when provisions start to apply and when texts stop applying")
-    timeline = gr.Dataframe(headers=["date", "doc_id", "jurisdiction", "milestone", "provisions"],
-                            interactive=False, elem_id="timeline-table")
+    timeline = gr.Dataframe(
+        headers=["date", "doc_id", "jurisdiction", "milestone", "provisions"],
+        interactive=False,
+        elem_id="timeline-table",
+    )
     refresh = gr.Button("Refresh / 刷新")
     if not uploads_possible:
-        gr.Markdown("Adding and removing documents is off in open mode (no sign-in): an administrator "
-                    "can turn it on with `REGQA_OPEN_UPLOADS=true` or by setting up accounts. / "
-                    "未启用登录时不能上传或删除文件。", elem_id="uploads-off")
+        gr.Markdown(
+            "Adding and removing documents is off in open mode (no sign-in): an administrator "
+            "can turn it on with `REGQA_OPEN_UPLOADS=true` or by setting up accounts. / "
+            "未启用登录时不能上传或删除文件。",
+            elem_id="uploads-off",
+        )
     with gr.Row(visible=uploads_possible):
         with gr.Column():
-            upload = gr.File(label="Add documents (md, txt, html, pdf, docx) / 上传文件", file_count="multiple",
-                             file_types=[".md", ".txt", ".html", ".htm", ".pdf", ".docx"], elem_id="upload")
+            upload = gr.File(
+                label="Add documents (md, txt, html, pdf, docx) / 上传文件",
+                file_count="multiple",
+                file_types=[".md", ".txt", ".html", ".htm", ".pdf", ".docx"],
+                elem_id="upload",
+            )
             add = gr.Button("Add to index / 加入索引", variant="primary", elem_id="add-documents")
         with gr.Column():
             removable = gr.Dropdown([], label="Uploaded documents / 已上传文件", elem_id="removable")
@@ -279,8 +333,9 @@ def documents_tab(uploads_possible: bool) -> DocumentsTab:
                     confirm_yes = gr.Button("Yes, remove / 确认删除", variant="stop", elem_id="remove-yes")
                     confirm_no = gr.Button("Cancel / 取消", elem_id="remove-cancel")
     status = gr.Markdown(elem_id="manage-status")
-    return DocumentsTab(table, timeline, refresh, upload, add, removable, remove, confirm, confirm_text,
-                        confirm_yes, confirm_no, status)
+    return DocumentsTab(
+        table, timeline, refresh, upload, add, removable, remove, confirm, confirm_text, confirm_yes, confirm_no, status
+    )
 
 
 class DocumentActions:
@@ -291,14 +346,21 @@ class DocumentActions:
 
     def table(self, jurisdictions=None) -> str:
         service = self.holder.get()
-        rows = document_rows(service.retriever.index, load_catalog(service.settings.catalog_path),
-                             set(uploaded_documents(service.settings)), jurisdictions or [])
+        rows = document_rows(
+            service.retriever.index,
+            load_catalog(service.settings.catalog_path),
+            set(uploaded_documents(service.settings)),
+            jurisdictions or [],
+        )
         return documents_table_html(rows, jurisdictions or [])
 
     def timeline(self, jurisdictions=None) -> list[list]:
         docs = docs_from_metadata(self.holder.get().retriever.index.metas)
-        return [[r.day or "—", r.doc_id, r.jurisdiction, KIND_LABELS.get(r.kind, r.kind), r.provisions]
-                for r in timeline_rows(docs) if not jurisdictions or r.jurisdiction in jurisdictions]
+        return [
+            [r.day or "—", r.doc_id, r.jurisdiction, KIND_LABELS.get(r.kind, r.kind), r.provisions]
+            for r in timeline_rows(docs)
+            if not jurisdictions or r.jurisdiction in jurisdictions
+        ]
 
     def uploaded_choices(self):
         return gr.update(choices=sorted(uploaded_documents(self.holder.get().settings)), value=None)
@@ -317,9 +379,11 @@ class DocumentActions:
         self.holder.get().retriever.index.refresh()
         report = job.report
         assert report is not None, "a job that did not fail has its report"
-        lines = [f"Added / 新增: {', '.join(report.added) or '—'}",
-                 f"Replaced / 更新: {', '.join(report.replaced) or '—'}",
-                 f"Removed / 删除: {', '.join(report.removed) or '—'}"]
+        lines = [
+            f"Added / 新增: {', '.join(report.added) or '—'}",
+            f"Replaced / 更新: {', '.join(report.replaced) or '—'}",
+            f"Removed / 删除: {', '.join(report.removed) or '—'}",
+        ]
         return "\n\n".join(lines + [f"⚠ {f.path.name}: {f.reason}" for f in report.failed])
 
     def save_files(self, files) -> tuple[list[str], int]:
@@ -354,8 +418,11 @@ def wire_documents(actions: DocumentActions, tab: DocumentsTab, jurisdiction: gr
     def confirm_removal(doc_id):
         if not doc_id:
             return gr.update(visible=False), "", "⚠ Choose an uploaded document. / 请选择已上传的文件。"
-        return (gr.update(visible=True), f"Remove **{doc_id}** and its clauses from the index? / 确认删除 "
-                f"**{doc_id}** 及其条款？", "")
+        return (
+            gr.update(visible=True),
+            f"Remove **{doc_id}** and its clauses from the index? / 确认删除 **{doc_id}** 及其条款？",
+            "",
+        )
 
     def remove_document(doc_id, juris, request: gr.Request, progress=gr.Progress()):
         hide = gr.update(visible=False)
@@ -366,27 +433,37 @@ def wire_documents(actions: DocumentActions, tab: DocumentsTab, jurisdiction: gr
         status = actions.run_job(f"remove {doc_id} (UI)", progress)
         return status, actions.table(juris), actions.uploaded_choices(), hide
 
-    tab.refresh.click(lambda juris: (actions.table(juris), actions.timeline(juris)), jurisdiction,
-                      [tab.table, tab.timeline])
-    jurisdiction.change(lambda juris: (actions.table(juris), actions.timeline(juris)), jurisdiction,
-                        [tab.table, tab.timeline])
+    tab.refresh.click(
+        lambda juris: (actions.table(juris), actions.timeline(juris)), jurisdiction, [tab.table, tab.timeline]
+    )
+    jurisdiction.change(
+        lambda juris: (actions.table(juris), actions.timeline(juris)), jurisdiction, [tab.table, tab.timeline]
+    )
     tab.add.click(add_documents, [tab.upload, jurisdiction], [tab.status, tab.table, tab.removable])
     tab.remove.click(confirm_removal, tab.removable, [tab.confirm, tab.confirm_text, tab.status])
     tab.confirm_no.click(lambda: gr.update(visible=False), None, tab.confirm)
-    tab.confirm_yes.click(remove_document, [tab.removable, jurisdiction],
-                          [tab.status, tab.table, tab.removable, tab.confirm])
+    tab.confirm_yes.click(
+        remove_document, [tab.removable, jurisdiction], [tab.status, tab.table, tab.removable, tab.confirm]
+    )
 
 
-def build_ui(holder: ServiceHolder, access: AccessControl, jobs: IngestJobs,
-             obligations: Callable[[ObligationQuery], list[dict]] | None = None) -> gr.Blocks:
+def build_ui(
+    holder: ServiceHolder,
+    access: AccessControl,
+    jobs: IngestJobs,
+    obligations: Callable[[ObligationQuery], list[dict]] | None = None,
+) -> gr.Blocks:
     """``obligations(query) -> items`` (assistant.obligations) feeds the Obligations tab; None leaves it out."""
     uploads_possible = access.enabled or access.settings.open_uploads
     actions = DocumentActions(holder, access, jobs)
     # delete_cache: Gradio's temporary copies of uploads older than an hour go, checked every ten minutes
     with gr.Blocks(title="regqa — AI regulation Q&A", analytics_enabled=False, delete_cache=(600, 3600)) as demo:
         gr.HTML(f"<style>{(RESOURCES / 'chat.css').read_text()}</style>", js_on_load=None)
-        gr.Markdown("## AI-safety regulation Q&A · AI 安全法规问答\nAnswers quote the regulations and cite the exact "
-                    "clause. 回答引用法规原文并标注具体条款。", elem_id="masthead")
+        gr.Markdown(
+            "## AI-safety regulation Q&A · AI 安全法规问答\nAnswers quote the regulations and cite the exact "
+            "clause. 回答引用法规原文并标注具体条款。",
+            elem_id="masthead",
+        )
         with gr.Tab("Chat / 问答"):
             chat = chat_tab()
         with gr.Tab("Documents / 文件库"):
@@ -400,12 +477,16 @@ def build_ui(holder: ServiceHolder, access: AccessControl, jobs: IngestJobs,
         def load():
             service = holder.get()
             settings = service.settings
-            label = ("Mode: **extractive** (offline, verbatim clauses)" if settings.answer_mode != "generative"
-                     else f"Mode: **LLM** `{settings.llm_model}` at `{settings.llm_base_url}`")
-            choices = [(f"{d.title} ({d.doc_id})", d.doc_id)
-                       for d in sorted(service.retriever.index.docs.values(), key=lambda d: d.doc_id)]
-            return (label, gr.update(choices=choices), actions.table(), actions.uploaded_choices(),
-                    actions.timeline())
+            label = (
+                "Mode: **extractive** (offline, verbatim clauses)"
+                if settings.answer_mode != "generative"
+                else f"Mode: **LLM** `{settings.llm_model}` at `{settings.llm_base_url}`"
+            )
+            choices = [
+                (f"{d.title} ({d.doc_id})", d.doc_id)
+                for d in sorted(service.retriever.index.docs.values(), key=lambda d: d.doc_id)
+            ]
+            return (label, gr.update(choices=choices), actions.table(), actions.uploaded_choices(), actions.timeline())
 
         demo.load(load, None, [chat.mode, chat.documents, docs.table, docs.removable, docs.timeline])
     return demo

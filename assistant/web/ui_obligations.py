@@ -1,6 +1,7 @@
 """The "Obligations / 义务清单" tab of the Gradio UI: pick role, jurisdictions, documents (and an as-of date), get
 a checklist grouped by document and article — each item can show its clause text — and export it as CSV or
 DOCX. The items come from ``assistant.obligations`` (the same function as the CLI and the API)."""
+
 from __future__ import annotations
 
 import tempfile
@@ -30,15 +31,15 @@ CSS = """
 """
 
 
-def obligations_tab(demo: gr.Blocks, holder: ServiceHolder,
-                    find: Callable[[ObligationQuery], list[dict]]) -> None:
+def obligations_tab(demo: gr.Blocks, holder: ServiceHolder, find: Callable[[ObligationQuery], list[dict]]) -> None:
     """Build the tab inside ``demo`` (being built); ``find(ObligationQuery) -> items``."""
     with gr.Tab("Obligations / 义务清单", elem_id="obligations-tab"):
         gr.HTML(f"<style>{CSS}</style>")
         with gr.Row():
             role = gr.Dropdown(role_choices(), label="Role / 角色", value=None, elem_id="obligations-role")
-            jurisdiction = gr.Dropdown(JURISDICTIONS, multiselect=True, label="Jurisdiction / 法域",
-                                       elem_id="obligations-jurisdiction")
+            jurisdiction = gr.Dropdown(
+                JURISDICTIONS, multiselect=True, label="Jurisdiction / 法域", elem_id="obligations-jurisdiction"
+            )
             documents = gr.Dropdown([], multiselect=True, label="Documents / 文件", elem_id="obligations-documents")
             as_of = gr.Textbox(label="As of / 截至 (YYYY-MM-DD, optional)", elem_id="obligations-as-of")
         build = gr.Button("Build checklist / 生成清单", variant="primary", elem_id="obligations-build")
@@ -50,8 +51,9 @@ def obligations_tab(demo: gr.Blocks, holder: ServiceHolder,
 
     def document_choices():
         index = holder.get().retriever.index
-        return gr.update(choices=[(f"{d.title} ({d.doc_id})", d.doc_id)
-                                  for d in sorted(index.docs.values(), key=lambda d: d.doc_id)])
+        return gr.update(
+            choices=[(f"{d.title} ({d.doc_id})", d.doc_id) for d in sorted(index.docs.values(), key=lambda d: d.doc_id)]
+        )
 
     def clause_text(doc_id: str, unit: str) -> str:
         index = holder.get().retriever.index
@@ -67,9 +69,12 @@ def obligations_tab(demo: gr.Blocks, holder: ServiceHolder,
         folder = Path(tempfile.mkdtemp(prefix="regqa-obligations-"))
         (folder / "obligations.csv").write_text(to_csv(items), encoding="utf-8-sig")  # BOM: Excel reads UTF-8
         to_docx(items, folder / "obligations.docx")
-        return (f"{len(items)} items / 条", checklist_html(items, clause_text),
-                gr.update(value=str(folder / "obligations.csv"), visible=bool(items)),
-                gr.update(value=str(folder / "obligations.docx"), visible=bool(items)))
+        return (
+            f"{len(items)} items / 条",
+            checklist_html(items, clause_text),
+            gr.update(value=str(folder / "obligations.csv"), visible=bool(items)),
+            gr.update(value=str(folder / "obligations.docx"), visible=bool(items)),
+        )
 
     build.click(run, [role, jurisdiction, documents, as_of], [status, checklist, csv_file, docx_file])
     demo.load(document_choices, None, documents)

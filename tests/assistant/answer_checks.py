@@ -1,4 +1,5 @@
 """Assertions about answers that several test modules share (grounding of citations and of extractive text)."""
+
 from __future__ import annotations
 
 import re
@@ -96,13 +97,19 @@ def assert_lead_quotes_citations(answer: Answer) -> None:
     quotes = {c.n: c.quote for c in answer.citations}
     sentence_lead = [line for line in answer.lead.splitlines() if not line.startswith(("**", "适用日期"))]
     for line in sentence_lead:
-        line = re.sub(r"^[^：:\[]{1,40}[：:]\s?(?=\S)", "", line, count=1) if not line.startswith(tuple(
-            q[:3] for q in quotes.values())) else line  # the key value put in front ("十个工作日内：")
+        line = (
+            re.sub(r"^[^：:\[]{1,40}[：:]\s?(?=\S)", "", line, count=1)
+            if not line.startswith(tuple(q[:3] for q in quotes.values()))
+            else line
+        )  # the key value put in front ("十个工作日内：")
         for m in LEAD_SENTENCE.finditer(line):
             sentence, n = m.group(1).strip(), int(m.group(2))
             assert n in quotes, f"lead cites [{n}], which is no citation"
-            assert sentence in quotes[n] or sentence.split("：", 1)[-1] in quotes[n] \
-                or sentence.split(": ", 1)[-1] in quotes[n], f"lead sentence not in [{n}]: {sentence!r}"
+            assert (
+                sentence in quotes[n]
+                or sentence.split("：", 1)[-1] in quotes[n]
+                or sentence.split(": ", 1)[-1] in quotes[n]
+            ), f"lead sentence not in [{n}]: {sentence!r}"
 
 
 def lead_line(answer: Answer) -> str:

@@ -4,6 +4,7 @@ Everything is real: one full-corpus index per session (embedded Chroma under a t
 embedding model from ``tests/conftest.py``), one ``AnswerService`` on it, and a local fake OpenAI-compatible
 HTTP server (``tests/fake_openai.py``) for the LLM boundary — the only fake in these tests.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,11 @@ def full_index(tmp_path_factory, settings_factory, shared_corpus, embedder) -> F
     from ingest.pipeline import run_ingest
 
     cache = os.environ.get("REGQA_TEST_INDEX_CACHE")
-    base = Path(cache).expanduser().resolve() / f"full-{TEST_EMBEDDING_MODEL}" if cache else \
-        tmp_path_factory.mktemp("full")
+    base = (
+        Path(cache).expanduser().resolve() / f"full-{TEST_EMBEDDING_MODEL}"
+        if cache
+        else tmp_path_factory.mktemp("full")
+    )
     settings = settings_factory(base, shared_corpus)
     report = run_ingest(settings)
     assert report.ok, report.failed
@@ -98,8 +102,13 @@ def generative_service(service, fake_llm):
     from assistant.answering.service import AnswerService
 
     def make(retriever=None, **overrides) -> AnswerService:
-        values = dict(llm_base_url=fake_llm.base_url, llm_model=fake_llm.model, llm_api_key="test-key",
-                      llm_timeout_s=10.0, answer_mode="generative")
+        values = dict(
+            llm_base_url=fake_llm.base_url,
+            llm_model=fake_llm.model,
+            llm_api_key="test-key",
+            llm_timeout_s=10.0,
+            answer_mode="generative",
+        )
         values.update(overrides)
         settings = (retriever or service.retriever).settings.with_overrides(**values)
         return AnswerService(settings, retriever=retriever or service.retriever)

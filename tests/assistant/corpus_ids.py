@@ -2,6 +2,7 @@
 
 (A plain module next to the tests: ``tests/assistant`` is on ``sys.path`` under pytest's default import mode.)
 """
+
 GENAI = "cn-genai-interim-measures-2023"
 DEEP = "cn-deep-synthesis-provisions-2022"
 ALGO = "cn-algorithm-recommendation-provisions-2021"

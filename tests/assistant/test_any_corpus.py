@@ -1,6 +1,7 @@
 """A user's own collection, ingested as plain files without our front matter or catalog: an unknown jurisdiction
 is never taken as proof that the corpus lacks a jurisdiction (issue 12: every English question about such a
 collection was declined as 'no regulation text for that jurisdiction')."""
+
 from __future__ import annotations
 
 RULES = """# 网络交易平台经营规则（测试文件）
@@ -13,8 +14,9 @@ RULES = """# 网络交易平台经营规则（测试文件）
 """
 
 
-def test_an_uncatalogued_text_of_unknown_jurisdiction_answers_questions_naming_a_country(tmp_path, settings_factory,
-                                                                                          embedder):
+def test_an_uncatalogued_text_of_unknown_jurisdiction_answers_questions_naming_a_country(
+    tmp_path, settings_factory, embedder
+):
     from assistant.answering.service import AnswerService
     from ingest.pipeline import run_ingest
 

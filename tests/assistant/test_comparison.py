@@ -1,5 +1,6 @@
 """Comparison questions (issue 14, part 3): sides are detected and each side gets its best clauses in retrieval
 (the answer's side of it: tests/assistant/answering/test_comparison_answer.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,14 +13,20 @@ JURISDICTION = {"cn-ai-content-labeling-measures-2025": "CN", "eu-ai-act-2024": 
 def test_sides_need_a_comparison_word_and_two_sides():
     docs = ["cn-ai-content-labeling-measures-2025", "eu-ai-act-2024"]
     assert comparison_sides("标识办法和AI法案有什么区别？", docs, [], JURISDICTION) == [
-        Side(doc_ids=("cn-ai-content-labeling-measures-2025",)), Side(doc_ids=("eu-ai-act-2024",))]
+        Side(doc_ids=("cn-ai-content-labeling-measures-2025",)),
+        Side(doc_ids=("eu-ai-act-2024",)),
+    ]
     assert comparison_sides("标识办法和AI法案都要求标识吗", docs, [], JURISDICTION) == []  # no comparison word
     assert comparison_sides("Compare the labelling measures with other rules", docs[:1], [], JURISDICTION) == []
     # a named document and another jurisdiction; a jurisdiction already covered by a named document is no side
     assert comparison_sides("SB 53 versus the EU approach", ["us-ca-sb53-2025"], ["US", "EU"], JURISDICTION) == [
-        Side(doc_ids=("us-ca-sb53-2025",)), Side(jurisdiction="EU")]
+        Side(doc_ids=("us-ca-sb53-2025",)),
+        Side(jurisdiction="EU"),
+    ]
     assert comparison_sides("比较中国和欧盟的标识要求", [], ["CN", "EU"], JURISDICTION) == [
-        Side(jurisdiction="CN"), Side(jurisdiction="EU")]
+        Side(jurisdiction="CN"),
+        Side(jurisdiction="EU"),
+    ]
 
 
 def test_interleave_puts_each_sides_best_units_first_side_by_side():

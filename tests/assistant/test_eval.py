@@ -1,4 +1,5 @@
 """`regqa eval`: the dump format (a public contract) and agreement of our metrics with shared/eval/score.py."""
+
 from __future__ import annotations
 
 import json
@@ -7,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from corpus_ids import ALGO, EU_AI_ACT, GENAI
 
-from common.settings import SHARED_CORPUS
 from assistant.evaluation import evaluate, run_baseline
 from assistant.metrics import load_dataset, summarise
-from corpus_ids import ALGO, EU_AI_ACT, GENAI
+from common.settings import SHARED_CORPUS
 
 SCORE_PY = SHARED_CORPUS.parent / "eval" / "score.py"
 REGQA = Path(sys.executable).with_name("regqa")
@@ -19,23 +20,56 @@ REGQA = Path(sys.executable).with_name("regqa")
 # A small dataset in the dev.jsonl format (our own questions): a lookup, an answer at rank > 1, a cross-lingual
 # miss candidate, a follow-up with history, and an unanswerable item.
 ITEMS = [
-    {"id": "t-lookup", "question": "《生成式人工智能服务管理暂行办法》第十七条规定了什么？", "lang": "zh", "type": "lookup",
-     "gold": [{"doc_id": GENAI, "unit": "第十七条", "evidence": "开展安全评估"}],
-     "answer_points": ["安全评估", "算法备案"]},
-    {"id": "t-labels", "question": "生成式人工智能服务提供者应当对哪些内容进行标识？", "lang": "zh", "type": "obligation",
-     "gold": [{"doc_id": GENAI, "unit": "第十二条", "evidence": "对图片、视频等生成内容进行标识"}]},
-    {"id": "t-deepfake", "question": "What must deployers disclose about deep fakes under the EU AI Act?",
-     "lang": "en", "type": "obligation",
-     "gold": [{"doc_id": EU_AI_ACT, "unit": "Article 50(4)", "evidence": "constituting a deep fake"}]},
-    {"id": "t-follow", "question": "那不备案会怎么处罚？", "lang": "zh", "type": "follow-up",
-     "history": [{"role": "user", "content": "算法推荐服务提供者需要备案吗？"},
-                 {"role": "assistant", "content": "需要，应当通过互联网信息服务算法备案系统履行备案手续。"}],
-     "gold": [{"doc_id": ALGO, "unit": "第三十三条", "evidence": "予以撤销备案"}]},
-    {"id": "t-unanswerable", "question": "What does Colorado's AI law require from deployers?", "lang": "en",
-     "type": "unanswerable", "gold": []},
+    {
+        "id": "t-lookup",
+        "question": "《生成式人工智能服务管理暂行办法》第十七条规定了什么？",
+        "lang": "zh",
+        "type": "lookup",
+        "gold": [{"doc_id": GENAI, "unit": "第十七条", "evidence": "开展安全评估"}],
+        "answer_points": ["安全评估", "算法备案"],
+    },
+    {
+        "id": "t-labels",
+        "question": "生成式人工智能服务提供者应当对哪些内容进行标识？",
+        "lang": "zh",
+        "type": "obligation",
+        "gold": [{"doc_id": GENAI, "unit": "第十二条", "evidence": "对图片、视频等生成内容进行标识"}],
+    },
+    {
+        "id": "t-deepfake",
+        "question": "What must deployers disclose about deep fakes under the EU AI Act?",
+        "lang": "en",
+        "type": "obligation",
+        "gold": [{"doc_id": EU_AI_ACT, "unit": "Article 50(4)", "evidence": "constituting a deep fake"}],
+    },
+    {
+        "id": "t-follow",
+        "question": "那不备案会怎么处罚？",
+        "lang": "zh",
+        "type": "follow-up",
+        "history": [
+            {"role": "user", "content": "算法推荐服务提供者需要备案吗？"},
+            {"role": "assistant", "content": "需要，应当通过互联网信息服务算法备案系统履行备案手续。"},
+        ],
+        "gold": [{"doc_id": ALGO, "unit": "第三十三条", "evidence": "予以撤销备案"}],
+    },
+    {
+        "id": "t-unanswerable",
+        "question": "What does Colorado's AI law require from deployers?",
+        "lang": "en",
+        "type": "unanswerable",
+        "gold": [],
+    },
 ]
-COMPARED = ("hit@5", "mrr@10", "citation_correct", "unanswerable_refused", "answerable_refused",
-            "latency_p50_ms", "latency_p95_ms")
+COMPARED = (
+    "hit@5",
+    "mrr@10",
+    "citation_correct",
+    "unanswerable_refused",
+    "answerable_refused",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,9 +86,24 @@ def eval_run(dataset, full_index, cli_env):
     out_dir = dataset.parent
     dump, report = out_dir / "dump.jsonl", out_dir / "report.json"
     proc = subprocess.run(
-        [str(REGQA), "eval", "--dataset", str(dataset), "--dump", str(dump), "--baseline", "bm25", "--out",
-         str(report)],
-        env=cli_env(full_index.settings), cwd=str(out_dir), capture_output=True, text=True, timeout=300)
+        [
+            str(REGQA),
+            "eval",
+            "--dataset",
+            str(dataset),
+            "--dump",
+            str(dump),
+            "--baseline",
+            "bm25",
+            "--out",
+            str(report),
+        ],
+        env=cli_env(full_index.settings),
+        cwd=str(out_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc, dump, report
 
@@ -91,14 +140,16 @@ def test_dump_matches_the_service_in_process(eval_run, service):
         rec = records[item["id"]]
         assert rec["answer"] == answer.text
         assert [(c["doc_id"], c["unit"]) for c in rec["citations"]] == [(c.doc_id, c.unit) for c in answer.citations]
-        assert [(r["doc_id"], r["unit"], r["text"]) for r in rec["retrieved"]] == \
-            [(c.doc_id, c.unit, c.text) for c in answer.retrieved[:10]]
+        assert [(r["doc_id"], r["unit"], r["text"]) for r in rec["retrieved"]] == [
+            (c.doc_id, c.unit, c.text) for c in answer.retrieved[:10]
+        ]
 
 
 def test_score_py_agrees_with_our_metrics(eval_run, dataset):
     _, dump, report_path = eval_run
-    proc = subprocess.run([sys.executable, str(SCORE_PY), str(dataset), str(dump)], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(SCORE_PY), str(dataset), str(dump)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     theirs = json.loads(proc.stdout.strip().splitlines()[-1])
     records = {json.loads(line)["id"]: json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()}
@@ -112,7 +163,7 @@ def test_score_py_agrees_with_our_metrics(eval_run, dataset):
         assert report["system"]["overall"][key] == pytest.approx(ours[key]), key
     bm25 = report["baselines"]["bm25"]
     assert set(bm25) >= {"hit@1", "hit@5", "mrr@10"} and 0.0 <= bm25["hit@5"] <= 1.0
-    assert 0.0 < ours["hit@5"] and ours["unanswerable_refused"] == 1.0  # the figures are not all trivial
+    assert ours["hit@5"] > 0.0 and ours["unanswerable_refused"] == 1.0  # the figures are not all trivial
 
 
 def test_cli_prints_the_comparison_table(eval_run):
@@ -124,13 +175,19 @@ def test_eval_rejects_bad_input(tmp_path, full_index, cli_env):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "no id"}\n', encoding="utf-8")
     env = cli_env(full_index.settings)
-    proc = subprocess.run([str(REGQA), "eval", "--dataset", str(bad)], env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [str(REGQA), "eval", "--dataset", str(bad)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2 and "not a dataset record" in proc.stderr
     good = tmp_path / "good.jsonl"
     good.write_text(json.dumps(ITEMS[0], ensure_ascii=False) + "\n", encoding="utf-8")
-    proc = subprocess.run([str(REGQA), "eval", "--dataset", str(good), "--baseline", "nope"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(REGQA), "eval", "--dataset", str(good), "--baseline", "nope"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "unknown baseline" in proc.stderr
 
 

@@ -1,4 +1,5 @@
 """The answerability guard as an ordered list of rules: the first decision wins, no decision means answer."""
+
 from __future__ import annotations
 
 from assistant.answering.guard import RULES, RefusalDecision, decide
@@ -7,12 +8,22 @@ from assistant.answering.guard import RULES, RefusalDecision, decide
 def test_the_first_rule_that_decides_wins(service):
     result = service.retriever.run("What does Article 50 of the AI Act require?")
     assert decide(result, service.settings, {}, {}) == RefusalDecision(False)
-    rules = (lambda r, ctx: None, lambda r, ctx: RefusalDecision(True, "first", "a"),
-             lambda r, ctx: RefusalDecision(True, "second", "b"))
+    rules = (
+        lambda r, ctx: None,
+        lambda r, ctx: RefusalDecision(True, "first", "a"),
+        lambda r, ctx: RefusalDecision(True, "second", "b"),
+    )
     assert decide(result, service.settings, {}, {}, rules=rules).kind == "a"
     assert [rule.__name__ for rule in RULES] == [
-        "missing_clause", "unknown_document", "foreign_jurisdiction", "company_enforcement", "statistics",
-        "newer_version", "nothing_found", "weak_evidence"]
+        "missing_clause",
+        "unknown_document",
+        "foreign_jurisdiction",
+        "company_enforcement",
+        "statistics",
+        "newer_version",
+        "nothing_found",
+        "weak_evidence",
+    ]
 
 
 def test_a_missing_clause_is_named_before_an_unknown_title(service):

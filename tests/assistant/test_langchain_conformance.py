@@ -1,6 +1,7 @@
 """LangChain's own standard retriever tests (``langchain-tests``) against ``ClauseRetriever`` on the real
 full-corpus index: documents returned by ``invoke`` / ``ainvoke``, and ``k`` honoured both at construction
 (``ClauseRetriever(engine=…, k=3)``) and per call (``invoke(query, k=1)``)."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,14 +3,10 @@
 Document resolution runs on the resolver of the real full-corpus index (titles, catalog aliases and the
 versions the index actually holds); clause-reference parsing is pure.
 """
+
 from __future__ import annotations
 
 import pytest
-
-from assistant.retrieval.analysis import analyse, question_language
-from assistant.retrieval.glossary import expand_terms
-from assistant.retrieval.references import cn_to_int, int_to_cn, parse_clause_refs
-
 from corpus_ids import (
     ALGO,
     BLETCHLEY,
@@ -27,44 +23,54 @@ from corpus_ids import (
     TC260,
 )
 
+from assistant.retrieval.analysis import analyse, question_language
+from assistant.retrieval.glossary import expand_terms
+from assistant.retrieval.references import cn_to_int, int_to_cn, parse_clause_refs
+
 # ---- document names -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("question, doc_id", [
-    ("《生成式人工智能服务管理暂行办法》对训练数据有什么要求？", GENAI),  # full title in book-title marks
-    ("生成式人工智能服务管理暂行办法适用于哪些服务", GENAI),  # full title, no marks
-    ("生成式AI办法对训练数据有什么要求？", GENAI),  # short name
-    ("深度合成规定要求怎样标识？", DEEP),
-    ("个保法里的敏感个人信息指什么？", PIPL),
-    ("《中华人民共和国个人信息保护法》第二十八条", PIPL),  # title with 中华人民共和国
-    ("个人信息保护法规定的单独同意", PIPL),  # title without 中华人民共和国
-    ("What does PIPL say about consent?", PIPL),
-    ("Which practices does the AI Act prohibit?", EU_AI_ACT),
-    ("How does the NIST RMF define risk?", NIST_RMF),
-    ("算法推荐管理规定对未成年人有什么保护", ALGO),
-    ("TC260-003 对语料来源有什么要求", TC260),
-])
+@pytest.mark.parametrize(
+    "question, doc_id",
+    [
+        ("《生成式人工智能服务管理暂行办法》对训练数据有什么要求？", GENAI),  # full title in book-title marks
+        ("生成式人工智能服务管理暂行办法适用于哪些服务", GENAI),  # full title, no marks
+        ("生成式AI办法对训练数据有什么要求？", GENAI),  # short name
+        ("深度合成规定要求怎样标识？", DEEP),
+        ("个保法里的敏感个人信息指什么？", PIPL),
+        ("《中华人民共和国个人信息保护法》第二十八条", PIPL),  # title with 中华人民共和国
+        ("个人信息保护法规定的单独同意", PIPL),  # title without 中华人民共和国
+        ("What does PIPL say about consent?", PIPL),
+        ("Which practices does the AI Act prohibit?", EU_AI_ACT),
+        ("How does the NIST RMF define risk?", NIST_RMF),
+        ("算法推荐管理规定对未成年人有什么保护", ALGO),
+        ("TC260-003 对语料来源有什么要求", TC260),
+    ],
+)
 def test_document_names_resolve(resolver, question, doc_id):
     analysis = analyse(question, resolver)
     assert analysis.named_in_question == (doc_id,)
     assert analysis.doc_ids == (doc_id,)
 
 
-@pytest.mark.parametrize("question, doc_id", [
-    ("标识新规对隐式标识有什么要求？", LABELING),
-    ("AI标识新规什么时候施行？", LABELING),
-    ("《人工智能生成合成内容标识办法》第九条", LABELING),
-    ("《生成式人工智能服务标识办法》要求什么？", LABELING),  # a loose title that holds the alias 标识办法
-    ("What do the Labelling Measures require on file metadata?", LABELING),
-    ("What does TFAIA require of large frontier developers?", SB53),
-    ("Under SB 53, who receives critical safety incident reports?", SB53),
-    ("加州SB 53对吹哨人有什么保护？", SB53),
-    ("What did the Bletchley Declaration say about frontier AI?", BLETCHLEY),
-    ("布莱切利宣言提到了哪些风险？", BLETCHLEY),
-    ("Which institutes does the Seoul Declaration welcome?", SEOUL),
-    ("What does the Seoul Statement of Intent say about safety science?", SEOUL),
-    ("首尔宣言和AI安全研究所", SEOUL),
-])
+@pytest.mark.parametrize(
+    "question, doc_id",
+    [
+        ("标识新规对隐式标识有什么要求？", LABELING),
+        ("AI标识新规什么时候施行？", LABELING),
+        ("《人工智能生成合成内容标识办法》第九条", LABELING),
+        ("《生成式人工智能服务标识办法》要求什么？", LABELING),  # a loose title that holds the alias 标识办法
+        ("What do the Labelling Measures require on file metadata?", LABELING),
+        ("What does TFAIA require of large frontier developers?", SB53),
+        ("Under SB 53, who receives critical safety incident reports?", SB53),
+        ("加州SB 53对吹哨人有什么保护？", SB53),
+        ("What did the Bletchley Declaration say about frontier AI?", BLETCHLEY),
+        ("布莱切利宣言提到了哪些风险？", BLETCHLEY),
+        ("Which institutes does the Seoul Declaration welcome?", SEOUL),
+        ("What does the Seoul Statement of Intent say about safety science?", SEOUL),
+        ("首尔宣言和AI安全研究所", SEOUL),
+    ],
+)
 def test_names_of_the_texts_added_in_2026_resolve(resolver, question, doc_id):
     analysis = analyse(question, resolver)
     assert analysis.named_in_question == (doc_id,)
@@ -93,8 +99,11 @@ def test_cybersecurity_law_resolves_to_the_text_in_force(resolver, retriever):
     docs = retriever.index.docs
     assert docs[CSL_2025].status == "in-force" and docs[CSL_2016].status == "revoked"
     assert docs[CSL_2025].title == docs[CSL_2016].title  # the same title: only the status tells them apart
-    for question in ("网络安全法第二十一条", "《中华人民共和国网络安全法》关于等级保护的规定",
-                     "What does the Cybersecurity Law say about network operators?"):
+    for question in (
+        "网络安全法第二十一条",
+        "《中华人民共和国网络安全法》关于等级保护的规定",
+        "What does the Cybersecurity Law say about network operators?",
+    ):
         analysis = analyse(question, resolver)
         assert analysis.doc_ids == (CSL_2025,), question
         assert not analysis.wants_old_version
@@ -117,31 +126,34 @@ def test_current_version_wording_is_noticed(resolver):
 # ---- clause references ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, unit, kind, point", [
-    ("第十七条", "第十七条", "cn-article", ""),
-    ("第17条", "第十七条", "cn-article", ""),
-    ("第 24 条", "第二十四条", "cn-article", ""),
-    ("第一百零三条", "第一百零三条", "cn-article", ""),
-    ("Article 50", "Article 50", "article", ""),
-    ("Art. 5(1)(f)", "Article 5", "article", "(1)(f)"),
-    ("article 5(1)(e)", "Article 5", "article", "(1)(e)"),
-    ("Art 99", "Article 99", "article", ""),
-    ("Article 17-2 of the Korean act", "Article 17-2", "article", ""),
-    ("Annex III", "Annex III", "annex", ""),
-    ("annex iv", "Annex IV", "annex", ""),
-    ("Recital 27", "Recital 27", "recital", ""),
-    ("recital (133)", "Recital 133", "recital", ""),
-    ("GOVERN 1.2", "GOVERN 1.2", "outcome", ""),
-    ("measure 2.11", "MEASURE 2.11", "outcome", ""),
-    ("Sec. 4.2", "Sec. 4.2", "section", ""),
-    ("Section 4.2", "Sec. 4.2", "section", ""),
-    ("paragraph 7", "para 7", "para", ""),
-    ("operative paragraph 7", "para 7", "para", ""),
-    ("第3段", "para 3", "para", ""),
-    ("Appendix B", "Appendix B", "appendix", ""),
-    ("9.4 条", "9.4", "number", ""),
-    ("A.2", "A.2", "number", ""),
-])
+@pytest.mark.parametrize(
+    "text, unit, kind, point",
+    [
+        ("第十七条", "第十七条", "cn-article", ""),
+        ("第17条", "第十七条", "cn-article", ""),
+        ("第 24 条", "第二十四条", "cn-article", ""),
+        ("第一百零三条", "第一百零三条", "cn-article", ""),
+        ("Article 50", "Article 50", "article", ""),
+        ("Art. 5(1)(f)", "Article 5", "article", "(1)(f)"),
+        ("article 5(1)(e)", "Article 5", "article", "(1)(e)"),
+        ("Art 99", "Article 99", "article", ""),
+        ("Article 17-2 of the Korean act", "Article 17-2", "article", ""),
+        ("Annex III", "Annex III", "annex", ""),
+        ("annex iv", "Annex IV", "annex", ""),
+        ("Recital 27", "Recital 27", "recital", ""),
+        ("recital (133)", "Recital 133", "recital", ""),
+        ("GOVERN 1.2", "GOVERN 1.2", "outcome", ""),
+        ("measure 2.11", "MEASURE 2.11", "outcome", ""),
+        ("Sec. 4.2", "Sec. 4.2", "section", ""),
+        ("Section 4.2", "Sec. 4.2", "section", ""),
+        ("paragraph 7", "para 7", "para", ""),
+        ("operative paragraph 7", "para 7", "para", ""),
+        ("第3段", "para 3", "para", ""),
+        ("Appendix B", "Appendix B", "appendix", ""),
+        ("9.4 条", "9.4", "number", ""),
+        ("A.2", "A.2", "number", ""),
+    ],
+)
 def test_clause_references_parse(text, unit, kind, point):
     refs = parse_clause_refs(text)
     assert len(refs) == 1, refs
@@ -150,23 +162,29 @@ def test_clause_references_parse(text, unit, kind, point):
     assert ref.raw in text
 
 
-@pytest.mark.parametrize("text, units", [
-    ("UN resolution 78/311 paragraphs 5, 6 and 9", ["para 5", "para 6", "para 9"]),
-    ("Articles 9 to 11 and 15 of the AI Act", ["Article 9", "Article 10", "Article 11", "Article 15"]),
-    ("Recitals 27 and 28", ["Recital 27", "Recital 28"]),
-    ("paras. 3-4", ["para 3", "para 4"]),
-    ("Articles 1 to 500", [f"Article {n}" for n in range(1, 21)]),  # a range is bounded
-])
+@pytest.mark.parametrize(
+    "text, units",
+    [
+        ("UN resolution 78/311 paragraphs 5, 6 and 9", ["para 5", "para 6", "para 9"]),
+        ("Articles 9 to 11 and 15 of the AI Act", ["Article 9", "Article 10", "Article 11", "Article 15"]),
+        ("Recitals 27 and 28", ["Recital 27", "Recital 28"]),
+        ("paras. 3-4", ["para 3", "para 4"]),
+        ("Articles 1 to 500", [f"Article {n}" for n in range(1, 21)]),  # a range is bounded
+    ],
+)
 def test_listed_clause_references_parse_one_by_one(text, units):
     refs = parse_clause_refs(text)
     assert [r.unit for r in refs] == units
     assert all(r.listed for r in refs)
 
 
-@pytest.mark.parametrize("text", [
-    "What do paragraphs 1 and 2 of Article 6 of the AI Act say?",
-    "What does paragraph 3 of Article 50 require?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What do paragraphs 1 and 2 of Article 6 of the AI Act say?",
+        "What does paragraph 3 of Article 50 require?",
+    ],
+)
 def test_paragraphs_of_an_article_are_not_resolution_paragraphs(text):
     assert not [r for r in parse_clause_refs(text) if r.kind == "para"]
 
@@ -204,129 +222,161 @@ def test_lookup_question_carries_document_and_reference(resolver):
 # ---- things the corpus does not have ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("question, flagged", [
-    ("《人工智能法》第三条规定了什么？", "人工智能法"),
-    ("《人工智能生成内容版权保护办法》要求什么？", "人工智能生成内容版权保护办法"),
-    ("GB/T 45654-2025 对训练数据有什么要求？", "GB/T 45654-2025"),
-    ("What does ISO/IEC 42001 require for an AI management system?", "ISO/IEC 42001"),
-])
+@pytest.mark.parametrize(
+    "question, flagged",
+    [
+        ("《人工智能法》第三条规定了什么？", "人工智能法"),
+        ("《人工智能生成内容版权保护办法》要求什么？", "人工智能生成内容版权保护办法"),
+        ("GB/T 45654-2025 对训练数据有什么要求？", "GB/T 45654-2025"),
+        ("What does ISO/IEC 42001 require for an AI management system?", "ISO/IEC 42001"),
+    ],
+)
 def test_unknown_titles_and_standard_numbers_are_flagged(resolver, question, flagged):
     analysis = analyse(question, resolver)
     assert flagged in analysis.unknown_titles
 
 
-@pytest.mark.parametrize("question, flagged", [
-    ("What is the maximum GDPR fine for a data breach?", "GDPR"),
-    ("欧盟通用数据保护条例对自动化决策有什么规定？", "通用数据保护条例"),
-    ("Which obligations does the Digital Services Act put on very large platforms?", "Digital Services Act"),
-    ("What did the Hiroshima Code of Conduct ask of AI developers?", "Hiroshima Code of Conduct"),
-])
+@pytest.mark.parametrize(
+    "question, flagged",
+    [
+        ("What is the maximum GDPR fine for a data breach?", "GDPR"),
+        ("欧盟通用数据保护条例对自动化决策有什么规定？", "通用数据保护条例"),
+        ("Which obligations does the Digital Services Act put on very large platforms?", "Digital Services Act"),
+        ("What did the Hiroshima Code of Conduct ask of AI developers?", "Hiroshima Code of Conduct"),
+    ],
+)
 def test_instruments_named_in_words_outside_the_corpus_are_flagged(resolver, question, flagged):
     analysis = analyse(question, resolver)
     assert flagged in analysis.unknown_titles + analysis.unknown_if_unmentioned
 
 
-@pytest.mark.parametrize("question, flagged", [
-    ("科技伦理审查办法（试行）里哪些活动需要专家复核？", "科技伦理审查办法"),
-    ("关键信息基础设施安全保护条例规定了什么？", "关键信息基础设施安全保护条例"),
-    ("我们公司按照网络安全等级保护条例要做什么？", "网络安全等级保护条例"),
-])
+@pytest.mark.parametrize(
+    "question, flagged",
+    [
+        ("科技伦理审查办法（试行）里哪些活动需要专家复核？", "科技伦理审查办法"),
+        ("关键信息基础设施安全保护条例规定了什么？", "关键信息基础设施安全保护条例"),
+        ("我们公司按照网络安全等级保护条例要做什么？", "网络安全等级保护条例"),
+    ],
+)
 def test_chinese_titles_without_brackets_outside_the_corpus_are_flagged(resolver, question, flagged):
     assert analyse(question, resolver).unknown_titles == (flagged,)
 
 
-@pytest.mark.parametrize("question", [
-    "网络数据条例对大型平台有什么要求？",  # a loose name of 网络数据安全管理条例
-    "我们要遵守生成式人工智能服务管理暂行办法吗？",
-    "根据深度合成管理规定，要做什么？",
-    "个人信息保护相关规定有哪些？",
-    "生成式AI做出来的图片要打标识，具体按哪部规定？",
-    "算法备案的期限是怎么规定的？",
-    "我们公司要制定内部的数据安全管理办法，法律有什么要求？",  # a company's own rules
-    "根据公司数据分类分级管理办法，员工要做什么？",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "网络数据条例对大型平台有什么要求？",  # a loose name of 网络数据安全管理条例
+        "我们要遵守生成式人工智能服务管理暂行办法吗？",
+        "根据深度合成管理规定，要做什么？",
+        "个人信息保护相关规定有哪些？",
+        "生成式AI做出来的图片要打标识，具体按哪部规定？",
+        "算法备案的期限是怎么规定的？",
+        "我们公司要制定内部的数据安全管理办法，法律有什么要求？",  # a company's own rules
+        "根据公司数据分类分级管理办法，员工要做什么？",
+    ],
+)
 def test_chinese_phrases_that_are_not_foreign_titles_are_not_flagged(resolver, question):
     assert analyse(question, resolver).unknown_titles == ()
 
 
 def test_instrument_names_of_the_corpus_are_not_flagged_loose_names_too(resolver):
-    for question in ("Under the Framework Convention, what must Parties do about remedies?",
-                     "What does the Framework Act say about high-impact AI?",
-                     "Which Act regulates deep fakes in the EU?",
-                     "Should an AI Bill of Materials be kept for each model?",
-                     "How should the Risk Management Process be documented?"):
+    for question in (
+        "Under the Framework Convention, what must Parties do about remedies?",
+        "What does the Framework Act say about high-impact AI?",
+        "Which Act regulates deep fakes in the EU?",
+        "Should an AI Bill of Materials be kept for each model?",
+        "How should the Risk Management Process be documented?",
+    ):
         analysis = analyse(question, resolver)
         assert analysis.unknown_titles == analysis.unknown_if_unmentioned == (), question
 
 
-@pytest.mark.parametrize("question", [
-    "What does the EU AI Act say about deep fakes?",
-    "Does the Korean AI Basic Act apply to foreign companies?",
-    "What does the Council of Europe Framework Convention require of parties?",
-    "What did Executive Order 14110 ask of developers of dual-use foundation models?",
-    "What did the Bletchley Declaration commit signatories to?",
-    "How does the AI Act's top fine compare with the GDPR's?",  # names a corpus document: answered from it
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does the EU AI Act say about deep fakes?",
+        "Does the Korean AI Basic Act apply to foreign companies?",
+        "What does the Council of Europe Framework Convention require of parties?",
+        "What did Executive Order 14110 ask of developers of dual-use foundation models?",
+        "What did the Bletchley Declaration commit signatories to?",
+        "How does the AI Act's top fine compare with the GDPR's?",  # names a corpus document: answered from it
+    ],
+)
 def test_instrument_names_of_the_corpus_are_not_flagged(resolver, question):
     assert analyse(question, resolver).unknown_titles == ()
 
 
-@pytest.mark.parametrize("question", [
-    "《个人信息保护法》第十三条",
-    "《中华人民共和国个人信息保护法》第十三条",
-    "《生成式人工智能服务管理暂行办法》第十七条",
-    "《互联网信息服务算法推荐管理规定》第二十四条",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "《个人信息保护法》第十三条",
+        "《中华人民共和国个人信息保护法》第十三条",
+        "《生成式人工智能服务管理暂行办法》第十七条",
+        "《互联网信息服务算法推荐管理规定》第二十四条",
+    ],
+)
 def test_known_titles_are_not_flagged(resolver, question):
     assert analyse(question, resolver).unknown_titles == ()
 
 
-@pytest.mark.parametrize("question, code", [
-    ("What does Colorado's AI law require from developers of high-risk systems?", "US-CO"),
-    ("What are the UK's rules for AI chatbots?", "UK"),
-    ("英国对人工智能聊天机器人有什么规定？", "UK"),
-    ("How does Texas regulate AI-generated election content?", "US-TX"),
-    ("日本的人工智能法有哪些义务？", "JP"),
-])
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        ("What does Colorado's AI law require from developers of high-risk systems?", "US-CO"),
+        ("What are the UK's rules for AI chatbots?", "UK"),
+        ("英国对人工智能聊天机器人有什么规定？", "UK"),
+        ("How does Texas regulate AI-generated election content?", "US-TX"),
+        ("日本的人工智能法有哪些义务？", "JP"),
+    ],
+)
 def test_jurisdictions_without_documents_are_flagged(resolver, question, code):
     analysis = analyse(question, resolver)
     assert code in analysis.foreign_jurisdictions
     assert analysis.jurisdictions == ()
 
 
-@pytest.mark.parametrize("question", [
-    "新加坡的生成式AI治理框架对模型开发者有哪些测试要求？",  # Singapore's framework, not our 治理框架 / 生成式AI办法
-    "Singapore's generative AI governance framework: what testing does it expect?",
-    "Does the Colorado Artificial Intelligence Act cover insurers?",  # not the EU's "Artificial Intelligence Act"
-    "Japan's AI Act: what does it require?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "新加坡的生成式AI治理框架对模型开发者有哪些测试要求？",  # Singapore's framework, not our 治理框架 / 生成式AI办法
+        "Singapore's generative AI governance framework: what testing does it expect?",
+        "Does the Colorado Artificial Intelligence Act cover insurers?",  # not the EU's "Artificial Intelligence Act"
+        "Japan's AI Act: what does it require?",
+    ],
+)
 def test_a_foreign_jurisdictions_own_instrument_is_not_one_of_ours(resolver, question):
     analysis = analyse(question, resolver)
     assert analysis.foreign_jurisdictions and analysis.jurisdictions == ()
     assert analysis.named_in_question == () and analysis.doc_ids == ()
 
 
-@pytest.mark.parametrize("question, doc_id", [
-    ("日本的AI指南和我国生成式AI办法有什么不同？", "cn-genai-interim-measures-2023"),
-    ("Does Japan's approach differ from the EU AI Act?", "eu-ai-act-2024"),
-    ("日本企业在欧盟AI法案下有什么义务？", "eu-ai-act-2024"),
-    ("A Japanese company under the EU AI Act: what applies?", "eu-ai-act-2024"),
-    ("日本公司适用生成式AI办法吗？", "cn-genai-interim-measures-2023"),
-    ("英国公司的深度合成服务在中国要备案吗？", "cn-deep-synthesis-provisions-2022"),
-    ("Is Colorado's AI Act stricter than the AI Act?", "eu-ai-act-2024"),  # the second mention is ours
-])
+@pytest.mark.parametrize(
+    "question, doc_id",
+    [
+        ("日本的AI指南和我国生成式AI办法有什么不同？", "cn-genai-interim-measures-2023"),
+        ("Does Japan's approach differ from the EU AI Act?", "eu-ai-act-2024"),
+        ("日本企业在欧盟AI法案下有什么义务？", "eu-ai-act-2024"),
+        ("A Japanese company under the EU AI Act: what applies?", "eu-ai-act-2024"),
+        ("日本公司适用生成式AI办法吗？", "cn-genai-interim-measures-2023"),
+        ("英国公司的深度合成服务在中国要备案吗？", "cn-deep-synthesis-provisions-2022"),
+        ("Is Colorado's AI Act stricter than the AI Act?", "eu-ai-act-2024"),  # the second mention is ours
+    ],
+)
 def test_a_comparison_with_a_foreign_jurisdiction_keeps_our_document(resolver, question, doc_id):
     analysis = analyse(question, resolver)
     assert analysis.named_in_question == (doc_id,) and analysis.foreign_jurisdictions
 
 
-@pytest.mark.parametrize("question, code", [
-    ("欧盟对深度伪造有什么透明度要求？", "EU"),
-    ("Does the law in Germany require labelling deepfakes?", "EU"),  # member states count as the EU
-    ("中国对生成式人工智能服务有哪些要求？", "CN"),
-    ("What does Korea require from high-impact AI operators?", "KR"),
-    ("What does California require from frontier AI developers?", "US-CA"),  # SB 53
-])
+@pytest.mark.parametrize(
+    "question, code",
+    [
+        ("欧盟对深度伪造有什么透明度要求？", "EU"),
+        ("Does the law in Germany require labelling deepfakes?", "EU"),  # member states count as the EU
+        ("中国对生成式人工智能服务有哪些要求？", "CN"),
+        ("What does Korea require from high-impact AI operators?", "KR"),
+        ("What does California require from frontier AI developers?", "US-CA"),  # SB 53
+    ],
+)
 def test_covered_jurisdictions_are_recognised(resolver, question, code):
     analysis = analyse(question, resolver)
     assert analysis.jurisdictions == (code,)
@@ -336,12 +386,15 @@ def test_covered_jurisdictions_are_recognised(resolver, question, code):
 # ---- language, expansions, follow-ups -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, lang", [
-    ("生成式人工智能服务提供者有哪些义务？", "zh"),
-    ("What are the obligations of providers?", "en"),
-    ("AI Act 第五十条讲了什么？", "zh"),
-    ("What does 第十七条 of the GenAI measures require from providers of such services?", "en"),
-])
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("生成式人工智能服务提供者有哪些义务？", "zh"),
+        ("What are the obligations of providers?", "en"),
+        ("AI Act 第五十条讲了什么？", "zh"),
+        ("What does 第十七条 of the GenAI measures require from providers of such services?", "en"),
+    ],
+)
 def test_question_language(text, lang):
     assert question_language(text) == lang
 
@@ -352,12 +405,15 @@ def test_glossary_expands_across_languages():
     assert "algorithmic recommendation" in expand_terms("算法推荐服务提供者的义务")
 
 
-@pytest.mark.parametrize("question, term", [
-    ("Must the virtual assistant on our website say it is not human?", "interact directly with natural persons"),
-    ("We screen CVs with a model", "recruitment or selection of natural persons"),
-    ("Can a bank use AI to approve loans?", "creditworthiness"),
-    ("How do we retire an old model safely?", "decommission"),
-])
+@pytest.mark.parametrize(
+    "question, term",
+    [
+        ("Must the virtual assistant on our website say it is not human?", "interact directly with natural persons"),
+        ("We screen CVs with a model", "recruitment or selection of natural persons"),
+        ("Can a bank use AI to approve loans?", "creditworthiness"),
+        ("How do we retire an old model safely?", "decommission"),
+    ],
+)
 def test_everyday_words_expand_to_the_terms_the_texts_use(question, term):
     assert term in expand_terms(question)
 
@@ -375,19 +431,24 @@ def test_one_way_entries_do_not_bring_everyday_words_into_chinese_questions():
     assert "police" not in expand_terms("网信部门执法时可以检查哪些内容？")
 
 
-@pytest.mark.parametrize("question", [
-    "How does the AI Act promote innovation by SMEs?",
-    "When can a provider resume supplying the system?",
-    "Must credit institutions do anything special under the AI Act?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How does the AI Act promote innovation by SMEs?",
+        "When can a provider resume supplying the system?",
+        "Must credit institutions do anything special under the AI Act?",
+    ],
+)
 def test_ordinary_words_do_not_expand_into_unrelated_situations(question):
     terms = expand_terms(question)
     assert not {"recruitment or selection of natural persons", "creditworthiness"} & set(terms), terms
 
 
 def test_follow_up_carries_the_previous_document(resolver):
-    history = [{"role": "user", "content": "算法推荐服务提供者需要备案吗？"},
-               {"role": "assistant", "content": "需要，应当通过互联网信息服务算法备案系统填报备案信息。"}]
+    history = [
+        {"role": "user", "content": "算法推荐服务提供者需要备案吗？"},
+        {"role": "assistant", "content": "需要，应当通过互联网信息服务算法备案系统填报备案信息。"},
+    ]
     analysis = analyse("那不备案会怎么处罚？", resolver, history)
     assert analysis.is_follow_up
     assert analysis.doc_ids == (ALGO,) and analysis.named_in_question == ()
@@ -404,8 +465,10 @@ def test_standalone_question_with_history_is_not_a_follow_up(resolver):
 
 
 def test_a_follow_up_takes_the_document_an_answer_was_given_from_not_one_its_lead_quotes(resolver):
-    earlier = ("提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。[1]\n\n"
-               "根据《生成式人工智能服务管理暂行办法》第十二条的规定：\n\n**《生成式人工智能服务管理暂行办法》**\n> 第十二条 … [1]")
+    earlier = (
+        "提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。[1]\n\n"
+        "根据《生成式人工智能服务管理暂行办法》第十二条的规定：\n\n**《生成式人工智能服务管理暂行办法》**\n> 第十二条 … [1]"
+    )
     history = [{"role": "user", "content": "生成内容要做什么标识？"}, {"role": "assistant", "content": earlier}]
     analysis = analyse("那违反了怎么罚？", resolver, history)
     assert analysis.doc_ids == ("cn-genai-interim-measures-2023",)

@@ -1,14 +1,15 @@
 """Hybrid retrieval on the real full-corpus index: clause lookup, document routing, cross-lingual search,
 revoked versions, filters, cross-references and the LangChain retriever."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
+from corpus_ids import ALGO, CSL_2016, CSL_2025, DEEP, EU_AI_ACT, GENAI, NIST_RMF, PIPL, TC260
 from langchain_core.documents import Document
 
 from assistant.retrieval import ClauseRetriever, Filters, RetrievalResult, default_policy
-from corpus_ids import ALGO, CSL_2016, CSL_2025, DEEP, EU_AI_ACT, GENAI, NIST_RMF, PIPL, TC260
 
 MAX_PIECES_PER_UNIT = default_policy().diversity.max_pieces_per_unit
 NDSR = "cn-network-data-security-regulations-2024"
@@ -52,18 +53,21 @@ def test_result_is_ranked_and_bounded(retriever):
 # ---- direct clause lookup ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("question, doc_id, unit", [
-    ("《生成式人工智能服务管理暂行办法》第十七条", GENAI, "第十七条"),
-    ("生成式AI办法第17条讲了什么？", GENAI, "第十七条"),
-    ("EU AI Act Article 50", EU_AI_ACT, "Article 50"),
-    ("Annex III of the AI Act", EU_AI_ACT, "Annex III"),
-    ("Recital 27 of the AI Act", EU_AI_ACT, "Recital 27"),
-    ("GOVERN 1.2 in the NIST AI RMF", NIST_RMF, "GOVERN 1.2"),
-    ("TC260-003 的 9.4 条", TC260, "9.4"),
-    ("What does Sec. 4.2 of Executive Order 14110 require?", EO_14110, "Sec. 4.2"),
-    ("What does paragraph 3 of resolution 78/311 say?", UN_78_311, "para 3"),
-    ("《网络数据安全管理条例》第二条", NDSR, "第二条"),
-])
+@pytest.mark.parametrize(
+    "question, doc_id, unit",
+    [
+        ("《生成式人工智能服务管理暂行办法》第十七条", GENAI, "第十七条"),
+        ("生成式AI办法第17条讲了什么？", GENAI, "第十七条"),
+        ("EU AI Act Article 50", EU_AI_ACT, "Article 50"),
+        ("Annex III of the AI Act", EU_AI_ACT, "Annex III"),
+        ("Recital 27 of the AI Act", EU_AI_ACT, "Recital 27"),
+        ("GOVERN 1.2 in the NIST AI RMF", NIST_RMF, "GOVERN 1.2"),
+        ("TC260-003 的 9.4 条", TC260, "9.4"),
+        ("What does Sec. 4.2 of Executive Order 14110 require?", EO_14110, "Sec. 4.2"),
+        ("What does paragraph 3 of resolution 78/311 say?", UN_78_311, "para 3"),
+        ("《网络数据安全管理条例》第二条", NDSR, "第二条"),
+    ],
+)
 def test_named_clause_is_rank_1(retriever, question, doc_id, unit):
     result = retriever.run(question)
     top = result.clauses[0]
@@ -80,8 +84,10 @@ def test_named_clause_is_rank_1(retriever, question, doc_id, unit):
 
 
 def test_a_unit_mentioned_in_a_question_about_something_else_takes_two_places(retriever):
-    question = ("Our Annex III system only performs a narrow procedural task such as sorting files. "
-                "Could it escape the high-risk classification?")
+    question = (
+        "Our Annex III system only performs a narrow procedural task such as sorting files. "
+        "Could it escape the high-risk classification?"
+    )
     result = retriever.run(question)
     assert len(retriever.index.rows_of_unit(EU_AI_ACT, "Annex III")) > MAX_PIECES_PER_UNIT
     top = ranked(result)
@@ -127,21 +133,27 @@ def test_named_document_comes_first(retriever):
     assert (result.clauses[0].doc_id, result.clauses[0].unit) == (PIPL, "第二十四条")
 
 
-@pytest.mark.parametrize("question", [
-    "How must deep synthesis content be labelled in China?",
-    "What must Chinese deep synthesis service providers do to label synthetic content?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How must deep synthesis content be labelled in China?",
+        "What must Chinese deep synthesis service providers do to label synthetic content?",
+    ],
+)
 def test_english_question_finds_chinese_deep_synthesis_clauses(retriever, question):
     result = retriever.run(question)
     rank = first_rank(result, DEEP, 5)
     assert rank is not None, [(c.doc_id, c.unit) for c in result.clauses[:5]]
 
 
-@pytest.mark.parametrize("question", [
-    "欧盟对深度伪造内容有什么透明度义务？",
-    "欧盟人工智能法对高风险人工智能系统的提供者有什么义务？",
-    "欧盟对高风险人工智能系统的人类监督有什么要求？",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "欧盟对深度伪造内容有什么透明度义务？",
+        "欧盟人工智能法对高风险人工智能系统的提供者有什么义务？",
+        "欧盟对高风险人工智能系统的人类监督有什么要求？",
+    ],
+)
 def test_chinese_question_finds_eu_ai_act_clauses(retriever, question):
     result = retriever.run(question)
     assert first_rank(result, EU_AI_ACT, 5) is not None, [(c.doc_id, c.unit) for c in result.clauses[:5]]
@@ -172,43 +184,59 @@ def test_definition_lists_and_scope_articles_are_recognised(retriever):
         assert flags(doc_id, unit) == {(False, False)}, (doc_id, unit)
 
 
-@pytest.mark.parametrize("question, doc_id, unit", [
-    ("深度合成规定中的深度合成服务技术支持者是什么意思？", DEEP, "第二十三条"),
-    ("What does 'provider' mean under the AI Act?", EU_AI_ACT, "Article 3"),
-    ("生成式AI办法适用于哪些服务？", GENAI, "第二条"),
-    ("Does the AI Act apply to AI systems used only for military purposes?", EU_AI_ACT, "Article 2"),
-])
+@pytest.mark.parametrize(
+    "question, doc_id, unit",
+    [
+        ("深度合成规定中的深度合成服务技术支持者是什么意思？", DEEP, "第二十三条"),
+        ("What does 'provider' mean under the AI Act?", EU_AI_ACT, "Article 3"),
+        ("生成式AI办法适用于哪些服务？", GENAI, "第二条"),
+        ("Does the AI Act apply to AI systems used only for military purposes?", EU_AI_ACT, "Article 2"),
+    ],
+)
 def test_a_question_about_meaning_or_scope_gets_the_framing_clause(retriever, question, doc_id, unit):
     top = ranked(retriever.run(question))[0]
     assert (top.doc_id, top.unit) == (doc_id, unit)
 
 
-@pytest.mark.parametrize("question, doc_id, framing_unit", [
-    ("深度合成服务技术支持者应当履行哪些义务？", DEEP, "第二十三条"),
-    ("生成式AI办法对提供者的训练数据有什么要求？", GENAI, "第二条"),
-])
+@pytest.mark.parametrize(
+    "question, doc_id, framing_unit",
+    [
+        ("深度合成服务技术支持者应当履行哪些义务？", DEEP, "第二十三条"),
+        ("生成式AI办法对提供者的训练数据有什么要求？", GENAI, "第二条"),
+    ],
+)
 def test_other_questions_rank_operative_clauses_above_framing_ones(retriever, question, doc_id, framing_unit):
     top = ranked(retriever.run(question))[:3]
     assert top and all(c.doc_id == doc_id for c in top)
     assert framing_unit not in {c.unit for c in top}
 
 
-@pytest.mark.parametrize("question, doc_id, unit", [
-    ("Must a virtual assistant on our website disclose that it is an AI?", EU_AI_ACT, "Article 50"),
-    ("We use software to rank job candidates for roles in Spain. Is that high-risk?", EU_AI_ACT, "Annex III"),
-    ("How should we switch off an AI system safely under the NIST RMF?", NIST_RMF, "GOVERN 1.7"),
-    ("Must our staff who operate AI have adequate skills under the AI Act?", EU_AI_ACT, "Article 4"),
-    ("韩国AI基本法要求境外企业指定代理人吗？", "kr-ai-framework-act-2025-en", "Article 36"),  # 代理人 -> domestic agent
-])
+@pytest.mark.parametrize(
+    "question, doc_id, unit",
+    [
+        ("Must a virtual assistant on our website disclose that it is an AI?", EU_AI_ACT, "Article 50"),
+        ("We use software to rank job candidates for roles in Spain. Is that high-risk?", EU_AI_ACT, "Annex III"),
+        ("How should we switch off an AI system safely under the NIST RMF?", NIST_RMF, "GOVERN 1.7"),
+        ("Must our staff who operate AI have adequate skills under the AI Act?", EU_AI_ACT, "Article 4"),
+        (
+            "韩国AI基本法要求境外企业指定代理人吗？",
+            "kr-ai-framework-act-2025-en",
+            "Article 36",
+        ),  # 代理人 -> domestic agent
+    ],
+)
 def test_everyday_english_finds_the_regulated_situation(retriever, question, doc_id, unit):
     top = [(c.doc_id, c.unit) for c in ranked(retriever.run(question))[:3]]
     assert (doc_id, unit) in top, top
 
 
-@pytest.mark.parametrize("question", [
-    "From when do the AI Act's prohibitions apply?",  # Article 5 is in Chapter II; Article 113(a) dates Chapter II
-    "When do the rules on general-purpose AI models start to apply?",  # Chapter V; Article 113(b)
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "From when do the AI Act's prohibitions apply?",  # Article 5 is in Chapter II; Article 113(a) dates Chapter II
+        "When do the rules on general-purpose AI models start to apply?",  # Chapter V; Article 113(b)
+    ],
+)
 def test_when_a_chapter_applies_is_answered_by_the_final_provision_naming_it(retriever, question):
     top = ranked(retriever.run(question))[0]
     assert (top.doc_id, top.unit) == (EU_AI_ACT, "Article 113")
@@ -242,21 +270,27 @@ def test_revoked_text_scores_lower_than_the_same_words_in_force(retriever):
     assert by_doc[CSL_2016].revoked and not by_doc[CSL_2025].revoked
 
 
-@pytest.mark.parametrize("question", [
-    "2016年网络安全法原文关于网络安全等级保护制度的规定",
-    "2016年网络安全法第二十一条",
-    "What did Article 21 of the Cybersecurity Law 2016 require?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "2016年网络安全法原文关于网络安全等级保护制度的规定",
+        "2016年网络安全法第二十一条",
+        "What did Article 21 of the Cybersecurity Law 2016 require?",
+    ],
+)
 def test_asking_for_the_2016_original_puts_it_first(retriever, question):
     result = retriever.run(question)
     assert result.analysis.wants_old_version or result.analysis.doc_ids == [CSL_2016]
     assert result.clauses[0].doc_id == CSL_2016, [(c.doc_id, c.unit) for c in result.clauses[:3]]
 
 
-@pytest.mark.parametrize("question", [
-    "网络安全法2016年原文关于网络安全等级保护制度是怎么规定的？",
-    "2016年原文的网络安全法对网络安全等级保护制度怎么规定？",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "网络安全法2016年原文关于网络安全等级保护制度是怎么规定的？",
+        "2016年原文的网络安全法对网络安全等级保护制度怎么规定？",
+    ],
+)
 def test_asking_for_the_2016_original_in_other_words_puts_it_first(retriever, question):
     result = retriever.run(question)
     assert result.analysis.wants_old_version
@@ -328,10 +362,13 @@ def test_same_document_cross_references_are_pulled_in(retriever):
         assert c.unit in citing.text  # the citing clause names it
         assert c.chunk_id not in main_ids
         assert c.score == 0.0
-    assert result.clauses[-len(xrefs):] == xrefs  # appended after the ranking
+    assert result.clauses[-len(xrefs) :] == xrefs  # appended after the ranking
     # the first three clauses the text names (in its order), less those the ranking already holds
-    named = [u for u in dict.fromkeys(f"第{n}条" for n in re.findall(r"第([一二三四五六七八九十]+)条", citing.text))
-             if u != citing.unit]
+    named = [
+        u
+        for u in dict.fromkeys(f"第{n}条" for n in re.findall(r"第([一二三四五六七八九十]+)条", citing.text))
+        if u != citing.unit
+    ]
     in_ranking = {c.unit for c in ranked(result) if c.doc_id == ALGO}
     assert [c.unit for c in xrefs] == [u for u in named[:3] if u not in in_ranking]
 
@@ -360,8 +397,23 @@ def test_langchain_retriever_returns_documents_with_metadata(retriever):
     assert len(main) == 5
     top = docs[0]
     assert (top.metadata["doc_id"], top.metadata["unit"]) == (EU_AI_ACT, "Article 50")
-    for key in ("doc_id", "title", "unit", "locator", "path", "jurisdiction", "language", "doc_type", "status",
-                "issued", "source_url", "chunk_index", "sha256", "score", "signals"):
+    for key in (
+        "doc_id",
+        "title",
+        "unit",
+        "locator",
+        "path",
+        "jurisdiction",
+        "language",
+        "doc_type",
+        "status",
+        "issued",
+        "source_url",
+        "chunk_index",
+        "sha256",
+        "score",
+        "signals",
+    ):
         assert key in top.metadata, key
     expected = retriever.run("EU AI Act Article 50", k=5).clauses[:5]  # k documents: cross-references only if room
     assert [d.id for d in docs] == [c.chunk_id for c in expected]
@@ -402,14 +454,17 @@ def test_index_reloads_once_per_newly_published_fingerprint(index_copy):
 
 @pytest.mark.parametrize("follow_up", ["那违反了怎么罚？", "那违反了会受到什么处罚？"])
 def test_colloquial_penalty_follow_up_finds_the_liability_clause_of_a_text_without_a_liability_chapter(
-        service, follow_up):
+    service, follow_up
+):
     """The labelling measures have no 法律责任 chapter: their liability clause is the one that opens with
     违反本办法规定的 (第十三条); '怎么罚' asks for penalties as much as '处罚' does."""
     first = "人工智能生成合成内容标识办法要求对生成内容做什么标识？"
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": service.answer(first).text}]
     answer = service.answer(follow_up, history=history)
     assert (answer.citations[0].doc_id, answer.citations[0].unit) == (
-        "cn-ai-content-labeling-measures-2025", "第十三条"), [c.label for c in answer.citations]
+        "cn-ai-content-labeling-measures-2025",
+        "第十三条",
+    ), [c.label for c in answer.citations]
 
 
 def test_dense_search_is_exact_and_respects_the_mask(retriever):

@@ -5,6 +5,7 @@ embedder, the real ``AnswerService``) served by uvicorn on a free port, and the 
 signed exactly as Slack signs them and encrypted exactly as WeCom encrypts them (``channel_support.py``).
 Slack's Web API and WeCom's API are a local HTTP server (``fake_platforms.py``) that records the calls.
 """
+
 from __future__ import annotations
 
 import sys
@@ -31,8 +32,9 @@ from fake_platforms import FakePlatforms  # noqa: E402
 
 @pytest.fixture(scope="session")
 def fake():
-    platforms = FakePlatforms({WECOM_SECRET: WECOM_CORP_ID, "second-app-secret": WECOM_CORP_ID,
-                               "idle-app-secret": WECOM_CORP_ID}).start()
+    platforms = FakePlatforms(
+        {WECOM_SECRET: WECOM_CORP_ID, "second-app-secret": WECOM_CORP_ID, "idle-app-secret": WECOM_CORP_ID}
+    ).start()
     yield platforms
     platforms.stop()
 
@@ -50,10 +52,15 @@ def answer_service(clean_index):
 @pytest.fixture(scope="session")
 def channel_settings(clean_index, fake):
     return clean_index.settings.with_overrides(
-        slack_bot_token=SLACK_BOT_TOKEN, slack_signing_secret=SLACK_SIGNING_SECRET,
+        slack_bot_token=SLACK_BOT_TOKEN,
+        slack_signing_secret=SLACK_SIGNING_SECRET,
         slack_api_url=fake.slack_api_url,
-        wecom_corp_id=WECOM_CORP_ID, wecom_agent_id=WECOM_AGENT_ID, wecom_secret=WECOM_SECRET,
-        wecom_token=WECOM_TOKEN, wecom_aes_key=WECOM_AES_KEY, wecom_api_url=fake.wecom_api_url,
+        wecom_corp_id=WECOM_CORP_ID,
+        wecom_agent_id=WECOM_AGENT_ID,
+        wecom_secret=WECOM_SECRET,
+        wecom_token=WECOM_TOKEN,
+        wecom_aes_key=WECOM_AES_KEY,
+        wecom_api_url=fake.wecom_api_url,
         wecom_webhook_url=fake.url + "/wecom/cgi-bin/webhook/send?key=robot-key",
         bot_rate_limit_per_minute=RATE_LIMIT,
     )

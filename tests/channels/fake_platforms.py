@@ -6,6 +6,7 @@
   ``POST /cgi-bin/message/send`` (errcode 42001 for a token that was never issued or was expired with
   ``expire_wecom_tokens()``), and the group robot ``POST /cgi-bin/webhook/send?key=…``.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -64,12 +65,12 @@ class FakePlatforms:
                     body = {}
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if url.path.startswith("/slack/api/"):
-                    method = url.path[len("/slack/api/"):]
+                    method = url.path[len("/slack/api/") :]
                     reply = fake._slack(method, {**query, **body})
                     fake._record(Call("slack", method, query, body, headers, reply))
                     self._reply(reply)
                 elif url.path.startswith("/wecom/cgi-bin/"):
-                    method = url.path[len("/wecom/cgi-bin/"):]
+                    method = url.path[len("/wecom/cgi-bin/") :]
                     reply = fake._wecom(method, query)
                     fake._record(Call("wecom", method, query, body, headers, reply))
                     self._reply(reply)
@@ -83,7 +84,7 @@ class FakePlatforms:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     # ---- server ------------------------------------------------------------------------------------------------
-    def start(self) -> "FakePlatforms":
+    def start(self) -> FakePlatforms:
         self.thread.start()
         return self
 
@@ -106,12 +107,23 @@ class FakePlatforms:
     # ---- platform behaviour ---------------------------------------------------------------------------------
     def _slack(self, method: str, args: dict) -> dict:
         if method == "auth.test":
-            return {"ok": True, "url": "https://regqa-test.slack.com/", "team": "regqa-test", "user": "regqa",
-                    "team_id": "T0TEST", "user_id": "UBOT", "bot_id": "BBOT"}
+            return {
+                "ok": True,
+                "url": "https://regqa-test.slack.com/",
+                "team": "regqa-test",
+                "user": "regqa",
+                "team_id": "T0TEST",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+            }
         if method == "chat.postMessage":
             ts = f"{int(time.time())}.{next(self._ts):06d}"
-            return {"ok": True, "channel": args.get("channel"), "ts": ts,
-                    "message": {"text": args.get("text"), "ts": ts, "thread_ts": args.get("thread_ts")}}
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts, "thread_ts": args.get("thread_ts")},
+            }
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts"), "text": args.get("text")}
         if method == "reactions.add":
@@ -146,8 +158,9 @@ class FakePlatforms:
             calls = list(self.calls)
         return [c for c in calls if c.platform == platform and c.method == method and predicate(c)]
 
-    def wait_for(self, platform: str, method: str, predicate=lambda call: True, count: int = 1,
-                 timeout: float = 30.0) -> list[Call]:
+    def wait_for(
+        self, platform: str, method: str, predicate=lambda call: True, count: int = 1, timeout: float = 30.0
+    ) -> list[Call]:
         """Poll until at least ``count`` matching calls were recorded (AssertionError on timeout)."""
         deadline = time.time() + timeout
         while True:

@@ -1,4 +1,5 @@
 """Splitting long texts to the platforms' limits: characters (Slack) and UTF-8 bytes (WeCom)."""
+
 from __future__ import annotations
 
 import re
@@ -16,12 +17,14 @@ def _squeeze(text: str) -> str:
 def test_pieces_fit_and_nothing_is_lost(measure, limit):
     link = '<a href="https://www.cac.gov.cn/2023-07/13/c_1690898327029107.htm">《生成式人工智能服务管理暂行办法》第十二条</a>'
     slack_link = "<https://docs.un.org/en/A/RES/78/311|UN GA Resolution A/RES/78/311 para 3>"
-    text = "\n\n".join([
-        "根据《互联网信息服务深度合成管理规定》第十七条的规定：",
-        "深度合成服务提供者" * 120,  # one line far longer than the limit, no spaces
-        "Calls upon the international community to foster an enabling environment " * 6,
-        f"[1] {link}\n[2] {slack_link} &amp; more",
-    ])
+    text = "\n\n".join(
+        [
+            "根据《互联网信息服务深度合成管理规定》第十七条的规定：",
+            "深度合成服务提供者" * 120,  # one line far longer than the limit, no spaces
+            "Calls upon the international community to foster an enabling environment " * 6,
+            f"[1] {link}\n[2] {slack_link} &amp; more",
+        ]
+    )
     pieces = split_text(text, limit, measure)
     assert len(pieces) >= 2
     assert all(measure(p) <= limit for p in pieces)

@@ -1,4 +1,5 @@
 """The chat commands (words from assistant/resources/chat_commands.tsv) and the conversation memory's bounds."""
+
 from __future__ import annotations
 
 import threading
@@ -19,25 +20,34 @@ def test_reset_words_inside_a_question_are_a_question(text):
     assert command.kind == "question" and command.text == text.strip()
 
 
-@pytest.mark.parametrize("text,role,doc", [
-    ("义务清单 提供者 标识办法", "提供者", "标识办法"),
-    ("义务清单 标识办法 服务提供者", "服务提供者", "标识办法"),  # the longer role word, in any position
-    ("义务清单提供者《人工智能生成合成内容标识办法》", "提供者", "《人工智能生成合成内容标识办法》"),
-    ("obligations deployer AI Act", "deployer", "AI Act"),
-    ("Obligations: deployers, EU AI Act", "deployers", "EU AI Act"),
-    ("/obligations provider importer AI Act", "provider importer", "AI Act"),
-    ("obligations checklist provider AI Act", "provider", "AI Act"),
-    ("义务清单 提供者", "提供者", ""),
-    ("义务清单 深度合成规定", "", "深度合成规定"),
-    ("义务清单", "", ""),
-])
+@pytest.mark.parametrize(
+    "text,role,doc",
+    [
+        ("义务清单 提供者 标识办法", "提供者", "标识办法"),
+        ("义务清单 标识办法 服务提供者", "服务提供者", "标识办法"),  # the longer role word, in any position
+        ("义务清单提供者《人工智能生成合成内容标识办法》", "提供者", "《人工智能生成合成内容标识办法》"),
+        ("obligations deployer AI Act", "deployer", "AI Act"),
+        ("Obligations: deployers, EU AI Act", "deployers", "EU AI Act"),
+        ("/obligations provider importer AI Act", "provider importer", "AI Act"),
+        ("obligations checklist provider AI Act", "provider", "AI Act"),
+        ("义务清单 提供者", "提供者", ""),
+        ("义务清单 深度合成规定", "", "深度合成规定"),
+        ("义务清单", "", ""),
+    ],
+)
 def test_obligations_command_is_split_into_role_and_document_words(text, role, doc):
     command = parse_command(text)
     assert (command.kind, command.role_text, command.doc_text) == ("obligations", role, doc)
 
 
-@pytest.mark.parametrize("text", ["obligations of providers under the AI Act?", "Obligations for users?",
-                                  "What are the obligations of deployers under the AI Act?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "obligations of providers under the AI Act?",
+        "Obligations for users?",
+        "What are the obligations of deployers under the AI Act?",
+    ],
+)
 def test_a_question_about_obligations_stays_a_question(text):
     assert parse_command(text).kind == "question"
 

@@ -7,19 +7,28 @@ the real answer service, with and without the conversation's history, and the tw
 here: with the genAI measures' labelling question before it, "那违反了怎么罚？" is answered from the genAI measures;
 on its own it is answered first from the deep-synthesis provisions' liability article.
 """
+
 from __future__ import annotations
 
 import time
 
 import pytest
-from channel_support import LiveServer, direct_message, encrypted_request, mention, post_slack, post_wecom, \
-    slack_event, text_message_xml
+from channel_support import (
+    LiveServer,
+    direct_message,
+    encrypted_request,
+    mention,
+    post_slack,
+    post_wecom,
+    slack_event,
+    text_message_xml,
+)
 from test_slack import slack_link, thread_messages
 
 GENAI = "cn-genai-interim-measures-2023"
 DEEP_SYNTHESIS = "cn-deep-synthesis-provisions-2022"
 DEEP_SYNTHESIS_TITLE = "《互联网信息服务深度合成管理规定》"  # how its citations are labelled
-SLACK_DS_LINK, WECOM_DS_LINK = "|" + DEEP_SYNTHESIS_TITLE, "\">" + DEEP_SYNTHESIS_TITLE  # a link to one of its clauses
+SLACK_DS_LINK, WECOM_DS_LINK = "|" + DEEP_SYNTHESIS_TITLE, '">' + DEEP_SYNTHESIS_TITLE  # a link to one of its clauses
 FIRST = "生成式人工智能服务提供者要对生成内容做什么标识？"
 FOLLOW_UP = "那违反了怎么罚？"  # the issue's done-when follow-up
 FOLLOW_UP_PENALTY = "那违反了会受到什么处罚？"
@@ -62,8 +71,9 @@ def cited(text: str, answer) -> bool:
 
 
 # ---- Slack -------------------------------------------------------------------------------------------------------------
-def slack_ask(server, fake, text: str, *, channel: str, user: str, thread_ts: str | None = None,
-              dm: bool = False) -> tuple[dict, list[dict]]:
+def slack_ask(
+    server, fake, text: str, *, channel: str, user: str, thread_ts: str | None = None, dm: bool = False
+) -> tuple[dict, list[dict]]:
     """Send one signed event and wait until it is answered; (the event, the bot's new messages in its thread)."""
     if dm:
         event = direct_message(text, channel=channel, user=user)
@@ -74,8 +84,12 @@ def slack_ask(server, fake, text: str, *, channel: str, user: str, thread_ts: st
     thread = thread_ts or event["ts"]
     before = len(thread_messages(fake, channel, thread))
     assert post_slack(server, slack_event(event)).status_code == 200
-    fake.wait_for("slack", "chat.postMessage", lambda c: c.body.get("channel") == channel
-                  and c.body.get("thread_ts") == thread, count=before + 1)
+    fake.wait_for(
+        "slack",
+        "chat.postMessage",
+        lambda c: c.body.get("channel") == channel and c.body.get("thread_ts") == thread,
+        count=before + 1,
+    )
     assert server.channels.slack.jobs.wait_idle(timeout=30)
     return event, thread_messages(fake, channel, thread)[before:]
 
@@ -90,12 +104,12 @@ def test_slack_follow_up_in_a_thread_is_answered_about_the_first_question(bot_se
     assert SLACK_DS_LINK not in text  # ... and no clause of the other law
     blocks = replies[-1]["blocks"]  # Block Kit: answer sections, divider, the citations as links
     assert [b["type"] for b in blocks][-2:] == ["divider", "section"]
-    assert blocks[-1]["text"]["text"].splitlines()[1:] == [f"[{c.n}] {slack_link(c)}"
-                                                           for c in expected["follow_up"].citations]
+    assert blocks[-1]["text"]["text"].splitlines()[1:] == [
+        f"[{c.n}] {slack_link(c)}" for c in expected["follow_up"].citations
+    ]
 
     # the same thread again, worded with 处罚: the genAI measures' liability article
-    _, replies = slack_ask(bot_server, fake, FOLLOW_UP_PENALTY, channel="CCONV", user="UCONV2",
-                           thread_ts=first["ts"])
+    _, replies = slack_ask(bot_server, fake, FOLLOW_UP_PENALTY, channel="CCONV", user="UCONV2", thread_ts=first["ts"])
     text = "\n".join(m["text"] for m in replies)
     assert "《生成式人工智能服务管理暂行办法》第二十一条" in text and "予以处罚" in text
     assert SLACK_DS_LINK not in text
@@ -117,8 +131,7 @@ def test_slack_direct_messages_outside_threads_are_one_conversation(bot_server, 
     _, replies = slack_ask(bot_server, fake, FOLLOW_UP, channel="DCONV", user="UCONV4", dm=True)
     assert cited("\n".join(m["text"] for m in replies), expected["follow_up"])
     # a reply in the thread the bot answered the first DM in continues from that message
-    _, replies = slack_ask(bot_server, fake, FOLLOW_UP, channel="DCONV", user="UCONV4", dm=True,
-                           thread_ts=first["ts"])
+    _, replies = slack_ask(bot_server, fake, FOLLOW_UP, channel="DCONV", user="UCONV4", dm=True, thread_ts=first["ts"])
     assert cited("\n".join(m["text"] for m in replies), expected["follow_up"])
     # another user's DM: no memory of it
     _, replies = slack_ask(bot_server, fake, FOLLOW_UP, channel="DCONV5", user="UCONV5", dm=True)
@@ -194,13 +207,14 @@ def test_the_obligations_command_says_when_the_checklist_is_missing(bot_server, 
 
 
 def test_the_obligations_command_lists_the_register_in_wecom_and_slack(bot_server, fake):
-    """"义务清单 提供者 深度合成" in WeCom and "obligations provider deep synthesis" in Slack list the Deep Synthesis
+    """ "义务清单 提供者 深度合成" in WeCom and "obligations provider deep synthesis" in Slack list the Deep Synthesis
     Provisions' provider obligations from the register (the small corpus holds that text)."""
     text = wecom_ask(bot_server, fake, "义务清单 提供者 深度合成", "conv-f")
     assert "互联网信息服务深度合成管理规定" in text and "☐ 第" in text and "应当" in text
     assert "生成式人工智能服务管理暂行办法" not in text
-    _, replies = slack_ask(bot_server, fake, "obligations provider Deep Synthesis Provisions", channel="C-obl",
-                           user="U-obl")
+    _, replies = slack_ask(
+        bot_server, fake, "obligations provider Deep Synthesis Provisions", channel="C-obl", user="U-obl"
+    )
     shown = "\n".join(m.get("text", "") for m in replies)
     assert "☐ 第" in shown and "深度合成" in shown
     unknown = wecom_ask(bot_server, fake, "义务清单 提供者 火星交通法", "conv-g")

@@ -4,6 +4,7 @@ Replies come from background threads, so the tests poll the fake's recorded call
 something did *not* happen they wait until the bot has no question in flight (``jobs.wait_idle``) and then
 look at what was recorded.
 """
+
 from __future__ import annotations
 
 import html
@@ -36,15 +37,26 @@ def slack_link(citation) -> str:
 
 def thread_messages(fake, channel: str, thread_ts: str) -> list[dict]:
     """The bot's messages in a thread, in order, each with its final text (after any chat.update)."""
-    posts = fake.find("slack", "chat.postMessage",
-                      lambda c: c.body.get("channel") == channel and c.body.get("thread_ts") == thread_ts)
+    posts = fake.find(
+        "slack", "chat.postMessage", lambda c: c.body.get("channel") == channel and c.body.get("thread_ts") == thread_ts
+    )
     out = []
     for post in posts:
         ts = post.response["ts"]
-        updates = fake.find("slack", "chat.update", lambda c: c.body.get("channel") == channel and c.body.get("ts") == ts)
+        updates = fake.find(
+            "slack", "chat.update", lambda c: c.body.get("channel") == channel and c.body.get("ts") == ts
+        )
         final = updates[-1].body if updates else post.body
-        out.append({"ts": ts, "first_text": post.body["text"], "text": final["text"],
-                    "blocks": final.get("blocks"), "updated": bool(updates), "authorization": post.headers.get("authorization")})
+        out.append(
+            {
+                "ts": ts,
+                "first_text": post.body["text"],
+                "text": final["text"],
+                "blocks": final.get("blocks"),
+                "updated": bool(updates),
+                "authorization": post.headers.get("authorization"),
+            }
+        )
     return out
 
 
@@ -64,8 +76,14 @@ def settle(bot_server) -> None:
 
 
 def test_url_verification_challenge(bot_server):
-    r = post_slack(bot_server, {"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-                                "type": "url_verification"})
+    r = post_slack(
+        bot_server,
+        {
+            "token": "legacy",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification",
+        },
+    )
     assert r.status_code == 200
     assert "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" in r.text
 
@@ -102,8 +120,10 @@ def test_mention_gets_one_threaded_reply_with_clause_links(bot_server, fake, ans
     # the question was marked as seen
     assert fake.find("slack", "reactions.add", lambda c: c.body.get("timestamp") == event["ts"])
     # nothing went anywhere else
-    assert all(c.body.get("thread_ts") == event["ts"]
-               for c in fake.find("slack", "chat.postMessage", lambda c: c.body.get("channel") == "CMENTION"))
+    assert all(
+        c.body.get("thread_ts") == event["ts"]
+        for c in fake.find("slack", "chat.postMessage", lambda c: c.body.get("channel") == "CMENTION")
+    )
 
 
 def test_direct_message_is_answered_in_its_thread(bot_server, fake, answer_service):
@@ -201,12 +221,17 @@ def test_long_answer_is_split_within_slack_limits(bot_server, fake, answer_servi
 
 
 def test_rate_limit_sends_a_polite_message(bot_server, fake):
-    events = [mention(f"深度合成服务提供者的标识义务 {i}", channel="CRATE", user="URATE") for i in range(RATE_LIMIT + 1)]
+    events = [
+        mention(f"深度合成服务提供者的标识义务 {i}", channel="CRATE", user="URATE") for i in range(RATE_LIMIT + 1)
+    ]
     for event in events:
         assert post_slack(bot_server, slack_event(event)).status_code == 200
     settle(bot_server)
-    answered = [e for e in events if thread_messages(fake, "CRATE", e["ts"])
-                and thread_messages(fake, "CRATE", e["ts"])[0]["updated"]]
+    answered = [
+        e
+        for e in events
+        if thread_messages(fake, "CRATE", e["ts"]) and thread_messages(fake, "CRATE", e["ts"])[0]["updated"]
+    ]
     limited = [e for e in events if e not in answered]
     assert len(answered) == RATE_LIMIT and len(limited) == 1
     (reply,) = thread_messages(fake, "CRATE", limited[0]["ts"])

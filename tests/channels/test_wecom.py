@@ -1,19 +1,19 @@
 """The WeCom bot over real HTTP: callbacks encrypted and signed as WeCom does it (wechatpy's WeChatCrypto), answers
 read back from the fake WeCom API (gettoken, message/send) and group robot."""
+
 from __future__ import annotations
 
 import html
 import logging
 import re
 import time
-import uuid
 
 import httpx
 import pytest
 from channel_support import (
     RATE_LIMIT,
-    WECOM_AGENT_ID,
     WECOM_AES_KEY,
+    WECOM_AGENT_ID,
     WECOM_CORP_ID,
     WECOM_SECRET,
     WECOM_TOKEN,
@@ -58,8 +58,12 @@ def test_url_verification_round_trip(bot_server):
     plain = "1616140317555161061"
     echostr = _echostr(plain)
     ts, nonce = str(int(time.time())), "1372623149"
-    params = {"msg_signature": wecom_signature(WECOM_TOKEN, ts, nonce, echostr), "timestamp": ts, "nonce": nonce,
-              "echostr": echostr}
+    params = {
+        "msg_signature": wecom_signature(WECOM_TOKEN, ts, nonce, echostr),
+        "timestamp": ts,
+        "nonce": nonce,
+        "echostr": echostr,
+    }
     r = httpx.get(bot_server.url + "/wecom/callback", params=params)
     assert r.status_code == 200 and r.text == plain
 
@@ -173,7 +177,10 @@ def test_long_answer_is_split_to_2048_bytes(bot_server, fake, answer_service):
 
 def test_rate_limit_sends_a_polite_message(bot_server, fake):
     for i in range(RATE_LIMIT + 1):
-        assert ask(bot_server, f"What does the UN resolution say about human rights? {i}", user="ratelimited").status_code == 200
+        assert (
+            ask(bot_server, f"What does the UN resolution say about human rights? {i}", user="ratelimited").status_code
+            == 200
+        )
     settle(bot_server)
     contents = [s.body["text"]["content"] for s in sends_to(fake, "ratelimited")]
     polite = [c for c in contents if "per minute" in c]
@@ -193,8 +200,11 @@ def test_non_text_messages_get_a_hint(bot_server, fake):
 def second_app(channel_settings, answer_service):
     from assistant.web import create_app
 
-    server = LiveServer(create_app(channel_settings.with_overrides(wecom_secret="second-app-secret"),
-                                   service=answer_service, with_ui=False)).start()
+    server = LiveServer(
+        create_app(
+            channel_settings.with_overrides(wecom_secret="second-app-secret"), service=answer_service, with_ui=False
+        )
+    ).start()
     yield server
     server.stop()
 

@@ -1,4 +1,5 @@
 """The one language detector (common/language.py), for questions and for documents that name no language."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,14 +7,17 @@ import pytest
 from common.language import detect_language
 
 
-@pytest.mark.parametrize("text, lang", [
-    ("生成式人工智能服务提供者有哪些义务？", "zh"),
-    ("What are the obligations of providers?", "en"),
-    ("AI Act 第五十条讲了什么？", "zh"),
-    ("What does 第十七条 of the GenAI measures require from providers of such services?", "en"),
-    ("", "en"),
-    ("㐀㐁㐂 (CJK Extension A)", "zh"),
-])
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("生成式人工智能服务提供者有哪些义务？", "zh"),
+        ("What are the obligations of providers?", "en"),
+        ("AI Act 第五十条讲了什么？", "zh"),
+        ("What does 第十七条 of the GenAI measures require from providers of such services?", "en"),
+        ("", "en"),
+        ("㐀㐁㐂 (CJK Extension A)", "zh"),
+    ],
+)
 def test_detect_language(text, lang):
     assert detect_language(text) == lang
 

@@ -1,4 +1,5 @@
 """The one Chinese-numeral converter (common/numerals.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,8 +7,21 @@ import pytest
 from common.numerals import cn_to_int, int_to_cn
 
 
-@pytest.mark.parametrize("n, text", [(1, "一"), (10, "十"), (11, "十一"), (20, "二十"), (21, "二十一"), (99, "九十九"),
-                                     (100, "一百"), (105, "一百零五"), (110, "一百一十"), (999, "九百九十九")])
+@pytest.mark.parametrize(
+    "n, text",
+    [
+        (1, "一"),
+        (10, "十"),
+        (11, "十一"),
+        (20, "二十"),
+        (21, "二十一"),
+        (99, "九十九"),
+        (100, "一百"),
+        (105, "一百零五"),
+        (110, "一百一十"),
+        (999, "九百九十九"),
+    ],
+)
 def test_legal_numbering(n, text):
     assert int_to_cn(n) == text and cn_to_int(text) == n
 

@@ -1,5 +1,6 @@
 """When provisions apply (ingest/applicability.py, corpus/applicability.toml): every Article 113 case, the Korean
 addenda, SB 53, end dates of revoked texts, the 施行 articles — each checked against the texts themselves."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,19 @@ from pathlib import Path
 import pytest
 
 from common.settings import PROJECT_ROOT
-from ingest.applicability import (RULES_PATH, ApplicabilityError, InvalidDate, applicability_of, default_rules,
-                                  format_date, in_effect, load_rules, milestones, parse_as_of, unit_applicability)
+from ingest.applicability import (
+    RULES_PATH,
+    ApplicabilityError,
+    InvalidDate,
+    applicability_of,
+    default_rules,
+    format_date,
+    in_effect,
+    load_rules,
+    milestones,
+    parse_as_of,
+    unit_applicability,
+)
 from ingest.catalog import load_catalog
 from ingest.loaders import load_document
 from ingest.splitter import chunk_document
@@ -27,30 +39,59 @@ def eu(unit: str) -> str:
     return applies_from
 
 
-@pytest.mark.parametrize("unit, expected", [
-    # (a) Chapters I and II from 2 February 2025
-    ("Article 1", "2025-02-02"), ("Article 3", "2025-02-02"), ("Article 4", "2025-02-02"),
-    ("Article 5", "2025-02-02"), ("Article 5(1)(h)", "2025-02-02"),
-    # (b) Chapter III Section 4 (Articles 28-39), Chapter V, VII, XII and Article 78 from 2 August 2025 ...
-    ("Article 28", "2025-08-02"), ("Article 33", "2025-08-02"), ("Article 39", "2025-08-02"),
-    ("Article 51", "2025-08-02"), ("Article 53", "2025-08-02"), ("Article 55", "2025-08-02"),
-    ("Article 56", "2025-08-02"), ("Article 64", "2025-08-02"), ("Article 70", "2025-08-02"),
-    ("Article 99", "2025-08-02"), ("Article 99(4)", "2025-08-02"), ("Article 100", "2025-08-02"),
-    ("Article 78", "2025-08-02"), ("Article 78(2)", "2025-08-02"),
-    # ... with the exception of Article 101 (Chapter XII): the general date
-    ("Article 101", "2026-08-02"), ("Article 101(1)", "2026-08-02"),
-    # (c) Article 6(1) from 2 August 2027; the rest of Article 6 from the general date
-    ("Article 6(1)", "2027-08-02"), ("Article 6(1)(a)", "2027-08-02"), ("Article 6", "2026-08-02"),
-    ("Article 6(2)", "2026-08-02"), ("Article 6(3)", "2026-08-02"),
-    # the rest from 2 August 2026: Chapter III outside Section 4, Chapter IV, VI, VIII-XI, XIII, annexes
-    ("Article 26", "2026-08-02"), ("Article 27", "2026-08-02"), ("Article 40", "2026-08-02"),
-    ("Article 50", "2026-08-02"), ("Article 57", "2026-08-02"), ("Article 63", "2026-08-02"),
-    ("Article 71", "2026-08-02"), ("Article 77", "2026-08-02"), ("Article 79", "2026-08-02"),
-    ("Article 98", "2026-08-02"), ("Article 102", "2026-08-02"), ("Annex III", "2026-08-02"),
-    ("Annex XI", "2026-08-02"),
-    # recitals, the preamble and Article 113 itself follow the entry into force
-    ("Recital 27", "2024-08-01"), ("preamble", "2024-08-01"), ("Article 113", "2024-08-01"),
-])
+@pytest.mark.parametrize(
+    "unit, expected",
+    [
+        # (a) Chapters I and II from 2 February 2025
+        ("Article 1", "2025-02-02"),
+        ("Article 3", "2025-02-02"),
+        ("Article 4", "2025-02-02"),
+        ("Article 5", "2025-02-02"),
+        ("Article 5(1)(h)", "2025-02-02"),
+        # (b) Chapter III Section 4 (Articles 28-39), Chapter V, VII, XII and Article 78 from 2 August 2025 ...
+        ("Article 28", "2025-08-02"),
+        ("Article 33", "2025-08-02"),
+        ("Article 39", "2025-08-02"),
+        ("Article 51", "2025-08-02"),
+        ("Article 53", "2025-08-02"),
+        ("Article 55", "2025-08-02"),
+        ("Article 56", "2025-08-02"),
+        ("Article 64", "2025-08-02"),
+        ("Article 70", "2025-08-02"),
+        ("Article 99", "2025-08-02"),
+        ("Article 99(4)", "2025-08-02"),
+        ("Article 100", "2025-08-02"),
+        ("Article 78", "2025-08-02"),
+        ("Article 78(2)", "2025-08-02"),
+        # ... with the exception of Article 101 (Chapter XII): the general date
+        ("Article 101", "2026-08-02"),
+        ("Article 101(1)", "2026-08-02"),
+        # (c) Article 6(1) from 2 August 2027; the rest of Article 6 from the general date
+        ("Article 6(1)", "2027-08-02"),
+        ("Article 6(1)(a)", "2027-08-02"),
+        ("Article 6", "2026-08-02"),
+        ("Article 6(2)", "2026-08-02"),
+        ("Article 6(3)", "2026-08-02"),
+        # the rest from 2 August 2026: Chapter III outside Section 4, Chapter IV, VI, VIII-XI, XIII, annexes
+        ("Article 26", "2026-08-02"),
+        ("Article 27", "2026-08-02"),
+        ("Article 40", "2026-08-02"),
+        ("Article 50", "2026-08-02"),
+        ("Article 57", "2026-08-02"),
+        ("Article 63", "2026-08-02"),
+        ("Article 71", "2026-08-02"),
+        ("Article 77", "2026-08-02"),
+        ("Article 79", "2026-08-02"),
+        ("Article 98", "2026-08-02"),
+        ("Article 102", "2026-08-02"),
+        ("Annex III", "2026-08-02"),
+        ("Annex XI", "2026-08-02"),
+        # recitals, the preamble and Article 113 itself follow the entry into force
+        ("Recital 27", "2024-08-01"),
+        ("preamble", "2024-08-01"),
+        ("Article 113", "2024-08-01"),
+    ],
+)
 def test_every_article_113_case(unit, expected):
     assert eu(unit) == expected
 

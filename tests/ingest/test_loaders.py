@@ -1,10 +1,10 @@
 """Loaders: encodings, formats (HTML, PDF, DOCX), metadata precedence, and a clear reason for every bad input."""
+
 from __future__ import annotations
 
 import hashlib
 import os
 import random
-from pathlib import Path
 
 import pytest
 import yaml
@@ -75,6 +75,7 @@ PDF_LINES = ["Framework on Widget Safety", "Article 1 Scope", "This framework ap
 
 # ---- encodings -------------------------------------------------------------------------------------------
 
+
 def test_utf8_and_gb18030_decode_to_the_same_document(tmp_path):
     utf8 = tmp_path / "utf8" / "gb-test.md"
     gb = tmp_path / "gb" / "gb-test.md"
@@ -90,8 +91,13 @@ def test_utf8_and_gb18030_decode_to_the_same_document(tmp_path):
     docs = [load_document(p, {}) for p in (utf8, gb, bom)]
     for doc in docs:
         assert doc.body == docs[0].body
-        assert (doc.doc_id, doc.title, doc.language, doc.jurisdiction, doc.status) == \
-            ("gb-test", "数据安全测试规定", "zh", "CN", "in-force")
+        assert (doc.doc_id, doc.title, doc.language, doc.jurisdiction, doc.status) == (
+            "gb-test",
+            "数据安全测试规定",
+            "zh",
+            "CN",
+            "in-force",
+        )
         assert doc.body.startswith("# 数据安全测试规定") and "“数据”是指任何以电子" in doc.body
     assert len({d.sha256 for d in docs}) == 3  # the hash is of the raw bytes
     assert docs[1].sha256 == hashlib.sha256(CN_TEXT.encode("gb18030")).hexdigest()
@@ -118,6 +124,7 @@ def test_gb18030_plain_text_without_front_matter(tmp_path):
 
 # ---- formats ---------------------------------------------------------------------------------------------
 
+
 def test_html_loads_as_markdown_without_scripts_or_navigation(tmp_path):
     html = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Widget Safety Act</title>
 <style>p { color: red; }</style><script>var tracking = "do not index me";</script></head>
@@ -133,8 +140,10 @@ of widgets.</p>
     path.write_text(html, encoding="utf-8")
     doc = load_document(path, {})
     assert doc.title == "Widget Safety Act" and doc.language == "en" and doc.doc_id == "widget-act"
-    assert doc.body == ("# Widget Safety Act\n\n## Article 1 — Scope\n\nThis Act applies to providers & deployers "
-                        "of widgets.\n\n## Article 2 — Duties\n\nkeep records;\n\nreport incidents.")
+    assert doc.body == (
+        "# Widget Safety Act\n\n## Article 1 — Scope\n\nThis Act applies to providers & deployers "
+        "of widgets.\n\n## Article 2 — Duties\n\nkeep records;\n\nreport incidents."
+    )
     for unwanted in ("tracking", "color: red", "Home | About", "Copyright notice"):
         assert unwanted not in doc.body
     assert [u.label for u in split_units(doc)] == ["Article 1", "Article 2"]
@@ -142,8 +151,11 @@ of widgets.</p>
 
 def test_html_markup_in_text_stays_text_and_elements_leave_nothing(tmp_path):
     path = tmp_path / "probe.html"
-    path.write_text("<html><body><p>Article 1 &lt;img src=x onerror=alert(1)&gt; applies<img src=x onerror=alert(2)>"
-                    "<!-- a comment --></p><div>one<nav><p>menu</p></nav>two</div></body></html>", encoding="utf-8")
+    path.write_text(
+        "<html><body><p>Article 1 &lt;img src=x onerror=alert(1)&gt; applies<img src=x onerror=alert(2)>"
+        "<!-- a comment --></p><div>one<nav><p>menu</p></nav>two</div></body></html>",
+        encoding="utf-8",
+    )
     doc = load_document(path, {})
     # the escaped markup is the text's own (rendering escapes it again); the real element and the comment are gone
     assert doc.body == "Article 1 <img src=x onerror=alert(1)> applies\n\none\n\ntwo"
@@ -151,8 +163,11 @@ def test_html_markup_in_text_stays_text_and_elements_leave_nothing(tmp_path):
 
 def test_html_in_gb18030(tmp_path):
     path = tmp_path / "page.htm"
-    path.write_bytes("<html><head><title>测试页面</title></head><body><p>第一条 本办法自公布之日起施行。</p>"
-                     "</body></html>".encode("gb18030"))
+    path.write_bytes(
+        "<html><head><title>测试页面</title></head><body><p>第一条 本办法自公布之日起施行。</p></body></html>".encode(
+            "gb18030"
+        )
+    )
     doc = load_document(path, {})
     assert doc.title == "测试页面" and doc.body == "第一条 本办法自公布之日起施行。" and doc.language == "zh"
 
@@ -182,15 +197,21 @@ def test_docx_loads_with_headings(tmp_path):
     document.save(path)
 
     doc = load_document(path, {})
-    assert doc.body == ("# 测试管理办法\n\n## 第一章 总则\n\n第一条 为了规范测试活动，制定本办法。\n\n"
-                        "第二条 测试者应当遵守法律、行政法规。\n\n## 第二章 附则\n\n第三条 本办法自公布之日起施行。")
+    assert doc.body == (
+        "# 测试管理办法\n\n## 第一章 总则\n\n第一条 为了规范测试活动，制定本办法。\n\n"
+        "第二条 测试者应当遵守法律、行政法规。\n\n## 第二章 附则\n\n第三条 本办法自公布之日起施行。"
+    )
     assert doc.title == "测试管理办法" and doc.language == "zh"
     units = split_units(doc)  # three 第X条 paragraphs: detected as a Chinese law
     assert [(u.label, u.path) for u in units] == [
-        ("第一条", ["第一章 总则"]), ("第二条", ["第一章 总则"]), ("第三条", ["第二章 附则"])]
+        ("第一条", ["第一章 总则"]),
+        ("第二条", ["第一章 总则"]),
+        ("第三条", ["第二章 附则"]),
+    ]
 
 
 # ---- metadata ------------------------------------------------------------------------------------------
+
 
 def test_front_matter_wins_over_catalog_and_catalog_fills_gaps(tmp_path, shared_corpus, catalog):
     name = "cn-genai-interim-measures-2023.md"
@@ -202,13 +223,20 @@ def test_front_matter_wins_over_catalog_and_catalog_fills_gaps(tmp_path, shared_
     doc = load_document(bare, catalog)
     entry = catalog["cn-genai-interim-measures-2023"]
     assert doc.doc_id == entry.doc_id
-    assert (doc.title, doc.jurisdiction, doc.status, doc.issued, doc.source_url, doc.scheme) == \
-        (entry.title, "CN", "in-force", "2023-07-10", entry.source_url, "cn-articles")
+    assert (doc.title, doc.jurisdiction, doc.status, doc.issued, doc.source_url, doc.scheme) == (
+        entry.title,
+        "CN",
+        "in-force",
+        "2023-07-10",
+        entry.source_url,
+        "cn-articles",
+    )
 
     own = tmp_path / "own" / name
     own.parent.mkdir()
-    own.write_text("---\nid: cn-genai-interim-measures-2023\ntitle: 自定义标题\nstatus: draft\n---\n" + body,
-                   encoding="utf-8")
+    own.write_text(
+        "---\nid: cn-genai-interim-measures-2023\ntitle: 自定义标题\nstatus: draft\n---\n" + body, encoding="utf-8"
+    )
     doc = load_document(own, catalog)
     assert (doc.title, doc.status) == ("自定义标题", "draft")
     assert doc.jurisdiction == "CN" and doc.issued == "2023-07-10"  # not in this front matter: catalog
@@ -230,14 +258,23 @@ def test_every_corpus_file_loads_with_its_front_matter(shared_corpus, catalog):
 def test_corpus_files_skips_hidden_files_readmes_and_directories(tmp_path):
     (tmp_path / "sub" / "deeper").mkdir(parents=True)
     (tmp_path / ".git").mkdir()
-    for rel in ("a.md", "README.md", "readme.txt", ".hidden.md", ".git/config.md", "sub/b.txt",
-                "sub/deeper/c.pdf", "sub/README"):
+    for rel in (
+        "a.md",
+        "README.md",
+        "readme.txt",
+        ".hidden.md",
+        ".git/config.md",
+        "sub/b.txt",
+        "sub/deeper/c.pdf",
+        "sub/README",
+    ):
         (tmp_path / rel).write_text("x", encoding="utf-8")
     found = [p.relative_to(tmp_path).as_posix() for p in corpus_files(tmp_path)]
     assert found == ["a.md", "sub/b.txt", "sub/deeper/c.pdf"]
 
 
 # ---- bad inputs: one clear line each -------------------------------------------------------------------
+
 
 def _garbage(seed: int, size: int = 4096, nul: bool = True) -> bytes:
     data = random.Random(seed).randbytes(size)
@@ -282,8 +319,10 @@ def test_broken_symlink_and_directory_are_unreadable(tmp_path):
     link.symlink_to(tmp_path / "does-not-exist.md")
     directory = tmp_path / "folder.md"
     directory.mkdir()
-    for path, expected in ((link, "cannot read file: No such file or directory"),
-                           (directory, "cannot read file: Is a directory")):
+    for path, expected in (
+        (link, "cannot read file: No such file or directory"),
+        (directory, "cannot read file: Is a directory"),
+    ):
         with pytest.raises(LoadError) as info:
             load_document(path, {})
         _assert_one_clear_line(str(info.value), expected)
@@ -309,12 +348,15 @@ def test_a_document_without_catalog_entry_gets_a_title_and_a_jurisdiction_from_i
     """No front matter, no catalog entry: a numbered first heading is never the title (the file name is), and
     中华人民共和国… in the title or opening makes the text Chinese law; nothing recognisable leaves it unknown."""
     rulebook = tmp_path / "market-conduct-rules.md"
-    rulebook.write_text("# 1. INTRODUCTION\n\n1.1 These rules apply to members.\n\n## 1.2 Definitions\n\nText.\n",
-                        encoding="utf-8")
+    rulebook.write_text(
+        "# 1. INTRODUCTION\n\n1.1 These rules apply to members.\n\n## 1.2 Definitions\n\nText.\n", encoding="utf-8"
+    )
     doc = load_document(rulebook, {})
     assert doc.title == "market-conduct-rules" and doc.jurisdiction == ""
     law = tmp_path / "ecommerce.md"
-    law.write_text("# 中华人民共和国电子商务法\n\n第一条 为了保障电子商务各方主体的合法权益，制定本法。\n", encoding="utf-8")
+    law.write_text(
+        "# 中华人民共和国电子商务法\n\n第一条 为了保障电子商务各方主体的合法权益，制定本法。\n", encoding="utf-8"
+    )
     doc = load_document(law, {})
     assert doc.title == "中华人民共和国电子商务法" and doc.jurisdiction == "CN"
     numbered = tmp_path / "plain.txt"

@@ -3,6 +3,7 @@
 The clean ingest of the small corpus is done once per session (``clean_index``); tests that change things
 work on a private copy of that index (``index_copy``), so only what they change gets embedded.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,21 @@ from ingest.pipeline import keyword_dir, run_ingest, sorted_rows
 from ingest.splitter import chunk_document
 from ingest.store import ClauseStore
 
-PUBLIC_KEYS = ("doc_id", "title", "unit", "locator", "path", "jurisdiction", "language", "doc_type", "status",
-               "issued", "source_url", "chunk_index", "sha256")
+PUBLIC_KEYS = (
+    "doc_id",
+    "title",
+    "unit",
+    "locator",
+    "path",
+    "jurisdiction",
+    "language",
+    "doc_type",
+    "status",
+    "issued",
+    "source_url",
+    "chunk_index",
+    "sha256",
+)
 GENAI = "cn-genai-interim-measures-2023"
 DEEP = "cn-deep-synthesis-provisions-2022"
 UN = "un-ga-res-78-311-2024"
@@ -38,8 +52,10 @@ COMMENTARY = "cn-commentary-why-ai-safety-regulation-2024"
 def snapshot(settings) -> dict[str, tuple[dict, str, np.ndarray]]:
     """id -> (metadata, document text, embedding) of everything in the collection."""
     page = ClauseStore(settings).collection.get(include=["metadatas", "documents", "embeddings"])
-    return {cid: (meta, doc, np.asarray(emb, dtype=np.float32))
-            for cid, meta, doc, emb in zip(page["ids"], page["metadatas"], page["documents"], page["embeddings"])}
+    return {
+        cid: (meta, doc, np.asarray(emb, dtype=np.float32))
+        for cid, meta, doc, emb in zip(page["ids"], page["metadatas"], page["documents"], page["embeddings"])
+    }
 
 
 def of_doc(snap: dict, doc_id: str) -> dict:
@@ -81,9 +97,15 @@ def expected_chunks(settings, corpus_dir: Path) -> dict[str, list]:
     out = {}
     for path in sorted(corpus_dir.glob("*.md")):
         doc = load_document(path, catalog)
-        out[doc.doc_id] = (doc, chunk_document(doc, catalog.get(doc.doc_id),
-                                               max_chars_zh=settings.chunk_max_chars_zh,
-                                               max_chars_en=settings.chunk_max_chars_en))
+        out[doc.doc_id] = (
+            doc,
+            chunk_document(
+                doc,
+                catalog.get(doc.doc_id),
+                max_chars_zh=settings.chunk_max_chars_zh,
+                max_chars_en=settings.chunk_max_chars_en,
+            ),
+        )
     return out
 
 
@@ -92,6 +114,7 @@ def front_matter(path: Path) -> dict:
 
 
 # ---- clean ingest ----------------------------------------------------------------------------------------
+
 
 def test_clean_ingest_indexes_every_chunk_with_the_public_metadata(clean_index, embedder, small_doc_ids):
     settings, corpus, report = clean_index.settings, clean_index.corpus_dir, clean_index.report
@@ -102,19 +125,28 @@ def test_clean_ingest_indexes_every_chunk_with_the_public_metadata(clean_index, 
     assert report.documents == 3 and report.chunks == total and report.embedded_chunks == total
 
     snap = snapshot(settings)
-    assert sorted(snap) == sorted(f"{doc_id}#{i}" for doc_id, (_, chunks) in expected.items()
-                                  for i in range(len(chunks)))
+    assert sorted(snap) == sorted(
+        f"{doc_id}#{i}" for doc_id, (_, chunks) in expected.items() for i in range(len(chunks))
+    )
     for doc_id, (doc, chunks) in expected.items():
         fm = front_matter(doc.path)
         file_hash = hashlib.sha256(doc.path.read_bytes()).hexdigest()
         for chunk in chunks:
             meta, text, vector = snap[chunk.chunk_id]
             assert set(PUBLIC_KEYS) <= set(meta)
-            assert (meta["doc_id"], meta["unit"], meta["locator"], meta["path"], meta["chunk_index"]) == \
-                (doc_id, chunk.unit, chunk.locator, chunk.path, chunk.chunk_index)
+            assert (meta["doc_id"], meta["unit"], meta["locator"], meta["path"], meta["chunk_index"]) == (
+                doc_id,
+                chunk.unit,
+                chunk.locator,
+                chunk.path,
+                chunk.chunk_index,
+            )
             assert meta["title"] == fm["title"] and meta["language"] == fm["language"]
-            assert (meta["jurisdiction"], meta["doc_type"], meta["status"]) == \
-                (fm["jurisdiction"], fm["doc_type"], fm["status"])
+            assert (meta["jurisdiction"], meta["doc_type"], meta["status"]) == (
+                fm["jurisdiction"],
+                fm["doc_type"],
+                fm["status"],
+            )
             assert meta["issued"] == str(fm["issued"]) and meta["source_url"] == fm["official_url"]
             assert meta["sha256"] == file_hash
             assert isinstance(meta["chunk_index"], int)
@@ -156,6 +188,7 @@ def test_reingest_without_changes_skips_everything(index_copy, small_doc_ids):
 
 
 # ---- incremental changes -----------------------------------------------------------------------------------
+
 
 def test_editing_one_article_reembeds_only_that_chunk(index_copy):
     settings = index_copy.settings
@@ -230,11 +263,14 @@ def test_deleting_a_file_removes_its_chunks(index_copy):
     assert_keyword_index_consistent(settings)
 
 
-@pytest.mark.parametrize("breakage,reason", [
-    ("bad-yaml", "broken front matter"),
-    ("emptied", "empty file"),
-    ("binary", "binary data"),
-])
+@pytest.mark.parametrize(
+    "breakage,reason",
+    [
+        ("bad-yaml", "broken front matter"),
+        ("emptied", "empty file"),
+        ("binary", "binary data"),
+    ],
+)
 def test_a_file_that_becomes_broken_keeps_its_previous_chunks(index_copy, breakage, reason):
     settings = index_copy.settings
     path = index_copy.corpus_dir / f"{GENAI}.md"
@@ -268,8 +304,10 @@ def test_bad_inputs_are_reported_while_everything_else_is_ingested(index_copy, s
         "empty.md": (b"", "empty file"),
         "garbage.md": (b"\x00\xff\xfe" + random.Random(7).randbytes(3000), "binary data"),
         "notes.xyz": (b"some notes", "unsupported file type .xyz"),
-        "truncated.pdf": (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Ty",
-                          "unreadable PDF"),
+        "truncated.pdf": (
+            b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Ty",
+            "unreadable PDF",
+        ),
         "bad-yaml.md": (b"---\nid: bad\ntitle: 'unterminated\n---\n\nBody.\n", "broken front matter"),
         "zz-duplicate.md": ((corpus / f"{GENAI}.md").read_bytes(), f"duplicate document id '{GENAI}'"),
     }
@@ -331,8 +369,9 @@ class IngestProcess:
     def __init__(self, env: dict[str, str]) -> None:
         # TTY_* make rich draw live progress into the pipe, as it would on a terminal
         env = {**env, "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1"}
-        self.proc = subprocess.Popen([*regqa_command(), "ingest"], env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [*regqa_command(), "ingest"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self.started = time.monotonic()
         self.stderr = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -382,22 +421,21 @@ def _stage(name: str, at_least: int = 1, complete: bool = False):
     pattern = re.compile(rf"{name}\s+\S*\s+(\d+)/(\d+)")
 
     def condition(p: IngestProcess) -> bool:
-        return any(int(done) >= at_least and (not complete or done == total)
-                   for done, total in pattern.findall(p.recent))
+        return any(
+            int(done) >= at_least and (not complete or done == total) for done, total in pattern.findall(p.recent)
+        )
 
     return condition
 
 
-def test_killed_then_resumed_ingest_equals_a_clean_one(tmp_path, small_corpus, settings_factory, cli_env,
-                                                       clean_index):
+def test_killed_then_resumed_ingest_equals_a_clean_one(tmp_path, small_corpus, settings_factory, cli_env, clean_index):
     settings = settings_factory(tmp_path, small_corpus)
     env = cli_env(settings)
     rng = random.Random(20240611)
     # Each run resumes what the previous one left. Documents are processed in file order (deep synthesis,
     # genai, UN); rich redraws its progress 10 times a second, so a kill lands within ~0.1 s of its trigger.
     kill_points = [
-        ("files loaded: model loading or first document embedding, nothing written yet",
-         _stage("load", complete=True)),
+        ("files loaded: model loading or first document embedding, nothing written yet", _stage("load", complete=True)),
         ("first document indexed: the next one embedding", _stage("index")),
         ("first document of the resumed run indexed: the next one embedding", _stage("index")),
         ("random delay", lambda p, t=rng.uniform(2.0, 6.0): time.monotonic() - p.started > t),

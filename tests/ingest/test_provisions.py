@@ -1,4 +1,5 @@
 """Plain-text rulebooks whose lines start with their provision number (ingest/provisions.py, via the splitter)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,14 @@ These Rules apply to every Licensed Dealer.
 
 
 def _doc(body: str) -> SourceDocument:
-    return SourceDocument(doc_id="sample-rules", title="Sample Market Rules", body=body, path=Path("rules.txt"),
-                          sha256="0" * 64, language="en")
+    return SourceDocument(
+        doc_id="sample-rules",
+        title="Sample Market Rules",
+        body=body,
+        path=Path("rules.txt"),
+        sha256="0" * 64,
+        language="en",
+    )
 
 
 def test_numbered_lines_become_units_and_their_parents_the_path():
@@ -45,8 +52,10 @@ def test_numbered_lines_become_units_and_their_parents_the_path():
     assert by_label["1.2.1"].path == ["1 GENERAL PROVISIONS", "1.2 Definitions"]  # 1.2 is a heading, not a unit
     assert by_label["2.1.1"].path == ["2 CONDUCT", "2.1 Disclosure"]
     assert by_label["1.1"].blocks == ["1.1 Application", "These Rules apply to every Licensed Dealer."]
-    assert by_label["2.1.1"].blocks[1:] == ["(a)\ta written fee schedule; and",
-                                            "(b)\tnotice of any change at least 30 days in advance."]
+    assert by_label["2.1.1"].blocks[1:] == [
+        "(a)\ta written fee schedule; and",
+        "(b)\tnotice of any change at least 30 days in advance.",
+    ]
     # a wrapped line starting with a number and a repeated (not rising) number stay text of the open provision
     assert any(b.startswith("10.5 million") for b in by_label["2.1.2"].blocks)
     assert any(b.startswith("12.4 Percent") for b in by_label["2.1.2"].blocks)
@@ -55,12 +64,20 @@ def test_numbered_lines_become_units_and_their_parents_the_path():
 
 
 def test_prefixed_numbers_form_their_own_sequence():
-    body = "\n".join([
-        "Regulation on Lending", "§ 1002.1 Authority, scope and purpose.", "(a) Authority. This regulation is issued.",
-        "§ 1002.2 Definitions.", "(a) Account means an extension of credit.", "§ 1002.4 General rules.",
-        "(a) Discrimination. A creditor shall not discriminate.", "§ 1002.2 Definitions.",  # a running head
-        "(b) Applicant means any person who requests credit.",
-    ] + [f"§ 1002.{n} Rule {n}.\nText of rule {n}." for n in range(5, 12)])
+    body = "\n".join(
+        [
+            "Regulation on Lending",
+            "§ 1002.1 Authority, scope and purpose.",
+            "(a) Authority. This regulation is issued.",
+            "§ 1002.2 Definitions.",
+            "(a) Account means an extension of credit.",
+            "§ 1002.4 General rules.",
+            "(a) Discrimination. A creditor shall not discriminate.",
+            "§ 1002.2 Definitions.",  # a running head
+            "(b) Applicant means any person who requests credit.",
+        ]
+        + [f"§ 1002.{n} Rule {n}.\nText of rule {n}." for n in range(5, 12)]
+    )
     provisions = find_provisions(body.splitlines())
     assert [p.label for p in provisions][:4] == ["§ 1002.1", "§ 1002.2", "§ 1002.4", "§ 1002.5"]
     doc = _doc(body)

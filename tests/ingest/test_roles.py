@@ -1,5 +1,6 @@
 """Unit roles decided at split time (ingest/roles.py): on the real corpus (split only, no embedding) and on small
 hand-written documents."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -21,8 +22,12 @@ def chunks_by_doc(shared_corpus, settings_factory, tmp_path_factory):
     out = {}
     for path in corpus_files(shared_corpus):
         doc = load_document(path, catalog)
-        out[doc.doc_id] = chunk_document(doc, catalog.get(doc.doc_id), max_chars_zh=settings.chunk_max_chars_zh,
-                                         max_chars_en=settings.chunk_max_chars_en)
+        out[doc.doc_id] = chunk_document(
+            doc,
+            catalog.get(doc.doc_id),
+            max_chars_zh=settings.chunk_max_chars_zh,
+            max_chars_en=settings.chunk_max_chars_en,
+        )
     return out
 
 
@@ -39,13 +44,24 @@ def test_every_chunk_has_roles_from_the_vocabulary_primary_first(chunks_by_doc):
             assert ("operative" in chunk.roles) == (chunk.roles == ("operative",))
             primary[chunk.role] += 1
     # the shared corpus, split as the retrieval classified it before roles were stored (bench/roles_vs_old_flags.py)
-    assert primary == {"operative": 1451, "recital": 270, "penalty": 83, "annex": 80, "definitions": 55,
-                       "preamble": 47, "final_provision": 32, "scope": 20, "signature_block": 2}
+    assert primary == {
+        "operative": 1451,
+        "recital": 270,
+        "penalty": 83,
+        "annex": 80,
+        "definitions": 55,
+        "preamble": 47,
+        "final_provision": 32,
+        "scope": 20,
+        "signature_block": 2,
+    }
 
 
 def test_chinese_rules_roles(chunks_by_doc):
     genai = chunks_by_doc["cn-genai-interim-measures-2023"]
-    assert roles(genai, "第二条") == {("scope",)}  # 第二条 利用生成式人工智能技术向中华人民共和国境内公众提供…服务，适用本办法
+    assert roles(genai, "第二条") == {
+        ("scope",)
+    }  # 第二条 利用生成式人工智能技术向中华人民共和国境内公众提供…服务，适用本办法
     assert roles(genai, "第二十一条") == {("penalty",)}  # 第四章 监督检查和法律责任
     assert roles(genai, "第二十二条") == {("definitions", "final_provision")}  # 用语含义, in 第五章 附则
     assert roles(genai, "第二十四条") == {("final_provision",)}  # 本办法自2023年8月15日起施行
@@ -73,7 +89,8 @@ def test_signature_blocks(chunks_by_doc):
 
 def test_a_unit_shares_its_definitions_role_across_its_pieces():
     body = "## Article 1\n\nScope text.\n\n## Article 2 — Definitions\n\n" + "\n\n".join(
-        f"({i}) ‘term {i}’ means a thing of kind {i} described at some length here." for i in range(1, 40))
+        f"({i}) ‘term {i}’ means a thing of kind {i} described at some length here." for i in range(1, 40)
+    )
     doc = SourceDocument(doc_id="t", title="T", body=body, path=Path("t.md"), sha256="0")
     chunks = chunk_document(doc, max_chars_en=400)
     pieces = [c for c in chunks if c.unit == "Article 2"]
@@ -82,6 +99,10 @@ def test_a_unit_shares_its_definitions_role_across_its_pieces():
 
 
 def test_roles_of_reads_stored_metadata():
-    assert roles_of({"role": "definitions", "roles": "definitions,final_provision"}) == {"definitions",
-                                                                                          "final_provision"}
-    assert roles_of({}) == frozenset()  # an index made before roles existed: no roles (the splitter version rebuilds it)
+    assert roles_of({"role": "definitions", "roles": "definitions,final_provision"}) == {
+        "definitions",
+        "final_provision",
+    }
+    assert (
+        roles_of({}) == frozenset()
+    )  # an index made before roles existed: no roles (the splitter version rebuilds it)

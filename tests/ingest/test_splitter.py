@@ -1,4 +1,5 @@
 """The clause splitter on the real corpus (split only, no embedding) and on small hand-written documents."""
+
 from __future__ import annotations
 
 import re
@@ -59,8 +60,9 @@ def corpus(shared_corpus, settings_factory, tmp_path_factory):
     for path in corpus_files(shared_corpus):
         doc = load_document(path, catalog)
         entry = catalog.get(doc.doc_id)
-        chunks = chunk_document(doc, entry, max_chars_zh=settings.chunk_max_chars_zh,
-                                max_chars_en=settings.chunk_max_chars_en)
+        chunks = chunk_document(
+            doc, entry, max_chars_zh=settings.chunk_max_chars_zh, max_chars_en=settings.chunk_max_chars_en
+        )
         out[doc.doc_id] = (doc, split_units(doc, entry), chunks)
     return settings, out
 
@@ -115,8 +117,12 @@ def test_eu_ai_act_units(corpus):
     _, docs = corpus
     _, units, chunks = docs["eu-ai-act-2024"]
     labels = [u.label for u in units]
-    expected = (["preamble"] + [f"Recital {i}" for i in range(1, 181)] + [f"Article {i}" for i in range(1, 114)]
-                + [f"Annex {r}" for r in ROMAN])
+    expected = (
+        ["preamble"]
+        + [f"Recital {i}" for i in range(1, 181)]
+        + [f"Article {i}" for i in range(1, 114)]
+        + [f"Annex {r}" for r in ROMAN]
+    )
     assert labels == expected
     assert sum(label.startswith("Article ") for label in labels) == 113
     assert sum(label.startswith("Recital ") for label in labels) == 180
@@ -236,33 +242,83 @@ LABELS = {
     "cn-tc260-003-genai-security-requirements-2024": ({"前言", "1", "3.4", "5.1", "7", "9.4", "A.2"}, None),
     "cn-ai-safety-governance-framework-v1-2024": ({"preamble", "1", "1.2", "3.1.1", "4.2.2", "5.2", "6.3"}, None),
     "cn-global-ai-governance-initiative-2023": (
-        None, [f"para {i}" for i in range(1, 5)] + [f"item {i}" for i in range(1, 12)]),
+        None,
+        [f"para {i}" for i in range(1, 5)] + [f"item {i}" for i in range(1, 12)],
+    ),
     "cn-commentary-why-ai-safety-regulation-2024": (None, [f"para {i}" for i in range(1, 7)]),
     "cn-new-generation-ai-development-plan-2017": (
-        {"通知", "引言", "一", "二（三）", "三（一）1", "专栏1", "专栏2", "专栏3", "专栏4", "五（四）", "六（一）"}, None),
+        {"通知", "引言", "一", "二（三）", "三（一）1", "专栏1", "专栏2", "专栏3", "专栏4", "五（四）", "六（一）"},
+        None,
+    ),
     "us-nist-ai-rmf-1-0-2023": (
-        {"Executive Summary", "1.2.3", "3.5", "5.1", "6", "GOVERN 1.7", "MEASURE 2.11", "MANAGE 4.3",
-         "Appendix A", "Appendix B", "Appendix C", "Appendix D"}, None),
+        {
+            "Executive Summary",
+            "1.2.3",
+            "3.5",
+            "5.1",
+            "6",
+            "GOVERN 1.7",
+            "MEASURE 2.11",
+            "MANAGE 4.3",
+            "Appendix A",
+            "Appendix B",
+            "Appendix C",
+            "Appendix D",
+        },
+        None,
+    ),
     "us-eo-14110-2023": ({"Section 1", "Sec. 4.5"} | {f"Sec. {i}" for i in range(2, 14)}, None),
     "un-ga-res-78-265-2024": (None, ["preamble"] + [f"para {i}" for i in range(1, 14)]),
     "un-ga-res-78-311-2024": (None, ["preamble"] + [f"para {i}" for i in range(1, 16)]),
     "oecd-ai-recommendation-2024": (
-        None, ["preamble", "I", "II", "III", "IV", "1.1", "1.2", "1.3", "1.4", "1.5", "V", "2.1", "2.2", "2.3",
-               "2.4", "2.5", "VI", "VII", "VIII"]),
+        None,
+        [
+            "preamble",
+            "I",
+            "II",
+            "III",
+            "IV",
+            "1.1",
+            "1.2",
+            "1.3",
+            "1.4",
+            "1.5",
+            "V",
+            "2.1",
+            "2.2",
+            "2.3",
+            "2.4",
+            "2.5",
+            "VI",
+            "VII",
+            "VIII",
+        ],
+    ),
     "unesco-ai-ethics-recommendation-2021": (None, ["preamble"] + [f"para {i}" for i in range(1, 142)]),
     "coe-ai-framework-convention-2024": (None, ["preamble"] + [f"Article {i}" for i in range(1, 37)]),
     "kr-ai-framework-act-2025-en": (
         None,
-        [f"Article {i}" for i in range(1, 18)] + ["Article 17-2"] + [f"Article {i}" for i in range(18, 23)]
-        + ["Article 22-2", "Article 22-3"] + [f"Article {i}" for i in range(23, 44)]
-        + ["Addenda (Act No. 20676)", "Addenda (Act No. 21065)", "Addendum (Act No. 21311)"]),
+        [f"Article {i}" for i in range(1, 18)]
+        + ["Article 17-2"]
+        + [f"Article {i}" for i in range(18, 23)]
+        + ["Article 22-2", "Article 22-3"]
+        + [f"Article {i}" for i in range(23, 44)]
+        + ["Addenda (Act No. 20676)", "Addenda (Act No. 21065)", "Addendum (Act No. 21311)"],
+    ),
     "intl-bletchley-declaration-2023": (None, [f"para {i}" for i in range(1, 11)] + ["signatories", "note"]),
     "intl-seoul-declaration-2024": (
-        None, [f"para {i}" for i in range(1, 10)]
-        + ["Annex 1", "Annex 2"] + [f"Annex 2.{i}" for i in range(1, 6)] + ["Annex 3"]),
+        None,
+        [f"para {i}" for i in range(1, 10)]
+        + ["Annex 1", "Annex 2"]
+        + [f"Annex 2.{i}" for i in range(1, 6)]
+        + ["Annex 3"],
+    ),
     "us-ca-sb53-2025": (
-        None, ["preamble", "SECTION 1", "SEC. 2"] + [f"22757.{i}" for i in range(10, 17)]
-        + ["SEC. 3", "11546.8", "SEC. 4", "1107", "1107.1", "1107.2", "SEC. 5", "SEC. 6"]),
+        None,
+        ["preamble", "SECTION 1", "SEC. 2"]
+        + [f"22757.{i}" for i in range(10, 17)]
+        + ["SEC. 3", "11546.8", "SEC. 4", "1107", "1107.1", "1107.2", "SEC. 5", "SEC. 6"],
+    ),
 }
 
 
@@ -296,7 +352,9 @@ def test_specific_units_hold_the_right_text(corpus):
     assert unit("us-eo-14110-2023", "Section 1").startswith("### Section 1. Purpose.")
     assert unit("us-eo-14110-2023", "Sec. 4.5").startswith("#### 4.5. Reducing the Risks Posed by Synthetic")
     assert unit("cn-new-generation-ai-development-plan-2017", "专栏1").startswith("**专栏1")
-    assert unit("cn-new-generation-ai-development-plan-2017", "三（一）1").startswith("1.建立新一代人工智能基础理论体系")
+    assert unit("cn-new-generation-ai-development-plan-2017", "三（一）1").startswith(
+        "1.建立新一代人工智能基础理论体系"
+    )
     assert "国发〔2017〕35号" in unit("cn-new-generation-ai-development-plan-2017", "通知")
     kr = "kr-ai-framework-act-2025-en"
     assert unit(kr, "Article 17-2").startswith("### Article 17-2")
@@ -357,7 +415,9 @@ def test_sb53_bill_sections_and_code_sections(corpus):
     assert sec2.endswith("**Chapter 25.1. Transparency in Frontier Artificial Intelligence Act**")
     assert "### 22757" not in sec2
     assert unit("22757.10").startswith("### 22757.10.\n\nThis chapter shall be known as")
-    assert unit("SEC. 4").endswith("**Chapter 5.1. Whistleblower Protections: Catastrophic Risks in AI Foundation Models**")
+    assert unit("SEC. 4").endswith(
+        "**Chapter 5.1. Whistleblower Protections: Catastrophic Risks in AI Foundation Models**"
+    )
     assert unit("11546.8").startswith("### 11546.8.") and "CalCompute" in unit("11546.8")
     assert unit("SEC. 6").startswith("## SEC. 6.\n\nThe Legislature finds and declares that Section 2")
     paths = {u.label: u.path for u in units}
@@ -437,8 +497,10 @@ def test_synthetic_chinese_law(tmp_path):
     assert "\n\n".join(c.text for c in art3_chunks) == "\n\n".join(art3.blocks)
 
 
-LONG_EN = ("Providers shall ensure that the widgets they place on the market are designed and developed in such a "
-           "way that they achieve an appropriate level of accuracy, robustness and safety throughout their life.")
+LONG_EN = (
+    "Providers shall ensure that the widgets they place on the market are designed and developed in such a "
+    "way that they achieve an appropriate level of accuracy, robustness and safety throughout their life."
+)
 
 EN_REGULATION = f"""# Regulation on Widgets
 
@@ -481,8 +543,13 @@ def test_synthetic_english_regulation(tmp_path):
 
     chunks = chunk_document(doc, max_chars_en=300)
     art2 = [c for c in chunks if c.unit == "Article 2"]
-    assert [c.locator for c in art2] == ["Article 2", "Article 2(2)", "Article 2(2)(a)", "Article 2(2)(b)",
-                                         "Article 2(3)"]
+    assert [c.locator for c in art2] == [
+        "Article 2",
+        "Article 2(2)",
+        "Article 2(2)(a)",
+        "Article 2(2)(b)",
+        "Article 2(3)",
+    ]
     assert art2[0].text.startswith("### Article 2 — Obligations of providers\n\n1. ")
     assert all(c.path == "CHAPTER I — GENERAL PROVISIONS > Article 2" for c in art2)
     assert [c.unit for c in chunks if c.unit != "Article 2"] == ["Article 1", "Article 3"]
@@ -576,10 +643,17 @@ The provisions of this act are severable.
     doc = load_document(_write(tmp_path, "sb1.md", body), {})
     units = split_units(doc)  # detected: headings
     assert [(u.label, u.path) for u in units] == [
-        ("preamble", []), ("SECTION 1", []), ("SEC. 2", []), ("100.1", ["SEC. 2."]), ("100.2", ["SEC. 2."]),
-        ("SEC. 3", [])]
-    assert units[2].blocks == ["## SEC. 2.", "Chapter 9 (commencing with Section 100.1) is added to the Widget "
-                                             "Code, to read:"]
+        ("preamble", []),
+        ("SECTION 1", []),
+        ("SEC. 2", []),
+        ("100.1", ["SEC. 2."]),
+        ("100.2", ["SEC. 2."]),
+        ("SEC. 3", []),
+    ]
+    assert units[2].blocks == [
+        "## SEC. 2.",
+        "Chapter 9 (commencing with Section 100.1) is added to the Widget Code, to read:",
+    ]
 
 
 def test_unnumbered_paragraphs_with_a_list_and_named_closing_paragraphs(tmp_path):
@@ -604,16 +678,25 @@ On 1 May, Erewhon joined.
 References to countries include organisations.
 """
     doc = load_document(_write(tmp_path, "decl.md", body), {})
-    entry = CatalogEntry(doc_id=doc.doc_id, scheme="paragraphs", paragraph_units={
-        "The countries represented were:": "signatories", "References to countries": "note"})
+    entry = CatalogEntry(
+        doc_id=doc.doc_id,
+        scheme="paragraphs",
+        paragraph_units={"The countries represented were:": "signatories", "References to countries": "note"},
+    )
     units = split_units(doc, entry)
     assert [(u.label, len(u.blocks)) for u in units] == [
-        ("para 1", 1), ("para 2", 2), ("para 3", 1), ("signatories", 3), ("note", 1)]
+        ("para 1", 1),
+        ("para 2", 2),
+        ("para 3", 1),
+        ("signatories", 3),
+        ("note", 1),
+    ]
     assert units[1].blocks[1].startswith("- one point;")
     assert units[3].blocks[-1] == "On 1 May, Erewhon joined."
     # without the catalog's names every paragraph (but the lists) is counted
-    assert [u.label for u in split_units(doc, CatalogEntry(doc_id=doc.doc_id, scheme="paragraphs"))] == \
-        [f"para {i}" for i in range(1, 7)]
+    assert [u.label for u in split_units(doc, CatalogEntry(doc_id=doc.doc_id, scheme="paragraphs"))] == [
+        f"para {i}" for i in range(1, 7)
+    ]
 
 
 def test_numbered_paragraphs_of_an_annex(tmp_path):

@@ -1,6 +1,7 @@
 """An index of our own for the obligation register: the 2025 labelling measures in full and an excerpt of the EU
 AI Act (front matter, Articles 16-27 and 50, verbatim from the shared corpus) under its real document id, so the
 done-when checks run against a real ingest (real Chroma, the real embedding model) in well under a minute."""
+
 from __future__ import annotations
 
 import re
@@ -19,10 +20,10 @@ AI_ACT = "eu-ai-act-2024"
 def ai_act_excerpt(source: Path) -> str:
     """Front matter and title, CHAPTER III Articles 16-27, CHAPTER IV Article 50, cut at headings."""
     text = source.read_text(encoding="utf-8")
-    front = text[:text.index("\n---", 4) + 4]
+    front = text[: text.index("\n---", 4) + 4]
     title = re.search(r"^# .+$", text, re.MULTILINE).group(0)
-    articles = text[text.index("### Article 16 —"):text.index("**SECTION 4")]
-    article_50 = text[text.index("## CHAPTER IV"):text.index("## CHAPTER V")]
+    articles = text[text.index("### Article 16 —") : text.index("**SECTION 4")]
+    article_50 = text[text.index("## CHAPTER IV") : text.index("## CHAPTER V")]
     return f"{front}\n\n{title}\n\n## CHAPTER III — HIGH-RISK AI SYSTEMS\n\n{articles}\n{article_50}"
 
 

@@ -1,5 +1,6 @@
 """The Obligations tab in a real headless Chromium: pick a role and a document, get the checklist, open an item's
 clause text, download the CSV."""
+
 from __future__ import annotations
 
 from conftest import AI_ACT  # tests/obligations/conftest.py

@@ -1,4 +1,5 @@
 """Fixtures for the reliability tests (load, faults, bad input) over the small-corpus index of tests/conftest.py."""
+
 from __future__ import annotations
 
 import sys
@@ -11,9 +12,8 @@ for _dir in (Path(__file__).resolve().parent, _TESTS, _TESTS / "web"):
     if str(_dir) not in sys.path:
         sys.path.insert(0, str(_dir))
 
-from support.live_server import LiveServer  # noqa: E402
-
 from rel_support import free_port  # noqa: E402
+from support.live_server import LiveServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ a ``regqa`` subprocess with readable progress, a real ``chroma run`` process, an
 
 Everything is real: processes are started and killed for real, HTTP goes over 127.0.0.1 only.
 """
+
 from __future__ import annotations
 
 import gc
@@ -22,6 +23,7 @@ import httpx
 import numpy as np
 
 # ---- numbers -----------------------------------------------------------------------------------------------
+
 
 def rss_mb() -> float:
     """Resident set size of this process now (Linux /proc), else the peak RSS (other platforms)."""
@@ -51,14 +53,14 @@ def free_port() -> int:
 
 # ---- HTTP ----------------------------------------------------------------------------------------------------
 
+
 def json_bytes(payload) -> bytes:
     """JSON with every non-ASCII character escaped: also carries lone surrogates, which UTF-8 cannot."""
     return json.dumps(payload, ensure_ascii=True).encode("ascii")
 
 
 def post_json(client: httpx.Client, url: str, payload, timeout: float = 60) -> httpx.Response:
-    return client.post(url, content=json_bytes(payload), headers={"content-type": "application/json"},
-                       timeout=timeout)
+    return client.post(url, content=json_bytes(payload), headers={"content-type": "application/json"}, timeout=timeout)
 
 
 def assert_json_error(response: httpx.Response, status: int | tuple[int, ...] | None = None) -> dict:
@@ -91,8 +93,9 @@ class IngestProcess:
 
     def __init__(self, env: dict[str, str], preexec_fn=None) -> None:
         env = {**env, "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1"}
-        self.proc = subprocess.Popen([*regqa_command(), "ingest"], env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, preexec_fn=preexec_fn)
+        self.proc = subprocess.Popen(
+            [*regqa_command(), "ingest"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec_fn
+        )
         self.started = time.monotonic()
         self.stderr = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -153,6 +156,7 @@ class IngestProcess:
 
 # ---- a real Chroma server --------------------------------------------------------------------------------------
 
+
 class ChromaServer:
     """``chroma run --path DIR --port PORT`` (the CLI of the chromadb package) as a child process."""
 
@@ -162,13 +166,15 @@ class ChromaServer:
         self.proc: subprocess.Popen | None = None
         self._log = None
 
-    def start(self, timeout: float = 60) -> "ChromaServer":
+    def start(self, timeout: float = 60) -> ChromaServer:
         chroma = Path(sys.executable).with_name("chroma")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.data_dir / "server.log", "a")
-        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(self.data_dir / "db"), "--host",
-                                      "127.0.0.1", "--port", str(self.port)],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [str(chroma), "run", "--path", str(self.data_dir / "db"), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -201,13 +207,16 @@ class ChromaServer:
 
 # ---- index snapshots -------------------------------------------------------------------------------------------
 
+
 def snapshot(settings) -> dict[str, tuple[dict, str, np.ndarray]]:
     """id -> (metadata, text, embedding) of everything in the collection."""
     from ingest.store import ClauseStore
 
     page = ClauseStore(settings).collection.get(include=["metadatas", "documents", "embeddings"])
-    return {cid: (meta, doc, np.asarray(emb, dtype=np.float32))
-            for cid, meta, doc, emb in zip(page["ids"], page["metadatas"], page["documents"], page["embeddings"])}
+    return {
+        cid: (meta, doc, np.asarray(emb, dtype=np.float32))
+        for cid, meta, doc, emb in zip(page["ids"], page["metadatas"], page["documents"], page["embeddings"])
+    }
 
 
 def rows_differ(a: dict, b: dict, atol: float = 1e-4) -> list[str]:

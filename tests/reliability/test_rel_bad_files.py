@@ -5,6 +5,7 @@ the wrong encoding (UTF-16/32, Latin-1, Big5, Shift-JIS …), huge files (5 MB).
 Then one ingest over the small corpus plus a set of such files: every bad file is reported, and the index of
 the other documents is unchanged.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,14 +19,21 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
 from rel_support import keyword_index_problems, rows_differ, snapshot
 
 SUFFIXES = [".md", ".txt", ".html", ".pdf", ".docx"]
 # Deterministic by default (reproducible runs); REGQA_TEST_FUZZ_RANDOM=1 explores new examples on every run.
-SETTINGS = dict(deadline=None, database=None, derandomize=not os.environ.get("REGQA_TEST_FUZZ_RANDOM"),
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large, HealthCheck.large_base_example])
+SETTINGS = dict(
+    deadline=None,
+    database=None,
+    derandomize=not os.environ.get("REGQA_TEST_FUZZ_RANDOM"),
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
 ENGLISH = [
     "Article 1 Subject matter. This Regulation lays down harmonised rules for artificial intelligence systems.",
     "Article 2 Scope. This Regulation applies to providers placing on the market AI systems in the Union.",
@@ -35,9 +43,11 @@ ENGLISH = [
 
 # ---- real files, made at test time --------------------------------------------------------------------------
 
+
 def make_pdf(paragraphs: list[str], pages: int = 1, padding: int = 0) -> bytes:
     """A valid PDF (Helvetica, one text line per paragraph) with a text layer pypdf can extract; ``padding``
     bytes of random data in an extra stream object (as an embedded image would make a PDF big)."""
+
     def esc(text: str) -> str:
         return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
@@ -49,13 +59,17 @@ def make_pdf(paragraphs: list[str], pages: int = 1, padding: int = 0) -> bytes:
     for p in range(pages):
         lines = "".join(f"({esc(t)}) Tj 0 -16 Td " for t in paragraphs)
         stream = f"BT /F1 10 Tf 40 800 Td {lines}ET".encode("latin-1")
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
-                       f"/Contents {page_ids[p] + 1} 0 R >>".encode())
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
+            f"/Contents {page_ids[p] + 1} 0 R >>".encode()
+        )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     if padding:
         blob = random.Random(padding).randbytes(padding)
-        objects.append(b"<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /BitsPerComponent 8 "
-                       b"/ColorSpace /DeviceGray /Length %d >>\nstream\n" % len(blob) + blob + b"\nendstream")
+        objects.append(
+            b"<< /Type /XObject /Subtype /Image /Width 1 /Height 1 /BitsPerComponent 8 "
+            b"/ColorSpace /DeviceGray /Length %d >>\nstream\n" % len(blob) + blob + b"\nendstream"
+        )
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -102,6 +116,7 @@ LATIN = "Règlement général — Article 1er : données à caractère personnel
 
 
 # ---- the one property ---------------------------------------------------------------------------------------
+
 
 def load_bytes(raw: bytes, suffix: str, name: str = "doc"):
     """Write ``raw`` as a file and load it: a SourceDocument, or the LoadError. Any other exception propagates."""
@@ -160,7 +175,7 @@ def test_truncated_or_corrupted_pdf_and_docx(kind, data):
     raw = PDF if kind == ".pdf" else DOCX
     how = data.draw(st.sampled_from(["truncate", "flip", "splice"]))
     if how == "truncate":
-        raw = raw[:data.draw(st.integers(0, len(raw) - 1))]
+        raw = raw[: data.draw(st.integers(0, len(raw) - 1))]
     elif how == "flip":
         out = bytearray(raw)
         for pos in data.draw(st.lists(st.integers(0, len(raw) - 1), min_size=1, max_size=20)):
@@ -168,7 +183,7 @@ def test_truncated_or_corrupted_pdf_and_docx(kind, data):
         raw = bytes(out)
     else:
         start = data.draw(st.integers(0, len(raw)))
-        raw = raw[:start] + data.draw(st.binary(max_size=300)) + raw[start + data.draw(st.integers(0, 300)):]
+        raw = raw[:start] + data.draw(st.binary(max_size=300)) + raw[start + data.draw(st.integers(0, 300)) :]
     assert_loaded(load_bytes(raw, kind))
 
 
@@ -176,8 +191,12 @@ DOCX_PARTS = zipfile.ZipFile(io.BytesIO(DOCX)).namelist()
 
 
 @settings(max_examples=40, **SETTINGS)
-@given(part=st.sampled_from(DOCX_PARTS), how=st.sampled_from(["drop", "random", "truncate", "not xml", "empty"]),
-       junk=st.binary(max_size=500), cut=st.floats(0, 1))
+@given(
+    part=st.sampled_from(DOCX_PARTS),
+    how=st.sampled_from(["drop", "random", "truncate", "not xml", "empty"]),
+    junk=st.binary(max_size=500),
+    cut=st.floats(0, 1),
+)
 @example(part="word/styles.xml", how="drop", junk=b"", cut=0.0)
 @example(part="word/document.xml", how="truncate", junk=b"", cut=0.5)
 @example(part="[Content_Types].xml", how="random", junk=b"\x00", cut=0.0)
@@ -190,21 +209,39 @@ def test_docx_with_a_broken_part(part, how, junk, cut):
             if name == part:
                 if how == "drop":
                     continue
-                content = {"random": junk, "truncate": content[:int(len(content) * cut)],
-                           "not xml": b"<w:document><unclosed", "empty": b""}[how]
+                content = {
+                    "random": junk,
+                    "truncate": content[: int(len(content) * cut)],
+                    "not xml": b"<w:document><unclosed",
+                    "empty": b"",
+                }[how]
             z.writestr(name, content)
     assert_loaded(load_bytes(out.getvalue(), ".docx"))
 
 
-ENCODINGS = ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1", "cp1252", "big5", "shift_jis", "euc-kr",
-             "koi8-r", "utf-7", "mac-roman", "cp437"]
+ENCODINGS = [
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "latin-1",
+    "cp1252",
+    "big5",
+    "shift_jis",
+    "euc-kr",
+    "koi8-r",
+    "utf-7",
+    "mac-roman",
+    "cp437",
+]
 
 
 @pytest.mark.parametrize("suffix", [".md", ".txt", ".html"])
 @pytest.mark.parametrize("encoding", ENCODINGS)
 def test_text_in_the_wrong_encoding(encoding, suffix):
-    text = (CHINESE if encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "big5", "shift_jis", "euc-kr")
-            else LATIN)
+    text = (
+        CHINESE if encoding in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "big5", "shift_jis", "euc-kr") else LATIN
+    )
     if suffix == ".html":
         text = f"<html><head><title>T</title></head><body><p>{text}</p></body></html>"
     raw = text.encode(encoding, errors="replace")
@@ -224,8 +261,10 @@ def test_huge_files_load_or_fail_in_bounded_time():
 
     size = 5 * 1024 * 1024
     rng = random.Random(5)
-    paragraph = ("第十二条 提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。\n\n"
-                 "Article 50 Transparency obligations for providers and deployers of certain AI systems.\n\n")
+    paragraph = (
+        "第十二条 提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。\n\n"
+        "Article 50 Transparency obligations for providers and deployers of certain AI systems.\n\n"
+    )
     text = (paragraph * (size // len(paragraph.encode()) + 1)).encode()[:size].decode("utf-8", "ignore")
     cases = {
         "valid.md": (text.encode(), SourceDocument),
@@ -283,8 +322,11 @@ def test_ingest_over_a_corpus_with_bad_files_leaves_the_other_documents_unchange
     reasons = {f.path.name: f.reason for f in report.failed}
     added = set(report.added)
     for name in bad:
-        assert name in reasons or Path(name).stem in added or any(a.startswith(Path(name).stem) for a in added), \
-            (name, reasons, added)
+        assert name in reasons or Path(name).stem in added or any(a.startswith(Path(name).stem) for a in added), (
+            name,
+            reasons,
+            added,
+        )
     for name, reason in reasons.items():
         assert reason.strip() and "\n" not in reason, (name, reason)
     assert sorted(report.skipped) == sorted({m["doc_id"] for m, _, _ in before.values()})
@@ -294,5 +336,8 @@ def test_ingest_over_a_corpus_with_bad_files_leaves_the_other_documents_unchange
     originals = {cid: row for cid, row in after.items() if cid in before}
     assert not rows_differ(originals, before, atol=1e-6)
     assert not keyword_index_problems(settings)
-    print("\n[bad corpus] " + "; ".join(f"{k}: {v}" for k, v in sorted(reasons.items())) +
-          (f"; loaded anyway: {sorted(added)}" if added else ""))
+    print(
+        "\n[bad corpus] "
+        + "; ".join(f"{k}: {v}" for k, v in sorted(reasons.items()))
+        + (f"; loaded anyway: {sorted(added)}" if added else "")
+    )

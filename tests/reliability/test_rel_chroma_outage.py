@@ -7,14 +7,14 @@ and the document list still answers. Writing needs Chroma: an ingest during the 
 Chroma is then started again on the same port and data path, a re-ingest of a changed document succeeds, and the
 same running web app picks the change up without a restart.
 """
+
 from __future__ import annotations
 
 import threading
 import time
 
 import httpx
-
-from rel_support import ChromaServer, assert_json_error, free_port
+from rel_support import ChromaServer, free_port
 from support.live_server import LiveServer
 
 QUESTIONS = [
@@ -54,7 +54,7 @@ class Traffic:
                 with self._lock:
                     self.records.append(rec)
 
-    def __enter__(self) -> "Traffic":
+    def __enter__(self) -> Traffic:
         for t in self._threads:
             t.start()
         return self
@@ -74,8 +74,9 @@ def _citations(url: str) -> list[list[tuple[str, str]]]:
     return out
 
 
-def test_chroma_server_down_mid_traffic_keeps_answering_and_picks_up_a_reindex_after(tmp_path, small_corpus,
-                                                                                      settings_factory, embedder):
+def test_chroma_server_down_mid_traffic_keeps_answering_and_picks_up_a_reindex_after(
+    tmp_path, small_corpus, settings_factory, embedder
+):
     import pytest
 
     from assistant.web import create_app
@@ -85,8 +86,9 @@ def test_chroma_server_down_mid_traffic_keeps_answering_and_picks_up_a_reindex_a
     chroma = ChromaServer(tmp_path / "chroma").start()
     server = None
     try:
-        settings = settings_factory(tmp_path / "app", small_corpus, chroma_host="127.0.0.1",
-                                    chroma_port=chroma.port, index_refresh_s=1.0)
+        settings = settings_factory(
+            tmp_path / "app", small_corpus, chroma_host="127.0.0.1", chroma_port=chroma.port, index_refresh_s=1.0
+        )
         assert run_ingest(settings).ok
         server = LiveServer(create_app(settings, with_ui=False), free_port()).start()
         before = _citations(server.url)
@@ -116,8 +118,12 @@ def test_chroma_server_down_mid_traffic_keeps_answering_and_picks_up_a_reindex_a
         chroma = ChromaServer(tmp_path / "chroma", port=chroma.port).start()
         genai = small_corpus / "cn-genai-interim-measures-2023.md"
         marker = "本办法所称试点沙盒登记簿由提供者按季度报送。"
-        genai.write_text(genai.read_text(encoding="utf-8").replace(
-            "第二十四条 本办法自2023年8月15日起施行。", "第二十四条 本办法自2023年8月15日起施行。" + marker), encoding="utf-8")
+        genai.write_text(
+            genai.read_text(encoding="utf-8").replace(
+                "第二十四条 本办法自2023年8月15日起施行。", "第二十四条 本办法自2023年8月15日起施行。" + marker
+            ),
+            encoding="utf-8",
+        )
         assert run_ingest(settings).ok
         back = time.monotonic()
         found = False
@@ -127,8 +133,10 @@ def test_chroma_server_down_mid_traffic_keeps_answering_and_picks_up_a_reindex_a
             found = "试点沙盒登记簿" in r.text
             time.sleep(0.5)
         assert found, "the running app did not pick up the re-index within 30 s"
-        print(f"\n[chroma outage] {len(records)} requests, all 200 ({len(late)} during the outage); the re-index "
-              f"was served {time.monotonic() - back:.1f} s after it finished")
+        print(
+            f"\n[chroma outage] {len(records)} requests, all 200 ({len(late)} during the outage); the re-index "
+            f"was served {time.monotonic() - back:.1f} s after it finished"
+        )
     finally:
         if server is not None:
             server.stop()

@@ -6,6 +6,7 @@ message — no stack trace — and leave the index as it was; once the cause is 
 - As root only (skipped otherwise, with the reason): a read-only bind mount of an existing index, and a tiny
   tmpfs filled up (a real disk-full: ENOSPC) — both before the first write and half-way through an ingest.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,16 +19,30 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from rel_support import (IngestProcess, assert_json_error, free_port, keyword_index_problems, regqa_command,
-                         release_chroma, rows_differ, snapshot, tree_digest)
+from rel_support import (
+    IngestProcess,
+    assert_json_error,
+    free_port,
+    keyword_index_problems,
+    regqa_command,
+    release_chroma,
+    rows_differ,
+    snapshot,
+    tree_digest,
+)
 
 EXTRA_DOC = "cn-commentary-why-ai-safety-regulation-2024.md"  # 6 chunks: a small change to ingest
 
 
 def _cli(args: list[str], env: dict, preexec_fn=None, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([*regqa_command(), *args], env={**env, "COLUMNS": "300"}, capture_output=True,
-                          text=True, timeout=timeout, preexec_fn=preexec_fn)
+    return subprocess.run(
+        [*regqa_command(), *args],
+        env={**env, "COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec_fn,
+    )
 
 
 def _assert_clear_cli_error(result: subprocess.CompletedProcess, *needles: str) -> str:
@@ -36,7 +51,7 @@ def _assert_clear_cli_error(result: subprocess.CompletedProcess, *needles: str) 
     assert "Traceback" not in output and "╭─" not in output, output[-3000:]
     flat = " ".join(result.stderr.split())
     assert "error: " in flat, output[-2000:]
-    message = flat[flat.index("error: "):]  # the error line (rich may wrap it)
+    message = flat[flat.index("error: ") :]  # the error line (rich may wrap it)
     assert all(n in message for n in needles), (needles, message)
     return message
 
@@ -70,11 +85,13 @@ def changed_corpus(index_copy, shared_corpus):
 
 # ---- portable ------------------------------------------------------------------------------------------------
 
+
 def test_index_dir_under_a_regular_file(tmp_path, clean_index, settings_factory, cli_env):
+    from support.live_server import LiveServer
+
     from assistant.web import create_app
     from ingest.pipeline import run_ingest
     from ingest.store import IndexError_
-    from support.live_server import LiveServer
 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a regular file where the index directory should be\n")
@@ -135,6 +152,7 @@ def test_ingest_that_may_not_write_fails_clearly_and_changes_nothing(changed_cor
 
 # ---- root only: a read-only mount, a full disk -------------------------------------------------------------------
 
+
 def test_read_only_index_mount(tmp_path, changed_corpus, settings_factory, cli_env):
     from ingest.pipeline import run_ingest
     from ingest.store import IndexError_
@@ -169,8 +187,9 @@ def _unmount(path) -> None:
 
 
 @pytest.mark.parametrize("room_kb", [0, 256], ids=["full-before-opening", "full-while-writing"])
-def test_disk_full_fails_clearly_and_the_next_ingest_recovers(tmp_path, changed_corpus, settings_factory, cli_env,
-                                                              shared_corpus, room_kb):
+def test_disk_full_fails_clearly_and_the_next_ingest_recovers(
+    tmp_path, changed_corpus, settings_factory, cli_env, shared_corpus, room_kb
+):
     """A tmpfs just big enough for the index, then filled (leaving ``room_kb``); ingest two more documents."""
     from ingest.pipeline import run_ingest
 

@@ -10,6 +10,7 @@ Within a phase the moment is random (a random delay after the progress display s
 Two trials run at a time (two cores); the resume runs in this process (``run_ingest``, model already loaded):
 the same code path as the CLI, without paying the start-up again.
 """
+
 from __future__ import annotations
 
 import random
@@ -18,8 +19,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from rel_support import (STAGE, IngestProcess, env_seed, keyword_index_problems, release_chroma, rows_differ,
-                         snapshot)
+from rel_support import STAGE, IngestProcess, env_seed, keyword_index_problems, release_chroma, rows_differ, snapshot
 
 WORKERS = 2
 MAX_TRIALS = 40  # kills that miss (the process ended first) are retried, up to this many trials in all
@@ -73,8 +73,16 @@ def test_sigkilled_ingest_resumes_to_the_clean_result(tmp_path, clean_index, set
         problems += keyword_index_problems(settings)
         release_chroma(settings.index_dir / "chroma")
         shutil.rmtree(base, ignore_errors=True)
-        return {"n": n, "phase": phase, "extra": round(extra, 2), "killed": killed, "at": round(at, 2),
-                "shown": shown, "resumed_embedded": report.embedded_chunks, "problems": problems}
+        return {
+            "n": n,
+            "phase": phase,
+            "extra": round(extra, 2),
+            "killed": killed,
+            "at": round(at, 2),
+            "shown": shown,
+            "resumed_embedded": report.embedded_chunks,
+            "problems": problems,
+        }
 
     def draw(phase: str) -> tuple[str, float]:
         return phase, rng.uniform(0.0, PLAN[phase][1])
@@ -95,13 +103,16 @@ def test_sigkilled_ingest_resumes_to_the_clean_result(tmp_path, clean_index, set
                 pending.append(draw(done["phase"]))
 
     kills = [t for t in trials if t["killed"]]
-    print(f"\n[kill] seed {seed}: {len(kills)} SIGKILLs in {len(trials)} trials, {time.monotonic() - started:.0f} s; "
-          f"by phase {dict(Counter(t['phase'] for t in kills))}; progress shown at the kill "
-          f"{dict(Counter(t['shown'] for t in kills))}; killed at {sorted(t['at'] for t in kills)} s; "
-          f"the resume re-embedded {sorted(t['resumed_embedded'] for t in kills)} of {len(reference)} chunks")
+    print(
+        f"\n[kill] seed {seed}: {len(kills)} SIGKILLs in {len(trials)} trials, {time.monotonic() - started:.0f} s; "
+        f"by phase {dict(Counter(t['phase'] for t in kills))}; progress shown at the kill "
+        f"{dict(Counter(t['shown'] for t in kills))}; killed at {sorted(t['at'] for t in kills)} s; "
+        f"the resume re-embedded {sorted(t['resumed_embedded'] for t in kills)} of {len(reference)} chunks"
+    )
     failed = [t for t in trials if t["problems"]]
-    assert not failed, "\n".join(f"trial {t['n']} (killed at {t['at']} s, {t['phase']}): {t['problems'][:5]}"
-                                  for t in failed)
+    assert not failed, "\n".join(
+        f"trial {t['n']} (killed at {t['at']} s, {t['phase']}): {t['problems'][:5]}" for t in failed
+    )
     assert len(kills) >= KILLS_WANTED, f"only {len(kills)} kills landed in {len(trials)} trials"
     # the kills really hit both sides: before anything was written, and half-way through writing
     embedded = Counter(t["resumed_embedded"] for t in kills)

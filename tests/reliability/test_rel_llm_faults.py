@@ -4,6 +4,7 @@
 The endpoint is either a closed port on 127.0.0.1 (nobody listens) or the local fake OpenAI-compatible server
 (tests/fake_openai.py) scripted to answer too late. The web app is the real one over HTTP (uvicorn in a thread).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-
 from fake_openai import FakeOpenAI, Reply
 from rel_support import free_port
 from support.live_server import LiveServer
@@ -33,9 +33,13 @@ def _server(rel_service, base_url: str, model: str = "fake-model") -> LiveServer
     from assistant.answering.service import AnswerService
     from assistant.web import create_app
 
-    settings = rel_service.settings.with_overrides(answer_mode="generative", llm_base_url=base_url,
-                                                   llm_model=model, llm_api_key="test-key",
-                                                   llm_timeout_s=TIMEOUT_S)
+    settings = rel_service.settings.with_overrides(
+        answer_mode="generative",
+        llm_base_url=base_url,
+        llm_model=model,
+        llm_api_key="test-key",
+        llm_timeout_s=TIMEOUT_S,
+    )
     service = AnswerService(settings, retriever=rel_service.retriever)
     return LiveServer(create_app(settings, service=service, with_ui=False), free_port()).start(timeout=30)
 
@@ -59,8 +63,9 @@ def test_llm_down_or_slow_falls_back_to_the_extractive_answer_within_the_timeout
     if endpoint == "closed-port":
         base_url = f"http://127.0.0.1:{_closed_port()}/v1"
     else:
-        fake_llm.default = Reply.slow(30.0) if endpoint == "slow-reply" else \
-            Reply.stall(30.0, ["提供者应当", "对生成内容"])
+        fake_llm.default = (
+            Reply.slow(30.0) if endpoint == "slow-reply" else Reply.stall(30.0, ["提供者应当", "对生成内容"])
+        )
         base_url = fake_llm.base_url
     server = _server(rel_service, base_url)
     try:
@@ -92,8 +97,12 @@ def test_llm_down_or_slow_falls_back_to_the_extractive_answer_within_the_timeout
         assert batch < 2 * TIMEOUT_S + 2 * SLACK_S, f"8 concurrent fallbacks took {batch:.1f} s"
 
         # the OpenAI-compatible stream ends properly too, with the extractive text and its citations
-        with httpx.stream("POST", server.url + "/v1/chat/completions", timeout=60, json={
-                "model": "generative", "stream": True, "messages": [{"role": "user", "content": QUESTION}]}) as s:
+        with httpx.stream(
+            "POST",
+            server.url + "/v1/chat/completions",
+            timeout=60,
+            json={"model": "generative", "stream": True, "messages": [{"role": "user", "content": QUESTION}]},
+        ) as s:
             assert s.status_code == 200
             events = [line[6:] for line in s.iter_lines() if line.startswith("data: ")]
         assert events[-1] == "[DONE]"

@@ -4,13 +4,13 @@ A warm-up round, then a measured round; every request of both must succeed (no 5
 p95 latency of the measured round is bounded, and this process's memory (server included) stays flat between
 the end of the warm-up and the end of the measured round. Bounded in count and in time.
 """
+
 from __future__ import annotations
 
 import asyncio
 import time
 
 import httpx
-
 from rel_support import percentile, rss_mb
 
 CLIENTS = 64
@@ -32,9 +32,13 @@ QUESTIONS = [
     {"question": "What are the GDPR fines for data breaches?"},  # a refusal: not in this corpus
     {"question": "深度合成服务提供者的标识义务", "filters": {"doc_id": ["cn-genai-interim-measures-2023"]}},
     {"question": "生成式人工智能服务提供者应当对哪些内容进行标识？", "filters": {"jurisdiction": ["CN"]}},
-    {"question": "那违反了怎么处罚？", "history": [
-        {"role": "user", "content": "深度合成服务提供者发现违法信息要怎么处理？"},
-        {"role": "assistant", "content": "……"}]},
+    {
+        "question": "那违反了怎么处罚？",
+        "history": [
+            {"role": "user", "content": "深度合成服务提供者发现违法信息要怎么处理？"},
+            {"role": "assistant", "content": "……"},
+        ],
+    },
     {"question": "《互联网信息服务深度合成管理规定》第十七条"},
     {"question": "What is the difference between Article 50 of the EU AI Act and this resolution?"},
     {"question": "训练数据 知识产权 个人信息 同意"},
@@ -50,6 +54,7 @@ async def _round(url: str, total: int, deadline_s: float) -> dict:
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
 
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=httpx.Timeout(120.0)) as client:
+
         async def worker() -> None:
             nonlocal next_i
             while next_i < total and time.monotonic() < stop_at:
@@ -90,10 +95,12 @@ def test_64_concurrent_clients_no_errors_bounded_latency_flat_memory(api_server)
     p50, p95, worst = percentile(latencies, 0.50), percentile(latencies, 0.95), max(latencies)
     throughput = len(latencies) / measured["wall_s"]
     growth = rss_after_round - rss_after_warmup
-    print(f"\n[load] {CLIENTS} clients, {len(latencies)} requests in {measured['wall_s']:.1f} s "
-          f"({throughput:.1f} req/s): p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {worst * 1000:.0f} ms; "
-          f"0 errors; RSS {rss_after_warmup:.0f} MB after warm-up -> {rss_after_round:.0f} MB "
-          f"(+{growth:.1f} MB)")
+    print(
+        f"\n[load] {CLIENTS} clients, {len(latencies)} requests in {measured['wall_s']:.1f} s "
+        f"({throughput:.1f} req/s): p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {worst * 1000:.0f} ms; "
+        f"0 errors; RSS {rss_after_warmup:.0f} MB after warm-up -> {rss_after_round:.0f} MB "
+        f"(+{growth:.1f} MB)"
+    )
     assert p95 < P95_BOUND_S, f"p95 {p95:.2f} s"
     assert growth < RSS_GROWTH_BOUND_MB, f"RSS grew by {growth:.1f} MB over {MEASURED_REQUESTS} requests"
 

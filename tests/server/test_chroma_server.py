@@ -1,5 +1,6 @@
 """Server mode: a real `chroma run` (from the chromadb package) on a free port; ingest and ask against it,
 and two services sharing it stay consistent (the keyword index follows the collection)."""
+
 from __future__ import annotations
 
 import socket
@@ -24,8 +25,9 @@ def chroma_server(tmp_path_factory):
     data = tmp_path_factory.mktemp("chroma-server")
     port = _free_port()
     log = open(data / "server.log", "w")
-    proc = subprocess.Popen([str(chroma), "run", "--path", str(data / "db"), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(data / "db"), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -54,15 +56,21 @@ def test_ingest_and_answers_match_embedded_mode(chroma_server, tmp_path, small_c
     assert report.ok and len(report.added) == 3
     assert report.chunks == clean_index.report.chunks
     # the same ids and texts as the embedded index
-    embedded = {cid: (meta["unit"], text) for cid, meta, text in
-                ClauseStore(clean_index.settings).iter_rows(include=("metadatas", "documents"))}
-    served = {cid: (meta["unit"], text) for cid, meta, text in
-              ClauseStore(server_settings).iter_rows(include=("metadatas", "documents"))}
+    embedded = {
+        cid: (meta["unit"], text)
+        for cid, meta, text in ClauseStore(clean_index.settings).iter_rows(include=("metadatas", "documents"))
+    }
+    served = {
+        cid: (meta["unit"], text)
+        for cid, meta, text in ClauseStore(server_settings).iter_rows(include=("metadatas", "documents"))
+    }
     assert served == embedded
 
-    questions = ["深度合成服务提供者应当在哪些情况下进行显著标识？",
-                 "《生成式人工智能服务管理暂行办法》第七条",
-                 "What does operative paragraph 7 of resolution 78/311 encourage?"]
+    questions = [
+        "深度合成服务提供者应当在哪些情况下进行显著标识？",
+        "《生成式人工智能服务管理暂行办法》第七条",
+        "What does operative paragraph 7 of resolution 78/311 encourage?",
+    ]
     on_server = AnswerService(server_settings)
     on_disk = AnswerService(clean_index.settings)
     for q in questions:
@@ -75,8 +83,7 @@ def test_ingest_and_answers_match_embedded_mode(chroma_server, tmp_path, small_c
     assert again.embedded_chunks == 0 and len(again.skipped) == 3
 
 
-def test_two_services_sharing_a_server_see_each_others_ingest(chroma_server, tmp_path, small_corpus,
-                                                              settings_factory):
+def test_two_services_sharing_a_server_see_each_others_ingest(chroma_server, tmp_path, small_corpus, settings_factory):
     from assistant.answering.service import AnswerService
     from ingest.pipeline import run_ingest
 

@@ -7,7 +7,7 @@ import pytest
 from stage_support import CN_DOC, CN_TITLE, EN_DOC, FIXTURE_CORPUS, RULEBOOK
 
 from ingest.loaders import load_document
-from ingest.splitter import blocks_of, chunk_document, split_units
+from ingest.splitter import chunk_document, split_units
 
 CN_ARTICLES = ["第一条", "第二条", "第三条", "第四条", "第五条", "第六条", "第七条", "第八条"]
 

@@ -1,4 +1,5 @@
 """A real web server for tests: uvicorn in a thread on a free 127.0.0.1 port."""
+
 from __future__ import annotations
 
 import socket
@@ -24,7 +25,7 @@ class LiveServer:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def start(self, timeout: float = 120) -> "LiveServer":
+    def start(self, timeout: float = 120) -> LiveServer:
         self.thread.start()
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -1,4 +1,5 @@
 """Helpers for the browser tests: ask in the chat, wait for an answer card, open an answer's sources."""
+
 from __future__ import annotations
 
 ANSWER_TIMEOUT_MS = 90_000
@@ -10,8 +11,9 @@ def answered_turns(page) -> int:
 
 def wait_for_turns(page, count: int) -> None:
     """Until the conversation shows ``count`` finished turns (answers or error messages)."""
-    page.wait_for_function(f"document.querySelectorAll('#chatbot .turn:not(.streaming)').length >= {count}",
-                           timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_function(
+        f"document.querySelectorAll('#chatbot .turn:not(.streaming)').length >= {count}", timeout=ANSWER_TIMEOUT_MS
+    )
 
 
 def ask(page, question: str) -> int:

@@ -1,4 +1,5 @@
 """Fixtures for the web tests: a real server (uvicorn in a thread, free port) over the small-corpus index."""
+
 from __future__ import annotations
 
 import sys

@@ -1,5 +1,6 @@
 """The API against the real app over HTTP: /v1/ask, /v1/chat/completions (read back by the openai client),
 /v1/documents, /healthz, /readyz, and JSON errors with proper status codes."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,11 @@ def test_documents_lists_the_index(live_server, small_doc_ids):
 
 
 def test_ask_returns_cited_clauses(live_server):
-    r = httpx.post(live_server.url + "/v1/ask",
-                   json={"question": "《生成式人工智能服务管理暂行办法》第十二条规定了什么？"}, timeout=60)
+    r = httpx.post(
+        live_server.url + "/v1/ask",
+        json={"question": "《生成式人工智能服务管理暂行办法》第十二条规定了什么？"},
+        timeout=60,
+    )
     assert r.status_code == 200
     body = r.json()
     assert not body["refused"]
@@ -35,21 +39,26 @@ def test_ask_returns_cited_clauses(live_server):
 
 
 def test_ask_filters_restrict_documents(live_server):
-    r = httpx.post(live_server.url + "/v1/ask", json={
-        "question": "深度合成服务提供者的标识义务", "filters": {"doc_id": ["cn-genai-interim-measures-2023"]}},
-        timeout=60)
+    r = httpx.post(
+        live_server.url + "/v1/ask",
+        json={"question": "深度合成服务提供者的标识义务", "filters": {"doc_id": ["cn-genai-interim-measures-2023"]}},
+        timeout=60,
+    )
     cites = r.json()["citations"]
     assert cites and {c["doc_id"] for c in cites} == {"cn-genai-interim-measures-2023"}
 
 
-@pytest.mark.parametrize("payload,status", [
-    ({"question": ""}, 400),
-    ({"question": "   \n\t "}, 400),
-    ({"question": "x" * 10_001}, 400),
-    ({"question": "？？？！！！"}, 400),
-    ({"nothing": 1}, 422),
-    ({"question": ["not", "text"]}, 422),
-])
+@pytest.mark.parametrize(
+    "payload,status",
+    [
+        ({"question": ""}, 400),
+        ({"question": "   \n\t "}, 400),
+        ({"question": "x" * 10_001}, 400),
+        ({"question": "？？？！！！"}, 400),
+        ({"nothing": 1}, 422),
+        ({"question": ["not", "text"]}, 422),
+    ],
+)
 def test_bad_questions_get_json_errors(live_server, payload, status):
     r = httpx.post(live_server.url + "/v1/ask", json=payload, timeout=30)
     assert r.status_code == status
@@ -71,8 +80,9 @@ def test_openai_client_non_streaming(live_server):
     from openai import OpenAI
 
     client = OpenAI(base_url=live_server.url + "/v1", api_key="unused")
-    reply = client.chat.completions.create(model="regqa", messages=[
-        {"role": "user", "content": "深度合成服务提供者提供人脸编辑功能时要取得谁的同意？"}])
+    reply = client.chat.completions.create(
+        model="regqa", messages=[{"role": "user", "content": "深度合成服务提供者提供人脸编辑功能时要取得谁的同意？"}]
+    )
     content = reply.choices[0].message.content
     assert "[1]" in content and "[^1]:" in content  # numbered footnotes
     extra = reply.model_extra["citations"]
@@ -85,8 +95,11 @@ def test_openai_client_streaming(live_server):
     from openai import OpenAI
 
     client = OpenAI(base_url=live_server.url + "/v1", api_key="unused")
-    stream = client.chat.completions.create(model="regqa", stream=True, messages=[
-        {"role": "user", "content": "生成式人工智能服务提供者应当对哪些内容进行标识？"}])
+    stream = client.chat.completions.create(
+        model="regqa",
+        stream=True,
+        messages=[{"role": "user", "content": "生成式人工智能服务提供者应当对哪些内容进行标识？"}],
+    )
     pieces, citations = [], None
     for event in stream:
         if event.choices and event.choices[0].delta.content:
@@ -100,24 +113,39 @@ def test_openai_client_streaming(live_server):
 
 
 def test_chat_completions_follow_up_uses_history(live_server):
-    r = httpx.post(live_server.url + "/v1/chat/completions", json={"messages": [
-        {"role": "user", "content": "深度合成服务提供者发现违法信息要怎么处理？"},
-        {"role": "assistant", "content": "……"},
-        {"role": "user", "content": "那违反了怎么处罚？"}]}, timeout=60)
+    r = httpx.post(
+        live_server.url + "/v1/chat/completions",
+        json={
+            "messages": [
+                {"role": "user", "content": "深度合成服务提供者发现违法信息要怎么处理？"},
+                {"role": "assistant", "content": "……"},
+                {"role": "user", "content": "那违反了怎么处罚？"},
+            ]
+        },
+        timeout=60,
+    )
     assert r.status_code == 200
     units = {(c["doc_id"], c["unit"]) for c in r.json()["citations"]}
     assert any(d == "cn-deep-synthesis-provisions-2022" for d, _ in units)
 
 
 def test_chat_completions_rejects_a_conversation_not_ending_with_the_user(live_server):
-    r = httpx.post(live_server.url + "/v1/chat/completions",
-                   json={"messages": [{"role": "assistant", "content": "hi"}]})
+    r = httpx.post(
+        live_server.url + "/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]}
+    )
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request"
 
 
 def test_sse_stream_is_well_formed(live_server):
-    with httpx.stream("POST", live_server.url + "/v1/chat/completions", timeout=60, json={
-            "stream": True, "messages": [{"role": "user", "content": "What does paragraph 7 of resolution 78/311 encourage?"}]}) as r:
+    with httpx.stream(
+        "POST",
+        live_server.url + "/v1/chat/completions",
+        timeout=60,
+        json={
+            "stream": True,
+            "messages": [{"role": "user", "content": "What does paragraph 7 of resolution 78/311 encourage?"}],
+        },
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         raw = r.read().decode("utf-8")
     # one "data: …" line and a blank line per event, "\n" line ends, no comment (keep-alive) lines

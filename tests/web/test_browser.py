@@ -1,10 +1,9 @@
 """The chat UI in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright for Python):
 ask a Chinese question, watch the answer stream in with citations, open a citation, switch a filter."""
+
 from __future__ import annotations
 
-import pytest
 from chat_page import ask, expand_full_text, open_source, source_labels
-
 
 
 def test_chinese_question_streams_a_cited_answer_and_opens_the_clause(page, tmp_path):
@@ -76,11 +75,13 @@ def test_upload_a_document_and_find_it_answerable(browser, tmp_path_factory, cle
         page.locator("#upload input[type=file]").set_input_files(str(source))
         page.wait_for_timeout(1500)
         page.click("#add-documents")
-        page.wait_for_function("document.querySelector('#manage-status').innerText.includes('drone-delivery')",
-                               timeout=120_000)
+        page.wait_for_function(
+            "document.querySelector('#manage-status').innerText.includes('drone-delivery')", timeout=120_000
+        )
         # the table re-renders just after the status line (Gradio shows its progress overlay meanwhile)
-        page.wait_for_function("document.querySelector('#documents-table').innerText.includes('drone-delivery')",
-                               timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('#documents-table').innerText.includes('drone-delivery')", timeout=30_000
+        )
         page.get_by_role("tab", name="Chat / 问答").click()
         n = ask(page, "无人机快递在居民区上空最低飞多高？")
         assert any("无人机快递管理办法" in label for label in source_labels(page, n))
@@ -106,8 +107,9 @@ official_url: "javascript:alert(document.cookie)"
 """
 
 
-def test_sign_in_then_document_html_shows_as_text_and_loads_nothing(browser, tmp_path_factory, clean_index,
-                                                                   settings_factory):
+def test_sign_in_then_document_html_shows_as_text_and_loads_nothing(
+    browser, tmp_path_factory, clean_index, settings_factory
+):
     """With auth on, the UI sends a browser to the login page; after signing in, a clause holding an <img> tag
     (and a javascript: official link) is shown as text: the browser never requests the image."""
     import http.server
@@ -131,12 +133,21 @@ def test_sign_in_then_document_html_shows_as_text_and_loads_nothing(browser, tmp
     threading.Thread(target=beacon.serve_forever, daemon=True).start()
     from assistant.security import hash_password
 
-    server = private_server(tmp_path_factory.mktemp("signin"), clean_index, settings_factory,
-                            auth_users=f"ada:{hash_password('lovelace-1815', rounds=4)}", admin_users="ada")
+    server = private_server(
+        tmp_path_factory.mktemp("signin"),
+        clean_index,
+        settings_factory,
+        auth_users=f"ada:{hash_password('lovelace-1815', rounds=4)}",
+        admin_users="ada",
+    )
     try:
         doc = HTML_PROBE_DOC.format(beacon=f"http://127.0.0.1:{beacon.server_port}")
-        r = httpx.post(server.url + "/v1/documents?wait=120", files={"file": ("probe.md", doc.encode())},
-                       auth=("ada", "lovelace-1815"), timeout=130)
+        r = httpx.post(
+            server.url + "/v1/documents?wait=120",
+            files={"file": ("probe.md", doc.encode())},
+            auth=("ada", "lovelace-1815"),
+            timeout=130,
+        )
         assert r.status_code == 200, r.text
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()

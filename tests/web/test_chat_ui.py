@@ -1,6 +1,7 @@
 """The chat people use, in a real headless Chromium over a real server: Enter / Shift+Enter, inline citations
 opening the clause with its span marked, earlier answers keeping their sources, one reset for screen and
 history, the phone layout, copy and export, feedback, and the Documents tab."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -23,9 +24,12 @@ def box(page, selector: str) -> dict:
 
 
 def inside(outer: dict, inner: dict, slack: float = 1.0) -> bool:
-    return (inner["x"] >= outer["x"] - slack and inner["y"] >= outer["y"] - slack
-            and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
-            and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack)
+    return (
+        inner["x"] >= outer["x"] - slack
+        and inner["y"] >= outer["y"] - slack
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + slack
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + slack
+    )
 
 
 def viewport(page) -> dict:
@@ -117,8 +121,9 @@ def test_new_chat_clears_the_screen_and_the_history(page):
 
 # ---- 5. phone layout -----------------------------------------------------------------------------------------
 def test_phone_layout_input_visible_clause_sheet_filters_behind_a_button(browser, live_server, tmp_path):
-    context, page = open_page(browser, live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True,
-                              has_touch=True)
+    context, page = open_page(
+        browser, live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     try:
         assert inside(viewport(page), box(page, "#question textarea"))
         assert inside(viewport(page), box(page, "#send"))
@@ -255,8 +260,10 @@ def choose(page, selector: str, text: str) -> None:
 
 def test_documents_tab_ids_badges_filter_and_confirmed_removal(browser, writable_server, tmp_path):
     server, _ = writable_server
-    for name, text, doc_id in (("Drone Delivery.md", REVOKED_UPLOAD, "drone-delivery"),
-                               ("robot-barista.md", UNKNOWN_STATUS_UPLOAD, "robot-barista")):
+    for name, text, doc_id in (
+        ("Drone Delivery.md", REVOKED_UPLOAD, "drone-delivery"),
+        ("robot-barista.md", UNKNOWN_STATUS_UPLOAD, "robot-barista"),
+    ):
         r = httpx.post(server.url + "/v1/documents?wait=120", files={"file": (name, text.encode())}, timeout=130)
         assert r.status_code == 200, r.text
         assert r.json()["report"]["added"] == [doc_id]  # the file's name, no random suffix
@@ -285,16 +292,20 @@ def test_documents_tab_ids_badges_filter_and_confirmed_removal(browser, writable
         choose(page, "#removable", "drone-delivery")
         page.click("#remove-document")
         page.click("#remove-yes")
-        page.wait_for_function("document.querySelector('#manage-status').innerText.includes('drone-delivery')",
-                               timeout=120_000)
-        page.wait_for_function("!document.querySelector('#documents-table tr[data-doc-id=\"drone-delivery\"]')",
-                               timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('#manage-status').innerText.includes('drone-delivery')", timeout=120_000
+        )
+        page.wait_for_function(
+            "!document.querySelector('#documents-table tr[data-doc-id=\"drone-delivery\"]')", timeout=30_000
+        )
 
         page.get_by_role("tab", name="Chat / 问答").click()
         choose(page, "#jurisdiction", "INTL")
         page.get_by_role("tab", name="Documents / 文件库").click()
-        page.wait_for_function("!document.querySelector('#documents-table tr[data-doc-id=\"cn-genai-interim-"
-                               "measures-2023\"]')", timeout=20_000)
+        page.wait_for_function(
+            "!document.querySelector('#documents-table tr[data-doc-id=\"cn-genai-interim-measures-2023\"]')",
+            timeout=20_000,
+        )
         ids = page.locator("#documents-table tr[data-doc-id]").evaluate_all("rows => rows.map(r => r.dataset.docId)")
         assert sorted(ids) == ["robot-barista", "un-ga-res-78-311-2024"]
         assert "CN" not in page.inner_text("#timeline-table")

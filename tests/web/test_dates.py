@@ -1,5 +1,6 @@
 """The as-of date over real HTTP, in the CLI and in the UI (issue 14 part 2), on a real index of the EU AI Act and
 the GenAI Interim Measures: each citation says from when it applies and whether it is in effect on that date."""
+
 from __future__ import annotations
 
 import subprocess
@@ -57,15 +58,23 @@ def test_when_question_puts_the_date_first_in_english_and_chinese(dated_server):
 def test_malformed_as_of_is_a_400_in_both_endpoints(dated_server):
     bad = ask(dated_server, "What does Article 5 of the EU AI Act prohibit?", as_of="2025-13-01")
     assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_as_of"
-    chat = httpx.post(dated_server.url + "/v1/chat/completions", timeout=60, json={
-        "messages": [{"role": "user", "content": "Article 5 EU AI Act"}], "as_of": "June 2025"})
+    chat = httpx.post(
+        dated_server.url + "/v1/chat/completions",
+        timeout=60,
+        json={"messages": [{"role": "user", "content": "Article 5 EU AI Act"}], "as_of": "June 2025"},
+    )
     assert chat.status_code == 400 and "YYYY-MM-DD" in chat.json()["error"]["message"]
 
 
 def test_chat_completions_take_as_of_as_an_extra_field(dated_server):
-    body = httpx.post(dated_server.url + "/v1/chat/completions", timeout=120, json={
-        "messages": [{"role": "user", "content": "What does Article 53 of the EU AI Act require?"}],
-        "as_of": "2025-06-01"}).json()
+    body = httpx.post(
+        dated_server.url + "/v1/chat/completions",
+        timeout=120,
+        json={
+            "messages": [{"role": "user", "content": "What does Article 53 of the EU AI Act require?"}],
+            "as_of": "2025-06-01",
+        },
+    ).json()
     cit = next(c for c in body["citations"] if c["unit"] == "Article 53")
     assert cit["in_effect"] is False and cit["applies_from"] == "2025-08-02"
     assert "not yet applicable on 2025-06-01" in body["choices"][0]["message"]["content"]

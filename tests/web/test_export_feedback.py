@@ -1,5 +1,6 @@
 """Export (plain text, Markdown, DOCX; ``POST /v1/export``) and feedback (``POST /v1/feedback``, declined
 questions, ``regqa feedback``) on real answers from the real app over HTTP, with a real SQLite file."""
+
 from __future__ import annotations
 
 import io
@@ -46,6 +47,7 @@ def answers(live_server) -> dict[str, dict]:
 
 # ---- plain text ---------------------------------------------------------------------------------------------
 
+
 def test_answer_as_text_puts_the_lead_first_then_the_clauses_then_full_references(answers):
     answer = {**answers[LABELLING], "lead": LEAD}
     assert answer["citations"] and "**" in answer["text"] and "\n> " in answer["text"]  # Markdown going in
@@ -82,10 +84,13 @@ def test_a_declined_answer_as_text_says_so_and_lists_no_references(answers):
 
 # ---- Markdown and DOCX ----------------------------------------------------------------------------------------
 
+
 def turns_of(answers: dict[str, dict], lead: str = LEAD) -> list[dict]:
-    return [{"question": LABELLING, "answer": {**answers[LABELLING], "lead": lead}},
-            {"question": UN_QUESTION, "answer": answers[UN_QUESTION]},
-            {"question": COLORADO, "answer": answers[COLORADO]}]
+    return [
+        {"question": LABELLING, "answer": {**answers[LABELLING], "lead": lead}},
+        {"question": UN_QUESTION, "answer": answers[UN_QUESTION]},
+        {"question": COLORADO, "answer": answers[COLORADO]},
+    ]
 
 
 def test_conversation_markdown_has_a_title_the_date_and_every_turn_with_lead_clauses_and_references(answers):
@@ -125,19 +130,23 @@ def test_conversation_docx_opens_and_holds_the_lead_the_clauses_and_linked_refer
     quotes = [text for style, text in paragraphs if style == "Quote"]
     assert any(text.startswith(first["quote"].strip().splitlines()[0]) and text.endswith("[1]") for text in quotes)
     references = [text for style, text in paragraphs if style == "List Bullet"]
-    assert any(text.startswith("[1] ") and first["title"] in text and first["source_url"] in text
-               for text in references)
+    assert any(
+        text.startswith("[1] ") and first["title"] in text and first["source_url"] in text for text in references
+    )
     links = {rel.target_ref for rel in document.part.rels.values() if rel.reltype.endswith("/hyperlink")}
     assert first["source_url"] in links and answers[UN_QUESTION]["citations"][0]["source_url"] in links
 
 
-@pytest.mark.parametrize("turns,message", [
-    ([], "non-empty"),
-    ([{"question": "q", "answer": "just text"}], "answer object"),
-    ([{"question": "q", "answer": {"text": "t", "citations": "none"}}], "citations"),
-    ([{"question": "q", "answer": {"text": "t", "citations": [{"n": "1"}]}}], "must be a number"),
-    ([{"question": "q", "answer": {"text": "t"}}] * 3, "too many turns"),
-])
+@pytest.mark.parametrize(
+    "turns,message",
+    [
+        ([], "non-empty"),
+        ([{"question": "q", "answer": "just text"}], "answer object"),
+        ([{"question": "q", "answer": {"text": "t", "citations": "none"}}], "citations"),
+        ([{"question": "q", "answer": {"text": "t", "citations": [{"n": "1"}]}}], "must be a number"),
+        ([{"question": "q", "answer": {"text": "t"}}] * 3, "too many turns"),
+    ],
+)
 def test_malformed_conversations_are_refused_clearly(turns, message):
     for export in (conversation_markdown, conversation_docx):
         with pytest.raises(InvalidExport, match=message):
@@ -146,12 +155,12 @@ def test_malformed_conversations_are_refused_clearly(turns, message):
 
 # ---- POST /v1/export -----------------------------------------------------------------------------------------
 
+
 def test_export_endpoint_returns_markdown_and_docx_attachments(live_server, answers):
     turns = turns_of(answers)
     md = httpx.post(live_server.url + "/v1/export", json={"turns": turns, "format": "markdown"}, timeout=60)
     assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
-    assert re.fullmatch(r'attachment; filename="regqa-conversation-\d{8}-\d{6}\.md"',
-                        md.headers["content-disposition"])
+    assert re.fullmatch(r'attachment; filename="regqa-conversation-\d{8}-\d{6}\.md"', md.headers["content-disposition"])
     assert LEAD in md.text and md.text.count("\n## ") == 3
 
     word = httpx.post(live_server.url + "/v1/export", json={"turns": turns, "format": "docx"}, timeout=60)
@@ -161,25 +170,30 @@ def test_export_endpoint_returns_markdown_and_docx_attachments(live_server, answ
     assert LEAD in texts
 
 
-@pytest.mark.parametrize("payload", [
-    {"turns": [], "format": "markdown"},
-    {"turns": [{"question": "q", "answer": {"text": "t"}}], "format": "pdf"},
-    {"turns": [{"question": "q", "answer": "not an answer"}]},
-    {"turns": ["not a turn"]},
-    {"format": "docx"},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"turns": [], "format": "markdown"},
+        {"turns": [{"question": "q", "answer": {"text": "t"}}], "format": "pdf"},
+        {"turns": [{"question": "q", "answer": "not an answer"}]},
+        {"turns": ["not a turn"]},
+        {"format": "docx"},
+    ],
+)
 def test_export_endpoint_refuses_bad_input_with_422(live_server, payload):
     r = httpx.post(live_server.url + "/v1/export", json=payload, timeout=30)
     assert r.status_code == 422 and r.json()["error"]["message"]
 
 
 def test_export_endpoint_refuses_a_body_that_is_not_json(live_server):
-    r = httpx.post(live_server.url + "/v1/export", content=b"{turns", timeout=30,
-                   headers={"content-type": "application/json"})
+    r = httpx.post(
+        live_server.url + "/v1/export", content=b"{turns", timeout=30, headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422
 
 
 # ---- feedback -----------------------------------------------------------------------------------------------
+
 
 def _server_on(settings) -> LiveServer:
     from assistant.web import create_app
@@ -206,9 +220,16 @@ def test_ratings_survive_a_server_restart_and_declined_questions_are_logged(feed
     server = _server_on(feedback_settings)
     try:
         answered = ask(server, LABELLING)
-        r = httpx.post(server.url + "/v1/feedback", timeout=30, json={
-            "answer_id": answered["answer_id"], "rating": -1, "comment": "第十七条 is not the whole answer",
-            "answer": answered})
+        r = httpx.post(
+            server.url + "/v1/feedback",
+            timeout=30,
+            json={
+                "answer_id": answered["answer_id"],
+                "rating": -1,
+                "comment": "第十七条 is not the whole answer",
+                "answer": answered,
+            },
+        )
         assert r.status_code == 200 and r.json() == {"ok": True}
         declined = ask(server, COLORADO)
         assert declined["refused"]
@@ -217,8 +238,11 @@ def test_ratings_survive_a_server_restart_and_declined_questions_are_logged(feed
 
     server = _server_on(feedback_settings)  # a new app and store on the same index dir
     try:
-        r = httpx.post(server.url + "/v1/feedback", timeout=30, json={
-            "answer_id": answered["answer_id"], "rating": 1, "question": LABELLING})
+        r = httpx.post(
+            server.url + "/v1/feedback",
+            timeout=30,
+            json={"answer_id": answered["answer_id"], "rating": 1, "question": LABELLING},
+        )
         assert r.status_code == 200
     finally:
         server.stop()
@@ -240,27 +264,35 @@ def test_ratings_survive_a_server_restart_and_declined_questions_are_logged(feed
 @pytest.fixture(scope="module")
 def feedback_server(tmp_path_factory, clean_index, settings_factory):
     base = tmp_path_factory.mktemp("feedback")
-    settings = settings_factory(base, clean_index.corpus_dir, index_dir=clean_index.settings.index_dir,
-                                feedback_path=base / "feedback.sqlite3", feedback_max_comment_chars=200)
+    settings = settings_factory(
+        base,
+        clean_index.corpus_dir,
+        index_dir=clean_index.settings.index_dir,
+        feedback_path=base / "feedback.sqlite3",
+        feedback_max_comment_chars=200,
+    )
     server = _server_on(settings)
     yield server, settings
     server.stop()
 
 
-@pytest.mark.parametrize("payload", [
-    {"answer_id": "a1b2", "rating": 0},
-    {"answer_id": "a1b2", "rating": 2},
-    {"answer_id": "a1b2", "rating": "1"},
-    {"answer_id": "a1b2", "rating": True},
-    {"answer_id": "a1b2", "rating": 1.0},
-    {"rating": -1},
-    {"answer_id": "", "rating": -1},
-    {"answer_id": "not an id!", "rating": -1},
-    {"answer_id": "a1b2", "rating": -1, "comment": "x" * 201},
-    {"answer_id": "a1b2", "rating": -1, "comment": 5},
-    {"answer_id": "a1b2", "rating": -1, "answer": {"citations": "no"}},
-    ["not", "an", "object"],
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"answer_id": "a1b2", "rating": 0},
+        {"answer_id": "a1b2", "rating": 2},
+        {"answer_id": "a1b2", "rating": "1"},
+        {"answer_id": "a1b2", "rating": True},
+        {"answer_id": "a1b2", "rating": 1.0},
+        {"rating": -1},
+        {"answer_id": "", "rating": -1},
+        {"answer_id": "not an id!", "rating": -1},
+        {"answer_id": "a1b2", "rating": -1, "comment": "x" * 201},
+        {"answer_id": "a1b2", "rating": -1, "comment": 5},
+        {"answer_id": "a1b2", "rating": -1, "answer": {"citations": "no"}},
+        ["not", "an", "object"],
+    ],
+)
 def test_bad_feedback_is_a_422_and_stores_nothing(feedback_server, payload):
     server, settings = feedback_server
     before = FeedbackStore(settings).summary().ratings_total
@@ -272,29 +304,37 @@ def test_bad_feedback_is_a_422_and_stores_nothing(feedback_server, payload):
 
 def test_a_comment_at_the_limit_is_stored(feedback_server):
     server, settings = feedback_server
-    r = httpx.post(server.url + "/v1/feedback", json={"answer_id": "c0ffee", "rating": -1, "comment": "y" * 200},
-                   timeout=30)
+    r = httpx.post(
+        server.url + "/v1/feedback", json={"answer_id": "c0ffee", "rating": -1, "comment": "y" * 200}, timeout=30
+    )
     assert r.status_code == 200
     assert FeedbackStore(settings).summary().worst_rated[0].comments == ["y" * 200]
 
 
 def test_feedback_from_another_site_is_refused(feedback_server):
     server, _ = feedback_server
-    r = httpx.post(server.url + "/v1/feedback", json={"answer_id": "abc", "rating": 1}, timeout=30,
-                   headers={"origin": "https://evil.example"})
+    r = httpx.post(
+        server.url + "/v1/feedback",
+        json={"answer_id": "abc", "rating": 1},
+        timeout=30,
+        headers={"origin": "https://evil.example"},
+    )
     assert r.status_code == 403
 
 
 # ---- the store itself ---------------------------------------------------------------------------------------
 
+
 def test_declined_topics_group_questions_by_their_salient_words(tmp_path, clean_index, settings_factory):
     settings = settings_factory(tmp_path, clean_index.corpus_dir, feedback_path=tmp_path / "fb.sqlite3")
     store = FeedbackStore(settings)
-    for question, kind in [(COLORADO, "unknown-document"),
-                           ("Does the Colorado AI Act apply to deployers?", "foreign-jurisdiction"),
-                           ("科罗拉多州的人工智能法要求什么？", "foreign-jurisdiction"),
-                           ("科罗拉多州人工智能法何时生效？", "foreign-jurisdiction"),
-                           ("What did OpenAI get fined for?", "events")]:
+    for question, kind in [
+        (COLORADO, "unknown-document"),
+        ("Does the Colorado AI Act apply to deployers?", "foreign-jurisdiction"),
+        ("科罗拉多州的人工智能法要求什么？", "foreign-jurisdiction"),
+        ("科罗拉多州人工智能法何时生效？", "foreign-jurisdiction"),
+        ("What did OpenAI get fined for?", "events"),
+    ]:
         store.log_declined(question, kind, "zh" if "科" in question else "en")
     summary = store.summary(limit=2)
     assert summary.declined_total == 5
@@ -331,16 +371,27 @@ def test_concurrent_ratings_are_all_kept(tmp_path, clean_index, settings_factory
 
 
 def test_rating_validation_in_the_store(tmp_path, clean_index, settings_factory):
-    settings = settings_factory(tmp_path, clean_index.corpus_dir, feedback_path=tmp_path / "fb.sqlite3",
-                                feedback_max_comment_chars=10)
+    settings = settings_factory(
+        tmp_path, clean_index.corpus_dir, feedback_path=tmp_path / "fb.sqlite3", feedback_max_comment_chars=10
+    )
     store = FeedbackStore(settings)
     for args in (("id1", 0), ("id1", True), ("bad id", 1), (None, 1)):
         with pytest.raises(InvalidFeedback):
             store.add_rating(*args)
     with pytest.raises(InvalidFeedback, match="comment is too long"):
         store.add_rating("id1", -1, "x" * 11)
-    store.rate_answer({"answer_id": "id2", "question": "q", "text": "t", "citations": [{"label": "L"}],
-                       "refused": False, "language": "en"}, -1, "why")
+    store.rate_answer(
+        {
+            "answer_id": "id2",
+            "question": "q",
+            "text": "t",
+            "citations": [{"label": "L"}],
+            "refused": False,
+            "language": "en",
+        },
+        -1,
+        "why",
+    )
     worst = store.summary().worst_rated
     assert [(a.answer_id, a.question, a.citations, a.comments) for a in worst] == [("id2", "q", ["L"], ["why"])]
 
@@ -365,8 +416,13 @@ def test_declined_logging_can_be_turned_off(tmp_path, clean_index):
 def test_with_auth_on_feedback_and_export_need_a_signed_in_caller(tmp_path, clean_index, settings_factory, answers):
     import sqlite3
 
-    settings = settings_factory(tmp_path, clean_index.corpus_dir, index_dir=clean_index.settings.index_dir,
-                                feedback_path=tmp_path / "fb.sqlite3", api_token="tok-feedback")
+    settings = settings_factory(
+        tmp_path,
+        clean_index.corpus_dir,
+        index_dir=clean_index.settings.index_dir,
+        feedback_path=tmp_path / "fb.sqlite3",
+        api_token="tok-feedback",
+    )
     server = _server_on(settings)
     try:
         rating = {"answer_id": "feedface", "rating": -1, "comment": "too long"}
@@ -379,5 +435,6 @@ def test_with_auth_on_feedback_and_export_need_a_signed_in_caller(tmp_path, clea
     finally:
         server.stop()
     with sqlite3.connect(tmp_path / "fb.sqlite3") as conn:
-        assert conn.execute("SELECT answer_id, rating, comment, user FROM ratings").fetchall() == \
-            [("feedface", -1, "too long", "__token__")]
+        assert conn.execute("SELECT answer_id, rating, comment, user FROM ratings").fetchall() == [
+            ("feedface", -1, "too long", "__token__")
+        ]

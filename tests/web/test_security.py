@@ -1,5 +1,6 @@
 """Security of the running app over real HTTP: each finding of the security probe (issue 10), reproduced as the
 probe did it, and refused now. Every server here runs on a private copy of the small-corpus index."""
+
 from __future__ import annotations
 
 import base64
@@ -12,9 +13,9 @@ import zipfile
 
 import httpx
 import pytest
+from support.live_server import private_server
 
 from assistant.security import hash_password
-from support.live_server import private_server
 
 DOC = """---
 id: test-security-probe-doc
@@ -55,8 +56,14 @@ def open_server(tmp_path_factory, clean_index, settings_factory):
 @pytest.fixture(scope="module")
 def uploads_server(tmp_path_factory, clean_index, settings_factory):
     """Open mode with uploads explicitly enabled: every visitor is an admin."""
-    server = private_server(tmp_path_factory.mktemp("open-uploads"), clean_index, settings_factory,
-                            open_uploads=True, upload_max_mb=0.5, upload_max_unpacked_mb=2)
+    server = private_server(
+        tmp_path_factory.mktemp("open-uploads"),
+        clean_index,
+        settings_factory,
+        open_uploads=True,
+        upload_max_mb=0.5,
+        upload_max_unpacked_mb=2,
+    )
     yield server
     server.stop()
 
@@ -66,10 +73,16 @@ ADMIN_HASH = hash_password("adminpw", rounds=4)
 
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory, clean_index, settings_factory):
-    server = private_server(tmp_path_factory.mktemp("secure"), clean_index, settings_factory,
-                            auth_users=f"admin:{ADMIN_HASH},reader:readerpw,zh:密码ümlaut",
-                            admin_users="admin", auth_max_failures_per_client=1000,
-                            auth_max_failures_per_user=5, auth_lockout_s=60)
+    server = private_server(
+        tmp_path_factory.mktemp("secure"),
+        clean_index,
+        settings_factory,
+        auth_users=f"admin:{ADMIN_HASH},reader:readerpw,zh:密码ümlaut",
+        admin_users="admin",
+        auth_max_failures_per_client=1000,
+        auth_max_failures_per_user=5,
+        auth_lockout_s=60,
+    )
     yield server
     server.stop()
 
@@ -111,7 +124,9 @@ def test_uploads_enabled_still_cannot_name_files_outside_gradios_upload_folder(u
 def test_gradio_upload_route_is_gated_and_size_limited(open_server, uploads_server, auth_server):
     files = {"files": ("a.md", b"# x\n\nhello", "text/markdown")}
     assert httpx.post(open_server.url + "/gradio_api/upload", files=files).status_code == 403
-    assert httpx.post(auth_server.url + "/gradio_api/upload", files=files, auth=("reader", "readerpw")).status_code == 403
+    assert (
+        httpx.post(auth_server.url + "/gradio_api/upload", files=files, auth=("reader", "readerpw")).status_code == 403
+    )
     big = {"files": ("big.md", b"a" * 600_000, "text/markdown")}
     assert httpx.post(uploads_server.url + "/gradio_api/upload", files=big).status_code == 413
     r = httpx.post(uploads_server.url + "/gradio_api/upload", files=files)
@@ -119,19 +134,24 @@ def test_gradio_upload_route_is_gated_and_size_limited(open_server, uploads_serv
 
 
 def test_non_admin_cannot_trigger_document_events(auth_server):
-    status, body = gradio_call(auth_server.url, "add_documents", [[file_data("/etc/hostname")]],
-                               auth=("reader", "readerpw"))
+    status, body = gradio_call(
+        auth_server.url, "add_documents", [[file_data("/etc/hostname")]], auth=("reader", "readerpw")
+    )
     assert status == 403, body
-    status, body = gradio_call(auth_server.url, "remove_document", ["cn-genai-interim-measures-2023"],
-                               auth=("reader", "readerpw"))
+    status, body = gradio_call(
+        auth_server.url, "remove_document", ["cn-genai-interim-measures-2023"], auth=("reader", "readerpw")
+    )
     assert status == 403, body
 
 
 # --- 2. cross-site uploads ------------------------------------------------------------------------------------
 def test_cross_site_multipart_upload_is_refused(uploads_server, auth_server):
     files = {"file": ("x.md", DOC.encode(), "text/markdown")}
-    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
-                    {"Referer": "http://evil.example/page.html"}):
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "http://evil.example/page.html"},
+    ):
         r = httpx.post(uploads_server.url + "/v1/documents", files=files, headers=headers)
         assert r.status_code == 403, (headers, r.text)
         r = httpx.post(auth_server.url + "/v1/documents", files=files, headers=headers, auth=("admin", "adminpw"))
@@ -160,8 +180,7 @@ def test_token_only_auth_protects_the_ui_and_its_api(token_server):
     assert httpx.get(url + "/healthz").status_code == 200
     # the token signs a browser in on the login page (as admin), and the session then opens the UI
     with httpx.Client(base_url=url) as client:
-        r = client.post("/login", data={"username": "", "password": "tok-xyz", "next": "/"},
-                        headers={"Origin": url})
+        r = client.post("/login", data={"username": "", "password": "tok-xyz", "next": "/"}, headers={"Origin": url})
         assert r.status_code == 303 and r.headers["location"] == "/"
         assert client.get("/config").status_code == 200
         assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
@@ -181,8 +200,11 @@ def test_huge_history_is_refused_quickly(open_server):
     many = [{"role": "user" if i % 2 == 0 else "assistant", "content": "第十二条"} for i in range(60)]
     r = httpx.post(open_server.url + "/v1/ask", json={"question": "那罚款呢？", "history": many}, timeout=60)
     assert r.status_code == 400 and "60 turns" in r.json()["error"]["message"]
-    messages = [{"role": "user", "content": "x" * 30_000}, {"role": "assistant", "content": "y"},
-                {"role": "user", "content": "深度合成标识"}]
+    messages = [
+        {"role": "user", "content": "x" * 30_000},
+        {"role": "assistant", "content": "y"},
+        {"role": "user", "content": "深度合成标识"},
+    ]
     r = httpx.post(open_server.url + "/v1/chat/completions", json={"messages": messages}, timeout=60)
     assert r.status_code == 400
     assert time.time() - started < 10
@@ -210,7 +232,9 @@ def test_non_ascii_passwords_and_uniform_failures(auth_server):
 
 def test_failed_logins_are_throttled_even_for_the_right_password(auth_server):
     for _ in range(5):
-        assert httpx.post(auth_server.url + "/login", data={"username": "admin", "password": "guess"}).status_code == 401
+        assert (
+            httpx.post(auth_server.url + "/login", data={"username": "admin", "password": "guess"}).status_code == 401
+        )
     r = httpx.post(auth_server.url + "/login", data={"username": "admin", "password": "adminpw"})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     assert httpx.get(auth_server.url + "/v1/documents", auth=("admin", "adminpw")).status_code == 429
@@ -218,8 +242,13 @@ def test_failed_logins_are_throttled_even_for_the_right_password(auth_server):
 
 
 def test_regqa_passwd_prints_a_hash_that_signs_in(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "assistant.cli", "passwd", "carol", "--stdin"], input="s3cret-é\n",
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "passwd", "carol", "--stdin"],
+        input="s3cret-é\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     user, _, hashed = out.stdout.strip().partition(":")
     assert user == "carol" and hashed.startswith("$2") and "s3cret" not in out.stdout
@@ -231,14 +260,20 @@ def test_regqa_passwd_prints_a_hash_that_signs_in(tmp_path):
 
 # --- 6. rendering, request bodies, upload edge cases -----------------------------------------------------------
 def test_javascript_links_and_html_in_documents_are_inert(uploads_server):
-    r = httpx.post(uploads_server.url + "/v1/documents?wait=120", files={"file": ("probe.md", DOC.encode())},
-                   timeout=130)
+    r = httpx.post(
+        uploads_server.url + "/v1/documents?wait=120", files={"file": ("probe.md", DOC.encode())}, timeout=130
+    )
     assert r.status_code == 200 and r.json()["report"]["added"] == ["test-security-probe-doc"], r.text
-    answer = httpx.post(uploads_server.url + "/v1/ask", json={"question": "无人机配送要买什么保险？"}, timeout=60).json()
+    answer = httpx.post(
+        uploads_server.url + "/v1/ask", json={"question": "无人机配送要买什么保险？"}, timeout=60
+    ).json()
     cite = next(c for c in answer["citations"] if c["doc_id"] == "test-security-probe-doc")
     assert cite["source_url"] == ""
-    chat = httpx.post(uploads_server.url + "/v1/chat/completions", timeout=60,
-                      json={"messages": [{"role": "user", "content": "无人机配送要买什么保险？"}]}).json()
+    chat = httpx.post(
+        uploads_server.url + "/v1/chat/completions",
+        timeout=60,
+        json={"messages": [{"role": "user", "content": "无人机配送要买什么保险？"}]},
+    ).json()
     assert "javascript:" not in chat["choices"][0]["message"]["content"]
     from assistant.answering.models import Citation
     from assistant.web.ui import as_text, clause_panel
@@ -250,8 +285,11 @@ def test_javascript_links_and_html_in_documents_are_inert(uploads_server):
 
 
 def test_non_string_content_part_is_a_422(open_server):
-    r = httpx.post(open_server.url + "/v1/chat/completions", timeout=30,
-                   json={"messages": [{"role": "user", "content": [{"type": "text", "text": {"nested": 1}}]}]})
+    r = httpx.post(
+        open_server.url + "/v1/chat/completions",
+        timeout=30,
+        json={"messages": [{"role": "user", "content": [{"type": "text", "text": {"nested": 1}}]}]},
+    )
     assert r.status_code == 422
 
 
@@ -282,8 +320,9 @@ def test_docx_that_inflates_past_the_limit_is_refused_before_parsing(uploads_ser
 
 def test_duplicate_ids_are_refused_and_removal_takes_every_copy(uploads_server):
     doc = DOC.replace("test-security-probe-doc", "test-duplicate-doc")
-    first = httpx.post(uploads_server.url + "/v1/documents?wait=120", files={"file": ("one.md", doc.encode())},
-                       timeout=130)
+    first = httpx.post(
+        uploads_server.url + "/v1/documents?wait=120", files={"file": ("one.md", doc.encode())}, timeout=130
+    )
     assert first.status_code == 200, first.text
     second = httpx.post(uploads_server.url + "/v1/documents", files={"file": ("two.md", doc.encode())}, timeout=60)
     assert second.status_code == 409 and "already uploaded" in second.json()["error"]["message"]
@@ -296,8 +335,9 @@ def test_concurrent_uploads_share_one_reindex_at_a_time(uploads_server):
     docs = [DOC.replace("test-security-probe-doc", f"test-concurrent-{i}") for i in range(3)]
 
     def upload(i):
-        return httpx.post(uploads_server.url + "/v1/documents", files={"file": (f"c{i}.md", docs[i].encode())},
-                          timeout=60)
+        return httpx.post(
+            uploads_server.url + "/v1/documents", files={"file": (f"c{i}.md", docs[i].encode())}, timeout=60
+        )
 
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         responses = list(pool.map(upload, range(3)))
@@ -330,8 +370,11 @@ def test_bodies_are_bounded_even_without_a_content_length(open_server, auth_serv
     huge = b'{"question": "' + b"a" * 3_000_000 + b'"}'
     r = httpx.post(open_server.url + "/v1/ask", content=huge, headers={"Content-Type": "application/json"})
     assert r.status_code == 413
-    r = httpx.post(auth_server.url + "/login", content=b"username=x&password=" + b"a" * 3_000_000,
-                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = httpx.post(
+        auth_server.url + "/login",
+        content=b"username=x&password=" + b"a" * 3_000_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 413
 
     def chunks():  # chunked transfer: no Content-Length to refuse up front
@@ -349,8 +392,11 @@ def test_bodies_are_bounded_even_without_a_content_length(open_server, auth_serv
 
 
 def test_foreign_host_headers_are_refused(open_server, uploads_server):
-    r = httpx.post(uploads_server.url + "/v1/documents", files={"file": ("x.md", DOC.encode())},
-                   headers={"Host": "attacker.example:7913", "Origin": "http://attacker.example:7913"})
+    r = httpx.post(
+        uploads_server.url + "/v1/documents",
+        files={"file": ("x.md", DOC.encode())},
+        headers={"Host": "attacker.example:7913", "Origin": "http://attacker.example:7913"},
+    )
     assert r.status_code == 400
     assert httpx.get(open_server.url + "/v1/documents", headers={"Host": "attacker.example"}).status_code == 400
 
@@ -376,15 +422,20 @@ def test_sessions_end_at_logout_and_when_the_credential_changes(auth_server, tmp
 
 
 def test_every_gradio_route_to_document_events_is_refused(open_server, auth_server):
-    for path in ("/gradio_api/run/remove_document", "/gradio_api/api/add_documents",
-                 "/gradio_api/call/v2/add_documents"):
+    for path in (
+        "/gradio_api/run/remove_document",
+        "/gradio_api/api/add_documents",
+        "/gradio_api/call/v2/add_documents",
+    ):
         r = httpx.post(open_server.url + path, json={"data": ["x"]})
         assert r.status_code == 403, (path, r.status_code)
     config = httpx.get(open_server.url + "/config").json()
     index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "remove_document")
     for fn_index in (index, str(index), float(index)):
-        r = httpx.post(open_server.url + "/gradio_api/queue/join",
-                       json={"fn_index": fn_index, "data": ["x"], "session_hash": "abc"})
+        r = httpx.post(
+            open_server.url + "/gradio_api/queue/join",
+            json={"fn_index": fn_index, "data": ["x"], "session_hash": "abc"},
+        )
         assert r.status_code == 403, fn_index
 
 

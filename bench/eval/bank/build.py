@@ -12,6 +12,7 @@ appears in every split. The test split is frozen: measured once, at the end, and
 
 Writes bench/eval/bank/{train,validation,test}.jsonl and bench/eval/bank/report.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,18 @@ from ingest.catalog import load_catalog  # noqa: E402
 from ingest.loaders import load_document  # noqa: E402
 from ingest.splitter import chunk_document  # noqa: E402
 
-TYPES = {"factoid", "obligation", "definition", "scenario", "lookup", "cross-lingual", "cross-doc", "comparison",
-         "follow-up", "unanswerable"}
+TYPES = {
+    "factoid",
+    "obligation",
+    "definition",
+    "scenario",
+    "lookup",
+    "cross-lingual",
+    "cross-doc",
+    "comparison",
+    "follow-up",
+    "unanswerable",
+}
 SPLITS = (("train", 60), ("validation", 20), ("test", 20))
 
 
@@ -94,8 +105,8 @@ class Corpus:
             if text is None:  # English: compare with whitespace kept but collapsed
                 continue
             for i in range(0, max(0, len(q) - width + 1)):
-                if q[i:i + width] in text:
-                    return f"question copies {q[i:i + width]!r} from {doc}"
+                if q[i : i + width] in text:
+                    return f"question copies {q[i : i + width]!r} from {doc}"
         return None
 
 
@@ -123,8 +134,15 @@ def check_item(item: dict, corpus: Corpus, english_text: dict[str, str]) -> list
         problem = corpus.copies(item["question"], "zh", docs)
     else:
         q = re.sub(r"\s+", " ", item["question"])
-        problem = next((f"question copies {q[i:i + 25]!r}" for doc in docs for i in range(len(q) - 24)
-                        if q[i:i + 25] in english_text[doc]), None)
+        problem = next(
+            (
+                f"question copies {q[i : i + 25]!r}"
+                for doc in docs
+                for i in range(len(q) - 24)
+                if q[i : i + 25] in english_text[doc]
+            ),
+            None,
+        )
     if problem:
         problems.append(problem)
     return problems
@@ -173,19 +191,31 @@ def main() -> None:
         "by_split": {k: len(v) for k, v in sorted(by_split.items())},
         "by_type": dict(collections.Counter(i["type"] for i in items).most_common()),
         "by_lang": dict(collections.Counter(i["lang"] for i in items)),
-        "scenario_or_colloquial": round(sum(i["type"] == "scenario" or bool(i.get("colloquial"))
-                                            for i in items) / n, 3),
-        "cross_lingual": round(sum(i["type"] == "cross-lingual" or any(
-            (g["doc_id"].startswith("cn-")) != (i["lang"] == "zh") for g in i["gold"]) for i in items) / n, 3),
+        "scenario_or_colloquial": round(
+            sum(i["type"] == "scenario" or bool(i.get("colloquial")) for i in items) / n, 3
+        ),
+        "cross_lingual": round(
+            sum(
+                i["type"] == "cross-lingual"
+                or any((g["doc_id"].startswith("cn-")) != (i["lang"] == "zh") for g in i["gold"])
+                for i in items
+            )
+            / n,
+            3,
+        ),
         "with_dependent_history": round(sum(i.get("history_kind") == "dependent" for i in items) / n, 3),
         "with_unrelated_history": round(sum(i.get("history_kind") == "unrelated" for i in items) / n, 3),
         "unanswerable": round(sum(i["type"] == "unanswerable" for i in items) / n, 3),
-        "unanswerable_kinds": dict(collections.Counter(i.get("unanswerable_kind", "?") for i in items
-                                                       if i["type"] == "unanswerable").most_common()),
+        "unanswerable_kinds": dict(
+            collections.Counter(
+                i.get("unanswerable_kind", "?") for i in items if i["type"] == "unanswerable"
+            ).most_common()
+        ),
         "documents_in_gold": len({g["doc_id"] for i in items for g in i["gold"]}),
     }
-    (HERE / "report.json").write_text(json.dumps({"mix": mix, "dropped": dropped}, ensure_ascii=False, indent=1),
-                                      encoding="utf-8")
+    (HERE / "report.json").write_text(
+        json.dumps({"mix": mix, "dropped": dropped}, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     print(json.dumps(mix, ensure_ascii=False, indent=1))
 
 

@@ -1,5 +1,6 @@
 """Comparison answers (issue 14, part 3): each side gets its citations, and the extractive answer opens with a
 per-side table of verbatim sentences; the generative answer is asked for one."""
+
 from __future__ import annotations
 
 from assistant.answering.comparison import comparison_table, key_sentence
@@ -21,8 +22,9 @@ def test_comparison_of_two_named_texts_cites_both_within_the_first_three(service
     first = [c.doc_id for c in answer.citations[:3]]
     assert "cn-ai-content-labeling-measures-2025" in first and "eu-ai-act-2024" in first, first
     assert "对比" in answer.text and "| 方面 |" in answer.text
-    assert {n for n in (1, 2, 3, 4) if f"[{n}]" in answer.lead} & {c.n for c in answer.citations
-                                                                   if c.doc_id == "eu-ai-act-2024"}  # both sides lead
+    assert {n for n in (1, 2, 3, 4) if f"[{n}]" in answer.lead} & {
+        c.n for c in answer.citations if c.doc_id == "eu-ai-act-2024"
+    }  # both sides lead
     english = service.answer("How do the top fines under China's PIPL compare with the AI Act's highest fines?")
     first = [c.doc_id for c in english.citations[:3]]
     assert "cn-personal-information-protection-law-2021" in first and "eu-ai-act-2024" in first, first

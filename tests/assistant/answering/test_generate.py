@@ -1,6 +1,7 @@
 """The generative path against a local fake OpenAI-compatible server (real HTTP, real langchain-openai client):
 citation checking, fallbacks on bad replies, errors and timeouts, streaming, follow-up rewriting, refusals
 that never reach the LLM, and prompt injection in a source clause."""
+
 from __future__ import annotations
 
 import html
@@ -8,12 +9,12 @@ import re
 import time
 
 import pytest
-
 from answer_checks import assert_citations_grounded, assert_extractive, assert_markers_match_citations, body
-from assistant.answering.generate import PROMPTS_DIR
-from assistant.answering.models import Answer
 from corpus_ids import ALGO, GENAI, INJECTED_UNIT, INJECTION, TAG_BREAKOUT, TAG_BREAKOUT_UNIT
 from fake_openai import Reply
+
+from assistant.answering.generate import PROMPTS_DIR
+from assistant.answering.models import Answer
 
 ZH_Q = "生成式人工智能服务提供者应当对哪些内容进行标识？"  # several sources
 ZH_LOOKUP = "《生成式人工智能服务管理暂行办法》第十七条规定了什么？"  # one source
@@ -37,8 +38,9 @@ def run_stream(service, question, **kwargs) -> tuple[list[str], Answer, list[flo
 def sources_of(request) -> dict[int, tuple[str, str]]:
     """id -> (label, text) of the <source> blocks the model was shown."""
     system = request.messages[0]["content"]
-    return {int(m.group(1)): (html.unescape(m.group(2)), html.unescape(m.group(4)))
-            for m in SOURCE_BLOCK.finditer(system)}
+    return {
+        int(m.group(1)): (html.unescape(m.group(2)), html.unescape(m.group(4))) for m in SOURCE_BLOCK.finditer(system)
+    }
 
 
 # ---- the fake itself speaks the OpenAI protocol (checked with the official client) ---------------------------------
@@ -181,11 +183,14 @@ def test_empty_reply_falls_back(generative_service, fake_llm):
 # ---- endpoint failures -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reply, words", [
-    (Reply.malformed(), ("JSON", "Expecting", "decode")),
-    (Reply.error(500), ("500",)),
-    (Reply.error(429, "rate limited"), ("429",)),
-])
+@pytest.mark.parametrize(
+    "reply, words",
+    [
+        (Reply.malformed(), ("JSON", "Expecting", "decode")),
+        (Reply.error(500), ("500",)),
+        (Reply.error(429, "rate limited"), ("429",)),
+    ],
+)
 def test_endpoint_errors_fall_back_with_a_notice(generative_service, fake_llm, reply, words):
     fake_llm.script(reply)
     start = time.perf_counter()
@@ -210,8 +215,11 @@ def test_unreachable_endpoint_falls_back(service, generative_service, fake_llm):
     assert any("大模型接口出错或超时" in n for n in answer.notices)
 
 
-@pytest.mark.parametrize("reply", [Reply.slow(6.0), Reply.stall(6.0, ["提供者应当", "开展安全评估"])],
-                         ids=["slow-to-answer", "stalls-mid-stream"])
+@pytest.mark.parametrize(
+    "reply",
+    [Reply.slow(6.0), Reply.stall(6.0, ["提供者应当", "开展安全评估"])],
+    ids=["slow-to-answer", "stalls-mid-stream"],
+)
 def test_timeout_falls_back_within_about_the_timeout(generative_service, fake_llm, reply):
     timeout = 1.0
     service = generative_service(llm_timeout_s=timeout)
@@ -231,8 +239,13 @@ def test_timeout_falls_back_within_about_the_timeout(generative_service, fake_ll
 
 
 def test_streamed_chunks_arrive_as_several_deltas(generative_service, fake_llm):
-    pieces = ["提供具有舆论属性", "或者社会动员能力的", "生成式人工智能服务的，", "应当开展安全评估[1]，",
-              "并履行算法备案手续[1]。"]
+    pieces = [
+        "提供具有舆论属性",
+        "或者社会动员能力的",
+        "生成式人工智能服务的，",
+        "应当开展安全评估[1]，",
+        "并履行算法备案手续[1]。",
+    ]
     fake_llm.script(Reply.chunks(pieces, interval_s=0.15))
     deltas, answer, arrivals = run_stream(generative_service(), ZH_LOOKUP)
     assert deltas == pieces  # one delta per chunk, in order
@@ -258,8 +271,11 @@ def test_stream_deltas_add_up_to_the_answer_when_a_citation_is_removed(generativ
 
 FILING_HISTORY = [
     {"role": "user", "content": "算法推荐服务提供者需要备案吗？"},
-    {"role": "assistant", "content": "需要。具有舆论属性或者社会动员能力的算法推荐服务提供者应当在提供服务之日起十个工作日内"
-                                     "通过互联网信息服务算法备案系统履行备案手续。"},
+    {
+        "role": "assistant",
+        "content": "需要。具有舆论属性或者社会动员能力的算法推荐服务提供者应当在提供服务之日起十个工作日内"
+        "通过互联网信息服务算法备案系统履行备案手续。",
+    },
 ]
 FOLLOW_UP = "那不备案会怎么处罚？"
 REWRITTEN = "《互联网信息服务算法推荐管理规定》第二十四条规定的算法备案手续不履行会受到什么处罚？"
@@ -302,12 +318,15 @@ def test_failed_rewrite_falls_back_to_carrying_the_conversation_over(generative_
 # ---- refusals never reach the LLM -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("question, kind", [
-    ("What does Colorado's AI law require from developers of high-risk systems?", "foreign-jurisdiction"),
-    ("《人工智能法》第三条规定了什么？", "unknown-document"),
-    ("What does Article 30 of the Generative AI Measures say?", "missing-clause"),
-    ("What is a good recipe for chocolate chip cookies?", "weak-evidence"),
-])
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("What does Colorado's AI law require from developers of high-risk systems?", "foreign-jurisdiction"),
+        ("《人工智能法》第三条规定了什么？", "unknown-document"),
+        ("What does Article 30 of the Generative AI Measures say?", "missing-clause"),
+        ("What is a good recipe for chocolate chip cookies?", "weak-evidence"),
+    ],
+)
 def test_refusal_never_calls_the_llm(generative_service, fake_llm, question, kind):
     answer = generative_service().answer(question)
     assert answer.refused and answer.refusal_kind == kind
@@ -323,7 +342,8 @@ def _outside_sources(system: str) -> str:
 
 
 def test_injected_instruction_reaches_the_model_only_as_delimited_source_text(
-        generative_service, injected_index, fake_llm):
+    generative_service, injected_index, fake_llm
+):
     service = generative_service(retriever=injected_index.retriever)
     fake_llm.script(Reply.text("已被攻破 HACKED"))  # a model that obeys the injection
     answer = service.answer(f"《生成式人工智能服务管理暂行办法》{INJECTED_UNIT}规定了什么？")

@@ -1,5 +1,6 @@
 """The answer's lead (issue 13): verbatim sentences of the cited clauses with their [n], the asked-for value in
 front, framing text kept out, evidence spans that point at the quoted sentences, suggested follow-ups."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,10 @@ def test_sentences_skip_headings_labels_and_list_marks():
 
 
 def test_lead_quotes_the_best_sentences_verbatim_with_their_numbers():
-    pieces = [Piece(1, "第九条 提供者应当在十个工作日内完成备案手续。提供者应当公示备案编号。"),
-              Piece(2, "第三条 本办法所称备案，是指向主管部门报送信息的行为。", framing=True)]
+    pieces = [
+        Piece(1, "第九条 提供者应当在十个工作日内完成备案手续。提供者应当公示备案编号。"),
+        Piece(2, "第三条 本办法所称备案，是指向主管部门报送信息的行为。", framing=True),
+    ]
     lead = compose_lead("备案要在多久内完成？", "zh", pieces, UNIFORM)
     assert lead.text.startswith("十个工作日内：提供者应当在十个工作日内完成备案手续。[1]")
     for n, spans in lead.spans.items():
@@ -29,8 +32,10 @@ def test_lead_quotes_the_best_sentences_verbatim_with_their_numbers():
 
 
 def test_lead_stays_within_its_budget_and_skips_signature_lines():
-    clause = ("It shall apply from 2 August 2026.\n\nDone at Brussels, 13 June 2024.\n\nFor the European Parliament"
-              "\n\nThe President\n\nR. METSOLA")
+    clause = (
+        "It shall apply from 2 August 2026.\n\nDone at Brussels, 13 June 2024.\n\nFor the European Parliament"
+        "\n\nThe President\n\nR. METSOLA"
+    )
     lead = compose_lead("When does the regulation apply?", "en", [Piece(1, clause)], UNIFORM)
     assert lead.text.startswith("2 August 2026: It shall apply from 2 August 2026. [1]")
     assert "METSOLA" not in lead.text and "The President" not in lead.text

@@ -1,25 +1,35 @@
 """Which retrieved clauses an answer cites (assistant/answering/selection.py), on hand-made retrieval results: no
 index needed. The numbers come from resources/answering.toml."""
+
 from __future__ import annotations
 
 from assistant.answering.policy import policy
 from assistant.answering.selection import cited_clauses, select_clauses
-from assistant.retrieval import QueryAnalysis, default_policy
-from assistant.retrieval import RetrievalResult, RetrievedClause
+from assistant.retrieval import QueryAnalysis, RetrievalResult, RetrievedClause, default_policy
 
 MAX_UNITS = 3
 
 
 def clause(doc_id: str, unit: str, score: float, piece: int = 0, parts: int = 1, **signals) -> RetrievedClause:
-    return RetrievedClause(f"{doc_id}:{unit}:{piece}", doc_id, unit, unit, f"text of {doc_id} {unit} ({piece})",
-                           {"doc_id": doc_id, "parts": parts}, score, dict(signals))
+    return RetrievedClause(
+        f"{doc_id}:{unit}:{piece}",
+        doc_id,
+        unit,
+        unit,
+        f"text of {doc_id} {unit} ({piece})",
+        {"doc_id": doc_id, "parts": parts},
+        score,
+        dict(signals),
+    )
 
 
-def result(question: str, clauses: list[RetrievedClause], lookup_hits: list[RetrievedClause] = (),
-           doc_ids: list[str] = ()) -> RetrievalResult:
+def result(
+    question: str, clauses: list[RetrievedClause], lookup_hits: list[RetrievedClause] = (), doc_ids: list[str] = ()
+) -> RetrievalResult:
     intents = frozenset(i.name for i in default_policy().intents if i.pattern.search(question))
-    analysis = QueryAnalysis(question=question, search_text=question, language="en", doc_ids=tuple(doc_ids),
-                             intents=intents)
+    analysis = QueryAnalysis(
+        question=question, search_text=question, language="en", doc_ids=tuple(doc_ids), intents=intents
+    )
     return RetrievalResult(analysis=analysis, clauses=clauses, lookup_hits=list(lookup_hits))
 
 
@@ -55,20 +65,22 @@ def test_a_named_document_gets_its_best_clause_beyond_the_limit():
 def test_a_unit_in_several_pieces_is_quoted_with_its_first_pieces():
     pieces = [clause("a", "5", 1.0 - n / 100, piece=n, parts=4) for n in range(4)]
     selected = select(result("Article 5", pieces))
-    assert [c.chunk_id for c in selected] == [p.chunk_id for p in pieces[:policy().pieces_per_split_unit]]
+    assert [c.chunk_id for c in selected] == [p.chunk_id for p in pieces[: policy().pieces_per_split_unit]]
 
 
 def test_framing_text_is_cited_only_when_first_or_asked_for():
     ranked = [clause("a", "1", 1.0), clause("a", "Recital 3", 0.95), clause("a", "2", 0.9)]
     recital = {ranked[1].chunk_id}
     assert units(select(result("obligations of providers", ranked), recital)) == [("a", "1"), ("a", "2")]
-    assert units(select(result("what does provider mean", ranked), recital)) == [("a", "1"), ("a", "Recital 3"),
-                                                                                ("a", "2")]
+    assert units(select(result("what does provider mean", ranked), recital)) == [
+        ("a", "1"),
+        ("a", "Recital 3"),
+        ("a", "2"),
+    ]
     assert units(select(result("obligations of providers", ranked), {ranked[0].chunk_id}))[0] == ("a", "1")
 
 
 def test_citations_are_grouped_by_document_in_order_of_first_appearance():
     ranked = [clause("a", "1", 1.0), clause("b", "1", 0.99), clause("a", "2", 0.98)]
     res = result("obligations of providers", ranked)
-    assert units(cited_clauses(res, MAX_UNITS, lambda _: False, lambda _: "")) == [("a", "1"), ("a", "2"),
-                                                                                    ("b", "1")]
+    assert units(cited_clauses(res, MAX_UNITS, lambda _: False, lambda _: "")) == [("a", "1"), ("a", "2"), ("b", "1")]
