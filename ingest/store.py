@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -114,10 +114,8 @@ class ClauseStore:
         self.client = open_client(settings)
         name = settings.collection_name
         if rebuild:
-            try:
+            with suppress(Exception):  # absent collection: nothing to delete
                 self.client.delete_collection(name)
-            except Exception:  # absent collection: nothing to delete
-                pass
         if create:
             self.collection = self.client.get_or_create_collection(
                 name,
