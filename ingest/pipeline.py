@@ -30,7 +30,7 @@ from .catalog import CatalogEntry, load_catalog
 from .embeddings import Embedder, load_embedder
 from .keyword_index import sync_keyword_index
 from .loaders import LoadError, corpus_files, load_document
-from .models import Chunk, FileFailure, IngestReport, SourceDocument
+from .models import Chunk, ChunkRow, FileFailure, IngestReport, SourceDocument
 from .obligations import sync_register
 from .splitter import SPLITTER_VERSION, chunk_document
 from .store import ClauseStore, IndexedDocument, embed_sha
@@ -43,7 +43,7 @@ def _no_progress(stage: str, done: int, total: int, label: str) -> None:
     pass
 
 
-def sorted_rows(store: ClauseStore) -> list[tuple[str, dict, str]]:
+def sorted_rows(store: ClauseStore) -> list[ChunkRow]:
     """All chunks as (id, metadata, text), in document order."""
     rows = list(store.iter_rows(include=("metadatas", "documents")))
     rows.sort(key=lambda r: (r[1].get("doc_id", ""), int(r[1].get("chunk_index", 0))))

@@ -27,7 +27,7 @@ from common.documents import DocumentMeta
 from common.settings import Settings
 
 from .applicability import applicability_of
-from .models import Chunk, SourceDocument
+from .models import Chunk, ChunkRow, SourceDocument
 
 PAGE = 2000  # rows per get() page: bounded memory on large collections
 ADD_BATCH = 500
@@ -136,7 +136,7 @@ class ClauseStore:
     def count(self) -> int:
         return self.collection.count()
 
-    def iter_rows(self, include=("metadatas",), where: dict | None = None) -> Iterator[tuple[str, dict, str | None]]:
+    def iter_rows(self, include=("metadatas",), where: dict | None = None) -> Iterator[ChunkRow]:
         """(id, metadata, document-or-None) for every chunk, page by page."""
         offset = 0
         while True:
@@ -192,7 +192,7 @@ class ClauseStore:
         """Existing embeddings of a document keyed by the hash of their embedded text (for reuse)."""
         with _store_errors(self, writing=False):
             page = self.collection.get(where={"doc_id": doc_id}, include=["metadatas", "embeddings"])
-        out = {}
+        out: dict[str, np.ndarray] = {}
         embeddings = page.get("embeddings")
         if embeddings is None:
             return out
