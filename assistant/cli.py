@@ -275,34 +275,45 @@ def eval_(
     ) as bar:
         task = bar.add_task("eval", total=len(items))
         report = evaluate(service, items, baseline, dump, progress=lambda done, total: bar.update(task, completed=done))
+    _print_eval(report, f"{dataset.name}: {len(items)} items (MRR cutoff 10; baselines retrieve only)")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+EVAL_COLUMNS = (
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "hit@10",
+    "mrr@10",
+    "citation_correct",
+    "citation_precision",
+    "unanswerable_refused",
+    "answerable_refused",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+GROUP_COLUMNS = ("items", "hit@5", "mrr@10", "citation_correct", "unanswerable_refused", "answerable_refused")
+
+
+def _figure(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _print_eval(report: dict, title: str) -> None:
+    """The system's figures beside the baselines' (retrieval figures only), then the system's by language and type."""
     system = report["system"]
-    cols = [
-        "hit@1",
-        "hit@3",
-        "hit@5",
-        "hit@10",
-        "mrr@10",
-        "citation_correct",
-        "citation_precision",
-        "unanswerable_refused",
-        "answerable_refused",
-        "latency_p50_ms",
-        "latency_p95_ms",
-    ]
-    table = Table(title=f"{dataset.name}: {len(items)} items (MRR cutoff 10; baselines retrieve only)")
+    table = Table(title=title)
     table.add_column("metric")
     runs = {"regqa": system["overall"], **report["baselines"]}
     for name in runs:
         table.add_column(name, justify="right")
-
-    def fmt(v: object) -> str:
-        return "-" if v is None else str(v)
-
-    for c in cols:
+    for c in EVAL_COLUMNS:
         table.add_row(
             c,
             *[
-                fmt(f.get(c)) if name == "regqa" or c.startswith(("hit", "mrr", "lat")) else "-"
+                _figure(f.get(c)) if name == "regqa" or c.startswith(("hit", "mrr", "lat")) else "-"
                 for name, f in runs.items()
             ],
         )
@@ -310,27 +321,11 @@ def eval_(
     for group in ("by_lang", "by_type"):
         sub = Table(title=group.replace("_", " "))
         sub.add_column(group[3:])
-        for c in ("items", "hit@5", "mrr@10", "citation_correct", "unanswerable_refused", "answerable_refused"):
+        for c in GROUP_COLUMNS:
             sub.add_column(c, justify="right")
         for key, figures in system[group].items():
-            sub.add_row(
-                key,
-                *[
-                    fmt(figures.get(c))
-                    for c in (
-                        "items",
-                        "hit@5",
-                        "mrr@10",
-                        "citation_correct",
-                        "unanswerable_refused",
-                        "answerable_refused",
-                    )
-                ],
-            )
+            sub.add_row(key, *[_figure(figures.get(c)) for c in GROUP_COLUMNS])
         console.print(sub)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
 @app.command()
