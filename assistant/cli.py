@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from common.settings import Settings, get_settings
@@ -46,7 +46,7 @@ def ingest(
         console=err_console,
         transient=False,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int, label: str) -> None:
             if stage not in tasks:
@@ -57,7 +57,7 @@ def ingest(
             report = run_ingest(settings, corpus_dir=corpus, rebuild=rebuild, progress=progress)
         except IndexError_ as exc:
             err_console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
 
     table = Table(title=f"Ingest of {(corpus or settings.corpus_dir)}", show_header=True)
     table.add_column("what")
@@ -93,7 +93,7 @@ def docs() -> None:
         store = ClauseStore(settings)
     except IndexError_ as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     indexed = store.documents()
     if not indexed:
         console.print("The index is empty: run `regqa ingest`.")
@@ -124,10 +124,10 @@ def _service(settings: Settings, policy_file: Path | None = None):
         service = AnswerService(settings, retriever=retriever)
     except PolicyError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except IndexError_ as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if not len(service.retriever.index):
         err_console.print("[red]error:[/red] the index is empty: run `regqa ingest` first.")
         raise typer.Exit(2)
@@ -150,7 +150,7 @@ def timeline(
         metas = [meta for _, meta, _ in store.iter_rows(include=("metadatas",))]
     except IndexError_ as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     rows = timeline_rows(docs_from_metadata(metas), doc, jurisdiction)
     if not rows:
         console.print(
@@ -209,7 +209,7 @@ def ask(
         day = as_of_date(as_of)
     except InvalidAsOf as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     settings = _settings()
     service = _service(settings)
     filters = {"jurisdiction": jurisdiction, "doc_id": doc}
@@ -219,7 +219,7 @@ def ask(
             _print_answer(service.answer(question, filters=filters, mode=mode, as_of=day), as_json, day.isoformat())
         except InvalidQuestion as exc:
             err_console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         return
     console.print("Ask about the regulations (empty line or Ctrl-D to quit; /clear forgets the conversation).")
     history: list[dict] = []
@@ -267,7 +267,7 @@ def eval_(
         items = load_dataset(dataset)
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     service = _service(_settings(feedback_log_declined=False), policy)  # evaluation questions are not users' questions
     service.warm_up()
     with Progress(
@@ -275,31 +275,45 @@ def eval_(
     ) as bar:
         task = bar.add_task("eval", total=len(items))
         report = evaluate(service, items, baseline, dump, progress=lambda done, total: bar.update(task, completed=done))
+    _print_eval(report, f"{dataset.name}: {len(items)} items (MRR cutoff 10; baselines retrieve only)")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+EVAL_COLUMNS = (
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "hit@10",
+    "mrr@10",
+    "citation_correct",
+    "citation_precision",
+    "unanswerable_refused",
+    "answerable_refused",
+    "latency_p50_ms",
+    "latency_p95_ms",
+)
+GROUP_COLUMNS = ("items", "hit@5", "mrr@10", "citation_correct", "unanswerable_refused", "answerable_refused")
+
+
+def _figure(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _print_eval(report: dict, title: str) -> None:
+    """The system's figures beside the baselines' (retrieval figures only), then the system's by language and type."""
     system = report["system"]
-    cols = [
-        "hit@1",
-        "hit@3",
-        "hit@5",
-        "hit@10",
-        "mrr@10",
-        "citation_correct",
-        "citation_precision",
-        "unanswerable_refused",
-        "answerable_refused",
-        "latency_p50_ms",
-        "latency_p95_ms",
-    ]
-    table = Table(title=f"{dataset.name}: {len(items)} items (MRR cutoff 10; baselines retrieve only)")
+    table = Table(title=title)
     table.add_column("metric")
     runs = {"regqa": system["overall"], **report["baselines"]}
     for name in runs:
         table.add_column(name, justify="right")
-    fmt = lambda v: "-" if v is None else str(v)
-    for c in cols:
+    for c in EVAL_COLUMNS:
         table.add_row(
             c,
             *[
-                fmt(f.get(c)) if name == "regqa" or c.startswith(("hit", "mrr", "lat")) else "-"
+                _figure(f.get(c)) if name == "regqa" or c.startswith(("hit", "mrr", "lat")) else "-"
                 for name, f in runs.items()
             ],
         )
@@ -307,27 +321,11 @@ def eval_(
     for group in ("by_lang", "by_type"):
         sub = Table(title=group.replace("_", " "))
         sub.add_column(group[3:])
-        for c in ("items", "hit@5", "mrr@10", "citation_correct", "unanswerable_refused", "answerable_refused"):
+        for c in GROUP_COLUMNS:
             sub.add_column(c, justify="right")
         for key, figures in system[group].items():
-            sub.add_row(
-                key,
-                *[
-                    fmt(figures.get(c))
-                    for c in (
-                        "items",
-                        "hit@5",
-                        "mrr@10",
-                        "citation_correct",
-                        "unanswerable_refused",
-                        "answerable_refused",
-                    )
-                ],
-            )
+            sub.add_row(key, *[_figure(figures.get(c)) for c in GROUP_COLUMNS])
         console.print(sub)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
 @app.command()
@@ -363,10 +361,10 @@ def obligations(
         items = ObligationRegister(_settings()).find(query)
     except InvalidObligationQuery as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except IndexError_ as exc:
         err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if as_json:
         print(json.dumps({"items": items}, ensure_ascii=False, indent=2))
     elif as_csv:
@@ -406,7 +404,7 @@ def feedback(
         summary = FeedbackStore(settings).summary(limit)
     except (sqlite3.Error, OSError) as exc:
         err_console.print(f"[red]error:[/red] cannot read {settings.feedback_file}: {exc}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if as_json:
         sys.stdout.write(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) + "\n")
         return
@@ -531,4 +529,4 @@ def main() -> None:  # pragma: no cover - console entry point
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -13,6 +13,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from assistant.answering.models import Citation
 from ingest.applicability import Rules, default_rules, format_date, in_effect, milestones
 
 WHEN_PATTERNS_PATH = Path(__file__).resolve().parent / "resources" / "when_questions.txt"
@@ -30,23 +31,23 @@ def asks_when(question: str) -> bool:
     return bool(_when_pattern().search(question))
 
 
-def mark_in_effect(citations: list, day: date, rules: Rules | None = None) -> None:
+def mark_in_effect(citations: list[Citation], day: date, rules: Rules | None = None) -> None:
     """Set ``in_effect`` of each citation for ``day``."""
     for c in citations:
         c.in_effect = in_effect(c.applies_from, c.applies_until, day, c.status, c.applies_condition, rules)
 
 
-def by_provision(citations: list, unit_label: Callable[[object], str]) -> list[tuple[str, object]]:
+def by_provision(citations: list[Citation], unit_label: Callable[[Citation], str]) -> list[tuple[str, Citation]]:
     """(label, citation) once per cited unit and dates: pieces of one unit with the same dates are named by the unit
     (``EU AI Act Article 5``); a piece with dates of its own keeps its locator label (``Article 3(5)``)."""
-    keys: dict[tuple, object] = {}
+    keys: dict[tuple[str, str, str, str, str], Citation] = {}
     for c in citations:
         keys.setdefault((c.doc_id, c.unit, c.applies_from, c.applies_until, c.applies_condition), c)
     units = [(doc_id, unit) for doc_id, unit, *_ in keys]
     return [(unit_label(c) if units.count((c.doc_id, c.unit)) == 1 else c.label, c) for c in keys.values()]
 
 
-def _not_in_effect_notice(label: str, c, day: date, language: str, rules: Rules) -> str:
+def _not_in_effect_notice(label: str, c: Citation, day: date, language: str, rules: Rules) -> str:
     on = day.isoformat()
     if c.applies_condition:
         return (
@@ -78,7 +79,11 @@ def _not_in_effect_notice(label: str, c, day: date, language: str, rules: Rules)
 
 
 def date_notices(
-    citations: list, day: date, language: str, unit_label: Callable[[object], str], rules: Rules | None = None
+    citations: list[Citation],
+    day: date,
+    language: str,
+    unit_label: Callable[[Citation], str],
+    rules: Rules | None = None,
 ) -> list[str]:
     """One notice per cited provision that is not in effect on ``day`` (citations already marked)."""
     rules = rules or default_rules()
@@ -91,7 +96,7 @@ def date_notices(
     return out
 
 
-def _not_dated_by_itself(c, rules: Rules) -> bool:
+def _not_dated_by_itself(c: Citation, rules: Rules) -> bool:
     """The provision that states the dates, and units that only follow the entry into force (recitals)."""
     doc = rules.documents.get(c.doc_id)
     if doc is None:
@@ -106,9 +111,9 @@ def _dated(label: str, applies_from: str, language: str) -> str:
 
 
 def when_lead(
-    citations: list,
+    citations: list[Citation],
     language: str,
-    unit_label: Callable[[object], str],
+    unit_label: Callable[[Citation], str],
     title_of: Callable[[str], str],
     effective_of: Callable[[str], str],
     rules: Rules | None = None,

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from common.settings import Settings
@@ -220,7 +221,7 @@ class IngestJobs:
             try:
                 job.report = reindex(
                     self.settings,
-                    progress=lambda stage, done, total, label: self._progress(job, stage, done, total, label),
+                    progress=partial(self._progress, job),
                 )
                 job.state = "done"
                 self.on_done()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -127,14 +127,14 @@ def langchain_default_store(service: AnswerService):
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from ingest.catalog import load_catalog
-    from ingest.embeddings import LangChainEmbeddings
+    from ingest.embeddings import langchain_embeddings
     from ingest.loaders import LoadError, corpus_files, load_document
 
     settings = service.settings
     collection = f"baseline_langchain_default_{settings.embedding_model}".replace("/", "_").replace(":", "_")[:60]
     store = Chroma(
         collection_name=collection,
-        embedding_function=LangChainEmbeddings(service.retriever.embedder),
+        embedding_function=langchain_embeddings(service.retriever.embedder),
         client=service.retriever.index.store.client,
         collection_metadata={"hnsw:space": "cosine"},
     )
@@ -162,12 +162,15 @@ def write_dump(records: dict[str, dict], items: list[EvalItem], path: Path) -> N
 
 
 def evaluate(
-    service: AnswerService, items: list[EvalItem], baselines: list[str] = (), dump: Path | None = None, progress=None
+    service: AnswerService,
+    items: list[EvalItem],
+    baselines: Sequence[str] = (),
+    dump: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     records = run_service(service, items, progress)
     if dump:
         write_dump(records, items, dump)
-    report = {"system": summarise(items, records), "baselines": {}, "policy": service.retriever.policy.source}
-    for name in baselines:
-        report["baselines"][name] = summarise(items, run_baseline(name, service, items))["overall"]
-    return report
+    system = summarise(items, records)
+    baseline_figures = {name: summarise(items, run_baseline(name, service, items))["overall"] for name in baselines}
+    return {"system": system, "baselines": baseline_figures, "policy": service.retriever.policy.source}

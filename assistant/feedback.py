@@ -158,8 +158,8 @@ class FeedbackStore:
     # ---- writing ------------------------------------------------------------------------------------------
     def add_rating(
         self,
-        answer_id: str,
-        rating: int,
+        answer_id: object,  # checked here (validate_rating): callers pass what a client sent
+        rating: object,
         comment: str = "",
         question: str = "",
         answer_text: str = "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +84,7 @@ def citation_correct(item: EvalItem, citations: Iterable[dict], refused: bool) -
     return bool(gold & got) and not refused
 
 
-def citation_precision(item: EvalItem, citations: list[dict], texts: dict[tuple[str, str], str]) -> float | None:
+def citation_precision(item: EvalItem, citations: list[dict], texts: dict[tuple[str | None, str], str]) -> float | None:
     """Share of cited units that are gold units or contain a gold evidence string."""
     if not citations:
         return None
@@ -98,7 +98,7 @@ def citation_precision(item: EvalItem, citations: list[dict], texts: dict[tuple[
     return good / len(citations)
 
 
-def _mean(values: list[float]) -> float | None:
+def _mean(values: Sequence[float]) -> float | None:
     return round(sum(values) / len(values), 3) if values else None
 
 
@@ -112,8 +112,8 @@ def _percentile(values: list[float], p: float) -> float | None:
 def summarise(items: list[EvalItem], records: dict[str, dict]) -> dict:
     """Figures overall and per type and language. ``records[id]`` follows the eval dump format."""
 
-    def figures(subset: list[EvalItem]) -> dict:
-        hits = {k: [] for k in (1, 3, 5, 10)}
+    def figures(subset: list[EvalItem]) -> dict[str, float | None]:
+        hits: dict[int, list[bool]] = {k: [] for k in (1, 3, 5, 10)}
         rr, cites, precision, refused_unans, refused_ans, latency = [], [], [], [], [], []
         lead_evidence, lead_chars = [], []
         for item in subset:
@@ -133,14 +133,14 @@ def summarise(items: list[EvalItem], records: dict[str, dict]) -> dict:
                 lead = norm(rec.get("lead") or "")
                 lead_evidence.append(any(norm(g["evidence"]) in lead for g in item.gold))
                 lead_chars.append(float(len(rec.get("lead") or "")))
-            texts = {
+            texts: dict[tuple[str | None, str], str] = {
                 (c.get("doc_id"), c.get("unit", "")): c.get("quote", "") or c.get("text", "")
                 for c in rec.get("citations", [])
             }
             p = citation_precision(item, rec.get("citations", []), texts)
             if p is not None:
                 precision.append(p)
-        out = {"items": len(subset), "answerable": len(rr)}
+        out: dict[str, float | None] = {"items": len(subset), "answerable": len(rr)}
         out.update({f"hit@{k}": _mean(v) for k, v in hits.items()})
         out.update(
             {

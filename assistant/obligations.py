@@ -17,6 +17,7 @@ from pathlib import Path
 from assistant.security import safe_link
 from common.settings import Settings
 from ingest.applicability import unit_applicability
+from ingest.models import ChunkRow
 from ingest.obligations import load_rules, sync_register
 
 # The public fields of an item, in export order.
@@ -126,7 +127,7 @@ class ObligationRegister:
         self._items: list[dict] = []
         self._doc_ids: set[str] = set()
 
-    def items(self, rows: list | None = None, key: str | None = None) -> list[dict]:
+    def items(self, rows: list[ChunkRow] | None = None, key: str | None = None) -> list[dict]:
         """All items with their dates. ``rows`` (id, metadata, text) default to the collection's; ``key`` (e.g.
         the index fingerprint) skips re-checking while it is unchanged."""
         from ingest.pipeline import register_dir, sorted_rows

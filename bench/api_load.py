@@ -63,7 +63,10 @@ def pct(values: list[float]) -> dict:
     if not values:
         return {"n": 0}
     ordered = sorted(values)
-    pick = lambda p: round(ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))], 1)
+
+    def pick(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))], 1)
+
     return {"n": len(values), "p50": pick(0.5), "p95": pick(0.95), "max": round(ordered[-1], 1)}
 
 
@@ -130,14 +133,14 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     log_path = PROJECT_ROOT / "var" / "bench" / "api_load-server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w")
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [*regqa(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "REGQA_FEEDBACK_LOG_DECLINED": "false"},
-    )
+    with open(log_path, "w") as log:  # the server writes through its own copy
+        server = subprocess.Popen(
+            [*regqa(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "REGQA_FEEDBACK_LOG_DECLINED": "false"},
+        )
     healthy_s = ready_s = None
     try:
         deadline = time.monotonic() + 300
@@ -177,7 +180,6 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(30)
-        log.close()
 
     by_clients = {lv["clients"]: lv for lv in levels}
     targets = {}

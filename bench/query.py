@@ -32,7 +32,10 @@ from common.settings import PROJECT_ROOT, get_settings
 
 def percentiles(values: list[float]) -> dict:
     ordered = sorted(values)
-    pick = lambda p: round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
+
+    def pick(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
+
     return {
         "n": len(values),
         "p50": round(statistics.median(values), 1),

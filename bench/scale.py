@@ -88,7 +88,10 @@ def du_mb(*paths: Path) -> float:
 
 def pct(values: list[float]) -> dict:
     ordered = sorted(values)
-    pick = lambda p: round(ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))], 1)
+
+    def pick(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))], 1)
+
     return {"n": len(values), "p50": pick(0.5), "p95": pick(0.95), "max": round(ordered[-1], 1)}
 
 
@@ -249,13 +252,13 @@ class ChromaServer:
         self.data = data
         self.port = free_port()
         data.mkdir(parents=True, exist_ok=True)
-        self.log = open(data / "server.log", "w")
         chroma = Path(sys.executable).with_name("chroma")
-        self.proc = subprocess.Popen(
-            [str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        with open(data / "server.log", "w") as log:  # the child writes through its own copy
+            self.proc = subprocess.Popen(
+                [str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         import httpx
 
         deadline = time.time() + 60
@@ -275,7 +278,6 @@ class ChromaServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(30)
-        self.log.close()
 
 
 def worker(size: int, mode: str, dataset: Path, profile: bool, keep: bool) -> dict:

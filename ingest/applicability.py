@@ -288,7 +288,7 @@ def milestones(doc_id: str, effective: str, status: str = "", rules: Rules | Non
         )
     for units, condition, _ in doc.pending:
         out.append(Milestone("", doc_id, "pending", f"{', '.join(units)}: {condition}", doc.source))
-    for unit, note, _, day in doc.partial:
+    for _unit, note, _, day in doc.partial:
         if day:
             out.append(Milestone(day, doc_id, "applies", note, doc.source))
     if doc.until:

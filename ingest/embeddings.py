@@ -19,9 +19,12 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:  # for the annotation only: langchain_embeddings() imports it when a baseline needs it
+    from langchain_core.embeddings import Embeddings
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -216,17 +219,15 @@ def load_embedder(name: str) -> Embedder:
         ) from exc
 
 
-class LangChainEmbeddings:
+def langchain_embeddings(embedder: Embedder) -> Embeddings:
     """LangChain ``Embeddings`` face of an ``Embedder`` (for LangChain vector stores and baselines)."""
+    from langchain_core.embeddings import Embeddings
 
-    def __new__(cls, embedder: Embedder):
-        from langchain_core.embeddings import Embeddings
+    class _Adapter(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_documents(texts).tolist()
 
-        class _Adapter(Embeddings):
-            def embed_documents(self, texts: list[str]) -> list[list[float]]:
-                return embedder.embed_documents(texts).tolist()
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_query(text).tolist()
 
-            def embed_query(self, text: str) -> list[float]:
-                return embedder.embed_query(text).tolist()
-
-        return _Adapter()
+    return _Adapter()

@@ -21,8 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .models import ChunkRow
+
+if TYPE_CHECKING:  # for the annotation only: build() and load() import bm25s where they use it
+    import bm25s
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +276,7 @@ def fingerprint(rows: Iterable[tuple[str, dict]]) -> str:
 class KeywordIndex:
     ids: list[str]
     fingerprint: str
-    _bm25: object | None = None
+    _bm25: bm25s.BM25 | None = None
     df: dict[str, int] | None = None  # document frequency of each token (for rarity-weighted coverage)
 
     def idf(self, token: str) -> float:
@@ -279,7 +285,7 @@ class KeywordIndex:
         return math.log(1.0 + n / (1 + (self.df or {}).get(token, 0)))
 
     @classmethod
-    def build(cls, rows: list[tuple[str, dict, str]], fp: str) -> KeywordIndex:
+    def build(cls, rows: list[ChunkRow], fp: str) -> KeywordIndex:
         import bm25s
 
         ids = [cid for cid, _, _ in rows]
@@ -337,7 +343,7 @@ class KeywordIndex:
             return None
 
 
-def sync_keyword_index(rows: list[tuple[str, dict, str]], directory: Path) -> tuple[KeywordIndex, bool]:
+def sync_keyword_index(rows: list[ChunkRow], directory: Path) -> tuple[KeywordIndex, bool]:
     """Return a keyword index consistent with ``rows`` (loading it or rebuilding it); and whether it was rebuilt."""
     fp = fingerprint((cid, meta) for cid, meta, _ in rows)
     existing = KeywordIndex.load(directory) if directory.exists() else None

@@ -146,7 +146,7 @@ def _pdf_to_text(raw: bytes, max_unpacked_bytes: int) -> str:
         )
     }
     try:
-        with apply_configuration(**limits):
+        with apply_configuration(None, **limits):  # None: overlay the current configuration
             reader = PdfReader(io.BytesIO(raw), strict=False)
             pages, size = [], 0
             for page in reader.pages:

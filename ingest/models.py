@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from common.documents import DocumentMeta
+
+# One stored chunk as the store pages it out: (chunk id, metadata, text; None when the text was not asked for)
+ChunkRow: TypeAlias = tuple[str, dict, str | None]
 
 
 @dataclass(frozen=True, kw_only=True)

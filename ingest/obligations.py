@@ -29,6 +29,8 @@ from pathlib import Path
 
 from common.numerals import int_to_cn
 
+from .models import ChunkRow
+
 log = logging.getLogger(__name__)
 
 EXTRACTOR_VERSION = "2"  # bump when extraction changes: stored registers are then rebuilt
@@ -304,7 +306,8 @@ def _excluded(sentence: str, m: re.Match, modality: str, language: str, rules: R
     first_word = m.group(0).split()[0]
     after = sentence[m.start() + len(first_word) :].lstrip()
     keys = ("en", "permission_en") if modality == "permission" else ("en",)
-    return any(rules.cue_exclusions.get(k) and rules.cue_exclusions[k].match(after) for k in keys)
+    exclusions = (rules.cue_exclusions.get(k) for k in keys)
+    return any(exclusion is not None and exclusion.match(after) for exclusion in exclusions)
 
 
 def _in_condition(sentence: str, position: int, language: str, rules: Rules) -> bool:
@@ -611,7 +614,7 @@ DOC_FIELDS = (
 )
 
 
-def unit_texts(rows: Iterable[tuple[str, dict, str | None]]) -> Iterator[tuple[dict, str, str]]:
+def unit_texts(rows: Iterable[ChunkRow]) -> Iterator[tuple[dict, str, str]]:
     """(metadata of the unit's first chunk, unit label, the unit's whole text) from chunk rows in any order."""
     ordered = sorted(rows, key=lambda r: (r[1].get("doc_id", ""), int(r[1].get("chunk_index", 0))))
     current: tuple[str, str] | None = None
@@ -628,7 +631,7 @@ def unit_texts(rows: Iterable[tuple[str, dict, str | None]]) -> Iterator[tuple[d
         yield meta, meta.get("unit", ""), "\n\n".join(texts)
 
 
-def build_register(rows: Iterable[tuple[str, dict, str | None]], rules: Rules | None = None) -> list[dict]:
+def build_register(rows: Iterable[ChunkRow], rules: Rules | None = None) -> list[dict]:
     """Every item of every indexed text, as dicts with the document fields the filters and exports need."""
     rules = rules or load_rules()
     items: list[dict] = []
@@ -641,7 +644,7 @@ def build_register(rows: Iterable[tuple[str, dict, str | None]], rules: Rules | 
     return items
 
 
-def register_fingerprint(rows: Iterable[tuple[str, dict, str | None]], rules: Rules | None = None) -> str:
+def register_fingerprint(rows: Iterable[ChunkRow], rules: Rules | None = None) -> str:
     rules = rules or load_rules()
     digest = hashlib.sha256(f"extractor {EXTRACTOR_VERSION} rules {rules.digest}\n".encode())
     for cid, meta, _ in sorted(rows, key=lambda r: r[0]):
@@ -658,7 +661,7 @@ def load_register(directory: Path) -> tuple[str, list[dict]] | None:
         return None
 
 
-def sync_register(rows: list[tuple[str, dict, str | None]], directory: Path) -> tuple[list[dict], bool]:
+def sync_register(rows: list[ChunkRow], directory: Path) -> tuple[list[dict], bool]:
     """The register consistent with ``rows`` (loaded, or rebuilt and saved); and whether it was rebuilt."""
     fp = register_fingerprint(rows)
     stored = load_register(directory) if (directory / REGISTER_FILE).exists() else None

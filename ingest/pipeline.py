@@ -16,8 +16,8 @@ import fcntl
 import hashlib
 import threading
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from .catalog import CatalogEntry, load_catalog
 from .embeddings import Embedder, load_embedder
 from .keyword_index import sync_keyword_index
 from .loaders import LoadError, corpus_files, load_document
-from .models import Chunk, FileFailure, IngestReport, SourceDocument
+from .models import Chunk, ChunkRow, FileFailure, IngestReport, SourceDocument
 from .obligations import sync_register
 from .splitter import SPLITTER_VERSION, chunk_document
 from .store import ClauseStore, IndexedDocument, embed_sha
@@ -43,7 +43,7 @@ def _no_progress(stage: str, done: int, total: int, label: str) -> None:
     pass
 
 
-def sorted_rows(store: ClauseStore) -> list[tuple[str, dict, str]]:
+def sorted_rows(store: ClauseStore) -> list[ChunkRow]:
     """All chunks as (id, metadata, text), in document order."""
     rows = list(store.iter_rows(include=("metadatas", "documents")))
     rows.sort(key=lambda r: (r[1].get("doc_id", ""), int(r[1].get("chunk_index", 0))))
@@ -65,22 +65,19 @@ def register_dir(settings: Settings) -> Path:
 
 
 @contextmanager
-def ingest_lock(index_dir: Path):
+def ingest_lock(index_dir: Path) -> Iterator[None]:
     """One ingest at a time per index dir, across threads and processes (an exclusive lock on a file)."""
-    try:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(index_dir / ".ingest.lock", "a+")
-    except OSError:  # a read-only index dir: the store reports that itself; only this process is serialised
-        handle = None
-    with _THREAD_LOCK:
+    with ExitStack() as stack:
         try:
-            if handle is not None:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
-        finally:
-            if handle is not None:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-                handle.close()
+            index_dir.mkdir(parents=True, exist_ok=True)
+            handle = stack.enter_context(open(index_dir / ".ingest.lock", "a+"))
+        except OSError:  # a read-only index dir: the store reports that itself; only this process is serialised
+            handle = None
+        stack.enter_context(_THREAD_LOCK)
+        if handle is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            stack.callback(fcntl.flock, handle, fcntl.LOCK_UN)
+        yield
 
 
 _THREAD_LOCK = threading.Lock()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -27,7 +27,7 @@ from common.documents import DocumentMeta
 from common.settings import Settings
 
 from .applicability import applicability_of
-from .models import Chunk, SourceDocument
+from .models import Chunk, ChunkRow, SourceDocument
 
 PAGE = 2000  # rows per get() page: bounded memory on large collections
 ADD_BATCH = 500
@@ -114,10 +114,8 @@ class ClauseStore:
         self.client = open_client(settings)
         name = settings.collection_name
         if rebuild:
-            try:
+            with suppress(Exception):  # absent collection: nothing to delete
                 self.client.delete_collection(name)
-            except Exception:  # absent collection: nothing to delete
-                pass
         if create:
             self.collection = self.client.get_or_create_collection(
                 name,
@@ -138,7 +136,7 @@ class ClauseStore:
     def count(self) -> int:
         return self.collection.count()
 
-    def iter_rows(self, include=("metadatas",), where: dict | None = None) -> Iterator[tuple[str, dict, str | None]]:
+    def iter_rows(self, include=("metadatas",), where: dict | None = None) -> Iterator[ChunkRow]:
         """(id, metadata, document-or-None) for every chunk, page by page."""
         offset = 0
         while True:
@@ -194,7 +192,7 @@ class ClauseStore:
         """Existing embeddings of a document keyed by the hash of their embedded text (for reuse)."""
         with _store_errors(self, writing=False):
             page = self.collection.get(where={"doc_id": doc_id}, include=["metadatas", "embeddings"])
-        out = {}
+        out: dict[str, np.ndarray] = {}
         embeddings = page.get("embeddings")
         if embeddings is None:
             return out

@@ -28,6 +28,7 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -169,10 +170,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
             return
         reply = fake._next_reply()
-        try:
+        # the client may give up (timeout): that is the point of the slow behaviours
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self._reply(reply, body or {})
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            pass  # the client gave up (timeout): that is the point of the slow behaviours
 
     # -- behaviours ---------------------------------------------------------------------------------------
     def _reply(self, reply: Reply, body: dict) -> None:

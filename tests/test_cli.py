@@ -46,7 +46,7 @@ def test_ingest_exits_non_zero_when_a_file_failed_and_still_prints_the_summary(c
     docs = regqa("docs", env=env)
     assert docs.returncode == 0, docs.stderr
     assert "1 documents, 6 chunks" in docs.stdout
-    line = next(l for l in docs.stdout.splitlines() if COMMENTARY in l)
+    line = next(ln for ln in docs.stdout.splitlines() if COMMENTARY in ln)
     for cell in ("为什么要建立人工智能安全监管制度", "CN", "non-binding", "ok"):
         assert cell in line, cell
 

@@ -137,7 +137,10 @@ def load_command_words(path: Path = COMMANDS_FILE) -> CommandWords:
             continue
         kind, _, alternatives = line.partition("\t")
         words.setdefault(kind.strip(), []).extend(w.strip().lower() for w in alternatives.split("|") if w.strip())
-    by_length = lambda kind: tuple(sorted(set(words.get(kind, [])), key=len, reverse=True))
+
+    def by_length(kind: str) -> tuple[str, ...]:
+        return tuple(sorted(set(words.get(kind, [])), key=len, reverse=True))
+
     return CommandWords(
         reset=frozenset(words.get("reset", [])),
         obligations=by_length("obligations"),

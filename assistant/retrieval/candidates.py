@@ -44,9 +44,9 @@ def _piece_holding(rows: list[int], locators: list[str], unit: str, point: str) 
 def _unit_labels(ref: ClauseRef) -> list[str]:
     """The labels a reference may be stored under (Article 17 of a Chinese text is its 第十七条)."""
     labels = [ref.unit]
-    number = re.fullmatch(r"Article (\d+)", ref.unit)
-    if number:
-        labels.append(f"第{int_to_cn(int(number.group(1)))}条")
+    article = re.fullmatch(r"Article (\d+)", ref.unit)
+    if article:
+        labels.append(f"第{int_to_cn(int(article.group(1)))}条")
     if ref.kind == "section":
         labels.append("Section " + ref.unit.split(" ", 1)[1])
     if ref.kind in ("section", "number"):  # a rulebook's 1.2.1, a code's 22757.13, a CFR part's § 1002.4

@@ -222,7 +222,9 @@ class _Section:
         try:
             return re.compile(source, re.I if ignore_case else 0)
         except re.error as exc:
-            raise table.error("any" if "any" in table.data else "pattern", f"not a valid regular expression: {exc}")
+            raise table.error(
+                "any" if "any" in table.data else "pattern", f"not a valid regular expression: {exc}"
+            ) from exc
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.read)

@@ -8,6 +8,7 @@ The HTML is built in ``chat_view`` / ``documents_view`` (escaped); the browser s
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import shutil
@@ -494,7 +495,5 @@ def build_ui(
 
 def _forget(path) -> None:
     """Delete Gradio's temporary copy of an upload once it has been read (it would stay until the cache sweep)."""
-    try:
+    with contextlib.suppress(OSError):
         Path(path).unlink(missing_ok=True)
-    except OSError:
-        pass

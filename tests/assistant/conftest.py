@@ -141,7 +141,7 @@ def injected_index(tmp_path_factory, settings_factory, shared_corpus, embedder) 
     target.chmod(0o644)
     text = target.read_text(encoding="utf-8")
     for unit, addition in ((INJECTED_UNIT, INJECTION), (TAG_BREAKOUT_UNIT, TAG_BREAKOUT)):
-        text, n = re.subn(rf"(?m)^({unit} .*)$", lambda m: m.group(1) + addition, text, count=1)
+        text, n = re.subn(rf"(?m)^({unit} .*)$", lambda m, addition=addition: m.group(1) + addition, text, count=1)
         assert n == 1, f"{unit} not found in {target.name}"
     target.write_text(text, encoding="utf-8")
     settings = settings_factory(base, corpus)

@@ -56,7 +56,11 @@ def test_the_checklist_hook_is_called_with_the_parsed_words_or_reports_that_it_i
     from assistant.channels import conversations
 
     calls = []
-    hook = lambda service, role, doc, language: calls.append((service, role, doc, language)) or "checklist"
+
+    def hook(service, role, doc, language):
+        calls.append((service, role, doc, language))
+        return "checklist"
+
     command = parse_command("obligations deployer AI Act")
     assert checklist_reply(lambda: "service", command, "en", hook) == "checklist"
     assert calls == [("service", "deployer", "AI Act", "en")]

@@ -163,7 +163,10 @@ def test_slack_memory_expires_after_the_idle_time(idle_server, fake, expected):
 # ---- WeCom -------------------------------------------------------------------------------------------------------------
 def wecom_ask(server, fake, text: str, user: str) -> str:
     """Send one encrypted text message and wait until it is answered; the text of the bot's new messages."""
-    sent = lambda: fake.find("wecom", "message/send", lambda c: c.body.get("touser") == user)
+
+    def sent():
+        return fake.find("wecom", "message/send", lambda c: c.body.get("touser") == user)
+
     before = len(sent())
     params, body = encrypted_request(text_message_xml(text, user=user, msg_id=next(_ids)))
     assert post_wecom(server, params, body).status_code == 200

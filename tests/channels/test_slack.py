@@ -31,7 +31,10 @@ LONG_EN = "UN GA Resolution A/RES/78/311 paragraphs 5, 6, 7, 8, 9"
 
 def slack_link(citation) -> str:
     """How a citation must appear in mrkdwn: <url|label> (with Slack's &, <, > escaping)."""
-    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def esc(s: str) -> str:
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
     return f"<{esc(citation.source_url)}|{esc(citation.label)}>"
 
 
@@ -44,7 +47,7 @@ def thread_messages(fake, channel: str, thread_ts: str) -> list[dict]:
     for post in posts:
         ts = post.response["ts"]
         updates = fake.find(
-            "slack", "chat.update", lambda c: c.body.get("channel") == channel and c.body.get("ts") == ts
+            "slack", "chat.update", lambda c, ts=ts: c.body.get("channel") == channel and c.body.get("ts") == ts
         )
         final = updates[-1].body if updates else post.body
         out.append(

@@ -123,7 +123,10 @@ def test_forged_stale_and_replayed_callbacks_are_rejected(bot_server, fake, capl
     from wechatpy.enterprise.crypto import WeChatCrypto
 
     caplog.set_level(logging.INFO)
-    xml = lambda user: text_message_xml(GENAI_Q12, user=user, msg_id=next(_ids))
+
+    def xml(user: str) -> str:
+        return text_message_xml(GENAI_Q12, user=user, msg_id=next(_ids))
+
     # signed with the wrong Token
     params, body = encrypted_request(xml("mallory"), crypto=WeChatCrypto("wrong-token", WECOM_AES_KEY, WECOM_CORP_ID))
     assert post_wecom(bot_server, params, body).status_code == 401

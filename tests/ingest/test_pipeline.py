@@ -154,7 +154,7 @@ def test_clean_ingest_indexes_every_chunk_with_the_public_metadata(clean_index, 
             assert vector.shape == snap[next(iter(snap))][2].shape and abs(np.linalg.norm(vector) - 1) < 1e-3
 
     # the stored vectors are the embeddings of the chunks' embed texts
-    for doc_id, (_, chunks) in expected.items():
+    for _, chunks in expected.values():
         for chunk in (chunks[0], chunks[len(chunks) // 2], chunks[-1]):
             fresh = embedder.embed_documents([chunk.embed_text])[0]
             assert float(np.dot(fresh, snap[chunk.chunk_id][2])) > 0.999, chunk.chunk_id
@@ -196,7 +196,7 @@ def test_editing_one_article_reembeds_only_that_chunk(index_copy):
     before = snapshot(settings)
     added = "本条追加的回归测试句子（zqxjtoken）。"
     text = path.read_text(encoding="utf-8")
-    line = next(l for l in text.splitlines() if l.startswith("第三条 "))
+    line = next(ln for ln in text.splitlines() if ln.startswith("第三条 "))
     path.write_text(text.replace(line, line + added), encoding="utf-8")
 
     report = run_ingest(settings)
@@ -230,7 +230,7 @@ def test_removing_an_article_shifts_chunks_but_embeds_nothing(index_copy):
     path = index_copy.corpus_dir / f"{GENAI}.md"
     before = of_doc(snapshot(settings), GENAI)
     text = path.read_text(encoding="utf-8")
-    line = next(l for l in text.splitlines() if l.startswith("第十条 "))
+    line = next(ln for ln in text.splitlines() if ln.startswith("第十条 "))
     path.write_text(text.replace(line + "\n\n", ""), encoding="utf-8")
 
     report = run_ingest(settings)
@@ -431,14 +431,14 @@ def _stage(name: str, at_least: int = 1, complete: bool = False):
 def test_killed_then_resumed_ingest_equals_a_clean_one(tmp_path, small_corpus, settings_factory, cli_env, clean_index):
     settings = settings_factory(tmp_path, small_corpus)
     env = cli_env(settings)
-    rng = random.Random(20240611)
+    delay = random.Random(20240611).uniform(2.0, 6.0)
     # Each run resumes what the previous one left. Documents are processed in file order (deep synthesis,
     # genai, UN); rich redraws its progress 10 times a second, so a kill lands within ~0.1 s of its trigger.
     kill_points = [
         ("files loaded: model loading or first document embedding, nothing written yet", _stage("load", complete=True)),
         ("first document indexed: the next one embedding", _stage("index")),
         ("first document of the resumed run indexed: the next one embedding", _stage("index")),
-        ("random delay", lambda p, t=rng.uniform(2.0, 6.0): time.monotonic() - p.started > t),
+        ("random delay", lambda p: time.monotonic() - p.started > delay),
     ]
     killed = []
     for name, condition in kill_points:

@@ -186,7 +186,7 @@ def test_no_chunk_exceeds_the_limit_by_more_than_30_percent(corpus):
 
 def test_chunks_are_well_formed_and_lose_no_text(corpus):
     _, docs = corpus
-    for doc_id, (doc, units, chunks) in docs.items():
+    for doc_id, (doc, _units, chunks) in docs.items():
         assert [c.chunk_index for c in chunks] == list(range(len(chunks)))
         assert len({c.chunk_id for c in chunks}) == len(chunks)
         assert [c.unit_index for c in chunks] == sorted(c.unit_index for c in chunks)

@@ -164,17 +164,25 @@ class ChromaServer:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
-        self._log = None
 
     def start(self, timeout: float = 60) -> ChromaServer:
         chroma = Path(sys.executable).with_name("chroma")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.data_dir / "server.log", "a")
-        self.proc = subprocess.Popen(
-            [str(chroma), "run", "--path", str(self.data_dir / "db"), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.data_dir / "server.log", "a") as log:  # the child writes through its own copy
+            self.proc = subprocess.Popen(
+                [
+                    str(chroma),
+                    "run",
+                    "--path",
+                    str(self.data_dir / "db"),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -200,9 +208,6 @@ class ChromaServer:
                 self.proc.kill()
                 self.proc.wait(20)
         self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
 
 
 # ---- index snapshots -------------------------------------------------------------------------------------------

@@ -24,10 +24,10 @@ def chroma_server(tmp_path_factory):
     chroma = Path(sys.executable).parent / "chroma"
     data = tmp_path_factory.mktemp("chroma-server")
     port = _free_port()
-    log = open(data / "server.log", "w")
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(data / "db"), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
+    with open(data / "server.log", "w") as log:  # the child writes through its own copy
+        proc = subprocess.Popen(
+            [str(chroma), "run", "--path", str(data / "db"), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT
+        )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -41,7 +41,6 @@ def chroma_server(tmp_path_factory):
     yield "127.0.0.1", port
     proc.terminate()
     proc.wait(timeout=20)
-    log.close()
 
 
 def test_ingest_and_answers_match_embedded_mode(chroma_server, tmp_path, small_corpus, settings_factory, clean_index):

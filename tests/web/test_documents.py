@@ -90,12 +90,14 @@ def test_upload_makes_a_document_answerable_then_removal_forgets_it(auth_server,
     assert body["state"] == "done" and body["report"]["added"] == ["test-robot-barista-rules"]
     assert "/" not in body["stored_as"] and ".." not in body["stored_as"] and body["stored_as"].endswith(".md")
 
-    ask = lambda: httpx.post(
-        auth_server.url + "/v1/ask",
-        json={"question": "机器人咖啡师营业时要戴什么颜色的帽子？"},
-        auth=READER,
-        timeout=60,
-    ).json()
+    def ask() -> dict:
+        return httpx.post(
+            auth_server.url + "/v1/ask",
+            json={"question": "机器人咖啡师营业时要戴什么颜色的帽子？"},
+            auth=READER,
+            timeout=60,
+        ).json()
+
     answer = ask()
     assert answer["citations"][0]["doc_id"] == "test-robot-barista-rules"
     assert answer["citations"][0]["unit"] == "第一条" and "蓝色帽子" in answer["text"]

@@ -60,7 +60,7 @@ def test_answer_as_text_puts_the_lead_first_then_the_clauses_then_full_reference
     first_line = first["quote"].strip().splitlines()[0]
     assert f"[1] {first_line}" in body  # the clause itself, verbatim
     for c in answer["citations"]:
-        line = next(l for l in references.splitlines() if l.startswith(f"[{c['n']}] "))
+        line = next(ln for ln in references.splitlines() if ln.startswith(f"[{c['n']}] "))
         for part in (c["title"], c["unit"], c["issued"], "现行有效", c["source_url"]):
             assert part in line, (part, line)
     assert body.index(first_line) > body.index(LEAD)
