@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 
 from assistant.answering.policy import policy
 from assistant.retrieval import RetrievedClause
+from common.documents import DocumentMeta
 from ingest.applicability import InvalidDate, parse_as_of
 
 HISTORY_ROLES = ("user", "assistant")
@@ -33,18 +34,15 @@ def as_of_date(value: str | date | None) -> date:
 
 @dataclass
 class Citation:
+    """One cited clause: its document (the shared ``DocumentMeta``) and where in it the quote sits."""
+
     n: int
-    doc_id: str
-    title: str
+    document: DocumentMeta
     unit: str
     locator: str
     label: str  # how the answer names it: 《生成式人工智能服务管理暂行办法》第十二条, EU AI Act Article 50(2)
     quote: str  # verbatim clause text
-    status: str
-    source_url: str
     path: str = ""
-    issued: str = ""
-    jurisdiction: str = ""
     chunk_id: str = ""
     applies_from: str = ""  # ISO date from which the provision applies ("" = no date recorded)
     applies_until: str = ""  # ISO date from which it no longer applies
@@ -55,8 +53,44 @@ class Citation:
     spans: list[tuple[int, int]] = field(default_factory=list)  # [start, end) in unit_text (else quote) of the
     #                                                             sentences the answer's lead quotes
 
+    @property
+    def doc_id(self) -> str:
+        return self.document.doc_id
+
+    @property
+    def title(self) -> str:
+        return self.document.title
+
+    @property
+    def status(self) -> str:
+        return self.document.status
+
+    @property
+    def source_url(self) -> str:
+        return self.document.source_url
+
+    @property
+    def issued(self) -> str:
+        return self.document.issued
+
+    @property
+    def jurisdiction(self) -> str:
+        return self.document.jurisdiction
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Flat, as the API gives it: the document's fields (doc_id, title, status, source_url, issued, …) beside
+        the citation's own."""
+        own = asdict(self)
+        document = own.pop("document")
+        return {"n": own.pop("n"), **document, **own}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Citation:
+        """The inverse of ``to_dict``."""
+        document_keys = {f.name for f in fields(DocumentMeta)}
+        own_keys = {f.name for f in fields(cls)} - {"document"}
+        document = DocumentMeta(**{k: v for k, v in data.items() if k in document_keys})
+        return cls(document=document, **{k: v for k, v in data.items() if k in own_keys})
 
 
 @dataclass

@@ -4,11 +4,13 @@ with the catalog's short titles and editions and a "revoked" mark; and the ``Cit
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.answering.models import Citation
 from assistant.answering.policy import policy
 from assistant.retrieval import HybridRetriever, RetrievedClause
+from common.documents import DocumentMeta
 from ingest.applicability import applicability_of
 from ingest.catalog import load_catalog
 
@@ -48,19 +50,17 @@ class DocumentNames:
 
     def citation(self, n: int, clause: RetrievedClause, language: str) -> Citation:
         m = clause.meta
+        document = DocumentMeta.from_metadata(m)
         citation = Citation(
             n=n,
-            doc_id=clause.doc_id,
-            title=m.get("title", clause.doc_id),
+            document=replace(
+                document, doc_id=clause.doc_id, title=document.title or clause.doc_id, status=clause.status
+            ),
             unit=clause.unit,
             locator=clause.locator,
             label=self.clause_label(clause, language),
             quote=clause.text,
-            status=clause.status,
-            source_url=m.get("source_url", ""),
             path=m.get("path", ""),
-            issued=m.get("issued", ""),
-            jurisdiction=m.get("jurisdiction", ""),
             chunk_id=clause.chunk_id,
         )
         return with_dates(citation, m)

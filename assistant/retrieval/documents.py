@@ -8,23 +8,19 @@ from dataclasses import dataclass
 
 from assistant.retrieval.glossary import CJK, find_names
 from assistant.retrieval.policy import NamesPolicy, default_policy
-from common.documents import NO_LONGER_IN_FORCE
+from common.documents import NO_LONGER_IN_FORCE, DocumentMeta
 
 REVOKED_STATUSES = NO_LONGER_IN_FORCE  # the one status vocabulary: common/documents.py
 
 
-@dataclass(frozen=True)
-class DocInfo:
-    doc_id: str
-    title: str
-    title_en: str = ""
+@dataclass(frozen=True, kw_only=True)
+class DocInfo(DocumentMeta):
+    """A document as the resolver and the ranking see it: its ``DocumentMeta`` plus the catalog's aliases, the
+    year of the newest version its text includes, and the unit labels present in the index."""
+
     aliases: tuple[str, ...] = ()
-    jurisdiction: str = ""
-    language: str = ""
-    status: str = ""
-    issued: str = ""
-    text_year: int = 0  # year of the newest version the indexed text includes
-    units: frozenset[str] = frozenset()  # unit labels present in the index
+    text_year: int = 0
+    units: frozenset[str] = frozenset()
 
 
 class DocResolver:

@@ -14,6 +14,7 @@ from assistant.metrics import unit_norm
 from assistant.retrieval.documents import DocInfo, DocResolver
 from assistant.retrieval.policy import RankingPolicy, default_policy
 from assistant.retrieval.types import Filters
+from common.documents import DocumentMeta
 from common.settings import Settings
 from ingest.catalog import CatalogEntry, load_catalog
 from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
@@ -62,15 +63,10 @@ def _documents(metas: list[dict], catalog: dict[str, CatalogEntry]) -> dict[str,
     for doc_id, m in first_meta.items():
         entry = catalog.get(doc_id)
         dates = (m.get("issued", ""), m.get("effective", ""), entry.version_date if entry else "")
+        document = DocumentMeta.from_metadata(m)
         docs[doc_id] = DocInfo(
-            doc_id=doc_id,
-            title=m.get("title", doc_id),
-            title_en=m.get("title_en", ""),
+            **{**vars(document), "title": document.title or doc_id},
             aliases=entry.aliases if entry else (),
-            jurisdiction=m.get("jurisdiction", ""),
-            language=m.get("language", ""),
-            status=m.get("status", ""),
-            issued=m.get("issued", ""),
             text_year=max([int(d[:4]) for d in dates if d[:4].isdigit()], default=0),
             units=frozenset(units_by_doc[doc_id]),
         )

@@ -280,7 +280,7 @@ def test_javascript_links_and_html_in_documents_are_inert(uploads_server):
 
     shown = as_text(answer["text"])
     assert "<img" not in shown and "&lt;img" in shown
-    panel = clause_panel(Citation(**{**cite, "source_url": "javascript:alert(1)"}))
+    panel = clause_panel(Citation.from_dict({**cite, "source_url": "javascript:alert(1)"}))
     assert "javascript:" not in panel and "<img" not in panel
 
 
