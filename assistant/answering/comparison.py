@@ -1,6 +1,6 @@
 """The opening of a comparison answer: "Comparison of A and B:", then a Markdown table, one row per aspect asked about
 (``resources/comparison.toml``), each cell a verbatim sentence of that side's clause with its [n]. The sides
-themselves are found at retrieval (``assistant/comparison.py``)."""
+themselves are found at retrieval (``assistant/retrieval/comparison.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from assistant.answering.models import Citation
 from assistant.answering.naming import join_en
-from assistant.comparison import Aspect, Side, policy, side_of
+from assistant.retrieval.comparison import Aspect, Side, policy, side_of
 
 _SENTENCE = re.compile(r"[^。；;!?！？\n]+(?:[。；;!?！？]|\.(?=\s)|$)")
 

@@ -21,8 +21,8 @@ from assistant.answering.models import Citation
 from assistant.answering.naming import DocumentNames, join_en
 from assistant.answering.policy import policy
 from assistant.answering.selection import cited_clauses
-from assistant.comparison import side_of
 from assistant.retrieval import HybridRetriever, RetrievalResult, RetrievedClause
+from assistant.retrieval.comparison import side_of
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from assistant.answering.policy import policy
-from assistant.comparison import policy as comparison_policy
-from assistant.comparison import side_of
 from assistant.retrieval import RetrievalResult, RetrievedClause
+from assistant.retrieval.comparison import policy as comparison_policy
+from assistant.retrieval.comparison import side_of
 
 Unit = tuple[str, str]  # (doc_id, unit)
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.comparison import Side, interleave, side_mask
-from assistant.comparison import policy as comparison_policy
 from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.candidates import keyword_query
+from assistant.retrieval.comparison import Side, interleave, side_mask
+from assistant.retrieval.comparison import policy as comparison_policy
 from assistant.retrieval.documents import REVOKED_STATUSES
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import DateOfApplicationPolicy, DiversityPolicy, FusionPolicy, RankingPolicy

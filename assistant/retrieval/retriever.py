@@ -7,9 +7,9 @@ import time
 
 import numpy as np
 
-from assistant.comparison import comparison_sides
 from assistant.retrieval.analysis import QueryAnalysis, analyse, with_unmentioned_as_unknown
 from assistant.retrieval.candidates import DenseSource, KeywordSource, LookupSource
+from assistant.retrieval.comparison import comparison_sides
 from assistant.retrieval.crossrefs import cross_references
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import RankingPolicy, default_policy

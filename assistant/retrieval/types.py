@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant.comparison import Side
 from assistant.retrieval.analysis import QueryAnalysis
+from assistant.retrieval.comparison import Side
 from assistant.retrieval.documents import REVOKED_STATUSES
 from assistant.retrieval.references import ClauseRef
 

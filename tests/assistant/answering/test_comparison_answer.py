@@ -4,7 +4,7 @@ per-side table of verbatim sentences; the generative answer is asked for one."""
 from __future__ import annotations
 
 from assistant.answering.comparison import comparison_table, key_sentence
-from assistant.comparison import policy
+from assistant.retrieval.comparison import policy
 
 
 def test_key_sentence_and_table_quote_the_clause_verbatim():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.comparison import Side, comparison_sides, interleave
+from assistant.retrieval.comparison import Side, comparison_sides, interleave
 
 JURISDICTION = {"cn-ai-content-labeling-measures-2025": "CN", "eu-ai-act-2024": "EU", "us-ca-sb53-2025": "US"}
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-POLICY_FILE = Path(__file__).parent / "resources" / "comparison.toml"
+POLICY_FILE = Path(__file__).resolve().parent.parent / "resources" / "comparison.toml"
 
 
 @dataclass(frozen=True)
