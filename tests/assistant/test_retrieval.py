@@ -8,6 +8,7 @@ import re
 import pytest
 from corpus_ids import ALGO, CSL_2016, CSL_2025, DEEP, EU_AI_ACT, GENAI, NIST_RMF, PIPL, TC260
 from langchain_core.documents import Document
+from support.chunk_keys import PUBLIC_CHUNK_KEYS
 
 from assistant.retrieval import ClauseRetriever, Filters, RetrievalResult, default_policy
 
@@ -397,23 +398,7 @@ def test_langchain_retriever_returns_documents_with_metadata(retriever):
     assert len(main) == 5
     top = docs[0]
     assert (top.metadata["doc_id"], top.metadata["unit"]) == (EU_AI_ACT, "Article 50")
-    for key in (
-        "doc_id",
-        "title",
-        "unit",
-        "locator",
-        "path",
-        "jurisdiction",
-        "language",
-        "doc_type",
-        "status",
-        "issued",
-        "source_url",
-        "chunk_index",
-        "sha256",
-        "score",
-        "signals",
-    ):
+    for key in (*PUBLIC_CHUNK_KEYS, "score", "signals"):
         assert key in top.metadata, key
     expected = retriever.run("EU AI Act Article 50", k=5).clauses[:5]  # k documents: cross-references only if room
     assert [d.id for d in docs] == [c.chunk_id for c in expected]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from support.chunk_keys import PUBLIC_CHUNK_KEYS
 
 from ingest.catalog import load_catalog
 from ingest.keyword_index import KeywordIndex, fingerprint
@@ -28,21 +29,6 @@ from ingest.pipeline import keyword_dir, run_ingest, sorted_rows
 from ingest.splitter import chunk_document
 from ingest.store import ClauseStore
 
-PUBLIC_KEYS = (
-    "doc_id",
-    "title",
-    "unit",
-    "locator",
-    "path",
-    "jurisdiction",
-    "language",
-    "doc_type",
-    "status",
-    "issued",
-    "source_url",
-    "chunk_index",
-    "sha256",
-)
 GENAI = "cn-genai-interim-measures-2023"
 DEEP = "cn-deep-synthesis-provisions-2022"
 UN = "un-ga-res-78-311-2024"
@@ -133,7 +119,7 @@ def test_clean_ingest_indexes_every_chunk_with_the_public_metadata(clean_index, 
         file_hash = hashlib.sha256(doc.path.read_bytes()).hexdigest()
         for chunk in chunks:
             meta, text, vector = snap[chunk.chunk_id]
-            assert set(PUBLIC_KEYS) <= set(meta)
+            assert set(PUBLIC_CHUNK_KEYS) <= set(meta)
             assert (meta["doc_id"], meta["unit"], meta["locator"], meta["path"], meta["chunk_index"]) == (
                 doc_id,
                 chunk.unit,

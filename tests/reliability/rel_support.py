@@ -21,8 +21,22 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from hypothesis import HealthCheck
 
 # ---- numbers -----------------------------------------------------------------------------------------------
+
+# The fuzz tests' hypothesis settings: deterministic by default (reproducible runs); REGQA_TEST_FUZZ_RANDOM=1 explores new examples on every run.
+FUZZ_SETTINGS = dict(
+    deadline=None,
+    database=None,
+    derandomize=not os.environ.get("REGQA_TEST_FUZZ_RANDOM"),
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
 
 
 def rss_mb() -> float:

@@ -9,7 +9,6 @@ the other documents is unchanged.
 from __future__ import annotations
 
 import io
-import os
 import random
 import tempfile
 import time
@@ -17,23 +16,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from rel_support import keyword_index_problems, rows_differ, snapshot
+from rel_support import FUZZ_SETTINGS, keyword_index_problems, rows_differ, snapshot
 
 SUFFIXES = [".md", ".txt", ".html", ".pdf", ".docx"]
-# Deterministic by default (reproducible runs); REGQA_TEST_FUZZ_RANDOM=1 explores new examples on every run.
-SETTINGS = dict(
-    deadline=None,
-    database=None,
-    derandomize=not os.environ.get("REGQA_TEST_FUZZ_RANDOM"),
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
-)
 ENGLISH = [
     "Article 1 Subject matter. This Regulation lays down harmonised rules for artificial intelligence systems.",
     "Article 2 Scope. This Regulation applies to providers placing on the market AI systems in the Union.",
@@ -152,7 +139,7 @@ def test_the_made_files_are_real():
         assert "harmonised rules for artificial intelligence" in doc.body
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=60, **FUZZ_SETTINGS)
 @given(suffix=st.sampled_from(SUFFIXES), raw=st.binary(max_size=6000))
 @example(suffix=".md", raw=b"---\n")
 @example(suffix=".md", raw=b"---\ntitle: [\n---\nbody\n")
@@ -169,7 +156,7 @@ def test_random_bytes_give_a_document_or_a_load_error(suffix, raw):
     assert_loaded(load_bytes(raw, suffix))
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=40, **FUZZ_SETTINGS)
 @given(kind=st.sampled_from([".pdf", ".docx"]), data=st.data())
 def test_truncated_or_corrupted_pdf_and_docx(kind, data):
     raw = PDF if kind == ".pdf" else DOCX
@@ -190,7 +177,7 @@ def test_truncated_or_corrupted_pdf_and_docx(kind, data):
 DOCX_PARTS = zipfile.ZipFile(io.BytesIO(DOCX)).namelist()
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=40, **FUZZ_SETTINGS)
 @given(
     part=st.sampled_from(DOCX_PARTS),
     how=st.sampled_from(["drop", "random", "truncate", "not xml", "empty"]),

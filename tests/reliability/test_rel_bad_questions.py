@@ -10,14 +10,13 @@ body itself is fuzzed too (random JSON for the other fields, random bytes).
 from __future__ import annotations
 
 import json
-import os
 import string
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from rel_support import assert_json_error, json_bytes
+from rel_support import FUZZ_SETTINGS, assert_json_error, json_bytes
 
 INJECTIONS = [
     "'; DROP TABLE clauses; --",
@@ -69,19 +68,6 @@ HUGE = [
     ("深度合成服务提供者应当 " * 900)[:9_990],
 ]
 
-# Deterministic by default (reproducible runs); REGQA_TEST_FUZZ_RANDOM=1 explores new examples on every run.
-SETTINGS = dict(
-    deadline=None,
-    database=None,
-    derandomize=not os.environ.get("REGQA_TEST_FUZZ_RANDOM"),
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
-)
-
 
 def _examples(test):
     for value in HUGE + INJECTIONS:
@@ -89,7 +75,7 @@ def _examples(test):
     return test
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=60, **FUZZ_SETTINGS)
 @given(question=questions)
 @_examples
 def test_answer_service_returns_an_answer_or_invalid_question(rel_service, question):
@@ -108,7 +94,7 @@ def test_answer_service_returns_an_answer_or_invalid_question(rel_service, quest
     json.dumps(answer.to_dict(), ensure_ascii=False).encode("utf-8")  # serialisable as the API sends it
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=40, **FUZZ_SETTINGS)
 @given(question=questions)
 @_examples
 def test_ask_api_never_answers_5xx(api_server, question):
@@ -164,7 +150,7 @@ bodies = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=50, **SETTINGS)
+@settings(max_examples=50, **FUZZ_SETTINGS)
 @given(body=bodies)
 @example(body={"question": REAL[0], "filters": {"jurisdiction": 5}})
 @example(body={"question": REAL[0], "filters": {"doc_id": [None, 1, {"$ne": ""}]}})
@@ -185,7 +171,7 @@ def test_ask_api_fuzzed_bodies_never_answer_5xx(api_server, body):
         assert_json_error(r)
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=30, **FUZZ_SETTINGS)
 @given(raw=st.one_of(st.binary(max_size=2000), st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))))
 @example(raw=b"")
 @example(raw=b'\xff\xfe{\x00"\x00')
@@ -215,7 +201,7 @@ def test_lone_surrogates_are_dropped_not_fatal(rel_service, api_server, question
     assert r.status_code == 200 and r.json()["citations"]
 
 
-@settings(max_examples=25, **SETTINGS)
+@settings(max_examples=25, **FUZZ_SETTINGS)
 @given(question=questions, stream=st.booleans(), history=st.lists(questions, max_size=3))
 @example(question="\ud800深度合成", stream=True, history=["\udfff"])
 @example(question="x" * 100_000, stream=True, history=[])

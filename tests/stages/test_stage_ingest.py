@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from stage_support import CN_DOC, EN_DOC, RULEBOOK
+from support.chunk_keys import PUBLIC_CHUNK_KEYS
 
 from ingest.embeddings import load_embedder
 from ingest.keyword_index import sync_keyword_index
@@ -14,22 +15,6 @@ from ingest.loaders import corpus_files, load_document
 from ingest.pipeline import keyword_dir, run_ingest, sorted_rows
 from ingest.splitter import chunk_document
 from ingest.store import ClauseStore
-
-PUBLIC_KEYS = {
-    "doc_id",
-    "title",
-    "unit",
-    "locator",
-    "path",
-    "jurisdiction",
-    "language",
-    "doc_type",
-    "status",
-    "issued",
-    "source_url",
-    "chunk_index",
-    "sha256",
-}
 
 
 def snapshot(settings) -> dict[str, tuple[dict, str, np.ndarray]]:
@@ -68,7 +53,7 @@ def test_a_first_ingest_indexes_every_chunk_of_every_document(ingested, fixture_
     held = snapshot(settings)
     assert set(held) == set(expected)
     for cid, (meta, text, _) in held.items():
-        assert set(meta) >= PUBLIC_KEYS and text == expected[cid].text
+        assert set(meta) >= set(PUBLIC_CHUNK_KEYS) and text == expected[cid].text
         assert (meta["unit"], meta["locator"], meta["path"]) == (
             expected[cid].unit,
             expected[cid].locator,
