@@ -476,19 +476,7 @@ def _paragraph_items(
         lead_in = state.lead_in if paragraph.is_item else None
         if not cues:
             if lead_in is not None:
-                condition = item_condition(sentence, language, rules) or lead_in.condition
-                state.items.extend(
-                    _records(
-                        doc_id,
-                        unit,
-                        paragraph.locator,
-                        lead_in.actors,
-                        lead_in.modality,
-                        condition,
-                        sentence,
-                        lead_in.sentence,
-                    )
-                )
+                state.items.extend(_under_lead_in(doc_id, unit, paragraph.locator, lead_in, sentence, language, rules))
             continue
         fallback = previous or (lead_in.actors if lead_in else ()) or state.last_actors
         found = _sentence_items(
@@ -509,19 +497,7 @@ def _paragraph_items(
             and lead_in.modality not in {o.modality for o in found}
         ):
             # "（四）在视频起始画面…添加显著的提示标识，可以在视频末尾…": the list's duty, then the item's own cue
-            found = (
-                _records(
-                    doc_id,
-                    unit,
-                    paragraph.locator,
-                    lead_in.actors,
-                    lead_in.modality,
-                    item_condition(sentence, language, rules) or lead_in.condition,
-                    sentence,
-                    lead_in.sentence,
-                )
-                + found
-            )
+            found = _under_lead_in(doc_id, unit, paragraph.locator, lead_in, sentence, language, rules) + found
         if not found:
             continue
         previous = state.last_actors = tuple(
@@ -598,6 +574,15 @@ def _records(
     return [
         Obligation(doc_id, unit, locator, a.raw, a.norm, modality, condition, text.strip(), context) for a in actors
     ]
+
+
+def _under_lead_in(
+    doc_id: str, unit: str, locator: str, lead_in: _LeadIn, item: str, language: str, rules: Rules
+) -> list[Obligation]:
+    """A list item's duty from the sentence that introduces the list: its actors and modality, the item's own
+    condition if it states one (else the lead-in's)."""
+    condition = item_condition(item, language, rules) or lead_in.condition
+    return _records(doc_id, unit, locator, lead_in.actors, lead_in.modality, condition, item, lead_in.sentence)
 
 
 # ---- the register -----------------------------------------------------------------------------------------
