@@ -153,17 +153,19 @@ class ClauseStore:
             offset += PAGE
 
     def vectors(self, ids: list[str]) -> np.ndarray:
-        """The stored embeddings of ``ids``, in that order, as unit-length float32 rows (for exact search)."""
-        out: list[np.ndarray] = []
+        """The stored embeddings of ``ids``, in that order, as unit-length float32 rows (for exact search). An id
+        that is gone by the time its embedding is read (an ingest ran between the two reads) gets a zero row: it is
+        never a dense candidate, and the next reload (the ingest publishes a new fingerprint) drops it."""
+        found: dict[str, np.ndarray] = {}
         for start in range(0, len(ids), PAGE):
-            batch = ids[start : start + PAGE]
             with _store_errors(self, writing=False):
-                page = self.collection.get(ids=batch, include=["embeddings"])
-            found = dict(zip(page["ids"], page["embeddings"]))
-            out.extend(np.asarray(found[cid], dtype=np.float32) for cid in batch)
-        if not out:
-            return np.zeros((0, 0), dtype=np.float32)
-        matrix = np.vstack(out)
+                page = self.collection.get(ids=ids[start : start + PAGE], include=["embeddings"])
+            found.update((cid, np.asarray(vec, dtype=np.float32)) for cid, vec in zip(page["ids"], page["embeddings"]))
+        dim = next((len(vec) for vec in found.values()), 0)
+        matrix = np.zeros((len(ids), dim), dtype=np.float32)
+        for row, cid in enumerate(ids):
+            if cid in found:
+                matrix[row] = found[cid]
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms > 0, norms, 1.0)
 

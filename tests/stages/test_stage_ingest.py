@@ -98,3 +98,14 @@ def test_a_removed_document_leaves_the_index(ingested, fixture_corpus):
     report = run_ingest(settings)
     assert report.ok and report.removed == [RULEBOOK] and report.embedded_chunks == 0
     assert not any(cid.startswith(RULEBOOK) for cid in snapshot(settings))
+
+
+def test_stored_vectors_come_back_in_order_and_a_vanished_id_reads_as_zero(ingested):
+    settings, _ = ingested
+    store = ClauseStore(settings)
+    ids = [cid for cid, _, _ in store.iter_rows()][:3]
+    matrix = store.vectors([ids[0], "gone-meanwhile", ids[1], ids[2]])
+    assert matrix.shape[0] == 4 and matrix.shape[1] > 0
+    assert np.allclose(np.linalg.norm(matrix[[0, 2, 3]], axis=1), 1.0, atol=1e-5)
+    assert not matrix[1].any()
+    assert np.allclose(store.vectors(ids[1:2])[0], matrix[2])
