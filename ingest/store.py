@@ -255,6 +255,8 @@ def chunk_metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int, source_f
         "parts": chunk.parts,
         "role": chunk.role,
         "roles": ",".join(chunk.roles),
+        "enrichment_zh": chunk.enrichment_zh,
+        "enrichment_en": chunk.enrichment_en,
         "chunk_count": chunk_count,
         "sha256": doc.sha256,
         "embed_sha": embed_sha(chunk.embed_text),

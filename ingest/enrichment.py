@@ -1,0 +1,179 @@
+"""Index enrichment: for a unit of a text, questions and everyday paraphrases it answers, in Chinese and English.
+
+Stored as data beside the catalog (``corpus/enrichment/<doc_id>.jsonl``, one line per unit: ``doc_id``, ``unit``,
+``sha`` = the unit's text hash, ``zh`` and ``en`` lists), written at development time by writers that saw only
+that unit (bench/eval/README.md). At ingest each piece of a unit carries its unit's entries (metadata
+``enrichment_zh`` / ``enrichment_en``); the keyword index reads them with the clause, and the enrichment source
+searches their embeddings (``sync_vectors``). They are never shown or cited. An entry whose ``sha`` no longer
+matches the unit's text (the text changed) is not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ingest.models import Chunk
+
+log = logging.getLogger(__name__)
+
+META_KEYS = ("enrichment_zh", "enrichment_en")
+
+
+@dataclass(frozen=True)
+class UnitEnrichment:
+    doc_id: str
+    unit: str
+    sha: str
+    zh: tuple[str, ...]
+    en: tuple[str, ...]
+
+
+class EnrichmentError(ValueError):
+    """A malformed enrichment file; the message names the file and line."""
+
+
+def unit_sha(texts: Sequence[str]) -> str:
+    """The hash an entry is tied to: the unit's pieces, joined by newlines."""
+    return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
+
+
+def _entries(path: Path) -> dict[str, UnitEnrichment]:
+    out: dict[str, UnitEnrichment] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            entry = UnitEnrichment(
+                str(raw["doc_id"]),
+                str(raw["unit"]),
+                str(raw["sha"]),
+                tuple(str(t) for t in raw.get("zh", ())),
+                tuple(str(t) for t in raw.get("en", ())),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EnrichmentError(f"{path}:{n}: not an enrichment record ({exc})") from exc
+        out[entry.unit] = entry
+    return out
+
+
+@lru_cache(maxsize=64)
+def _document_entries(path: str, mtime_ns: int) -> dict[str, UnitEnrichment]:
+    return _entries(Path(path))
+
+
+def document_enrichment(directory: Path | None, doc_id: str) -> dict[str, UnitEnrichment]:
+    """A document's entries by unit label ({} when the directory or its file does not exist)."""
+    if directory is None:
+        return {}
+    path = directory / f"{doc_id}.jsonl"
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _document_entries(str(path), mtime)
+
+
+def fingerprint(directory: Path | None, doc_id: str) -> str:
+    """What a document's enrichment is (part of its ingest key: new entries re-index it)."""
+    entries = document_enrichment(directory, doc_id)
+    if not entries:
+        return ""
+    digest = hashlib.sha256()
+    for unit in sorted(entries):
+        e = entries[unit]
+        digest.update(json.dumps([e.unit, e.sha, e.zh, e.en], ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
+
+
+def enrich(chunks: list[Chunk], entries: dict[str, UnitEnrichment]) -> tuple[list[Chunk], int]:
+    """The chunks with their unit's entries attached; and how many entries were stale (the text changed)."""
+    if not entries:
+        return chunks, 0
+    pieces: dict[str, list[str]] = {}
+    for c in chunks:
+        pieces.setdefault(c.unit, []).append(c.text)
+    usable = {u: e for u, e in entries.items() if u in pieces and e.sha == unit_sha(pieces[u])}
+    stale = sum(1 for u, e in entries.items() if u in pieces and u not in usable)
+    out = [
+        replace(c, enrichment_zh="\n".join(usable[c.unit].zh), enrichment_en="\n".join(usable[c.unit].en))
+        if c.unit in usable
+        else c
+        for c in chunks
+    ]
+    return out, stale
+
+
+def texts_of(meta: dict) -> list[str]:
+    """A chunk's enrichment texts to embed: one per language (its entries joined)."""
+    return [meta[k] for k in META_KEYS if meta.get(k)]
+
+
+def _text_key(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class EnrichmentVectors:
+    """Unit-length embeddings of the enrichment texts, and for each chunk row the rows of its texts."""
+
+    vectors: np.ndarray  # (texts, dim)
+    text_rows: np.ndarray  # (chunks, per_chunk) indexes into vectors, -1 = none
+
+    def similarities(self, query: np.ndarray) -> np.ndarray:
+        """Per chunk row: the best cosine similarity of its enrichment texts to the query (0 without any)."""
+        if not self.vectors.size:
+            return np.zeros(len(self.text_rows), dtype=np.float32)
+        norm = float(np.linalg.norm(query))
+        sims = self.vectors @ (np.asarray(query, dtype=np.float32) / (norm if norm else 1.0))
+        padded = np.append(sims, np.float32(0.0))  # index -1 -> the appended 0
+        return padded[self.text_rows].max(axis=1) if self.text_rows.size else np.zeros(0, dtype=np.float32)
+
+
+def sync_vectors(
+    metas: list[dict],
+    directory: Path,
+    model: str,
+    embed: Callable[[list[str]], np.ndarray],
+) -> EnrichmentVectors:
+    """The enrichment embeddings of these chunk rows: reused from ``directory`` where the text and the model are
+    unchanged, the rest embedded (``embed``) and saved; texts no row uses any more are dropped."""
+    per_row = [texts_of(m) for m in metas]
+    wanted = list(dict.fromkeys(t for texts in per_row for t in texts))
+    keys = [_text_key(model, t) for t in wanted]
+    path = directory / "vectors.npz"
+    known: dict[str, np.ndarray] = {}
+    if path.exists():
+        try:
+            with np.load(path) as saved:
+                known = dict(zip(saved["keys"].tolist(), saved["vectors"]))
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("enrichment vectors %s unreadable (%s): re-embedding", path, exc)
+    missing = [i for i, k in enumerate(keys) if k not in known]
+    if missing:
+        fresh = np.asarray(embed([wanted[i] for i in missing]), dtype=np.float32)
+        known.update((keys[i], fresh[n]) for n, i in enumerate(missing))
+    dim = next((len(v) for v in known.values()), 0)
+    matrix = np.vstack([known[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, dim), np.float32)
+    if len(matrix):
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    if missing or (path.exists() and len(known) != len(keys)):
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / "vectors.tmp.npz"
+        np.savez(tmp, keys=np.array(keys, dtype=object).astype(str), vectors=matrix)
+        tmp.replace(path)
+    position = {t: n for n, t in enumerate(wanted)}
+    width = max((len(t) for t in per_row), default=0) or 1
+    text_rows = np.full((len(metas), width), -1, dtype=np.int64)
+    for r, texts in enumerate(per_row):
+        for j, t in enumerate(texts):
+            text_rows[r, j] = position[t]
+    return EnrichmentVectors(matrix, text_rows)
