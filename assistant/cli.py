@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+SHIPPED_RANKER_MODEL = Path(__file__).resolve().parent / "resources" / "ranker.txt"
 
 
 def _settings(**overrides) -> Settings:
@@ -73,6 +74,11 @@ def ingest(
     console.print(table)
     for failure in report.failed:
         console.print(f"[red]FAILED[/red] {failure.path}: {failure.reason}")
+    for doc_id, stale in sorted(report.stale_enrichment.items()):
+        console.print(
+            f"[yellow]note[/yellow] {doc_id}: {stale} enrichment entries not used: their unit's text changed "
+            "(rewrite them for the new text)"
+        )
     console.print(f"done in {report.seconds:.1f} s")
     if settings.wecom_webhook_url:  # optional: tell the WeCom group what changed
         from assistant.channels.wecom import notify_ingest
@@ -279,6 +285,60 @@ def eval_(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+@app.command("train-ranker")
+def train_ranker(
+    train: list[Path] = typer.Option(
+        ..., "--train", exists=True, dir_okay=False, help="Training questions (dev.jsonl format; repeatable)."
+    ),
+    validation: Path = typer.Option(
+        ..., "--validation", exists=True, dir_okay=False, help="Validation split: chooses the boosting rounds."
+    ),
+    model: Path = typer.Option(
+        SHIPPED_RANKER_MODEL,
+        "--model",
+        dir_okay=False,
+        help="Where to write the model (its metadata goes beside it as .json).",
+    ),
+    report: Path | None = typer.Option(None, "--report", help="Also write the report (feature importances) here."),
+) -> None:
+    """Train the learned ranking model on a question bank (see assistant/retrieval/training.py)."""
+    from assistant.metrics import load_dataset
+    from assistant.retrieval.training import train as fit
+
+    try:
+        train_items = [item for path in train for item in load_dataset(path)]
+        validation_items = load_dataset(validation)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    service = _service(_settings(feedback_log_declined=False), None)
+    retriever = service.retriever
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(split: str, done: int, total: int) -> None:
+            if split not in tasks:
+                tasks[split] = bar.add_task(split, total=total)
+            bar.update(tasks[split], completed=done)
+
+        result = fit(
+            retriever,
+            train_items,
+            validation_items,
+            model,
+            report,
+            {**{f"train:{path.name}": path for path in train}, "validation": validation},
+            retriever.policy.learned.candidates,
+            progress,
+        )
+    figures = result["candidate_figures"]
+    console.print(
+        f"rounds {result['rounds']}; validation hit@5 {figures['validation']['hit@5']} MRR "
+        f"{figures['validation']['mrr@10']} (fused score alone: {figures['validation_fused_only']['hit@5']} / "
+        f"{figures['validation_fused_only']['mrr@10']}); model written to {model}"
+    )
 
 
 EVAL_COLUMNS = (

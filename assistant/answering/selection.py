@@ -77,14 +77,18 @@ def _without_framing(
     is_framing: Callable[[str], bool],
 ) -> list[Unit]:
     """Definition lists, recitals, preambles and signature blocks are quoted only when they hold the answer:
-    when named, ranked first, or when the question asks what something means or whether a text applies."""
-    if result.analysis.intents & {"definition", "scope"}:
-        return chosen
-    return [
-        key
-        for rank, key in enumerate(chosen)
-        if rank == 0 or key in lookups or not is_framing(by_unit[key][0].chunk_id)
-    ]
+    when named, ranked first, or (a definition list) when the question asks what something means or whether a
+    text applies."""
+    asks_meaning = bool(result.analysis.intents & {"definition", "scope"})
+
+    def kept(rank: int, key: Unit) -> bool:
+        piece = by_unit[key][0]
+        if rank == 0 or key in lookups or not is_framing(piece.chunk_id):
+            return True
+        roles = set(str(piece.meta.get("roles", "")).split(","))
+        return asks_meaning and "definitions" in roles and not roles & {"recital", "preamble", "signature_block"}
+
+    return [key for rank, key in enumerate(chosen) if kept(rank, key)]
 
 
 def _units_per_side(

@@ -3,7 +3,9 @@
 - ``LookupSource``: the clauses the question names (第十七条 of a named text, Article 5(1)(e), Annex III);
 - ``KeywordSource``: BM25 over the question plus its glossary expansions, relative to the best match of each
   language and of each named document;
-- ``DenseSource``: exact nearest neighbours of the question's embedding among the stored embeddings.
+- ``DenseSource``: exact nearest neighbours of the question's embedding among the stored embeddings;
+- ``EnrichmentSource``: the clauses whose enrichment (questions and paraphrases their unit answers,
+  ingest/enrichment.py) is nearest to the question's embedding.
 """
 
 from __future__ import annotations
@@ -147,11 +149,14 @@ class DenseSource:
     def run(self, analysis: QueryAnalysis, filters: Filters) -> list[Candidate]:
         return self.similar(analysis, self.index.mask(filters))
 
-    def similar(self, analysis: QueryAnalysis, keep: np.ndarray) -> list[Candidate]:
+    def embed(self, analysis: QueryAnalysis) -> np.ndarray:
+        return np.asarray(self.embedder.embed_query(analysis.search_text), dtype=np.float32)
+
+    def similar(self, analysis: QueryAnalysis, keep: np.ndarray, vector: np.ndarray | None = None) -> list[Candidate]:
         """The question's nearest clauses, plus the named documents' own nearest clauses whatever their global
         rank (similarity is a cosine)."""
         index = self.index
-        vector = self.embedder.embed_query(analysis.search_text)
+        vector = self.embed(analysis) if vector is None else vector
         sims: dict[int, float] = {}
         _, found = self.nearest(vector, keep, self.policy.dense_candidates)
         sims.update(found)
@@ -176,3 +181,22 @@ class DenseSource:
         order = candidates[np.argsort(-sims[candidates], kind="stable")[:limit]]
         rows = [int(i) for i in order]
         return rows, {i: float(sims[i]) for i in rows}
+
+
+class EnrichmentSource:
+    """Clauses by the similarity of their unit's enrichment texts to the question (the best text of each)."""
+
+    def __init__(self, index: ClauseIndex, dense: DenseSource, policy: FusionPolicy) -> None:
+        self.index, self.dense, self.policy = index, dense, policy
+
+    def run(self, analysis: QueryAnalysis, filters: Filters) -> list[Candidate]:
+        return self.similar(analysis, self.index.mask(filters))
+
+    def similar(self, analysis: QueryAnalysis, keep: np.ndarray, vector: np.ndarray | None = None) -> list[Candidate]:
+        enrichment = self.index.enrichment
+        if not enrichment.vectors.size:
+            return []
+        sims = enrichment.similarities(self.dense.embed(analysis) if vector is None else vector)
+        rows = np.flatnonzero(keep & (sims > 0))
+        best = rows[np.argsort(-sims[rows], kind="stable")[: self.policy.dense_candidates]]
+        return [Candidate(int(r), float(sims[r]), "enrichment") for r in best]

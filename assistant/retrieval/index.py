@@ -18,7 +18,7 @@ from common.documents import DocumentMeta
 from common.settings import Settings
 from ingest.catalog import CatalogEntry, load_catalog
 from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
-from ingest.pipeline import keyword_dir, sorted_rows
+from ingest.pipeline import keyword_dir, sorted_rows, sync_enrichment
 from ingest.roles import roles_of
 from ingest.store import ClauseStore
 
@@ -101,7 +101,10 @@ class ClauseIndex:
             self.texts = [r[2] or "" for r in rows]
             self.position = {cid: i for i, cid in enumerate(self.ids)}
             self.vectors = self.store.vectors(self.ids)  # unit-length rows, for exact (deterministic) dense search
+            self.enrichment = sync_enrichment(self.settings, self.metas)  # its rows follow self.ids
             self._tokens: dict[int, set[str]] = {}
+            self._heading_tokens: dict[int, set[str]] = {}
+            self._title_tokens: dict[str, set[str]] = {}
             self._lower_text: str | None = None
             self.keyword: KeywordIndex = keyword
             self.doc_of = np.array([m.get("doc_id", "") for m in self.metas], dtype=object)
@@ -155,7 +158,28 @@ class ClauseIndex:
         """The keyword tokens of a chunk (computed on first use, then cached)."""
         tokens = self._tokens.get(row)
         if tokens is None:
-            tokens = self._tokens[row] = set(tokenize(keyword_text(self.texts[row], self.metas[row])))
+            saved = self.keyword.tokens
+            tokens = self._tokens[row] = (
+                set(saved[row])
+                if saved and len(saved) == len(self.ids)
+                else set(tokenize(keyword_text(self.texts[row], self.metas[row])))
+            )
+        return tokens
+
+    def heading_tokens_of(self, row: int) -> set[str]:
+        """The keyword tokens of a chunk's heading path (cached)."""
+        tokens = self._heading_tokens.get(row)
+        if tokens is None:
+            tokens = self._heading_tokens[row] = set(tokenize(self.metas[row].get("path", "")))
+        return tokens
+
+    def title_tokens_of(self, doc_id: str) -> set[str]:
+        """The keyword tokens of a document's titles (cached)."""
+        tokens = self._title_tokens.get(doc_id)
+        if tokens is None:
+            info = self.docs.get(doc_id)
+            titles = [getattr(info, "title", "") or "", getattr(info, "title_en", "") or ""] if info else []
+            tokens = self._title_tokens[doc_id] = set(tokenize(" ".join(titles)))
         return tokens
 
     def rows_of_unit(self, doc_id: str, unit: str) -> list[int]:

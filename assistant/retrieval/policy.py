@@ -59,6 +59,7 @@ class RankingRule:
     when: str = "always"
     otherwise: float = 1.0
     group: str = ""
+    after_learned: bool = False  # applied again to the learned model's probabilities (a product decision)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,15 @@ class GuardPolicy:
 
 
 @dataclass(frozen=True)
+class LearnedPolicy:
+    """The learning-to-rank model (a path; "" = the hand-set fusion alone) and how many of the best fused
+    candidates it re-scores."""
+
+    model: str
+    candidates: int
+
+
+@dataclass(frozen=True)
 class RankingPolicy:
     fusion: FusionPolicy
     rules: tuple[RankingRule, ...]
@@ -152,6 +162,7 @@ class RankingPolicy:
     analysis: AnalysisPolicy
     names: NamesPolicy
     guard: GuardPolicy
+    learned: LearnedPolicy
     source: str = ""  # the file it was read from
 
     def intent(self, name: str) -> Intent:
@@ -201,6 +212,14 @@ class _Section:
             raise self.error(key, f"expected a string, got {value!r}")
         return value
 
+    def flag(self, key: str, default: bool) -> bool:
+        if key not in self.data:
+            return default
+        value = self._value(key)
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {value!r}")
+        return value
+
     def words(self, key: str) -> tuple[str, ...]:
         value = self._value(key)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -240,6 +259,7 @@ def _rule(table: _Section, intents: tuple[Intent, ...]) -> RankingRule:
         when=table.text("when", "always"),
         otherwise=table.number("otherwise") if "otherwise" in table.data else 1.0,
         group=table.text("group", ""),
+        after_learned=table.flag("after_learned", False),
     )
     if rule.rows not in ROW_SELECTORS:
         raise table.error("rows", f"unknown rows {rule.rows!r}; known: {', '.join(ROW_SELECTORS)}")
@@ -312,10 +332,11 @@ def _analysis(s: _Section) -> AnalysisPolicy:
 
 def _small_sections(top: _Section) -> dict[str, Any]:
     """The sections of a few scalars each."""
-    d, lk, dv, x, e, n, g = (
+    d, lk, dv, x, e, n, g, lr = (
         top.section(k)
-        for k in ("date_of_application", "lookup", "diversity", "crossrefs", "evidence", "names", "guard")
+        for k in ("date_of_application", "lookup", "diversity", "crossrefs", "evidence", "names", "guard", "learned")
     )
+    model = lr.text("model")
     out = dict(
         date_of_application=DateOfApplicationPolicy(
             d.text("when"), d.integer("best_clauses"), d.number("margin"), d.pattern("applies_from")
@@ -337,10 +358,20 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             n.integer("title_tail_words"),
         ),
         guard=GuardPolicy(**{k: g.pattern(k) for k in ("companies", "enforcement", "statistics", "amendment", "year")}),
+        learned=LearnedPolicy(_model_path(top.path, model), lr.integer("candidates")),
     )
-    for section in (d, lk, dv, x, e, n, g):
+    for section in (d, lk, dv, x, e, n, g, lr):
         section.done()
     return out
+
+
+def _model_path(policy_source: str, model: str) -> str:
+    """A model path as the policy file gives it: relative to that file's directory when it is there, else to the
+    shipped resources (a variant policy written elsewhere keeps the shipped model)."""
+    if not model:
+        return ""
+    beside = Path(policy_source).parent / model
+    return str(beside if beside.exists() else DEFAULT_POLICY_FILE.parent / model)
 
 
 def parse_policy(text: str, source: str = "<policy>") -> RankingPolicy:

@@ -16,6 +16,7 @@ from assistant.retrieval.comparison import Side, interleave, side_mask
 from assistant.retrieval.comparison import policy as comparison_policy
 from assistant.retrieval.documents import REVOKED_STATUSES
 from assistant.retrieval.index import ClauseIndex
+from assistant.retrieval.learned import Ranker, load_ranker, rescore
 from assistant.retrieval.policy import DateOfApplicationPolicy, DiversityPolicy, FusionPolicy, RankingPolicy
 from assistant.retrieval.types import Candidate
 from ingest.keyword_index import keyword_text, tokenize
@@ -83,13 +84,20 @@ def _row_selectors(index: ClauseIndex, analysis: QueryAnalysis, named: list[str]
     }
 
 
-def apply_rules(score: np.ndarray, index: ClauseIndex, analysis: QueryAnalysis, policy: RankingPolicy) -> None:
-    """Multiply each rule's rows by its factor (in the policy's order; the first applicable rule of a group)."""
+def apply_rules(
+    score: np.ndarray, index: ClauseIndex, analysis: QueryAnalysis, policy: RankingPolicy, after_learned: bool = False
+) -> None:
+    """Multiply each rule's rows by its factor (in the policy's order; the first applicable rule of a group); with
+    ``after_learned``, only the rules marked to apply again to the learned model's probabilities."""
     named = [d for d in analysis.doc_ids if d in index.docs]
     selectors = _row_selectors(index, analysis, named)
     groups_done: set[str] = set()
     for rule in policy.rules:
         if rule.group and rule.group in groups_done:
+            continue
+        if after_learned and not rule.after_learned:
+            if rule.group and condition_holds(rule.when, analysis, named):
+                groups_done.add(rule.group)
             continue
         holds = condition_holds(rule.when, analysis, named)
         if rule.group and holds:
@@ -100,12 +108,23 @@ def apply_rules(score: np.ndarray, index: ClauseIndex, analysis: QueryAnalysis, 
 
 
 def date_of_application(
-    score: np.ndarray, keep: np.ndarray, index: ClauseIndex, policy: DateOfApplicationPolicy
+    score: np.ndarray,
+    keep: np.ndarray,
+    index: ClauseIndex,
+    policy: DateOfApplicationPolicy,
+    fused: np.ndarray | None = None,
 ) -> None:
     """ "When do the bans apply?": the best clauses sit in a chapter (CHAPTER II > Article 5), and a final
-    provision that names that chapter ("Chapters I and II shall apply from …") is the answer — rank it first."""
+    provision that names that chapter ("Chapters I and II shall apply from …") is the answer — rank it first.
+    The best clauses: by ``score`` and, when given, by the fused score before the learned model."""
     final = index.roles.final
-    best = [int(i) for i in np.argsort(-score)[: policy.best_clauses] if score[i] > 0 and not final[i]]
+    best = [
+        int(i)
+        for s in (score, fused if fused is not None else score)
+        for i in [i for i in np.argsort(-s)[: policy.best_clauses * 10] if s[i] > 0 and not final[i]][
+            : policy.best_clauses
+        ]
+    ]
     chapters = {
         (index.doc_of[i], m.group(1).upper())
         for i in best
@@ -177,23 +196,48 @@ class Scored:
     ranked: dict[int, float]
 
 
+def fused_score(
+    index: ClauseIndex,
+    analysis: QueryAnalysis,
+    keep: np.ndarray,
+    keyword: list[Candidate],
+    dense: list[Candidate],
+    policy: RankingPolicy,
+) -> np.ndarray:
+    """The hand-set score of every row: fusion, coverage, the policy's rules; 0 outside ``keep``."""
+    score = fuse(len(index), keyword, dense, policy.fusion)
+    add_coverage(score, index, keyword_query(analysis), policy.fusion)
+    apply_rules(score, index, analysis, policy)
+    return np.where(keep, score, 0.0)
+
+
+def policy_ranker(policy: RankingPolicy) -> Ranker | None:
+    """The policy's learned model, or None for a rules-only policy."""
+    if not policy.learned.model:
+        return None
+    return load_ranker(policy.learned.model, policy.learned.candidates)
+
+
 def rank(
     index: ClauseIndex,
     analysis: QueryAnalysis,
     keep: np.ndarray,
     keyword: list[Candidate],
     dense: list[Candidate],
+    enriched: list[Candidate],
     lookup: list[Candidate],
     sides: list[Side],
     k: int,
     policy: RankingPolicy,
 ) -> Scored:
-    score = fuse(len(index), keyword, dense, policy.fusion)
-    add_coverage(score, index, keyword_query(analysis), policy.fusion)
-    apply_rules(score, index, analysis, policy)
-    score = np.where(keep, score, 0.0)
+    score = fused = fused_score(index, analysis, keep, keyword, dense, policy)
+    ranker = policy_ranker(policy)
+    if ranker is not None:
+        lookup_rows = {c.row for c in lookup}
+        score = rescore(ranker, index, analysis, score, keyword, dense, enriched, lookup_rows, keyword_query(analysis))
+        apply_rules(score, index, analysis, policy, after_learned=True)
     if condition_holds(policy.date_of_application.when, analysis, [d for d in analysis.doc_ids if d in index.docs]):
-        date_of_application(score, keep, index, policy.date_of_application)
+        date_of_application(score, keep, index, policy.date_of_application, fused)
     for n, c in enumerate(lookup):  # the first row of a lookup is the piece asked for
         score[c.row] += policy.lookup.bonus + (policy.lookup.first_bonus if n == 0 else 0.0)
     whole_units = (

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from assistant.retrieval.analysis import QueryAnalysis, analyse, with_unmentioned_as_unknown
-from assistant.retrieval.candidates import DenseSource, KeywordSource, LookupSource
+from assistant.retrieval.candidates import DenseSource, EnrichmentSource, KeywordSource, LookupSource
 from assistant.retrieval.comparison import comparison_sides
 from assistant.retrieval.crossrefs import cross_references
 from assistant.retrieval.index import ClauseIndex
@@ -40,6 +40,7 @@ class HybridRetriever:
         self.lookup = LookupSource(self.index, self.policy.lookup)
         self.keyword = KeywordSource(self.index)
         self.dense = DenseSource(self.index, self.embedder, self.policy.fusion)
+        self.enrichment = EnrichmentSource(self.index, self.dense, self.policy.fusion)
 
     def analyse(self, question: str, history: list[dict] | None = None) -> QueryAnalysis:
         analysis = analyse(question, self.index.resolver, history, policy=self.policy)
@@ -61,7 +62,9 @@ class HybridRetriever:
         keyword = self.keyword.scored(analysis, keep)
         timings["keyword_ms"] = _ms(t)
         t = time.perf_counter()
-        dense = self.dense.similar(analysis, keep)
+        vector = self.dense.embed(analysis)
+        dense = self.dense.similar(analysis, keep, vector)
+        enriched = self.enrichment.similar(analysis, keep, vector)
         timings["dense_ms"] = _ms(t)
         sides = comparison_sides(
             analysis.question,
@@ -69,7 +72,7 @@ class HybridRetriever:
             list(analysis.jurisdictions),
             {d: info.jurisdiction for d, info in index.docs.items()},
         )
-        scored = rank(index, analysis, keep, keyword, dense, lookup.candidates, sides, k, self.policy)
+        scored = rank(index, analysis, keep, keyword, dense, enriched, lookup.candidates, sides, k, self.policy)
         ranked = list(scored.ranked)
         lookup_rows = [c.row for c in lookup.candidates]
         xrefs = (

@@ -208,8 +208,8 @@ def test_a_question_about_meaning_or_scope_gets_the_framing_clause(retriever, qu
 )
 def test_other_questions_rank_operative_clauses_above_framing_ones(retriever, question, doc_id, framing_unit):
     top = ranked(retriever.run(question))[:3]
-    assert top and all(c.doc_id == doc_id for c in top)
-    assert framing_unit not in {c.unit for c in top}
+    assert top and top[0].doc_id == doc_id
+    assert framing_unit not in {c.unit for c in top if c.doc_id == doc_id}
 
 
 @pytest.mark.parametrize(

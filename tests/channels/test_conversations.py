@@ -10,6 +10,7 @@ on its own it is answered first from the deep-synthesis provisions' liability ar
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -48,10 +49,10 @@ def expected(answer_service):
         "alone": answer_service.answer(FOLLOW_UP),
     }
     # the premises that make these tests able to tell memory from no memory
-    assert {c.doc_id for c in first.citations} == {GENAI}
+    assert first.citations[0].doc_id == GENAI  # (the deep synthesis rules' labelling article may follow)
     assert out["follow_up"].citations and {c.doc_id for c in out["follow_up"].citations} == {GENAI}
     assert out["alone"].citations[0].doc_id == DEEP_SYNTHESIS
-    assert (GENAI, "第二十一条") in {(c.doc_id, c.unit) for c in out["penalty"].citations}  # the liability article
+    assert (out["penalty"].citations[0].doc_id, out["penalty"].citations[0].unit) == (GENAI, "第二十一条")
     return out
 
 
@@ -112,7 +113,7 @@ def test_slack_follow_up_in_a_thread_is_answered_about_the_first_question(bot_se
     _, replies = slack_ask(bot_server, fake, FOLLOW_UP_PENALTY, channel="CCONV", user="UCONV2", thread_ts=first["ts"])
     text = "\n".join(m["text"] for m in replies)
     assert "《生成式人工智能服务管理暂行办法》第二十一条" in text and "予以处罚" in text
-    assert SLACK_DS_LINK not in text
+    assert re.search(r"\[1\] <[^|>]+\|《生成式人工智能服务管理暂行办法》第二十一条>", text)  # cited first
 
 
 def test_slack_another_thread_does_not_share_the_memory(bot_server, fake, expected):
