@@ -10,14 +10,16 @@ from assistant.retrieval import QueryAnalysis, RetrievalResult, RetrievedClause,
 MAX_UNITS = 3
 
 
-def clause(doc_id: str, unit: str, score: float, piece: int = 0, parts: int = 1, **signals) -> RetrievedClause:
+def clause(
+    doc_id: str, unit: str, score: float, piece: int = 0, parts: int = 1, roles: str = "operative", **signals
+) -> RetrievedClause:
     return RetrievedClause(
         f"{doc_id}:{unit}:{piece}",
         doc_id,
         unit,
         unit,
         f"text of {doc_id} {unit} ({piece})",
-        {"doc_id": doc_id, "parts": parts},
+        {"doc_id": doc_id, "parts": parts, "roles": roles},
         score,
         dict(signals),
     )
@@ -69,14 +71,17 @@ def test_a_unit_in_several_pieces_is_quoted_with_its_first_pieces():
 
 
 def test_framing_text_is_cited_only_when_first_or_asked_for():
-    ranked = [clause("a", "1", 1.0), clause("a", "Recital 3", 0.95), clause("a", "2", 0.9)]
-    recital = {ranked[1].chunk_id}
-    assert units(select(result("obligations of providers", ranked), recital)) == [("a", "1"), ("a", "2")]
-    assert units(select(result("what does provider mean", ranked), recital)) == [
-        ("a", "1"),
-        ("a", "Recital 3"),
-        ("a", "2"),
+    """A recital (even one that defines a term) only when ranked first; a definition list also when the question
+    asks what something means."""
+    ranked = [
+        clause("a", "1", 1.0),
+        clause("a", "Recital 3", 0.95, roles="recital,definitions"),
+        clause("a", "3", 0.92, roles="definitions"),
+        clause("a", "2", 0.9),
     ]
+    framing = {ranked[1].chunk_id, ranked[2].chunk_id}
+    assert units(select(result("obligations of providers", ranked), framing)) == [("a", "1"), ("a", "2")]
+    assert units(select(result("what does provider mean", ranked), framing)) == [("a", "1"), ("a", "3"), ("a", "2")]
     assert units(select(result("obligations of providers", ranked), {ranked[0].chunk_id}))[0] == ("a", "1")
 
 
