@@ -22,6 +22,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 SHIPPED_RANKER_MODEL = Path(__file__).resolve().parent / "resources" / "ranker.txt"
+SHIPPED_ANSWERABILITY_MODEL = Path(__file__).resolve().parent / "resources" / "answerability.json"
 
 
 def _settings(**overrides) -> Settings:
@@ -338,6 +339,48 @@ def train_ranker(
         f"rounds {result['rounds']}; validation hit@5 {figures['validation']['hit@5']} MRR "
         f"{figures['validation']['mrr@10']} (fused score alone: {figures['validation_fused_only']['hit@5']} / "
         f"{figures['validation_fused_only']['mrr@10']}); model written to {model}"
+    )
+
+
+@app.command("train-answerability")
+def train_answerability(
+    train: list[Path] = typer.Option(
+        ..., "--train", exists=True, dir_okay=False, help="Training questions (dev.jsonl format; repeatable)."
+    ),
+    validation: Path = typer.Option(
+        ..., "--validation", exists=True, dir_okay=False, help="Validation split: chooses the threshold."
+    ),
+    model: Path = typer.Option(SHIPPED_ANSWERABILITY_MODEL, "--model", dir_okay=False, help="Where to write it."),
+    report: Path | None = typer.Option(None, "--report", help="Also write the report (coefficients, curve) here."),
+    max_false_declines: float = typer.Option(
+        0.02, "--max-false-declines", help="Share of answerable validation questions the service may decline."
+    ),
+) -> None:
+    """Train the answerability model on a question bank (see assistant/answering/answerability_training.py)."""
+    from assistant.answering.answerability_training import train as fit
+    from assistant.metrics import load_dataset
+
+    try:
+        train_items = [item for path in train for item in load_dataset(path)]
+        validation_items = load_dataset(validation)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    service = _service(_settings(feedback_log_declined=False), None)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(split: str, done: int, total: int) -> None:
+            if split not in tasks:
+                tasks[split] = bar.add_task(split, total=total)
+            bar.update(tasks[split], completed=done)
+
+        result = fit(service, train_items, validation_items, model, report, max_false_declines, progress)
+    v = result["validation"]
+    console.print(
+        f"threshold {result['threshold']}; validation: unanswerable declined {v['all']['unanswerable_declined']} "
+        f"(zh {v['zh']['unanswerable_declined']}, en {v['en']['unanswerable_declined']}), answerable declined "
+        f"{v['all']['answerable_declined']}; model written to {model}"
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from assistant.answering.answerability import AnswerabilityModel, load_model
 from assistant.retrieval.policy import GuardPolicy, RankingPolicy, default_policy
 from assistant.retrieval.types import RetrievalResult
 from common.settings import Settings
@@ -38,6 +39,7 @@ class GuardContext:
     min_coverage: float  # settings.refusal_min_coverage
     doc_years: dict[str, int]  # the year of the newest version each indexed text includes
     titles: dict[str, str]  # how answers name each document
+    answerability: AnswerabilityModel | None = None  # the evidence model (None: the two thresholds)
 
 
 Rule = Callable[[RetrievalResult, GuardContext], RefusalDecision | None]
@@ -154,10 +156,19 @@ def nothing_found(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
 
 
 def weak_evidence(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """With the answerability model: decline when its probability is below its threshold (a clause named by
+    number and found is always answered). Without it: nothing named, and neither the best dense similarity nor
+    the keyword coverage reaches its threshold."""
     a = result.analysis
-    named_something = bool(a.doc_ids or result.lookup_hits)
-    if (
-        named_something
+    if ctx.answerability is not None:
+        if result.lookup_hits:
+            return None
+        probability = ctx.answerability.probability_of(result, ctx.policy)
+        if probability >= ctx.answerability.threshold:
+            return None
+    elif (
+        a.doc_ids
+        or result.lookup_hits
         or result.top_dense_similarity >= ctx.min_similarity
         or result.keyword_coverage >= ctx.min_coverage
     ):
@@ -183,6 +194,7 @@ RULES: tuple[Rule, ...] = (
     nothing_found,
     weak_evidence,
 )
+EXPLICIT_RULES = RULES[: RULES.index(weak_evidence)]  # what the question names or asks for; not the evidence
 
 
 def decide(
@@ -193,13 +205,16 @@ def decide(
     policy: RankingPolicy | None = None,
     rules: tuple[Rule, ...] = RULES,
 ) -> RefusalDecision:
-    """The first rule's decision, else answer."""
+    """The first rule's decision, else answer. The answerability model decides weak evidence when the policy
+    ranks with the learned model (its probabilities are the model's main input)."""
+    policy = policy or default_policy()
     ctx = GuardContext(
-        policy=(policy or default_policy()).guard,
+        policy=policy.guard,
         min_similarity=settings.refusal_min_similarity,
         min_coverage=settings.refusal_min_coverage,
         doc_years=doc_years,
         titles=titles,
+        answerability=load_model() if policy.learned.model else None,
     )
     for rule in rules:
         decision = rule(result, ctx)

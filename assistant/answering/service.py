@@ -26,7 +26,7 @@ from assistant.answering import notices as notice
 from assistant.answering.citation_marks import CitationStreamFilter, check_citations
 from assistant.answering.compose import Composer, first_paragraph, notice_lines
 from assistant.answering.generate import LLMGenerator
-from assistant.answering.guard import RefusalDecision, decide
+from assistant.answering.guard import RULES, RefusalDecision, Rule, decide
 from assistant.answering.models import (
     Answer,
     Citation,
@@ -157,7 +157,7 @@ class AnswerService:
         validate_history(turns, self.settings.max_history_turns, self.settings.max_history_chars)
         language = question_language(question)
         result = self._retrieve(question, turns, filters, mode)
-        decision = self._decide(result)
+        decision = self.decide(result)
         retrieve_ms = round((time.perf_counter() - started) * 1000, 1)
         return PreparedQuestion(question, tuple(turns), language, result, decision, retrieve_ms, started)
 
@@ -173,11 +173,12 @@ class AnswerService:
             return self.retriever.run(standalone, filters=Filters.of(filters))
         return self.retriever.run(question, history=history, filters=Filters.of(filters))
 
-    def _decide(self, result: RetrievalResult) -> RefusalDecision:
+    def decide(self, result: RetrievalResult, rules: tuple[Rule, ...] = RULES) -> RefusalDecision:
+        """Whether to answer: the guard's rules (assistant/answering/guard.py) on a retrieval result."""
         index = self.retriever.index
         doc_years = {d: info.text_year for d, info in index.docs.items() if info.text_year}
         titles = {d: self.names.document_title(d) for d in index.docs}
-        return decide(result, self.settings, doc_years, titles, self.retriever.policy)
+        return decide(result, self.settings, doc_years, titles, self.retriever.policy, rules)
 
     # ---- 2. refuse, compose or generate ---------------------------------------------------------------------------
     def _respond(self, p: PreparedQuestion, mode: str, day: date) -> Generator[str, None, AnswerBody]:

@@ -11,6 +11,7 @@ from assistant.retrieval.analysis import QueryAnalysis, analyse, with_unmentione
 from assistant.retrieval.candidates import DenseSource, EnrichmentSource, KeywordSource, LookupSource
 from assistant.retrieval.comparison import comparison_sides
 from assistant.retrieval.crossrefs import cross_references
+from assistant.retrieval.evidence import measure
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import RankingPolicy, default_policy
 from assistant.retrieval.ranking import Scored, keyword_coverage, rank
@@ -84,6 +85,17 @@ class HybridRetriever:
         )
         clauses, lookup_hits = self._clauses(scored, lookup_rows, xrefs, keyword, dense)
         coverage = keyword_coverage(index, analysis, ranked, self.policy.evidence.coverage_clauses)
+        top_dense = max((c.score for c in dense), default=0.0)
+        evidence = measure(
+            index,
+            analysis,
+            scored.ranked,
+            learned=bool(self.policy.learned.model),
+            top_dense=top_dense,
+            top_enrichment=max((c.score for c in enriched), default=0.0),
+            coverage=coverage,
+            clauses=self.policy.evidence.coverage_clauses,
+        )
         timings["retrieve_ms"] = _ms(t0)
         return RetrievalResult(
             analysis=analysis,
@@ -91,9 +103,10 @@ class HybridRetriever:
             lookup_hits=lookup_hits,
             missing_refs=lookup.missing,
             sides=sides,
-            top_dense_similarity=round(max((c.score for c in dense), default=0.0), 4),
+            top_dense_similarity=round(top_dense, 4),
             keyword_coverage=round(min(coverage, 1.0), 3),
             timings=timings,
+            evidence=evidence,
         )
 
     def _clauses(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.comparison import Side
 from assistant.retrieval.documents import REVOKED_STATUSES
+from assistant.retrieval.evidence import Evidence
 from assistant.retrieval.references import ClauseRef
 
 
@@ -91,3 +92,4 @@ class RetrievalResult:
     top_dense_similarity: float = 0.0
     keyword_coverage: float = 0.0  # rarity-weighted share of the question's words found in the best clauses
     timings: dict = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=Evidence)  # how well the best clauses support the question

@@ -1,0 +1,185 @@
+"""Answerability from evidence: the probability that the corpus answers a question, from how well the retrieved
+clauses support it (``Evidence``) and what the question names.
+
+A logistic model (standardised features, coefficients and threshold as JSON: ``resources/answerability.json``),
+trained on the question bank by ``regqa train-answerability`` (assistant/answering/answerability_training.py);
+the threshold is chosen on the validation split so that few answerable questions are declined. The explicit
+rules of the guard (a named clause that does not exist, an unknown title, a foreign jurisdiction …) still come
+first; this replaces the two hand-set thresholds of the weak-evidence rule.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from assistant.retrieval.policy import GuardPolicy
+from assistant.retrieval.types import RetrievalResult
+from ingest.keyword_index import tokenize
+
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+
+MODEL_FILE = Path(__file__).resolve().parent.parent / "resources" / "answerability.json"
+
+FEATURES: tuple[str, ...] = (
+    "top_probability",
+    "second_probability",
+    "top_dense_similarity",
+    "top_enrichment_similarity",
+    "keyword_coverage",
+    "unknown_word_share",
+    "numbers_uncovered",
+    "numbers_asked",
+    "names_document",
+    "names_clause",  # a clause named by number was found
+    "names_jurisdiction",
+    "names_foreign_jurisdiction",
+    "mentions_companies_and_enforcement",
+    "mentions_statistics",
+    "mentions_amendment",
+    "question_chinese",
+    "follow_up",
+    "question_words",  # log(1 + distinct words)
+    "question_kind",  # the question-text model's score: asks a kind of fact regulation texts do not hold
+)
+
+
+def question_grams(text: str) -> list[str]:
+    """What the question-text model reads: the keyword tokens (jieba words, stemmed English words), English word
+    pairs and Chinese character pairs."""
+    words = tokenize(text)
+    english = [w for w in words if w.isascii()]
+    pairs = [f"{a}_{b}" for a, b in zip(english, english[1:])]
+    han = [run for run in _HAN.findall(text)]
+    chars = [run[i : i + 2] for run in han for i in range(len(run) - 1)]
+    return words + pairs + chars
+
+
+@dataclass(frozen=True)
+class QuestionKindModel:
+    """A linear model over tf-idf weighted ``question_grams`` (sublinear tf, l2-normalised): a positive score
+    means the question asks for a kind of fact (a fee, a statistic, a court case, a city's rule, the future)
+    that the bank's unanswerable questions ask for."""
+
+    idf: dict[str, float]
+    weights: dict[str, float]
+    intercept: float
+
+    def score(self, text: str) -> float:
+        counts: dict[str, int] = {}
+        for g in question_grams(text):
+            if g in self.idf:
+                counts[g] = counts.get(g, 0) + 1
+        if not counts:
+            return self.intercept
+        values = {g: (1.0 + math.log(n)) * self.idf[g] for g, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in values.values()))
+        return self.intercept + sum(v * self.weights.get(g, 0.0) for g, v in values.items()) / norm
+
+    def to_dict(self) -> dict:
+        return {
+            "idf": {g: round(v, 4) for g, v in sorted(self.idf.items())},
+            "weights": {g: round(v, 4) for g, v in sorted(self.weights.items()) if abs(v) >= 1e-4},
+            "intercept": round(self.intercept, 6),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> QuestionKindModel:
+        return cls(
+            {str(g): float(v) for g, v in data["idf"].items()},
+            {str(g): float(v) for g, v in data["weights"].items()},
+            float(data["intercept"]),
+        )
+
+
+class AnswerabilityError(ValueError):
+    """A model file that cannot be used; the message names the file."""
+
+
+def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindModel | None) -> np.ndarray:
+    a, e = result.analysis, result.evidence
+    question = a.question
+    return np.array(
+        [
+            e.top_probability,
+            e.second_probability,
+            e.top_dense_similarity,
+            e.top_enrichment_similarity,
+            e.keyword_coverage,
+            e.unknown_word_share,
+            min(e.numbers_uncovered, 3),
+            min(e.numbers_asked, 3),
+            float(bool(a.named_in_question)),
+            float(bool(result.lookup_hits)),
+            float(bool(a.jurisdictions)),
+            float(bool(a.foreign_jurisdictions)),
+            float(bool(guard.companies.search(question) and guard.enforcement.search(question))),
+            float(bool(guard.statistics.search(question))),
+            float(bool(guard.amendment.search(question))),
+            float(a.language == "zh"),
+            float(a.is_follow_up),
+            math.log1p(e.question_words),
+            kind.score(a.question) if kind is not None else 0.0,
+        ],
+        dtype=np.float64,
+    )
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    threshold: float  # decline below this probability
+    kind: QuestionKindModel | None = None
+
+    def probability_of(self, result: RetrievalResult, guard: GuardPolicy) -> float:
+        return self.probability(features(result, guard, self.kind))
+
+    def probability(self, x: np.ndarray) -> float:
+        z = float(((x - self.mean) / self.scale) @ self.coef + self.intercept)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def to_dict(self) -> dict:
+        return {
+            "features": list(FEATURES),
+            "mean": self.mean.round(6).tolist(),
+            "scale": self.scale.round(6).tolist(),
+            "coef": self.coef.round(6).tolist(),
+            "intercept": round(self.intercept, 6),
+            "threshold": round(self.threshold, 4),
+            "question_kind": self.kind.to_dict() if self.kind is not None else None,
+        }
+
+
+@lru_cache(maxsize=4)
+def load_model(path: str = str(MODEL_FILE)) -> AnswerabilityModel | None:
+    """The model, or None when the file does not exist (the guard then uses its two thresholds)."""
+    file = Path(path)
+    if not file.exists():
+        return None
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES:
+            raise AnswerabilityError(
+                f"{file}: trained on other features than this code computes; retrain with `regqa train-answerability`"
+            )
+        return AnswerabilityModel(
+            np.array(data["mean"], dtype=np.float64),
+            np.array(data["scale"], dtype=np.float64),
+            np.array(data["coef"], dtype=np.float64),
+            float(data["intercept"]),
+            float(data["threshold"]),
+            QuestionKindModel.from_dict(data["question_kind"]) if data.get("question_kind") else None,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, AnswerabilityError):
+            raise
+        raise AnswerabilityError(f"{file}: not an answerability model ({exc})") from exc

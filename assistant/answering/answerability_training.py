@@ -1,0 +1,150 @@
+"""``regqa train-answerability``: fit the answerability model (assistant/answering/answerability.py).
+
+Every question of the training files is asked of the answer service (its retrieval and its explicit guard
+rules); the questions the rules already decline are left out of the fit (the model decides only the rest).
+A logistic regression (scikit-learn, balanced classes, standardised features) is fitted; the threshold is the
+highest that keeps the answer service's declined answerable questions on the validation split (rules and model
+together) within ``max_false_declines``. Written: the coefficients as JSON, and a report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.answering.answerability import FEATURES, AnswerabilityModel, QuestionKindModel, features, question_grams
+from assistant.answering.guard import EXPLICIT_RULES
+from assistant.answering.service import AnswerService
+from assistant.metrics import EvalItem
+
+THRESHOLDS = np.round(np.arange(0.02, 0.9, 0.01), 2)
+KIND_C = 1.0  # the question-text model's regularisation (smaller: stronger)
+
+
+@dataclass
+class Rows:
+    x: np.ndarray  # questions the rules did not decline (the question-kind column filled in later)
+    answerable: np.ndarray
+    langs: list[str]
+    declined_by_rules: list[tuple[bool, str]]  # (answerable, lang) of the questions the rules declined
+    questions: list[str]
+
+
+def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[int, int], None] | None = None) -> Rows:
+    xs, ys, langs, ruled, questions = [], [], [], [], []
+    guard = service.retriever.policy.guard
+    for n, item in enumerate(items, 1):
+        result = service.retriever.run(item.question, history=item.history)
+        if service.decide(result, EXPLICIT_RULES).refused:
+            ruled.append((item.answerable, item.lang))
+        else:
+            xs.append(features(result, guard, None))
+            ys.append(item.answerable)
+            langs.append(item.lang)
+            questions.append(item.question)
+        if progress:
+            progress(n, len(items))
+    return Rows(np.array(xs), np.array(ys, dtype=bool), langs, ruled, questions)
+
+
+def _kind_pipeline():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(
+        TfidfVectorizer(analyzer=question_grams, min_df=2, sublinear_tf=True),
+        LogisticRegression(C=KIND_C, class_weight="balanced", max_iter=2000),
+    )
+
+
+def fit_question_kind(questions: list[str], unanswerable: np.ndarray) -> tuple[QuestionKindModel, dict[str, float]]:
+    """The question-text model on all training questions, and its out-of-fold scores for them (so that the
+    evidence model does not learn from scores the text model fitted to the same questions)."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=7)
+    out_of_fold = cross_val_predict(_kind_pipeline(), questions, unanswerable, cv=folds, method="decision_function")
+    pipeline = _kind_pipeline().fit(questions, unanswerable)
+    vectorizer, regression = pipeline[0], pipeline[1]
+    vocabulary = vectorizer.vocabulary_
+    model = QuestionKindModel(
+        {g: float(vectorizer.idf_[i]) for g, i in vocabulary.items()},
+        {g: float(regression.coef_[0][i]) for g, i in vocabulary.items()},
+        float(regression.intercept_[0]),
+    )
+    return model, dict(zip(questions, out_of_fold))
+
+
+def declines(rows: Rows, probabilities: np.ndarray, threshold: float) -> dict:
+    """Share of answerable / unanswerable questions declined (rules and model), overall and per language."""
+    out = {}
+    for lang in ("all", "zh", "en"):
+        pick = np.array([lang in ("all", item_lang) for item_lang in rows.langs], dtype=bool)
+        ruled = [a for a, item_lang in rows.declined_by_rules if lang in ("all", item_lang)]
+        declined = probabilities < threshold
+        ans_total = int((rows.answerable & pick).sum()) + sum(ruled)
+        unans_total = int((~rows.answerable & pick).sum()) + sum(1 for a in ruled if not a)
+        ans_declined = int((declined & rows.answerable & pick).sum()) + sum(ruled)
+        unans_declined = int((declined & ~rows.answerable & pick).sum()) + sum(1 for a in ruled if not a)
+        out[lang] = {
+            "answerable_declined": round(ans_declined / ans_total, 4) if ans_total else None,
+            "unanswerable_declined": round(unans_declined / unans_total, 4) if unans_total else None,
+        }
+    return out
+
+
+def train(
+    service: AnswerService,
+    train_items: list[EvalItem],
+    validation_items: list[EvalItem],
+    model_path: Path,
+    report_path: Path | None,
+    max_false_declines: float,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    fit_rows = collect(service, train_items, lambda d, t: progress and progress("train", d, t))
+    val_rows = collect(service, validation_items, lambda d, t: progress and progress("validation", d, t))
+    kind, out_of_fold = fit_question_kind(
+        [item.question for item in train_items], np.array([not item.answerable for item in train_items])
+    )
+    column = FEATURES.index("question_kind")
+    fit_rows.x[:, column] = [out_of_fold[q] for q in fit_rows.questions]
+    val_rows.x[:, column] = [kind.score(q) for q in val_rows.questions]
+    mean = fit_rows.x.mean(axis=0)
+    scale = np.where(fit_rows.x.std(axis=0) > 1e-9, fit_rows.x.std(axis=0), 1.0)
+    regression = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+    regression.fit((fit_rows.x - mean) / scale, fit_rows.answerable)
+    model = AnswerabilityModel(mean, scale, regression.coef_[0], float(regression.intercept_[0]), 0.0)
+    val_p = np.array([model.probability(x) for x in val_rows.x])
+    curve = {float(t): declines(val_rows, val_p, float(t)) for t in THRESHOLDS}
+    allowed = [t for t, d in curve.items() if (d["all"]["answerable_declined"] or 0) <= max_false_declines]
+    threshold = max(allowed) if allowed else float(THRESHOLDS[0])
+    model = AnswerabilityModel(mean, scale, model.coef, model.intercept, threshold, kind)
+    train_p = np.array([model.probability(x) for x in fit_rows.x])
+    report = {
+        **model.to_dict(),
+        "max_false_declines": max_false_declines,
+        "questions": {
+            "train": len(train_items),
+            "train_declined_by_rules": len(fit_rows.declined_by_rules),
+            "validation": len(validation_items),
+            "validation_declined_by_rules": len(val_rows.declined_by_rules),
+        },
+        "train": declines(fit_rows, train_p, threshold),
+        "validation": curve[threshold],
+        "coefficients": dict(sorted(zip(FEATURES, model.coef.round(3).tolist()), key=lambda kv: -abs(kv[1]))),
+        "validation_curve": {str(t): d["all"] for t, d in curve.items()},
+    }
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model_path.write_text(json.dumps(model.to_dict(), indent=2) + "\n")
+    if report_path:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return report

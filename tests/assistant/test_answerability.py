@@ -1,0 +1,91 @@
+"""Answerability from evidence (assistant/answering/answerability.py): the shipped model loads and is refused when
+its features differ; its question-text part scores questions asking for facts regulation texts do not hold above
+questions about obligations; the guard declines by it only when the policy ranks with the learned model; and
+``regqa train-answerability`` writes a model that loads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.answering.answerability import MODEL_FILE, AnswerabilityError, load_model
+from assistant.answering.guard import EXPLICIT_RULES, RULES, weak_evidence
+from assistant.retrieval import HybridRetriever
+from assistant.retrieval.policy import DEFAULT_POLICY_FILE, parse_policy
+
+BANK = Path(__file__).resolve().parents[2] / "bench" / "eval" / "bank"
+
+
+def test_the_shipped_model_loads_with_a_threshold_and_its_question_text_part():
+    model = load_model(str(MODEL_FILE))
+    assert model is not None and 0 < model.threshold < 1 and model.kind is not None
+    assert len(model.coef) == len(model.mean) == len(model.scale)
+
+
+def test_a_model_with_other_features_is_refused(tmp_path):
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    data["features"] = data["features"][1:]
+    (tmp_path / "a.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(AnswerabilityError, match="retrain"):
+        load_model(str(tmp_path / "a.json"))
+    (tmp_path / "b.json").write_text("{", encoding="utf-8")
+    with pytest.raises(AnswerabilityError, match="not an answerability model"):
+        load_model(str(tmp_path / "b.json"))
+    assert load_model(str(tmp_path / "missing.json")) is None
+
+
+@pytest.mark.parametrize(
+    "fact, rule",
+    [
+        ("How much does it cost to hire a notified body for a conformity assessment?",
+         "What must a notified body check in a conformity assessment?"),
+        ("成都市对人工智能客服有没有自己出台的地方规定？", "人工智能客服需要向用户说明自己是AI吗？"),
+        ("How many deepfake apps were taken down in China last year?",
+         "What must deep synthesis service providers do about deepfake apps?"),
+    ],
+)  # fmt: skip
+def test_the_question_text_part_tells_facts_texts_do_not_hold_from_rules(fact, rule):
+    kind = load_model(str(MODEL_FILE)).kind
+    assert kind.score(fact) > kind.score(rule)
+
+
+def test_the_guard_declines_by_the_model_and_answers_a_covered_question(service):
+    declined = service.answer("What did the European Commission spend on AI Act enforcement in its first year?")
+    assert declined.refused and declined.refusal_kind == "weak-evidence"
+    answered = service.answer("Which AI practices are prohibited by the EU AI Act?")
+    assert not answered.refused and answered.citations
+
+
+def test_without_the_learned_ranking_the_guard_uses_its_two_thresholds(service, retriever):
+    text = DEFAULT_POLICY_FILE.read_text(encoding="utf-8").replace('model = "ranker.txt"', 'model = ""')
+    rules_only = HybridRetriever(retriever.settings, index=retriever.index, embedder=retriever.embedder,
+                                 policy=parse_policy(text, "rules-only.toml"))  # fmt: skip
+    result = rules_only.run("Which AI practices are prohibited by the EU AI Act?")
+    assert result.evidence.top_probability == 0.0  # no probabilities without the model
+    assert RULES[: RULES.index(weak_evidence)] == EXPLICIT_RULES
+    assert not service.decide(result).refused
+
+
+def test_train_answerability_writes_a_model_that_loads(tmp_path, full_index, cli_env):
+    items = [json.loads(line) for line in (BANK / "validation.jsonl").read_text(encoding="utf-8").splitlines()]
+    train = [i for i in items if not i.get("gold")][:25] + [i for i in items if i.get("gold")][:60]
+    validation = [i for i in items if not i.get("gold")][25:] + [i for i in items if i.get("gold")][60:120]
+    for name, rows in (("train", train), ("val", validation)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    model, report = tmp_path / "answerability.json", tmp_path / "report.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "train-answerability", "--train", str(tmp_path / "train.jsonl"),
+         "--validation", str(tmp_path / "val.jsonl"), "--model", str(model), "--report", str(report)],
+        env=cli_env(full_index.settings), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "threshold" in run.stdout
+    loaded = load_model(str(model))
+    assert loaded is not None and loaded.kind is not None
+    written = json.loads(report.read_text())
+    assert written["validation"]["all"]["answerable_declined"] <= 0.02
+    assert set(written["coefficients"]) == set(json.loads(model.read_text())["features"])
