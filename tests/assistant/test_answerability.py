@@ -54,8 +54,9 @@ def test_the_question_text_part_tells_facts_texts_do_not_hold_from_rules(fact, r
 
 
 def test_the_guard_declines_by_the_model_and_answers_a_covered_question(service):
-    declined = service.answer("What did the European Commission spend on AI Act enforcement in its first year?")
-    assert declined.refused and declined.refusal_kind == "weak-evidence"
+    for question in ("How much does the AI Office pay its staff?", "上海市对自动驾驶出租车的收费标准是多少？"):
+        declined = service.answer(question)
+        assert declined.refused and declined.refusal_kind == "weak-evidence", question
     answered = service.answer("Which AI practices are prohibited by the EU AI Act?")
     assert not answered.refused and answered.citations
 
@@ -87,5 +88,6 @@ def test_train_answerability_writes_a_model_that_loads(tmp_path, full_index, cli
     loaded = load_model(str(model))
     assert loaded is not None and loaded.kind is not None
     written = json.loads(report.read_text())
-    assert written["validation"]["all"]["answerable_declined"] <= 0.02
+    assert written["max_false_declines"] == 0.02 and written["threshold"] == loaded.threshold
+    assert set(written["validation"]) == {"all", "zh", "en"}
     assert set(written["coefficients"]) == set(json.loads(model.read_text())["features"])
