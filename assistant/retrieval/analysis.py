@@ -15,6 +15,7 @@ from assistant.retrieval.glossary import expand_terms, find_names, jurisdiction_
 from assistant.retrieval.policy import AnalysisPolicy, RankingPolicy, default_policy
 from assistant.retrieval.references import ClauseRef, parse_clause_refs
 from common.language import detect_language
+from ingest.keyword_index import tokenize
 
 _BOOK_TITLE = re.compile(r"《([^》]{2,60})》")
 
@@ -52,6 +53,7 @@ class QueryAnalysis:
     wants_current_version: bool = False
     expansions: tuple[str, ...] = ()
     is_follow_up: bool = False
+    may_stand_alone: bool = False  # a follow-up that could also be read on its own (see HybridRetriever.run)
     intents: frozenset[str] = frozenset()  # names of the policy's [intents] the question matches
 
 
@@ -82,6 +84,7 @@ class _Conversation:
     is_follow_up: bool
     search_text: str
     doc_ids: list[str]
+    may_stand_alone: bool = False
 
 
 def _conversation(
@@ -89,11 +92,20 @@ def _conversation(
 ) -> _Conversation:
     """Whether the question follows up an earlier one, and then what it is about."""
     previous_user = [h.get("content", "") for h in history if h.get("role") == "user"]
-    is_follow_up = bool(previous_user) and (
-        not named or bool(policy.follow_up_hint.search(question)) or len(question) < policy.follow_up_max_chars
-    )
+    hinted = bool(policy.follow_up_hint.search(question))
+    # a question that names its own document stands alone unless it starts like a follow-up ("那…呢", "what about")
+    is_follow_up = bool(previous_user) and (not named or hinted)
     if not is_follow_up:
         return _Conversation(False, question, list(named))
+    # names nothing, but neither starts like a follow-up, refers back, nor is short: the retriever tries it both
+    # ways and keeps the reading its evidence supports better
+    may_stand_alone = (
+        not named
+        and not hinted
+        and len(question) >= policy.follow_up_max_chars
+        and not policy.refers_back.search(question)
+        and len(set(tokenize(question))) >= policy.self_contained_min_words
+    )
     last = previous_user[-1]
     doc_ids = list(named)
     if not named:
@@ -103,7 +115,7 @@ def _conversation(
                 break
             if turn.get("role") == "assistant":
                 doc_ids = _answered_from(turn.get("content", ""), resolver, policy.answer_framing_lines)[:1]
-    return _Conversation(True, f"{question}\n{last}", doc_ids)
+    return _Conversation(True, f"{question}\n{last}", doc_ids, may_stand_alone)
 
 
 def _jurisdictions(lower: str, indexed: set[str]) -> tuple[list[str], list[str], list[int]]:
@@ -235,5 +247,6 @@ def analyse(
         wants_current_version=bool(rules.current_version.search(question)),
         expansions=tuple(expand_terms(search_text)),
         is_follow_up=conversation.is_follow_up,
+        may_stand_alone=conversation.may_stand_alone,
         intents=_intents(question, search_text, policy),
     )

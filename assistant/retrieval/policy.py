@@ -120,6 +120,8 @@ class AnalysisPolicy:
     own_rules: re.Pattern
     cn_lead_in: re.Pattern
     follow_up_hint: re.Pattern
+    refers_back: re.Pattern
+    self_contained_min_words: int
 
 
 @dataclass(frozen=True)
@@ -310,6 +312,7 @@ def _analysis(s: _Section) -> AnalysisPolicy:
         min_cn_instrument_chars=s.integer("min_cn_instrument_chars"),
         max_listed_refs=s.integer("max_listed_refs"),
         answer_framing_lines=s.words("answer_framing_lines"),
+        self_contained_min_words=s.integer("self_contained_min_words"),
         **{
             name: s.pattern(name)
             for name in (
@@ -323,6 +326,7 @@ def _analysis(s: _Section) -> AnalysisPolicy:
                 "own_rules",
                 "cn_lead_in",
                 "follow_up_hint",
+                "refers_back",
             )
         },
     )

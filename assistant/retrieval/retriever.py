@@ -50,14 +50,24 @@ class HybridRetriever:
     def run(
         self, question: str, history: list[dict] | None = None, filters: Filters | dict | None = None, k: int = 10
     ) -> RetrievalResult:
-        timings: dict[str, float] = {}
         t0 = time.perf_counter()
         filters = Filters.of(filters)
         self.index.refresh_if_changed()
-        index = self.index
         analysis = self.analyse(question, history)
-        keep = index.mask(filters)
-        timings["analyse_ms"] = _ms(t0)
+        keep = self.index.mask(filters)
+        result = self._search(analysis, keep, k, t0)
+        if analysis.may_stand_alone:
+            # a follow-up that could also be read on its own: keep the reading with the stronger evidence
+            alone = self._search(self.analyse(question), keep, k, time.perf_counter())
+            if alone.evidence.top_probability > result.evidence.top_probability:
+                result = alone
+            result.timings["retrieve_ms"] = _ms(t0)
+        return result
+
+    def _search(self, analysis: QueryAnalysis, keep: np.ndarray, k: int, t0: float) -> RetrievalResult:
+        """Candidates, ranking, cross-references and evidence for one reading of the question."""
+        index = self.index
+        timings: dict[str, float] = {"analyse_ms": _ms(t0)}
         t = time.perf_counter()
         lookup = self.lookup.find(analysis, keep)
         keyword = self.keyword.scored(analysis, keep)
