@@ -1,7 +1,9 @@
 """``regqa train-answerability``: fit the answerability model (assistant/answering/answerability.py).
 
 Every question of the training files is asked of the answer service (its retrieval and its explicit guard
-rules); the questions the rules already decline are left out of the fit (the model decides only the rest).
+rules); the questions the rules already decline are left out of the fit, and so are those the model never decides
+(they name a document or a clause, or the evidence comes from texts without enrichment). Declines are counted as
+the guard makes them: the explicit rules, then the two thresholds or the model.
 A logistic regression (scikit-learn, balanced classes, standardised features) is fitted; the threshold is the
 highest that keeps the answer service's declined answerable questions on the validation split (rules and model
 together) within ``max_false_declines``. Written: the coefficients as JSON, and a report.
@@ -32,11 +34,14 @@ class Rows:
     langs: list[str]
     declined_by_rules: list[tuple[bool, str]]  # (answerable, lang) of the questions the rules declined
     questions: list[str]
+    exempt: np.ndarray  # named a document or a clause, or evidence from texts without enrichment: never declined
+    weak: np.ndarray  # declined by the two thresholds (assistant/answering/guard.py weak_evidence)
 
 
 def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[int, int], None] | None = None) -> Rows:
-    xs, ys, langs, ruled, questions = [], [], [], [], []
+    xs, ys, langs, ruled, questions, exempt, weak = [], [], [], [], [], [], []
     guard = service.retriever.policy.guard
+    settings = service.settings
     for n, item in enumerate(items, 1):
         result = service.retriever.run(item.question, history=item.history)
         if service.decide(result, EXPLICIT_RULES).refused:
@@ -46,9 +51,16 @@ def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[i
             ys.append(item.answerable)
             langs.append(item.lang)
             questions.append(item.question)
+            exempt.append(bool(result.analysis.doc_ids or result.lookup_hits or not result.evidence.enriched))
+            weak.append(
+                result.top_dense_similarity < settings.refusal_min_similarity
+                and result.keyword_coverage < settings.refusal_min_coverage
+            )
         if progress:
             progress(n, len(items))
-    return Rows(np.array(xs), np.array(ys, dtype=bool), langs, ruled, questions)
+    return Rows(
+        np.array(xs), np.array(ys, dtype=bool), langs, ruled, questions, np.array(exempt, bool), np.array(weak, bool)
+    )
 
 
 def _kind_pipeline():
@@ -86,7 +98,7 @@ def declines(rows: Rows, probabilities: np.ndarray, threshold: float) -> dict:
     for lang in ("all", "zh", "en"):
         pick = np.array([lang in ("all", item_lang) for item_lang in rows.langs], dtype=bool)
         ruled = [a for a, item_lang in rows.declined_by_rules if lang in ("all", item_lang)]
-        declined = probabilities < threshold
+        declined = ~rows.exempt & (rows.weak | (probabilities < threshold))
         ans_total = int((rows.answerable & pick).sum()) + sum(ruled)
         unans_total = int((~rows.answerable & pick).sum()) + sum(1 for a in ruled if not a)
         ans_declined = int((declined & rows.answerable & pick).sum()) + sum(ruled)
@@ -117,10 +129,11 @@ def train(
     column = FEATURES.index("question_kind")
     fit_rows.x[:, column] = [out_of_fold[q] for q in fit_rows.questions]
     val_rows.x[:, column] = [kind.score(q) for q in val_rows.questions]
-    mean = fit_rows.x.mean(axis=0)
-    scale = np.where(fit_rows.x.std(axis=0) > 1e-9, fit_rows.x.std(axis=0), 1.0)
+    decidable = fit_rows.x[~fit_rows.exempt]  # the questions the model may decline
+    mean = decidable.mean(axis=0)
+    scale = np.where(decidable.std(axis=0) > 1e-9, decidable.std(axis=0), 1.0)
     regression = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
-    regression.fit((fit_rows.x - mean) / scale, fit_rows.answerable)
+    regression.fit((decidable - mean) / scale, fit_rows.answerable[~fit_rows.exempt])
     model = AnswerabilityModel(mean, scale, regression.coef_[0], float(regression.intercept_[0]), 0.0)
     val_p = np.array([model.probability(x) for x in val_rows.x])
     curve = {float(t): declines(val_rows, val_p, float(t)) for t in THRESHOLDS}

@@ -156,22 +156,20 @@ def nothing_found(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
 
 
 def weak_evidence(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
-    """With the answerability model: decline when its probability is below its threshold (a clause named by
-    number and found is always answered). Without it: nothing named, and neither the best dense similarity nor
-    the keyword coverage reaches its threshold."""
+    """Nothing named (no document, no clause found by number), and either the evidence is weak by the two
+    thresholds (neither the best dense similarity nor the keyword coverage reaches its threshold), or the
+    answerability model, on evidence from enriched texts (what it was trained on), puts the probability that the
+    corpus answers below its threshold."""
     a = result.analysis
-    if ctx.answerability is not None:
-        if result.lookup_hits:
-            return None
-        probability = ctx.answerability.probability_of(result, ctx.policy)
-        if probability >= ctx.answerability.threshold:
-            return None
-    elif (
-        a.doc_ids
-        or result.lookup_hits
-        or result.top_dense_similarity >= ctx.min_similarity
-        or result.keyword_coverage >= ctx.min_coverage
-    ):
+    if a.doc_ids or result.lookup_hits:
+        return None
+    weak = result.top_dense_similarity < ctx.min_similarity and result.keyword_coverage < ctx.min_coverage
+    unlikely = (
+        ctx.answerability is not None
+        and result.evidence.enriched
+        and ctx.answerability.probability_of(result, ctx.policy) < ctx.answerability.threshold
+    )
+    if not (weak or unlikely):
         return None
     return RefusalDecision(
         True,

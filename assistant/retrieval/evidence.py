@@ -28,6 +28,7 @@ class Evidence:
     numbers_asked: int = 0  # numbers (years, amounts, article numbers) in the question
     numbers_uncovered: int = 0  # ... that the best clauses do not contain
     question_words: int = 0  # distinct keyword tokens of the question
+    enriched: bool = False  # the best clause's unit has enrichment (the answerability model was trained on such)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,4 +65,5 @@ def measure(
         numbers_asked=len(numbers),
         numbers_uncovered=sum(1 for n in numbers if n not in best_text),
         question_words=len(words),
+        enriched=bool(rows) and any(index.metas[rows[0]].get(k) for k in ("enrichment_zh", "enrichment_en")),
     )
