@@ -33,12 +33,25 @@ def _settings(**overrides) -> Settings:
 def ingest(
     corpus: Path | None = typer.Option(None, "--corpus", help="Corpus directory (default: setting corpus_dir)."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and start over."),
+    enrich: bool = typer.Option(
+        False,
+        "--enrich",
+        help="Have the configured LLM endpoint write search questions and paraphrases for units the shipped "
+        "enrichment does not cover (cached by text hash).",
+    ),
 ) -> None:
     """Load, split into clauses, embed and index the corpus (incremental)."""
+    from ingest.llm import EnrichmentUnavailable, endpoint_ask
     from ingest.pipeline import run_ingest
     from ingest.store import IndexError_
 
     settings = _settings()
+    if enrich:
+        try:
+            endpoint_ask(settings)
+        except EnrichmentUnavailable as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
     with Progress(
         TextColumn("[bold]{task.fields[stage]:<8}"),
         BarColumn(),
@@ -56,7 +69,7 @@ def ingest(
             bar.update(tasks[stage], completed=done, total=total, description=label[:60])
 
         try:
-            report = run_ingest(settings, corpus_dir=corpus, rebuild=rebuild, progress=progress)
+            report = run_ingest(settings, corpus_dir=corpus, rebuild=rebuild, progress=progress, enrich=enrich)
         except IndexError_ as exc:
             err_console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from None
@@ -72,6 +85,9 @@ def ingest(
     table.add_row("skipped (unchanged)", str(len(report.skipped)), "")
     table.add_row("removed", str(len(report.removed)), ", ".join(report.removed))
     table.add_row("failed", str(len(report.failed)), "")
+    if enrich:
+        e = report.enrichment
+        table.add_row("enriched units", str(e.generated), f"{e.cached} from cache, {e.failed} without a usable reply")
     console.print(table)
     for failure in report.failed:
         console.print(f"[red]FAILED[/red] {failure.path}: {failure.reason}")

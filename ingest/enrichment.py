@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.models import Chunk
+from ingest.models import Chunk, GenerationReport
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,17 @@ def document_enrichment(directory: Path | None, doc_id: str) -> dict[str, UnitEn
     return _document_entries(str(path), mtime)
 
 
-def fingerprint(directory: Path | None, doc_id: str) -> str:
+def entries_for(directories: Sequence[Path | None], doc_id: str) -> dict[str, UnitEnrichment]:
+    """A document's entries from several directories (the shipped ones first: they win over generated ones)."""
+    out: dict[str, UnitEnrichment] = {}
+    for directory in reversed(directories):
+        out.update(document_enrichment(directory, doc_id))
+    return out
+
+
+def fingerprint(directories: Sequence[Path | None], doc_id: str) -> str:
     """What a document's enrichment is (part of its ingest key: new entries re-index it)."""
-    entries = document_enrichment(directory, doc_id)
+    entries = entries_for(directories, doc_id)
     if not entries:
         return ""
     digest = hashlib.sha256()
@@ -177,3 +185,82 @@ def sync_vectors(
         for j, t in enumerate(texts):
             text_rows[r, j] = position[t]
     return EnrichmentVectors(matrix, text_rows)
+
+
+# ---- generated at ingest (``regqa ingest --enrich``): for units no shipped entry covers, by an LLM endpoint ----
+
+
+def parse_reply(text: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The ``{"zh": [...], "en": [...]}`` object in an endpoint's reply (code fences and prose around it are
+    ignored); None when there is none or it has no text in either language."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        data = json.loads(text[start : end + 1])
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+
+    def texts(key: str) -> tuple[str, ...]:
+        value = data.get(key) or []
+        items = value if isinstance(value, list) else []
+        return tuple(s.strip() for s in items if isinstance(s, str) and s.strip())[:MAX_GENERATED_PER_LANGUAGE]
+
+    zh, en = texts("zh"), texts("en")
+    return (zh, en) if zh or en else None
+
+
+MAX_GENERATED_PER_LANGUAGE = 6
+MAX_UNIT_CHARS_IN_PROMPT = 6000
+
+
+def generate_missing(
+    doc_id: str,
+    title: str,
+    chunks: list[Chunk],
+    known: dict[str, UnitEnrichment],
+    cache_dir: Path,
+    ask: Callable[[str], str],
+    prompt: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerationReport:
+    """Entries for the units of ``chunks`` that ``known`` does not cover for their current text: from the cache
+    (``cache_dir/<doc_id>.jsonl``, keyed by the unit's text hash), else by ``ask(prompt)``; the cache is
+    rewritten with the entries of the units the document has now."""
+    pieces: dict[str, list[str]] = {}
+    for c in chunks:
+        pieces.setdefault(c.unit, []).append(c.text)
+    cached = document_enrichment(cache_dir, doc_id)
+    keep: dict[str, UnitEnrichment] = {}
+    generated = hits = failed = 0
+    todo = [u for u in pieces if not (u in known and known[u].sha == unit_sha(pieces[u]))]
+    for n, unit in enumerate(todo, 1):
+        sha = unit_sha(pieces[unit])
+        if unit in cached and cached[unit].sha == sha:
+            keep[unit], hits = cached[unit], hits + 1
+        else:
+            text = "\n".join(pieces[unit])[:MAX_UNIT_CHARS_IN_PROMPT]
+            try:
+                parsed = parse_reply(ask(prompt.format(title=title, unit=unit, text=text)))
+            except Exception as exc:  # endpoint down, timeout: the unit stays without enrichment
+                log.warning("enrichment of %s %s failed: %s", doc_id, unit, exc)
+                parsed = None
+            if parsed is None:
+                failed += 1
+            else:
+                keep[unit], generated = UnitEnrichment(doc_id, unit, sha, *parsed), generated + 1
+        if progress:
+            progress(n, len(todo))
+    if keep or cached:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        lines = [
+            json.dumps({"doc_id": e.doc_id, "unit": e.unit, "sha": e.sha, "zh": e.zh, "en": e.en}, ensure_ascii=False)
+            for e in keep.values()
+        ]
+        path = cache_dir / f"{doc_id}.jsonl"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        tmp.replace(path)
+    return GenerationReport(generated, hits, failed)

@@ -59,6 +59,15 @@ class Chunk:
         return self.roles[0] if self.roles else "operative"
 
 
+@dataclass(frozen=True)
+class GenerationReport:
+    """What ``regqa ingest --enrich`` did (ingest/enrichment.py)."""
+
+    generated: int = 0  # units whose entries the endpoint wrote this run
+    cached: int = 0  # units whose entries were already generated for the same text
+    failed: int = 0  # units the endpoint gave no usable reply for (left without enrichment)
+
+
 @dataclass
 class FileFailure:
     path: Path
@@ -76,6 +85,7 @@ class IngestReport:
     failed: list[FileFailure] = field(default_factory=list)
     embedded_chunks: int = 0  # chunks whose embedding had to be computed (not reused)
     stale_enrichment: dict[str, int] = field(default_factory=dict)  # doc_id -> entries whose unit text changed
+    enrichment: GenerationReport = field(default_factory=GenerationReport)  # what --enrich generated
     seconds: float = 0.0
 
     @property

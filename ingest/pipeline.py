@@ -28,11 +28,11 @@ from common.settings import Settings
 from .applicability import rules_fingerprint
 from .catalog import CatalogEntry, load_catalog
 from .embeddings import Embedder, load_embedder
-from .enrichment import document_enrichment, enrich, sync_vectors
+from .enrichment import enrich, entries_for, generate_missing, sync_vectors
 from .enrichment import fingerprint as enrichment_fingerprint
 from .keyword_index import sync_keyword_index
 from .loaders import LoadError, corpus_files, load_document
-from .models import Chunk, ChunkRow, FileFailure, IngestReport, SourceDocument
+from .models import Chunk, ChunkRow, FileFailure, GenerationReport, IngestReport, SourceDocument
 from .obligations import sync_register
 from .splitter import SPLITTER_VERSION, chunk_document
 from .store import ClauseStore, IndexedDocument, embed_sha
@@ -91,9 +91,12 @@ def run_ingest(
     corpus_dir: Path | None = None,
     rebuild: bool = False,
     progress: ProgressCallback = _no_progress,
+    enrich: bool = False,
 ) -> IngestReport:
+    """Index the corpus; with ``enrich``, first have the configured LLM endpoint write enrichment for the units
+    no shipped entry covers (``EnrichmentUnavailable`` when no endpoint is configured)."""
     with ingest_lock(settings.index_dir):
-        return _run_ingest(settings, corpus_dir=corpus_dir, rebuild=rebuild, progress=progress)
+        return _run_ingest(settings, corpus_dir=corpus_dir, rebuild=rebuild, progress=progress, enrich=enrich)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ def _run_ingest(
     corpus_dir: Path | None,
     rebuild: bool,
     progress: ProgressCallback,
+    enrich: bool = False,
 ) -> IngestReport:
     started = time.perf_counter()
     corpus_dir = (corpus_dir or settings.corpus_dir).resolve()
@@ -125,6 +129,8 @@ def _run_ingest(
     corpus = _load_corpus(settings, corpus_dir, catalog, report, progress)
     report.documents = len(corpus.documents)
     _remove_gone(store, indexed, corpus, report)
+    if enrich:
+        _generate_enrichment(settings, corpus, catalog, report, progress)
     _index_changed(settings, store, indexed, corpus, catalog, report, progress)
     report.chunks = _sync_derived(settings, store, progress)
     report.seconds = time.perf_counter() - started
@@ -181,7 +187,8 @@ def ingest_key(settings: Settings, doc: SourceDocument, entry: CatalogEntry | No
     applicability rules. A document is re-split when this (or its file's hash) changes."""
     recipe = (
         f"{SPLITTER_VERSION}|{settings.chunk_max_chars_zh}|{settings.chunk_max_chars_en}|"
-        f"{entry!r}|{rules_fingerprint(doc.doc_id)}|{enrichment_fingerprint(settings.enrichment_dir, doc.doc_id)}"
+        f"{entry!r}|{rules_fingerprint(doc.doc_id)}|"
+        f"{enrichment_fingerprint(enrichment_dirs(settings), doc.doc_id)}"
     )
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
@@ -218,7 +225,7 @@ def _index_changed(
         if not chunks:
             report.failed.append(FileFailure(doc.path, "no text to index after splitting"))
             continue
-        chunks, stale = enrich(chunks, document_enrichment(settings.enrichment_dir, doc.doc_id))
+        chunks, stale = enrich(chunks, entries_for(enrichment_dirs(settings), doc.doc_id))
         if stale:
             report.stale_enrichment[doc.doc_id] = stale
         reusable = store.embeddings_by_text_hash(doc.doc_id) if doc.doc_id in indexed else {}
@@ -262,6 +269,54 @@ def _sync_derived(settings: Settings, store: ClauseStore, progress: ProgressCall
     sync_enrichment(settings, [meta for _, meta, _ in rows], progress)
     progress("enrichment", 1, 1, "enrichment embeddings")
     return len(rows)
+
+
+def generated_enrichment_dir(settings: Settings) -> Path:
+    """Where entries generated at ingest (``--enrich``) are cached, by document and unit text hash."""
+    return settings.index_dir / "enrichment" / "generated"
+
+
+def enrichment_dirs(settings: Settings) -> list[Path | None]:
+    """The shipped entries (they win), then the generated ones."""
+    return [settings.enrichment_dir, generated_enrichment_dir(settings)]
+
+
+def _stage_progress(progress: ProgressCallback, stage: str, label: str) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        progress(stage, done, total, label)
+
+    return report
+
+
+def _generate_enrichment(
+    settings: Settings, corpus: LoadedCorpus, catalog: dict[str, CatalogEntry], report: IngestReport,
+    progress: ProgressCallback,
+) -> None:  # fmt: skip
+    """``--enrich``: entries for every unit no shipped entry covers, written by the configured LLM endpoint
+    (cached by unit text hash, so an unchanged unit is never sent twice)."""
+    from .llm import endpoint_ask, enrichment_prompt
+
+    ask, prompt = endpoint_ask(settings), enrichment_prompt()
+    for doc in corpus.documents.values():
+        entry = catalog.get(doc.doc_id)
+        chunks = chunk_document(
+            doc, entry, max_chars_zh=settings.chunk_max_chars_zh, max_chars_en=settings.chunk_max_chars_en
+        )
+        done = generate_missing(
+            doc.doc_id,
+            doc.title,
+            chunks,
+            entries_for([settings.enrichment_dir], doc.doc_id),
+            generated_enrichment_dir(settings),
+            ask,
+            prompt,
+            _stage_progress(progress, "enrich", doc.doc_id),
+        )
+        report.enrichment = GenerationReport(
+            report.enrichment.generated + done.generated,
+            report.enrichment.cached + done.cached,
+            report.enrichment.failed + done.failed,
+        )
 
 
 def enrichment_dir(settings: Settings) -> Path:
