@@ -41,9 +41,7 @@ def settings_for(settings_factory, tmp_path, server):
     corpus = tmp_path / "corpus"
     corpus.mkdir(exist_ok=True)
     (corpus / "data-rules.md").write_text(RULES, encoding="utf-8")
-    return settings_factory(
-        tmp_path, corpus, enrichment_dir=None, llm_base_url=server.base_url, llm_model=server.model
-    )
+    return settings_factory(tmp_path, corpus, enrichment_dir=None, llm_base_url=server.base_url, llm_model=server.model)
 
 
 def test_the_endpoint_enriches_each_unit_once_and_search_finds_it(tmp_path, settings_factory, endpoint):
