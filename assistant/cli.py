@@ -369,7 +369,7 @@ def train_answerability(
     model: Path = typer.Option(SHIPPED_ANSWERABILITY_MODEL, "--model", dir_okay=False, help="Where to write it."),
     report: Path | None = typer.Option(None, "--report", help="Also write the report (coefficients, curve) here."),
     max_false_declines: float = typer.Option(
-        0.02, "--max-false-declines", help="Share of answerable validation questions the service may decline."
+        0.01, "--max-false-declines", help="Share of answerable validation questions the service may decline."
     ),
 ) -> None:
     """Train the answerability model on a question bank (see assistant/answering/answerability_training.py)."""

@@ -88,6 +88,6 @@ def test_train_answerability_writes_a_model_that_loads(tmp_path, full_index, cli
     loaded = load_model(str(model))
     assert loaded is not None and loaded.kind is not None
     written = json.loads(report.read_text())
-    assert written["max_false_declines"] == 0.02 and written["threshold"] == loaded.threshold
+    assert written["max_false_declines"] == 0.01 and written["threshold"] == loaded.threshold
     assert set(written["validation"]) == {"all", "zh", "en"}
     assert set(written["coefficients"]) == set(json.loads(model.read_text())["features"])
