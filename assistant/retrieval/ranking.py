@@ -19,7 +19,7 @@ from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.learned import Ranker, load_ranker, rescore
 from assistant.retrieval.policy import DateOfApplicationPolicy, DiversityPolicy, FusionPolicy, RankingPolicy
 from assistant.retrieval.types import Candidate
-from ingest.keyword_index import keyword_text, tokenize
+from ingest.keyword_index import tokenize
 
 # The structure of a chapter reference, not tunable.
 _CHAPTER_OF_PATH = re.compile(r"CHAPTER ([IVXLC]+)\b", re.I)
@@ -254,7 +254,7 @@ def keyword_coverage(index: ClauseIndex, analysis: QueryAnalysis, ranked: list[i
     if not ranked:
         return 0.0
     q_tokens = set(tokenize(" ".join([analysis.question, *analysis.expansions])))
-    top_tokens = set(tokenize(" ".join(keyword_text(index.texts[i], index.metas[i]) for i in ranked[:clauses])))
+    top_tokens = set().union(*(index.tokens_of(i) for i in ranked[:clauses]))  # saved with the keyword index
     weights = {t: index.keyword.idf(t) for t in q_tokens}
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in top_tokens) / total if total else 0.0
