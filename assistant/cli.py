@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -304,6 +306,31 @@ def eval_(
         out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
+def _training_splits(train: list[Path], validation: Path) -> tuple[list, list]:
+    """The training questions (all ``train`` files) and the validation questions; exit 2 on a malformed file."""
+    from assistant.metrics import load_dataset
+
+    try:
+        return [item for path in train for item in load_dataset(path)], load_dataset(validation)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _split_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per split: yields ``progress(split, done, total)``."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(split: str, done: int, total: int) -> None:
+            if split not in tasks:
+                tasks[split] = bar.add_task(split, total=total)
+            bar.update(tasks[split], completed=done)
+
+        yield progress
+
+
 @app.command("train-ranker")
 def train_ranker(
     train: list[Path] = typer.Option(
@@ -321,25 +348,12 @@ def train_ranker(
     report: Path | None = typer.Option(None, "--report", help="Also write the report (feature importances) here."),
 ) -> None:
     """Train the learned ranking model on a question bank (see assistant/retrieval/training.py)."""
-    from assistant.metrics import load_dataset
     from assistant.retrieval.training import train as fit
 
-    try:
-        train_items = [item for path in train for item in load_dataset(path)]
-        validation_items = load_dataset(validation)
-    except ValueError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    train_items, validation_items = _training_splits(train, validation)
     service = _service(_settings(feedback_log_declined=False), None)
     retriever = service.retriever
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(split: str, done: int, total: int) -> None:
-            if split not in tasks:
-                tasks[split] = bar.add_task(split, total=total)
-            bar.update(tasks[split], completed=done)
-
+    with _split_progress() as progress:
         result = fit(
             retriever,
             train_items,
@@ -374,23 +388,10 @@ def train_answerability(
 ) -> None:
     """Train the answerability model on a question bank (see assistant/answering/answerability_training.py)."""
     from assistant.answering.answerability_training import train as fit
-    from assistant.metrics import load_dataset
 
-    try:
-        train_items = [item for path in train for item in load_dataset(path)]
-        validation_items = load_dataset(validation)
-    except ValueError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+    train_items, validation_items = _training_splits(train, validation)
     service = _service(_settings(feedback_log_declined=False), None)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(split: str, done: int, total: int) -> None:
-            if split not in tasks:
-                tasks[split] = bar.add_task(split, total=total)
-            bar.update(tasks[split], completed=done)
-
+    with _split_progress() as progress:
         result = fit(service, train_items, validation_items, model, report, max_false_declines, progress)
     v = result["validation"]
     console.print(

@@ -20,11 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.models import Chunk, GenerationReport
+from ingest.models import ENRICHMENT_KEYS, Chunk, GenerationReport
 
 log = logging.getLogger(__name__)
-
-META_KEYS = ("enrichment_zh", "enrichment_en")
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,7 @@ def enrich(chunks: list[Chunk], entries: dict[str, UnitEnrichment]) -> tuple[lis
 
 def texts_of(meta: dict) -> list[str]:
     """A chunk's enrichment texts to embed: one per language (its entries joined)."""
-    return [meta[k] for k in META_KEYS if meta.get(k)]
+    return [meta[k] for k in ENRICHMENT_KEYS if meta.get(k)]
 
 
 def _text_key(model: str, text: str) -> str:

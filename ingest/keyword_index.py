@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .models import ChunkRow
+from .models import ENRICHMENT_KEYS, ChunkRow
 
 if TYPE_CHECKING:  # for the annotation only: build() and load() import bm25s where they use it
     import bm25s
@@ -269,8 +269,7 @@ def keyword_text(text: str, meta: dict) -> str:
             meta.get("title_en", ""),
             meta.get("path", ""),
             text,
-            meta.get("enrichment_zh", ""),
-            meta.get("enrichment_en", ""),
+            *(meta.get(key, "") for key in ENRICHMENT_KEYS),
         ]
     )
 

@@ -32,6 +32,9 @@ class Unit:
     blocks: list[str] = field(default_factory=list)  # the unit's paragraphs, verbatim Markdown
 
 
+ENRICHMENT_KEYS = ("enrichment_zh", "enrichment_en")  # a chunk's metadata keys for its unit's enrichment texts
+
+
 @dataclass(frozen=True)
 class Chunk:
     """One piece of one unit, as stored in the index."""

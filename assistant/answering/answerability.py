@@ -56,8 +56,7 @@ def question_grams(text: str) -> list[str]:
     words = tokenize(text)
     english = [w for w in words if w.isascii()]
     pairs = [f"{a}_{b}" for a, b in zip(english, english[1:])]
-    han = [run for run in _HAN.findall(text)]
-    chars = [run[i : i + 2] for run in han for i in range(len(run) - 1)]
+    chars = [run[i : i + 2] for run in _HAN.findall(text) for i in range(len(run) - 1)]
     return words + pairs + chars
 
 

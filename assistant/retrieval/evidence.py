@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from ingest.enrichment import texts_of
 from ingest.keyword_index import tokenize
 
 if TYPE_CHECKING:
@@ -65,5 +66,5 @@ def measure(
         numbers_asked=len(numbers),
         numbers_uncovered=sum(1 for n in numbers if n not in best_text),
         question_words=len(words),
-        enriched=bool(rows) and any(index.metas[rows[0]].get(k) for k in ("enrichment_zh", "enrichment_en")),
+        enriched=bool(rows) and bool(texts_of(index.metas[rows[0]])),
     )

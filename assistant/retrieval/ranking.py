@@ -118,13 +118,13 @@ def date_of_application(
     provision that names that chapter ("Chapters I and II shall apply from …") is the answer — rank it first.
     The best clauses: by ``score`` and, when given, by the fused score before the learned model."""
     final = index.roles.final
-    best = [
-        int(i)
-        for s in (score, fused if fused is not None else score)
-        for i in [i for i in np.argsort(-s)[: policy.best_clauses * 10] if s[i] > 0 and not final[i]][
-            : policy.best_clauses
-        ]
-    ]
+
+    def best_not_final(s: np.ndarray) -> list[int]:
+        """The ``best_clauses`` best positive rows that are not final provisions (among the 10x best)."""
+        window = np.argsort(-s)[: policy.best_clauses * 10]
+        return [int(i) for i in window if s[i] > 0 and not final[i]][: policy.best_clauses]
+
+    best = best_not_final(score) + best_not_final(fused if fused is not None else score)
     chapters = {
         (index.doc_of[i], m.group(1).upper())
         for i in best

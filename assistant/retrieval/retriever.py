@@ -15,7 +15,7 @@ from assistant.retrieval.evidence import measure
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import RankingPolicy, default_policy
 from assistant.retrieval.ranking import Scored, keyword_coverage, rank
-from assistant.retrieval.types import Candidate, Filters, RetrievalResult, RetrievedClause
+from assistant.retrieval.types import Candidate, CandidateSets, Filters, RetrievalResult, RetrievedClause
 from common.settings import Settings
 from ingest.embeddings import Embedder, load_embedder
 
@@ -64,19 +64,27 @@ class HybridRetriever:
             result.timings["retrieve_ms"] = _ms(t0)
         return result
 
-    def _search(self, analysis: QueryAnalysis, keep: np.ndarray, k: int, t0: float) -> RetrievalResult:
-        """Candidates, ranking, cross-references and evidence for one reading of the question."""
-        index = self.index
-        timings: dict[str, float] = {"analyse_ms": _ms(t0)}
+    def candidates(self, analysis: QueryAnalysis, keep: np.ndarray, timings: dict | None = None) -> CandidateSets:
+        """Every candidate source on one reading of the question (one query embedding for dense and enrichment);
+        the time of the keyword and dense searches into ``timings`` when given."""
         t = time.perf_counter()
         lookup = self.lookup.find(analysis, keep)
         keyword = self.keyword.scored(analysis, keep)
-        timings["keyword_ms"] = _ms(t)
+        keyword_ms = _ms(t)
         t = time.perf_counter()
         vector = self.dense.embed(analysis)
         dense = self.dense.similar(analysis, keep, vector)
         enriched = self.enrichment.similar(analysis, keep, vector)
-        timings["dense_ms"] = _ms(t)
+        if timings is not None:
+            timings.update(keyword_ms=keyword_ms, dense_ms=_ms(t))
+        return CandidateSets(lookup, keyword, dense, enriched)
+
+    def _search(self, analysis: QueryAnalysis, keep: np.ndarray, k: int, t0: float) -> RetrievalResult:
+        """Candidates, ranking, cross-references and evidence for one reading of the question."""
+        index = self.index
+        timings: dict[str, float] = {"analyse_ms": _ms(t0)}
+        found = self.candidates(analysis, keep, timings)
+        lookup, keyword, dense, enriched = found.lookup, found.keyword, found.dense, found.enriched
         sides = comparison_sides(
             analysis.question,
             list(analysis.doc_ids),

@@ -66,11 +66,8 @@ def collect(
     answerable = [item for item in items if item.answerable]
     for n, item in enumerate(answerable, 1):
         analysis = retriever.analyse(item.question, item.history)
-        lookup = retriever.lookup.find(analysis, keep)
-        keyword = retriever.keyword.scored(analysis, keep)
-        vector = retriever.dense.embed(analysis)
-        dense = retriever.dense.similar(analysis, keep, vector)
-        enriched = retriever.enrichment.similar(analysis, keep, vector)
+        found = retriever.candidates(analysis, keep)
+        lookup, keyword, dense, enriched = found.lookup, found.keyword, found.dense, found.enriched
         fused = fused_score(index, analysis, keep, keyword, dense, retriever.policy)
         rows = candidate_rows(fused, keyword, dense, enriched, candidates)
         if len(rows):

@@ -59,6 +59,16 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class CandidateSets:
+    """What the candidate sources found for one reading of a question (``HybridRetriever.candidates``)."""
+
+    lookup: Lookup
+    keyword: list[Candidate]
+    dense: list[Candidate]
+    enriched: list[Candidate]
+
+
+@dataclass(frozen=True)
 class RetrievedClause:
     chunk_id: str
     doc_id: str

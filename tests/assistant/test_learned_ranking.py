@@ -69,10 +69,8 @@ def test_the_model_gives_the_best_candidates_probabilities_above_the_rest(retrie
     index = retriever.index
     analysis = retriever.analyse("Do we have to tell people that they are talking to a chatbot?")
     keep = index.mask(Filters())
-    keyword = retriever.keyword.scored(analysis, keep)
-    vector = retriever.dense.embed(analysis)
-    dense = retriever.dense.similar(analysis, keep, vector)
-    enriched = retriever.enrichment.similar(analysis, keep, vector)
+    found = retriever.candidates(analysis, keep)
+    keyword, dense, enriched = found.keyword, found.dense, found.enriched
     fused = fused_score(index, analysis, keep, keyword, dense, retriever.policy)
     ranker = load_ranker(retriever.policy.learned.model, retriever.policy.learned.candidates)
     score = rescore(ranker, index, analysis, fused, keyword, dense, enriched, set(), keyword_query(analysis))
