@@ -25,6 +25,7 @@ console = Console()
 err_console = Console(stderr=True)
 SHIPPED_RANKER_MODEL = Path(__file__).resolve().parent / "resources" / "ranker.txt"
 SHIPPED_ANSWERABILITY_MODEL = Path(__file__).resolve().parent / "resources" / "answerability.json"
+SHIPPED_LEAD_MODEL = Path(__file__).resolve().parent / "resources" / "lead_model.txt"
 
 
 def _settings(**overrides) -> Settings:
@@ -369,6 +370,50 @@ def train_ranker(
         f"rounds {result['rounds']}; validation hit@5 {figures['validation']['hit@5']} MRR "
         f"{figures['validation']['mrr@10']} (fused score alone: {figures['validation_fused_only']['hit@5']} / "
         f"{figures['validation_fused_only']['mrr@10']}); model written to {model}"
+    )
+
+
+@app.command("train-lead")
+def train_lead(
+    train: list[Path] = typer.Option(
+        ..., "--train", exists=True, dir_okay=False, help="Training questions (dev.jsonl format; repeatable)."
+    ),
+    validation: Path = typer.Option(
+        ...,
+        "--validation",
+        exists=True,
+        dir_okay=False,
+        help="Validation split: chooses the boosting rounds and the probability a further sentence needs.",
+    ),
+    model: Path = typer.Option(
+        SHIPPED_LEAD_MODEL, "--model", dir_okay=False, help="Where to write the model (its metadata beside it)."
+    ),
+    report: Path | None = typer.Option(None, "--report", help="Also write the report (feature importances) here."),
+) -> None:
+    """Train the lead's sentence model on a question bank (see assistant/answering/lead_training.py)."""
+    from assistant.answering.lead_training import train as fit
+
+    train_items, validation_items = _training_splits(train, validation)
+    service = _service(_settings(feedback_log_declined=False), None)
+    with _split_progress() as progress:
+        try:
+            result = fit(
+                service,
+                train_items,
+                validation_items,
+                model,
+                report,
+                {**{f"train:{path.name}": path for path in train}, "validation": validation},
+                progress,
+            )
+        except ValueError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    v, t = result["validation"], result["train"]
+    console.print(
+        f"rounds {result['rounds']}, also_above {result['also_above']}; lead holds gold evidence: validation "
+        f"{v['lead_holds_evidence']} of {v['answered']} answered (train {t['lead_holds_evidence']}); "
+        f"model written to {model}"
     )
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.models import ENRICHMENT_KEYS, Chunk, GenerationReport
+from ingest.text_vectors import sync_text_vectors
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +124,6 @@ def texts_of(meta: dict) -> list[str]:
     return [meta[k] for k in ENRICHMENT_KEYS if meta.get(k)]
 
 
-def _text_key(model: str, text: str) -> str:
-    return hashlib.sha256(f"{model}\n{text}".encode()).hexdigest()[:24]
-
-
 @dataclass(frozen=True)
 class EnrichmentVectors:
     """Unit-length embeddings of the enrichment texts, and for each chunk row the rows of its texts."""
@@ -154,28 +151,7 @@ def sync_vectors(
     unchanged, the rest embedded (``embed``) and saved; texts no row uses any more are dropped."""
     per_row = [texts_of(m) for m in metas]
     wanted = list(dict.fromkeys(t for texts in per_row for t in texts))
-    keys = [_text_key(model, t) for t in wanted]
-    path = directory / "vectors.npz"
-    known: dict[str, np.ndarray] = {}
-    if path.exists():
-        try:
-            with np.load(path) as saved:
-                known = dict(zip(saved["keys"].tolist(), saved["vectors"]))
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("enrichment vectors %s unreadable (%s): re-embedding", path, exc)
-    missing = [i for i, k in enumerate(keys) if k not in known]
-    if missing:
-        fresh = np.asarray(embed([wanted[i] for i in missing]), dtype=np.float32)
-        known.update((keys[i], fresh[n]) for n, i in enumerate(missing))
-    dim = next((len(v) for v in known.values()), 0)
-    matrix = np.vstack([known[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, dim), np.float32)
-    if len(matrix):
-        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    if missing or (path.exists() and len(known) != len(keys)):
-        directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / "vectors.tmp.npz"
-        np.savez(tmp, keys=np.array(keys, dtype=object).astype(str), vectors=matrix)
-        tmp.replace(path)
+    matrix = sync_text_vectors(wanted, directory, model, embed)
     position = {t: n for n, t in enumerate(wanted)}
     width = max((len(t) for t in per_row), default=0) or 1
     text_rows = np.full((len(metas), width), -1, dtype=np.int64)

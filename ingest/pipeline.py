@@ -34,6 +34,7 @@ from .keyword_index import sync_keyword_index
 from .loaders import LoadError, corpus_files, load_document
 from .models import Chunk, ChunkRow, FileFailure, GenerationReport, IngestReport, SourceDocument
 from .obligations import sync_register
+from .sentences import SentenceVectors, sync_sentence_vectors
 from .splitter import SPLITTER_VERSION, chunk_document
 from .store import ClauseStore, IndexedDocument, embed_sha
 
@@ -268,6 +269,9 @@ def _sync_derived(settings: Settings, store: ClauseStore, progress: ProgressCall
     progress("enrichment", 0, 1, "enrichment embeddings")
     sync_enrichment(settings, [meta for _, meta, _ in rows], progress)
     progress("enrichment", 1, 1, "enrichment embeddings")
+    progress("sentences", 0, 1, "sentence embeddings")
+    sync_sentences(settings, [text or "" for _, _, text in rows], progress)
+    progress("sentences", 1, 1, "sentence embeddings")
     return len(rows)
 
 
@@ -338,3 +342,22 @@ def sync_enrichment(
         )
 
     return sync_vectors(metas, enrichment_dir(settings), settings.embedding_model, embed)
+
+
+def sentence_dir(settings: Settings) -> Path:
+    """Where the embeddings of the clauses' sentences are kept (beside the keyword index)."""
+    return settings.index_dir / "sentences" / keyword_dir(settings).name
+
+
+def sync_sentences(
+    settings: Settings, texts: list[str], progress: ProgressCallback = _no_progress, embedder: Embedder | None = None
+) -> SentenceVectors:
+    """The embeddings of every sentence of the collection (the model is loaded only when a sentence is new)."""
+    loaded: list[Embedder] = [embedder] if embedder is not None else []
+
+    def embed(new: list[str]) -> np.ndarray:
+        if not loaded:
+            loaded.append(load_embedder(settings.embedding_model))
+        return loaded[0].embed_documents(new, progress=lambda done, total: progress("embed", done, total, "sentences"))
+
+    return sync_sentence_vectors(texts, sentence_dir(settings), settings.embedding_model, embed)

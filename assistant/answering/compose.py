@@ -15,8 +15,9 @@ from assistant import dates
 from assistant.answering.comparison import comparison_opening, side_name
 from assistant.answering.follow_ups import suggest_follow_ups
 from assistant.answering.guard import RefusalDecision
-from assistant.answering.lead import Lead, Piece, compose_lead
+from assistant.answering.lead import Lead, LeadQuestion, Piece, compose_lead, lead_model
 from assistant.answering.lead import policy as lead_policy
+from assistant.answering.lead_scoring import SentenceSimilarity
 from assistant.answering.models import Citation
 from assistant.answering.naming import DocumentNames, join_en
 from assistant.answering.policy import policy
@@ -62,6 +63,9 @@ class Composer:
         self.retriever = retriever
         self.names = names
         self.max_cited_units = max_cited_units
+        self.similarity = SentenceSimilarity(
+            retriever.embedder, lambda text: retriever.index.sentence_vectors.get(text)
+        )
 
     # ---- citations --------------------------------------------------------------------------------------------
     def cited_clauses(self, result: RetrievalResult) -> list[RetrievedClause]:
@@ -134,8 +138,8 @@ class Composer:
         """The lead sentences (``lead.py``); sets each citation's ``spans`` (and ``unit_text`` for a unit cut into
         several pieces, so that the panel shows all of it with the quoted sentences marked)."""
         index = self.retriever.index
-        pieces = [Piece(cit.n, cit.quote, index.is_framing(clause.chunk_id)) for cit, clause in zip(citations, clauses)]
-        lead = self._lead(result, pieces, citations, language)
+        question, pieces = self.lead_material(result, clauses, citations, language)
+        lead = self._lead(result, question, pieces, citations)
         for cit, clause in zip(citations, clauses):
             offset = 0
             if clause.meta.get("parts", 1) > 1:
@@ -146,25 +150,41 @@ class Composer:
             cit.spans = [(offset + a, offset + b) for a, b in lead.spans.get(cit.n, [])]
         return lead.text
 
-    def _lead(self, result: RetrievalResult, pieces: list[Piece], citations: list[Citation], language: str) -> Lead:
+    def lead_material(
+        self, result: RetrievalResult, clauses: list[RetrievedClause], citations: list[Citation], language: str
+    ) -> tuple[LeadQuestion, list[Piece]]:
+        """What the lead is chosen from: the question and the cited clauses (also what ``regqa train-lead`` fits)."""
+        index = self.retriever.index
+        best = max((c.score for c in clauses), default=0.0)
+        pieces = [
+            Piece(cit.n, cit.quote, index.is_framing(clause.chunk_id), clause.score / best if best > 0 else 1.0)
+            for cit, clause in zip(citations, clauses)
+        ]
+        question = LeadQuestion(
+            " ".join([result.analysis.question, *result.analysis.expansions]),
+            language,
+            asked=result.analysis.question,
+            wants_definition="definition" in result.analysis.intents,
+            comparison=bool(result.sides),
+        )
+        return question, pieces
+
+    def _lead(
+        self, result: RetrievalResult, question: LeadQuestion, pieces: list[Piece], citations: list[Citation]
+    ) -> Lead:
         """The best sentences of the cited clauses; for a comparison, the best sentence of each side."""
         weight_of = self.retriever.index.keyword.idf
-        question = " ".join([result.analysis.question, *result.analysis.expansions])
-        wants_definition = "definition" in result.analysis.intents
+        model = lead_model()
         if not result.sides:
-            return compose_lead(question, language, pieces, weight_of, wants_definition=wants_definition)
+            return compose_lead(question, pieces, weight_of, model, self.similarity)
         lead = Lead()
+        joiner = "" if question.language == "zh" else " "
         for n in range(len(result.sides)):
             side = [p for p, cit in zip(pieces, citations) if side_of(cit.doc_id, cit.jurisdiction, result.sides) == n]
             part = compose_lead(
-                question,
-                language,
-                side,
-                weight_of,
-                wants_definition,
-                max_sentences=lead_policy().max_sentences_per_side,
+                question, side, weight_of, model, self.similarity, max_sentences=lead_policy().max_sentences_per_side
             )
-            lead.text = (lead.text + ("" if language == "zh" else " ") + part.text).strip() if part.text else lead.text
+            lead.text = (lead.text + joiner + part.text).strip() if part.text else lead.text
             for k, spans in part.spans.items():
                 lead.spans.setdefault(k, []).extend(spans)
         return lead

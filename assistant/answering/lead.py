@@ -1,10 +1,13 @@
 """The lead of an answer: one to three verbatim sentences of the cited clauses that answer the question, each
 carrying its [n], with the key value (date, duration, amount, threshold) in front when the question asks for one.
 
-``compose_lead(question, language, pieces, weight_of) -> Lead``: ``pieces`` are the cited clauses in citation
-order (number, text, role); sentences are scored by how much of the question's rarity-weighted vocabulary they hold,
-a prior for the first-cited clauses, a bonus when they hold the kind of value asked for, and a penalty for framing
-text (definition lists, recitals, preambles, signature blocks) unless the question asks for a definition.
+``compose_lead(question, pieces, weight_of, model, similarity) -> Lead``: ``pieces`` are the cited clauses in
+citation order (number, text, role, ranking share). With the learned sentence model (``lead_scoring.py``, trained by
+``regqa train-lead``) each sentence gets the probability that it holds the answer; the best opens the lead, and
+further sentences join while they reach the model's ``also_above`` (chosen in training) and fit the budget. Without a model (``model = ""``: the
+ablation) sentences are scored by the rule this replaced: how much of the question's rarity-weighted vocabulary they
+hold, a prior for the first-cited clauses, a bonus when they hold the kind of value asked for, and a penalty for
+framing text (definition lists, recitals, preambles, signature blocks) unless the question asks for a definition.
 Every number is in ``resources/lead.toml``.
 """
 
@@ -17,7 +20,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
+from assistant.answering.lead_scoring import (
+    FeatureWords,
+    LeadModel,
+    Sentence,
+    SimilarityFunction,
+    feature_words,
+    load_lead_model,
+    sentence_features,
+)
 from ingest.keyword_index import tokenize
+from ingest.sentences import sentences
 
 POLICY_FILE = Path(__file__).resolve().parent.parent / "resources" / "lead.toml"
 
@@ -31,6 +46,7 @@ class ValueKind:
 
 @dataclass(frozen=True)
 class LeadPolicy:
+    model: str  # the learned sentence model's file ("" = the rule score)
     max_sentences: int
     max_sentences_per_side: int
     max_chars: dict[str, int]
@@ -42,6 +58,7 @@ class LeadPolicy:
     min_chars: dict[str, int]
     min_words_en: int
     values: tuple[ValueKind, ...]
+    feature_words: FeatureWords
 
 
 @lru_cache(maxsize=1)
@@ -51,7 +68,9 @@ def policy() -> LeadPolicy:
         ValueKind(name, re.compile("|".join(v["question"]), re.I), re.compile("|".join(v["value"]), re.I))
         for name, v in data["values"].items()
     )
+    model = data["model"]
     return LeadPolicy(
+        model=str(POLICY_FILE.parent / model) if model else "",
         max_sentences=data["max_sentences"],
         max_sentences_per_side=data["max_sentences_per_side"],
         max_chars=data["max_chars"],
@@ -63,7 +82,14 @@ def policy() -> LeadPolicy:
         min_chars=data["min_chars"],
         min_words_en=data["min_words_en"],
         values=kinds,
+        feature_words=feature_words(data),
     )
+
+
+def lead_model() -> LeadModel | None:
+    """The configured sentence model (None: the rule score)."""
+    path = policy().model
+    return load_lead_model(path) if path else None
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,19 @@ class Piece:
     n: int
     text: str
     framing: bool = False
+    share: float = 1.0  # the clause's ranking score (only its ratio to the other cited clauses' matters)
+
+
+@dataclass(frozen=True)
+class LeadQuestion:
+    """What the lead answers: the question with its expansions (glossary terms, the conversation's topic), the
+    question as asked, its language, whether it asks for a definition, whether it compares two sides."""
+
+    text: str
+    language: str
+    asked: str = ""
+    wants_definition: bool = False
+    comparison: bool = False
 
 
 @dataclass
@@ -82,39 +121,7 @@ class Lead:
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # citation number -> [start, end) in text
 
 
-_SENTENCE_END = re.compile(r"[。；！？!?;]|\.(?=\s|$)|\n")
-_LINE_MARK = re.compile(r"^(#{1,6}\s+|[-*+]\s+|>\s*)")
-_UNIT_LABEL = re.compile(r"^第[一二三四五六七八九十百零]+条\s*")
-
-
-def sentences(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each sentence of a clause (ends kept; Markdown heading/list marks excluded)."""
-    out, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        out.append((start, m.end()))
-        start = m.end()
-    if start < len(text):
-        out.append((start, len(text)))
-    spans = []
-    for s, e in out:
-        chunk = text[s:e]
-        lead_ws = len(chunk) - len(chunk.lstrip())
-        s += lead_ws
-        mark = _LINE_MARK.match(text[s:e])
-        if mark:
-            if mark.group(1).startswith("#"):
-                continue  # a heading is a title, not a sentence
-            s += mark.end()
-        label = _UNIT_LABEL.match(text[s:e])
-        if label:  # "第十二条 提供者应当…": the sentence starts after the article's label
-            s += label.end()
-        e = s + len(text[s:e].rstrip())
-        if e > s:
-            spans.append((s, e))
-    return spans
-
-
-def _is_sentence(sentence: str, language: str) -> bool:
+def is_sentence(sentence: str) -> bool:
     p = policy()
     if re.search(r"[\u4e00-\u9fff]", sentence):
         return len(sentence) >= p.min_chars["zh"]
@@ -126,7 +133,7 @@ def asked_values(question: str) -> list[ValueKind]:
 
 
 @dataclass
-class _Scored:
+class Scored:
     n: int
     start: int
     end: int
@@ -137,7 +144,7 @@ class _Scored:
 
 def _score_sentences(
     question: str, language: str, pieces: list[Piece], weight_of: Callable[[str], float], wants_definition: bool
-) -> list[_Scored]:
+) -> list[Scored]:
     p = policy()
     q_weights = {t: weight_of(t) for t in set(tokenize(question))}
     total = sum(q_weights.values()) or 1.0
@@ -146,7 +153,7 @@ def _score_sentences(
     for rank, piece in enumerate(pieces, 1):
         for s, e in sentences(piece.text):
             sentence = piece.text[s:e]
-            if not _is_sentence(sentence, language):
+            if not is_sentence(sentence):
                 continue
             tokens = set(tokenize(sentence))
             coverage = sum(w for t, w in q_weights.items() if t in tokens) / total
@@ -154,47 +161,75 @@ def _score_sentences(
             score = coverage + p.rank_prior / rank + (p.value_bonus if has_value else 0.0)
             if piece.framing and not wants_definition:
                 score *= p.framing_factor
-            scored.append(_Scored(piece.n, s, e, sentence, score, coverage > 0 or has_value))
+            scored.append(Scored(piece.n, s, e, sentence, score, coverage > 0 or has_value))
     return sorted(scored, key=lambda x: -x.score)
 
 
 def compose_lead(
-    question: str,
-    language: str,
+    question: LeadQuestion,
     pieces: list[Piece],
     weight_of: Callable[[str], float],
-    wants_definition: bool = False,
+    model: LeadModel | None = None,
+    similarity: SimilarityFunction | None = None,
     max_sentences: int | None = None,
 ) -> Lead:
     """The lead for an extractive answer ("" when no cited clause has a sentence)."""
     p = policy()
-    limit = max_sentences or p.max_sentences
-    scored = _score_sentences(question, language, pieces, weight_of, wants_definition)
+    if model is not None:
+        scored = model_scores(question, pieces, weight_of, model, similarity)
+    else:
+        scored = _score_sentences(question.text, question.language, pieces, weight_of, question.wants_definition)
     if not scored:
         return Lead()
+    floor = model.also_above if model is not None else p.also_within * scored[0].score
+    chosen = choose(scored, question.language, max_sentences or p.max_sentences, floor)
+    zh = question.language == "zh"
+    text = ("" if zh else " ").join(f"{c.text}[{c.n}]" if zh else f"{c.text} [{c.n}]" for c in chosen)
+    value = _front_value(question.text, chosen[0].text)
+    if value:
+        text = (f"{value}：" if zh else f"{value}: ") + text
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for c in chosen:
+        spans.setdefault(c.n, []).append((c.start, c.end))
+    return Lead(text, spans)
+
+
+def choose(scored: list[Scored], language: str, limit: int, floor: float) -> list[Scored]:
+    """The best sentence, then further ones in score order while they reach ``floor``, hold something the question
+    asks about, keep to ``max_per_clause`` and fit the character budget."""
+    p = policy()
     budget = p.max_chars["zh" if language == "zh" else "en"]
-    chosen: list[_Scored] = [scored[0]]
+    chosen = [scored[0]]
     per_clause = {scored[0].n: 1}
     used = len(scored[0].text)
     for cand in scored[1:]:
-        if len(chosen) >= limit or cand.score < p.also_within * scored[0].score:
+        if len(chosen) >= limit or cand.score < floor:
             break
         if not cand.matched or per_clause.get(cand.n, 0) >= p.max_per_clause or used + len(cand.text) > budget:
-            continue  # a further sentence must itself hold something the question asks about
+            continue
         if any(cand.text in c.text or c.text in cand.text for c in chosen):
             continue
         chosen.append(cand)
         per_clause[cand.n] = per_clause.get(cand.n, 0) + 1
         used += len(cand.text)
-    parts = [f"{c.text}[{c.n}]" if language == "zh" else f"{c.text} [{c.n}]" for c in chosen]
-    text = ("" if language == "zh" else " ").join(parts)
-    value = _front_value(question, chosen[0].text)
-    if value:
-        text = (f"{value}：" if language == "zh" else f"{value}: ") + text
-    spans: dict[int, list[tuple[int, int]]] = {}
-    for c in chosen:
-        spans.setdefault(c.n, []).append((c.start, c.end))
-    return Lead(text, spans)
+    return chosen
+
+
+def model_scores(
+    question: LeadQuestion,
+    pieces: list[Piece],
+    weight_of: Callable[[str], float],
+    model: LeadModel,
+    similarity: SimilarityFunction | None,
+) -> list[Scored]:
+    found, features = sentence_features(question, pieces, weight_of, similarity)
+    return scored_by(found, model.probabilities(features))
+
+
+def scored_by(found: list[Sentence], probabilities: np.ndarray) -> list[Scored]:
+    """Sentences with the model's probabilities, best first."""
+    scored = [Scored(s.n, s.start, s.end, s.text, float(pr), s.matched) for s, pr in zip(found, probabilities)]
+    return sorted(scored, key=lambda x: -x.score)
 
 
 def _front_value(question: str, sentence: str) -> str:

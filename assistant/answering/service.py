@@ -138,7 +138,7 @@ class AnswerService:
         today) is the date on which each citation is said to be in effect or not."""
         mode = mode or self.settings.answer_mode
         day = as_of_date(as_of)
-        prepared = self._prepare(question, history, filters, mode)
+        prepared = self.prepare(question, history, filters, mode)
         body = yield from self._respond(prepared, mode, day)
         answer = self._build(prepared, body, day)
         if answer.refused:
@@ -148,9 +148,14 @@ class AnswerService:
         yield answer
 
     # ---- 1. prepare ------------------------------------------------------------------------------------------------
-    def _prepare(
-        self, question: object, history: list[dict] | None, filters: Filters | dict | None, mode: str
+    def prepare(
+        self,
+        question: object,
+        history: list[dict] | None = None,
+        filters: Filters | dict | None = None,
+        mode: str = "extractive",
     ) -> PreparedQuestion:
+        """The checked question, its retrieval and the guard's decision (also what ``regqa train-lead`` reads)."""
         started = time.perf_counter()
         question = validate_question(question)
         turns = usable_history(history)

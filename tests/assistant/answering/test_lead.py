@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.lead import Piece, compose_lead, sentences
+from assistant.answering.lead import LeadQuestion, Piece, compose_lead, sentences
 
 UNIFORM = lambda token: 1.0  # noqa: E731  (every question word weighs the same)
 
@@ -23,7 +23,7 @@ def test_lead_quotes_the_best_sentences_verbatim_with_their_numbers():
         Piece(1, "第九条 提供者应当在十个工作日内完成备案手续。提供者应当公示备案编号。"),
         Piece(2, "第三条 本办法所称备案，是指向主管部门报送信息的行为。", framing=True),
     ]
-    lead = compose_lead("备案要在多久内完成？", "zh", pieces, UNIFORM)
+    lead = compose_lead(LeadQuestion("备案要在多久内完成？", "zh"), pieces, UNIFORM)  # the rule score (no model)
     assert lead.text.startswith("十个工作日内：提供者应当在十个工作日内完成备案手续。[1]")
     for n, spans in lead.spans.items():
         text = pieces[n - 1].text
@@ -36,7 +36,7 @@ def test_lead_stays_within_its_budget_and_skips_signature_lines():
         "It shall apply from 2 August 2026.\n\nDone at Brussels, 13 June 2024.\n\nFor the European Parliament"
         "\n\nThe President\n\nR. METSOLA"
     )
-    lead = compose_lead("When does the regulation apply?", "en", [Piece(1, clause)], UNIFORM)
+    lead = compose_lead(LeadQuestion("When does the regulation apply?", "en"), [Piece(1, clause)], UNIFORM)
     assert lead.text.startswith("2 August 2026: It shall apply from 2 August 2026. [1]")
     assert "METSOLA" not in lead.text and "The President" not in lead.text
 
