@@ -440,7 +440,7 @@ def train_answerability(
         result = fit(service, train_items, validation_items, model, report, max_false_declines, progress)
     v = result["validation"]
     console.print(
-        f"threshold {result['threshold']}; validation: unanswerable declined {v['all']['unanswerable_declined']} "
+        f"threshold {result['threshold']} (naming a document: {result['named_threshold']}); validation: unanswerable declined {v['all']['unanswerable_declined']} "
         f"(zh {v['zh']['unanswerable_declined']}, en {v['en']['unanswerable_declined']}), answerable declined "
         f"{v['all']['answerable_declined']}; model written to {model}"
     )

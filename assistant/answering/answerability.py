@@ -138,6 +138,7 @@ class AnswerabilityModel:
     intercept: float
     threshold: float  # decline below this probability
     kind: QuestionKindModel | None = None
+    named_threshold: float = 0.0  # the same for a question that names a document (but no clause): 0 = never
 
     def probability_of(self, result: RetrievalResult, guard: GuardPolicy) -> float:
         return self.probability(features(result, guard, self.kind))
@@ -154,6 +155,7 @@ class AnswerabilityModel:
             "coef": self.coef.round(6).tolist(),
             "intercept": round(self.intercept, 6),
             "threshold": round(self.threshold, 4),
+            "named_threshold": round(self.named_threshold, 4),
             "question_kind": self.kind.to_dict() if self.kind is not None else None,
         }
 
@@ -177,6 +179,7 @@ def load_model(path: str = str(MODEL_FILE)) -> AnswerabilityModel | None:
             float(data["intercept"]),
             float(data["threshold"]),
             QuestionKindModel.from_dict(data["question_kind"]) if data.get("question_kind") else None,
+            float(data.get("named_threshold", 0.0)),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         if isinstance(exc, AnswerabilityError):

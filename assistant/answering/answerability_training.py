@@ -2,7 +2,7 @@
 
 Every question of the training files is asked of the answer service (its retrieval and its explicit guard
 rules); the questions the rules already decline are left out of the fit, and so are those the model never decides
-(they name a document or a clause, or the evidence comes from texts without enrichment). Declines are counted as
+(they name a clause, or the evidence comes from texts without enrichment). Declines are counted as
 the guard makes them: the explicit rules, then the two thresholds or the model.
 A logistic regression (scikit-learn, balanced classes, standardised features) is fitted; the threshold is the
 highest that keeps the answer service's declined answerable questions on the validation split (rules and model
@@ -34,12 +34,14 @@ class Rows:
     langs: list[str]
     declined_by_rules: list[tuple[bool, str]]  # (answerable, lang) of the questions the rules declined
     questions: list[str]
-    exempt: np.ndarray  # named a document or a clause, or evidence from texts without enrichment: never declined
+    exempt: np.ndarray  # named a clause, asks how a named document is built, or evidence from texts without
+    #                     enrichment: never declined by the model
+    named: np.ndarray  # names a document: decided by the named threshold, never by the two thresholds
     weak: np.ndarray  # declined by the two thresholds (assistant/answering/guard.py weak_evidence)
 
 
 def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[int, int], None] | None = None) -> Rows:
-    xs, ys, langs, ruled, questions, exempt, weak = [], [], [], [], [], [], []
+    xs, ys, langs, ruled, questions, exempt, named, weak = [], [], [], [], [], [], [], []
     guard = service.retriever.policy.guard
     settings = service.settings
     for n, item in enumerate(items, 1):
@@ -51,15 +53,25 @@ def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[i
             ys.append(item.answerable)
             langs.append(item.lang)
             questions.append(item.question)
-            exempt.append(bool(result.analysis.doc_ids or result.lookup_hits or not result.evidence.enriched))
+            structure = bool(result.analysis.doc_ids and guard.structure.search(result.analysis.question))
+            exempt.append(bool(result.lookup_hits or not result.evidence.enriched or structure))
+            named.append(bool(result.analysis.doc_ids))
             weak.append(
-                result.top_dense_similarity < settings.refusal_min_similarity
+                not result.analysis.doc_ids
+                and result.top_dense_similarity < settings.refusal_min_similarity
                 and result.keyword_coverage < settings.refusal_min_coverage
             )
         if progress:
             progress(n, len(items))
     return Rows(
-        np.array(xs), np.array(ys, dtype=bool), langs, ruled, questions, np.array(exempt, bool), np.array(weak, bool)
+        np.array(xs),
+        np.array(ys, dtype=bool),
+        langs,
+        ruled,
+        questions,
+        np.array(exempt, bool),
+        np.array(named, bool),
+        np.array(weak, bool),
     )
 
 
@@ -92,13 +104,14 @@ def fit_question_kind(questions: list[str], unanswerable: np.ndarray) -> tuple[Q
     return model, dict(zip(questions, out_of_fold))
 
 
-def declines(rows: Rows, probabilities: np.ndarray, threshold: float) -> dict:
+def declines(rows: Rows, probabilities: np.ndarray, threshold: float, named_threshold: float = 0.0) -> dict:
     """Share of answerable / unanswerable questions declined (rules and model), overall and per language."""
     out = {}
     for lang in ("all", "zh", "en"):
         pick = np.array([lang in ("all", item_lang) for item_lang in rows.langs], dtype=bool)
         ruled = [a for a, item_lang in rows.declined_by_rules if lang in ("all", item_lang)]
-        declined = ~rows.exempt & (rows.weak | (probabilities < threshold))
+        below = np.where(rows.named, probabilities < named_threshold, probabilities < threshold)
+        declined = ~rows.exempt & (rows.weak | below)
         ans_total = int((rows.answerable & pick).sum()) + sum(ruled)
         unans_total = int((~rows.answerable & pick).sum()) + sum(1 for a in ruled if not a)
         ans_declined = int((declined & rows.answerable & pick).sum()) + sum(ruled)
@@ -139,7 +152,10 @@ def train(
     curve = {float(t): declines(val_rows, val_p, float(t)) for t in THRESHOLDS}
     allowed = [t for t, d in curve.items() if (d["all"]["answerable_declined"] or 0) <= max_false_declines]
     threshold = max(allowed) if allowed else float(THRESHOLDS[0])
-    model = AnswerabilityModel(mean, scale, model.coef, model.intercept, threshold, kind)
+    named_curve = {float(t): declines(val_rows, val_p, threshold, float(t)) for t in [0.0, *THRESHOLDS]}
+    named_allowed = [t for t, d in named_curve.items() if (d["all"]["answerable_declined"] or 0) <= max_false_declines]
+    named_threshold = max(named_allowed) if named_allowed else 0.0
+    model = AnswerabilityModel(mean, scale, model.coef, model.intercept, threshold, kind, named_threshold)
     train_p = np.array([model.probability(x) for x in fit_rows.x])
     report = {
         **model.to_dict(),
@@ -150,10 +166,11 @@ def train(
             "validation": len(validation_items),
             "validation_declined_by_rules": len(val_rows.declined_by_rules),
         },
-        "train": declines(fit_rows, train_p, threshold),
-        "validation": curve[threshold],
+        "train": declines(fit_rows, train_p, threshold, named_threshold),
+        "validation": named_curve[named_threshold],
         "coefficients": dict(sorted(zip(FEATURES, model.coef.round(3).tolist()), key=lambda kv: -abs(kv[1]))),
         "validation_curve": {str(t): d["all"] for t, d in curve.items()},
+        "validation_curve_named": {str(t): d["all"] for t, d in named_curve.items()},
     }
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model_path.write_text(json.dumps(model.to_dict(), indent=2) + "\n")

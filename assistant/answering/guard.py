@@ -156,19 +156,23 @@ def nothing_found(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
 
 
 def weak_evidence(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
-    """Nothing named (no document, no clause found by number), and either the evidence is weak by the two
-    thresholds (neither the best dense similarity nor the keyword coverage reaches its threshold), or the
-    answerability model, on evidence from enriched texts (what it was trained on), puts the probability that the
-    corpus answers below its threshold."""
+    """No clause found by number, and either nothing named and the evidence weak by the two thresholds (neither the
+    best dense similarity nor the keyword coverage reaches its threshold), or — on evidence from enriched texts, what
+    the answerability model was trained on — the model puts the probability that the corpus answers below its
+    threshold: one for questions that name nothing, another for questions that name a document."""
     a = result.analysis
-    if a.doc_ids or result.lookup_hits:
+    if result.lookup_hits:
         return None
-    weak = result.top_dense_similarity < ctx.min_similarity and result.keyword_coverage < ctx.min_coverage
-    unlikely = (
-        ctx.answerability is not None
-        and result.evidence.enriched
-        and ctx.answerability.probability_of(result, ctx.policy) < ctx.answerability.threshold
-    )
+    model = ctx.answerability if result.evidence.enriched else None
+    if a.doc_ids and ctx.policy.structure.search(a.question):
+        return None  # how the named document is built: it is held
+    if a.doc_ids:
+        threshold = model.named_threshold if model is not None else 0.0
+        weak = False
+    else:
+        threshold = model.threshold if model is not None else 0.0
+        weak = result.top_dense_similarity < ctx.min_similarity and result.keyword_coverage < ctx.min_coverage
+    unlikely = model is not None and threshold > 0 and model.probability_of(result, ctx.policy) < threshold
     if not (weak or unlikely):
         return None
     return RefusalDecision(

@@ -140,6 +140,7 @@ class GuardPolicy:
     statistics: re.Pattern
     amendment: re.Pattern
     year: re.Pattern
+    structure: re.Pattern  # asks how a named document is built (how many articles): the model never declines it
 
 
 @dataclass(frozen=True)
@@ -361,7 +362,9 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             n.number("resemblance"),
             n.integer("title_tail_words"),
         ),
-        guard=GuardPolicy(**{k: g.pattern(k) for k in ("companies", "enforcement", "statistics", "amendment", "year")}),
+        guard=GuardPolicy(
+            **{k: g.pattern(k) for k in ("companies", "enforcement", "statistics", "amendment", "year", "structure")}
+        ),
         learned=LearnedPolicy(_model_path(top.path, model), lr.integer("candidates")),
     )
     for section in (d, lk, dv, x, e, n, g, lr):

@@ -61,6 +61,20 @@ def test_the_guard_declines_by_the_model_and_answers_a_covered_question(service)
     assert not answered.refused and answered.citations
 
 
+def test_a_question_naming_a_document_is_declined_by_the_model_only_below_its_own_threshold(service, tmp_path):
+    model = load_model(str(MODEL_FILE))
+    assert 0 < model.named_threshold < 1
+    future = "Will the AI Act be delayed by the digital omnibus next year?"  # names the Act, asks for the future
+    declined = service.answer(future)
+    assert declined.refused and declined.refusal_kind == "weak-evidence"
+    for covered in ("When does the AI Act apply?", "How many articles does the AI Act have?", "深度合成管理规定还有效吗？"):
+        assert not service.answer(covered).refused, covered  # (how the named document is built: never declined)
+    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    del data["named_threshold"]  # a model from before: questions naming a document are not its to decline
+    (tmp_path / "old.json").write_text(json.dumps(data), encoding="utf-8")
+    assert load_model(str(tmp_path / "old.json")).named_threshold == 0.0
+
+
 def test_without_the_learned_ranking_the_guard_uses_its_two_thresholds(service, retriever):
     text = DEFAULT_POLICY_FILE.read_text(encoding="utf-8").replace('model = "ranker.txt"', 'model = ""')
     rules_only = HybridRetriever(retriever.settings, index=retriever.index, embedder=retriever.embedder,
@@ -89,5 +103,6 @@ def test_train_answerability_writes_a_model_that_loads(tmp_path, full_index, cli
     assert loaded is not None and loaded.kind is not None
     written = json.loads(report.read_text())
     assert written["max_false_declines"] == 0.01 and written["threshold"] == loaded.threshold
+    assert written["named_threshold"] == loaded.named_threshold and "0.0" in written["validation_curve_named"]
     assert set(written["validation"]) == {"all", "zh", "en"}
     assert set(written["coefficients"]) == set(json.loads(model.read_text())["features"])
