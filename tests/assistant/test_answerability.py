@@ -67,7 +67,11 @@ def test_a_question_naming_a_document_is_declined_by_the_model_only_below_its_ow
     future = "Will the AI Act be delayed by the digital omnibus next year?"  # names the Act, asks for the future
     declined = service.answer(future)
     assert declined.refused and declined.refusal_kind == "weak-evidence"
-    for covered in ("When does the AI Act apply?", "How many articles does the AI Act have?", "深度合成管理规定还有效吗？"):
+    for covered in (
+        "When does the AI Act apply?",
+        "How many articles does the AI Act have?",
+        "深度合成管理规定还有效吗？",
+    ):
         assert not service.answer(covered).refused, covered  # (how the named document is built: never declined)
     data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
     del data["named_threshold"]  # a model from before: questions naming a document are not its to decline
