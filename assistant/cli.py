@@ -383,7 +383,7 @@ def train_lead(
         "--validation",
         exists=True,
         dir_okay=False,
-        help="Validation split: chooses the boosting rounds and the probability a further sentence needs.",
+        help="Validation split: chooses the boosting rounds.",
     ),
     model: Path = typer.Option(
         SHIPPED_LEAD_MODEL, "--model", dir_okay=False, help="Where to write the model (its metadata beside it)."
@@ -411,7 +411,7 @@ def train_lead(
             raise typer.Exit(2) from None
     v, t = result["validation"], result["train"]
     console.print(
-        f"rounds {result['rounds']}, also_above {result['also_above']}; lead holds gold evidence: validation "
+        f"rounds {result['rounds']}; lead holds gold evidence: validation "
         f"{v['lead_holds_evidence']} of {v['answered']} answered (train {t['lead_holds_evidence']}); "
         f"model written to {model}"
     )

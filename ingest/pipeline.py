@@ -34,7 +34,7 @@ from .keyword_index import sync_keyword_index
 from .loaders import LoadError, corpus_files, load_document
 from .models import Chunk, ChunkRow, FileFailure, GenerationReport, IngestReport, SourceDocument
 from .obligations import sync_register
-from .sentences import SentenceVectors, sync_sentence_vectors
+from .sentences import SentenceVectors, load_sentence_vectors, sync_sentence_vectors
 from .splitter import SPLITTER_VERSION, chunk_document
 from .store import ClauseStore, IndexedDocument, embed_sha
 
@@ -263,7 +263,6 @@ def _sync_derived(settings: Settings, store: ClauseStore, progress: ProgressCall
     progress("keyword", 0, 1, "keyword index")
     rows = sorted_rows(store)
     keyword, _ = sync_keyword_index(rows, keyword_dir(settings))
-    store.publish_fingerprint(keyword.fingerprint)
     progress("keyword", 1, 1, "keyword index")
     sync_register(rows, register_dir(settings))
     progress("enrichment", 0, 1, "enrichment embeddings")
@@ -272,6 +271,7 @@ def _sync_derived(settings: Settings, store: ClauseStore, progress: ProgressCall
     progress("sentences", 0, 1, "sentence embeddings")
     sync_sentences(settings, [text or "" for _, _, text in rows], progress)
     progress("sentences", 1, 1, "sentence embeddings")
+    store.publish_fingerprint(keyword.fingerprint)  # last: a running server reloads once everything is in place
     return len(rows)
 
 
@@ -361,3 +361,8 @@ def sync_sentences(
         return loaded[0].embed_documents(new, progress=lambda done, total: progress("embed", done, total, "sentences"))
 
     return sync_sentence_vectors(texts, sentence_dir(settings), settings.embedding_model, embed)
+
+
+def load_sentences(settings: Settings) -> SentenceVectors:
+    """The sentence embeddings ingest saved (read only)."""
+    return load_sentence_vectors(sentence_dir(settings), settings.embedding_model)

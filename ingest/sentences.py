@@ -2,8 +2,9 @@
 
 ``sentences(text)`` splits a clause into [start, end) spans (Markdown heading, list and quote marks and a leading
 "第N条" label left out); the answer's lead (assistant/answering/lead.py) quotes from them. ``sync_sentence_vectors``
-embeds every sentence of the collection at ingest (reused by content hash), so that the lead's sentence model reads
-a sentence's similarity to the question without embedding it while the user waits.
+embeds every sentence of the collection at ingest (reused by content hash) and ``load_sentence_vectors`` reads them
+when answering, so that the lead's sentence model has a sentence's similarity to the question without embedding it
+while the user waits.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.text_vectors import sync_text_vectors
+from ingest.text_vectors import load_text_vectors, sync_text_vectors, text_key
 
 _SENTENCE_END = re.compile(r"[。；！？!?;]|\.(?=\s|$)|\n")
 _LINE_MARK = re.compile(r"^(#{1,6}\s+|[-*+]\s+|>\s*)")
@@ -51,19 +52,32 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class SentenceVectors:
-    """Unit-length embeddings of the collection's sentences."""
+    """Unit-length embeddings of the collection's sentences, by text key (``text_vectors.text_key``: the model and
+    the sentence)."""
 
+    model: str
     rows: dict[str, int]
     vectors: np.ndarray
 
     def get(self, sentence: str) -> np.ndarray | None:
-        row = self.rows.get(sentence)
+        row = self.rows.get(text_key(self.model, sentence))
         return None if row is None else self.vectors[row]
 
 
 def sync_sentence_vectors(
     texts: Sequence[str], directory: Path, model: str, embed: Callable[[list[str]], np.ndarray]
 ) -> SentenceVectors:
-    """The embeddings of every sentence of these clause texts (``text_vectors.py``: reused by content hash)."""
+    """At ingest: the embeddings of every sentence of these clause texts (``text_vectors.py``: reused by content
+    hash, the new ones embedded, the file rewritten)."""
     wanted = list(dict.fromkeys(text[s:e] for text in texts for s, e in sentences(text)))
-    return SentenceVectors({t: n for n, t in enumerate(wanted)}, sync_text_vectors(wanted, directory, model, embed))
+    vectors = sync_text_vectors(wanted, directory, model, embed)
+    return SentenceVectors(model, {text_key(model, t): n for n, t in enumerate(wanted)}, vectors)
+
+
+def load_sentence_vectors(directory: Path, model: str) -> SentenceVectors:
+    """When answering: the embeddings ingest saved, read only (a sentence missing from them is embedded by the
+    lead when it needs it)."""
+    known = load_text_vectors(directory)
+    keys = list(known)
+    vectors = np.vstack([known[k] for k in keys]) if keys else np.zeros((0, 0), dtype=np.float32)
+    return SentenceVectors(model, {k: n for n, k in enumerate(keys)}, vectors)

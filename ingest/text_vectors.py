@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,13 +27,7 @@ def sync_text_vectors(
     text and the model are unchanged, the rest embedded (``embed``); the file is rewritten when anything changed."""
     keys = [text_key(model, t) for t in texts]
     path = directory / "vectors.npz"
-    known: dict[str, np.ndarray] = {}
-    if path.exists():
-        try:
-            with np.load(path) as saved:
-                known = dict(zip(saved["keys"].tolist(), saved["vectors"]))
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("vectors %s unreadable (%s): re-embedding", path, exc)
+    known = load_text_vectors(directory)
     missing = [i for i, k in enumerate(keys) if k not in known]
     if missing:
         fresh = np.asarray(embed([texts[i] for i in missing]), dtype=np.float32)
@@ -42,7 +38,21 @@ def sync_text_vectors(
         matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     if missing or (path.exists() and len(known) != len(keys)):
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = directory / "vectors.tmp.npz"
+        handle, tmp = tempfile.mkstemp(dir=directory, prefix="vectors.", suffix=".tmp.npz")  # one per writer
+        os.close(handle)
         np.savez(tmp, keys=np.array(keys, dtype=object).astype(str), vectors=matrix)
-        tmp.replace(path)
+        Path(tmp).replace(path)
     return matrix
+
+
+def load_text_vectors(directory: Path) -> dict[str, np.ndarray]:
+    """The saved embeddings by text key (empty when there are none or the file is unreadable)."""
+    path = directory / "vectors.npz"
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path) as saved:
+            return dict(zip(saved["keys"].tolist(), saved["vectors"]))
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("vectors %s unreadable (%s): re-embedding", path, exc)
+        return {}

@@ -138,7 +138,8 @@ class AnswerabilityModel:
     intercept: float
     threshold: float  # decline below this probability
     kind: QuestionKindModel | None = None
-    named_threshold: float = 0.0  # the same for a question that names a document (but no clause): 0 = never
+    named_threshold: float = 0.0  # the same when the question (or the conversation it continues) names a document
+    #                               but no clause found by number: 0 = never
 
     def probability_of(self, result: RetrievalResult, guard: GuardPolicy) -> float:
         return self.probability(features(result, guard, self.kind))

@@ -1,8 +1,9 @@
 """``regqa train-answerability``: fit the answerability model (assistant/answering/answerability.py).
 
 Every question of the training files is asked of the answer service (its retrieval and its explicit guard
-rules); the questions the rules already decline are left out of the fit, and so are those the model never decides
-(they name a clause, or the evidence comes from texts without enrichment). Declines are counted as
+rules); the questions the rules already decline are left out of the fit, and so are those the model never decides (a clause named by
+number was found, the question asks how a named document is built, or the evidence comes from texts without
+enrichment). Declines are counted as
 the guard makes them: the explicit rules, then the two thresholds or the model.
 A logistic regression (scikit-learn, balanced classes, standardised features) is fitted; the threshold is the
 highest that keeps the answer service's declined answerable questions on the validation split (rules and model
@@ -34,14 +35,16 @@ class Rows:
     langs: list[str]
     declined_by_rules: list[tuple[bool, str]]  # (answerable, lang) of the questions the rules declined
     questions: list[str]
-    exempt: np.ndarray  # named a clause, asks how a named document is built, or evidence from texts without
-    #                     enrichment: never declined by the model
+    exempt: np.ndarray  # never declined by the model: what the guard lets through (see ``passed``), or the
+    #                     evidence comes from texts without enrichment
+    passed: np.ndarray  # the guard answers without looking at the evidence: a clause named by number was found, or
+    #                     the question asks how a named document is built
     named: np.ndarray  # names a document: decided by the named threshold, never by the two thresholds
     weak: np.ndarray  # declined by the two thresholds (assistant/answering/guard.py weak_evidence)
 
 
 def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[int, int], None] | None = None) -> Rows:
-    xs, ys, langs, ruled, questions, exempt, named, weak = [], [], [], [], [], [], [], []
+    xs, ys, langs, ruled, questions, exempt, passed, named, weak = [], [], [], [], [], [], [], [], []
     guard = service.retriever.policy.guard
     settings = service.settings
     for n, item in enumerate(items, 1):
@@ -54,7 +57,8 @@ def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[i
             langs.append(item.lang)
             questions.append(item.question)
             structure = bool(result.analysis.doc_ids and guard.structure.search(result.analysis.question))
-            exempt.append(bool(result.lookup_hits or not result.evidence.enriched or structure))
+            passed.append(bool(result.lookup_hits or structure))
+            exempt.append(passed[-1] or not result.evidence.enriched)
             named.append(bool(result.analysis.doc_ids))
             weak.append(
                 not result.analysis.doc_ids
@@ -70,6 +74,7 @@ def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[i
         ruled,
         questions,
         np.array(exempt, bool),
+        np.array(passed, bool),
         np.array(named, bool),
         np.array(weak, bool),
     )
@@ -111,7 +116,7 @@ def declines(rows: Rows, probabilities: np.ndarray, threshold: float, named_thre
         pick = np.array([lang in ("all", item_lang) for item_lang in rows.langs], dtype=bool)
         ruled = [a for a, item_lang in rows.declined_by_rules if lang in ("all", item_lang)]
         below = np.where(rows.named, probabilities < named_threshold, probabilities < threshold)
-        declined = ~rows.exempt & (rows.weak | below)
+        declined = ~rows.passed & (rows.weak | (~rows.exempt & below))  # as guard.weak_evidence decides
         ans_total = int((rows.answerable & pick).sum()) + sum(ruled)
         unans_total = int((~rows.answerable & pick).sum()) + sum(1 for a in ruled if not a)
         ans_declined = int((declined & rows.answerable & pick).sum()) + sum(ruled)

@@ -7,6 +7,7 @@ with its "possibly related" clauses, and the notices, date lines, interpretation
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +25,8 @@ from assistant.answering.policy import policy
 from assistant.answering.selection import cited_clauses
 from assistant.retrieval import HybridRetriever, RetrievalResult, RetrievedClause
 from assistant.retrieval.comparison import side_of
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,15 @@ class Composer:
         self.similarity = SentenceSimilarity(
             retriever.embedder, lambda text: retriever.index.sentence_vectors.get(text)
         )
+        self.lead_model = lead_model()  # loaded once: a missing or unusable model file fails at start, not per answer
+        trained_with = self.lead_model.embedding_model if self.lead_model else ""
+        if trained_with and trained_with != retriever.settings.embedding_model:
+            log.warning(
+                "the lead's sentence model was trained with embedding model %s, the index uses %s: its similarity "
+                "features mean something else; retrain it with `regqa train-lead`",
+                trained_with,
+                retriever.settings.embedding_model,
+            )
 
     # ---- citations --------------------------------------------------------------------------------------------
     def cited_clauses(self, result: RetrievalResult) -> list[RetrievedClause]:
@@ -169,21 +181,30 @@ class Composer:
         )
         return question, pieces
 
+    def lead_groups(
+        self, result: RetrievalResult, pieces: list[Piece], citations: list[Citation]
+    ) -> list[tuple[list[Piece], int]]:
+        """What the lead is chosen from, each group with its number of sentences: all cited clauses, or for a
+        comparison each side's clauses (also how ``regqa train-lead`` scores them)."""
+        if not result.sides:
+            return [(pieces, lead_policy().max_sentences)]
+        return [
+            (
+                [p for p, cit in zip(pieces, citations) if side_of(cit.doc_id, cit.jurisdiction, result.sides) == n],
+                lead_policy().max_sentences_per_side,
+            )
+            for n in range(len(result.sides))
+        ]
+
     def _lead(
         self, result: RetrievalResult, question: LeadQuestion, pieces: list[Piece], citations: list[Citation]
     ) -> Lead:
         """The best sentences of the cited clauses; for a comparison, the best sentence of each side."""
         weight_of = self.retriever.index.keyword.idf
-        model = lead_model()
-        if not result.sides:
-            return compose_lead(question, pieces, weight_of, model, self.similarity)
         lead = Lead()
         joiner = "" if question.language == "zh" else " "
-        for n in range(len(result.sides)):
-            side = [p for p, cit in zip(pieces, citations) if side_of(cit.doc_id, cit.jurisdiction, result.sides) == n]
-            part = compose_lead(
-                question, side, weight_of, model, self.similarity, max_sentences=lead_policy().max_sentences_per_side
-            )
+        for group, limit in self.lead_groups(result, pieces, citations):
+            part = compose_lead(question, group, weight_of, self.lead_model, self.similarity, max_sentences=limit)
             lead.text = (lead.text + joiner + part.text).strip() if part.text else lead.text
             for k, spans in part.spans.items():
                 lead.spans.setdefault(k, []).extend(spans)

@@ -6,7 +6,9 @@ decision wins, and no decision means answer. Two kinds of reasons:
   title or standard number that is not indexed, a jurisdiction no document covers, enforcement facts about a
   company, statistics, an amendment newer than the text we hold — regulation texts do not contain those;
 - weak evidence: nothing named, and the retrieved clauses are neither semantically close nor cover the
-  question's keywords (thresholds in settings, calibrated on the dev set).
+  question's keywords (thresholds in settings, calibrated on the dev set); or, on evidence from enriched texts,
+  the answerability model's probability is below its threshold (another threshold when the question, or the
+  conversation it continues, names a document).
 Word lists are in the [guard] section of assistant/resources/ranking.toml. Each reason is a sentence in the
 question's language, shown to the user.
 """

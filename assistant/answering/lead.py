@@ -4,11 +4,11 @@ carrying its [n], with the key value (date, duration, amount, threshold) in fron
 ``compose_lead(question, pieces, weight_of, model, similarity) -> Lead``: ``pieces`` are the cited clauses in
 citation order (number, text, role, ranking share). With the learned sentence model (``lead_scoring.py``, trained by
 ``regqa train-lead``) each sentence gets the probability that it holds the answer; the best opens the lead, and
-further sentences join while they reach the model's ``also_above`` (chosen in training) and fit the budget. Without a model (``model = ""``: the
+the next best join while they hold something the question asks about and fit the budget. Without a model (``model = ""``: the
 ablation) sentences are scored by the rule this replaced: how much of the question's rarity-weighted vocabulary they
 hold, a prior for the first-cited clauses, a bonus when they hold the kind of value asked for, and a penalty for
 framing text (definition lists, recitals, preambles, signature blocks) unless the question asks for a definition.
-Every number is in ``resources/lead.toml``.
+Every number of the selection and the rule score is in ``resources/lead.toml``.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class Scored:
 
 
 def _score_sentences(
-    question: str, language: str, pieces: list[Piece], weight_of: Callable[[str], float], wants_definition: bool
+    question: str, pieces: list[Piece], weight_of: Callable[[str], float], wants_definition: bool
 ) -> list[Scored]:
     p = policy()
     q_weights = {t: weight_of(t) for t in set(tokenize(question))}
@@ -178,10 +178,10 @@ def compose_lead(
     if model is not None:
         scored = model_scores(question, pieces, weight_of, model, similarity)
     else:
-        scored = _score_sentences(question.text, question.language, pieces, weight_of, question.wants_definition)
+        scored = _score_sentences(question.text, pieces, weight_of, question.wants_definition)
     if not scored:
         return Lead()
-    floor = model.also_above if model is not None else p.also_within * scored[0].score
+    floor = 0.0 if model is not None else p.also_within * scored[0].score
     chosen = choose(scored, question.language, max_sentences or p.max_sentences, floor)
     zh = question.language == "zh"
     text = ("" if zh else " ").join(f"{c.text}[{c.n}]" if zh else f"{c.text} [{c.n}]" for c in chosen)

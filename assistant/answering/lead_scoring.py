@@ -1,6 +1,6 @@
 """Which sentences of the cited clauses answer the question: a learned sentence model for the lead (``lead.py``).
 
-``sentence_features(question, language, pieces, weight_of, similarity) -> (sentences, matrix)``: the candidate
+``sentence_features(question, pieces, weight_of, similarity) -> (sentences, matrix)``: the candidate
 sentences of the cited clauses and one row of ``FEATURES`` each: the question's rarity-weighted words a sentence
 holds, where its clause was cited and how strongly it was ranked, whether it holds the kind of value asked for, its
 place and length in the clause, and its embedding similarity to the question (absolute and against the best
@@ -174,7 +174,7 @@ class LeadModelError(ValueError):
 class LeadModel:
     path: str
     booster: object  # lightgbm.Booster
-    also_above: float  # the probability a further sentence needs to join the lead (chosen with the model)
+    embedding_model: str  # the model the similarity features were computed with in training
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         if not len(features):
@@ -194,7 +194,7 @@ def load_lead_model(path: str) -> LeadModel:
         raise LeadModelError(f"{model}: cannot load the lead's sentence model: {exc}") from exc
     if tuple(meta.get("features", ())) != FEATURES:
         raise LeadModelError(f"{model}: trained on other features than this code computes; run `regqa train-lead`")
-    return LeadModel(str(model), booster, float(meta.get("also_above", 0.0)))
+    return LeadModel(str(model), booster, str(meta.get("embedding_model", "")))
 
 
 class SentenceSimilarity:
@@ -210,20 +210,23 @@ class SentenceSimilarity:
         self.keep = keep
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self.embedded_here = 0  # sentences embedded while answering (none when the index has them all)
 
     def __call__(self, question: str, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros(0)
         found = {t: v for t in dict.fromkeys(texts) if (v := self.known(t)) is not None}
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in found and t not in self._vectors]
-            if missing:
-                self._vectors.update(zip(missing, self.embedder.embed_documents(missing)))
-            for text in texts:
-                if text not in found:
-                    self._vectors.move_to_end(text)
-                    found[text] = self._vectors[text]
-            while len(self._vectors) > self.keep:
-                self._vectors.popitem(last=False)
+        if len(found) < len(set(texts)):
+            with self._lock:
+                missing = [t for t in dict.fromkeys(texts) if t not in found and t not in self._vectors]
+                if missing:
+                    self._vectors.update(zip(missing, self.embedder.embed_documents(missing)))
+                    self.embedded_here += len(missing)
+                for text in texts:
+                    if text not in found:
+                        self._vectors.move_to_end(text)
+                        found[text] = self._vectors[text]
+                while len(self._vectors) > self.keep:
+                    self._vectors.popitem(last=False)
         q = self.embedder.embed_query(question)
         return np.array([float(found[t] @ q) for t in texts])

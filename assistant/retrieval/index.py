@@ -18,7 +18,7 @@ from common.documents import DocumentMeta
 from common.settings import Settings
 from ingest.catalog import CatalogEntry, load_catalog
 from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
-from ingest.pipeline import keyword_dir, sorted_rows, sync_enrichment, sync_sentences
+from ingest.pipeline import keyword_dir, load_sentences, sorted_rows, sync_enrichment
 from ingest.roles import roles_of
 from ingest.store import ClauseStore
 
@@ -102,7 +102,7 @@ class ClauseIndex:
             self.position = {cid: i for i, cid in enumerate(self.ids)}
             self.vectors = self.store.vectors(self.ids)  # unit-length rows, for exact (deterministic) dense search
             self.enrichment = sync_enrichment(self.settings, self.metas)  # its rows follow self.ids
-            self.sentence_vectors = sync_sentences(self.settings, self.texts)  # for the lead's sentence model
+            self.sentence_vectors = load_sentences(self.settings)  # saved by ingest, for the lead's sentence model
             self._tokens: dict[int, set[str]] = {}
             self._heading_tokens: dict[int, set[str]] = {}
             self._title_tokens: dict[str, set[str]] = {}

