@@ -187,7 +187,9 @@ def _unknown_instruments(
         name = m.group(0).strip()
         if not resolver.find(name) and not resolver.names_part_of_a_title(name) and name not in loose:
             loose.append(name)
-    for m in policy.cn_instrument_name.finditer(_BOOK_TITLE.sub("，", question)):  # a full title without 《》
+    plain = _BOOK_TITLE.sub("，", question)
+    found = [*policy.cn_instrument_name.finditer(plain), *policy.cn_instrument_in_use.finditer(plain)]
+    for m in found:  # a full title without 《》
         name = policy.cn_lead_in.split(m.group(1))[-1]
         if policy.own_rules.search(name):
             continue  # 公司数据分类分级管理办法: a company's own rules, not a regulation

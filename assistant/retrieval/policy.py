@@ -116,6 +116,7 @@ class AnalysisPolicy:
     other_instrument: re.Pattern
     instrument_name: re.Pattern
     cn_instrument_name: re.Pattern
+    cn_instrument_in_use: re.Pattern  # a title ending in 办法 / 规定 … used as one ("X规定里", "X办法要求")
     qualifier_gap: re.Pattern
     own_rules: re.Pattern
     cn_lead_in: re.Pattern
@@ -323,6 +324,7 @@ def _analysis(s: _Section) -> AnalysisPolicy:
                 "other_instrument",
                 "instrument_name",
                 "cn_instrument_name",
+                "cn_instrument_in_use",
                 "qualifier_gap",
                 "own_rules",
                 "cn_lead_in",

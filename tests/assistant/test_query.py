@@ -256,6 +256,10 @@ def test_instruments_named_in_words_outside_the_corpus_are_flagged(resolver, que
         ("科技伦理审查办法（试行）里哪些活动需要专家复核？", "科技伦理审查办法"),
         ("关键信息基础设施安全保护条例规定了什么？", "关键信息基础设施安全保护条例"),
         ("我们公司按照网络安全等级保护条例要做什么？", "网络安全等级保护条例"),
+        # a looser ending, used as a title (…里, …要求, …规定了)
+        ("促进和规范数据跨境流动规定里，免于申报的条件是什么？", "促进和规范数据跨境流动规定"),
+        ("数据出境安全评估办法要求提交哪些材料？", "数据出境安全评估办法"),
+        ("个人信息出境标准合同办法规定了什么？", "个人信息出境标准合同办法"),
     ],
 )
 def test_chinese_titles_without_brackets_outside_the_corpus_are_flagged(resolver, question, flagged):
@@ -273,6 +277,10 @@ def test_chinese_titles_without_brackets_outside_the_corpus_are_flagged(resolver
         "算法备案的期限是怎么规定的？",
         "我们公司要制定内部的数据安全管理办法，法律有什么要求？",  # a company's own rules
         "根据公司数据分类分级管理办法，员工要做什么？",
+        "网络安全法对此有什么规定？",  # 规定 as a word, not a title's ending
+        "深度合成规定里对标识有什么要求？",  # a loose name of 深度合成管理规定
+        "我们的行车记录仪会拍到路人，这些信息按条例怎么处理？",  # no title holds a demonstrative or preposition
+        "重要数据在条例里是怎么定义的？",
     ],
 )
 def test_chinese_phrases_that_are_not_foreign_titles_are_not_flagged(resolver, question):
