@@ -17,9 +17,11 @@ from assistant.retrieval.types import Filters
 from common.documents import DocumentMeta
 from common.settings import Settings
 from ingest.catalog import CatalogEntry, load_catalog
+from ingest.enrichment import EnrichmentVectors
 from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
 from ingest.pipeline import keyword_dir, load_sentences, sorted_rows, sync_enrichment
 from ingest.roles import roles_of
+from ingest.sentences import SentenceVectors
 from ingest.store import ClauseStore
 
 
@@ -76,6 +78,29 @@ def _documents(metas: list[dict], catalog: dict[str, CatalogEntry]) -> dict[str,
 class ClauseIndex:
     """What the collection holds, in memory: chunk rows, (doc, unit) map, keyword index, documents."""
 
+    # set together by ``refresh``
+    ids: list[str]
+    metas: list[dict]
+    texts: list[str]
+    position: dict[str, int]
+    vectors: np.ndarray
+    enrichment: EnrichmentVectors
+    sentence_vectors: SentenceVectors
+    _tokens: dict[int, set[str]]
+    _heading_tokens: dict[int, set[str]]
+    _title_tokens: dict[str, set[str]]
+    _lower_text: str | None
+    keyword: KeywordIndex
+    doc_of: np.ndarray
+    status_of: np.ndarray
+    roles: UnitRoles
+    language_of: np.ndarray
+    languages: list[str]
+    jurisdiction_of: np.ndarray
+    unit_rows: dict[tuple[str, str], list[int]]
+    docs: dict[str, DocInfo]
+    resolver: DocResolver
+
     def __init__(
         self, settings: Settings, store: ClauseStore | None = None, policy: RankingPolicy | None = None
     ) -> None:
@@ -95,31 +120,41 @@ class ClauseIndex:
         if keyword.fingerprint == self.fingerprint:
             return False
         catalog = load_catalog(self.settings.catalog_path)
+        # Everything is computed first and then assigned in one go: requests read the index without the lock, and
+        # must not meet new rows beside an old keyword index while the vectors load.
+        ids = [r[0] for r in rows]
+        metas = [r[1] for r in rows]
+        unit_rows: dict[tuple[str, str], list[int]] = {}
+        for i, m in enumerate(metas):
+            unit_rows.setdefault((m["doc_id"], unit_norm(m["unit"])), []).append(i)
+        language_of = np.array([m.get("language", "") for m in metas], dtype=object)
+        docs = _documents(metas, catalog)
+        state = {
+            "ids": ids,
+            "metas": metas,
+            "texts": [r[2] or "" for r in rows],
+            "position": {cid: i for i, cid in enumerate(ids)},
+            "vectors": self.store.vectors(ids),  # unit-length rows, for exact (deterministic) dense search
+            "enrichment": sync_enrichment(self.settings, metas),  # its rows follow ids
+            "sentence_vectors": load_sentences(self.settings),  # saved by ingest, for the lead's sentence model
+            "_tokens": {},
+            "_heading_tokens": {},
+            "_title_tokens": {},
+            "_lower_text": None,
+            "keyword": keyword,
+            "doc_of": np.array([m.get("doc_id", "") for m in metas], dtype=object),
+            "status_of": np.array([m.get("status", "") for m in metas], dtype=object),
+            "roles": unit_roles(metas),
+            "language_of": language_of,
+            "languages": sorted(set(language_of)),
+            "jurisdiction_of": np.array([m.get("jurisdiction", "") for m in metas], dtype=object),
+            "unit_rows": unit_rows,
+            "docs": docs,
+            "resolver": DocResolver(list(docs.values()), self.policy.names),
+            "fingerprint": keyword.fingerprint,
+        }
         with self._lock:
-            self.ids = [r[0] for r in rows]
-            self.metas = [r[1] for r in rows]
-            self.texts = [r[2] or "" for r in rows]
-            self.position = {cid: i for i, cid in enumerate(self.ids)}
-            self.vectors = self.store.vectors(self.ids)  # unit-length rows, for exact (deterministic) dense search
-            self.enrichment = sync_enrichment(self.settings, self.metas)  # its rows follow self.ids
-            self.sentence_vectors = load_sentences(self.settings)  # saved by ingest, for the lead's sentence model
-            self._tokens: dict[int, set[str]] = {}
-            self._heading_tokens: dict[int, set[str]] = {}
-            self._title_tokens: dict[str, set[str]] = {}
-            self._lower_text: str | None = None
-            self.keyword: KeywordIndex = keyword
-            self.doc_of = np.array([m.get("doc_id", "") for m in self.metas], dtype=object)
-            self.status_of = np.array([m.get("status", "") for m in self.metas], dtype=object)
-            self.roles = unit_roles(self.metas)
-            self.language_of = np.array([m.get("language", "") for m in self.metas], dtype=object)
-            self.languages = sorted(set(self.language_of))
-            self.jurisdiction_of = np.array([m.get("jurisdiction", "") for m in self.metas], dtype=object)
-            self.unit_rows: dict[tuple[str, str], list[int]] = {}
-            for i, m in enumerate(self.metas):
-                self.unit_rows.setdefault((m["doc_id"], unit_norm(m["unit"])), []).append(i)
-            self.docs = _documents(self.metas, catalog)
-            self.resolver = DocResolver(list(self.docs.values()), self.policy.names)
-            self.fingerprint = keyword.fingerprint
+            self.__dict__.update(state)
         return True
 
     def refresh_if_changed(self) -> bool:
