@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from assistant.retrieval.analysis import QueryAnalysis
+from assistant.retrieval.candidates import keyword_query
 from assistant.retrieval.documents import REVOKED_STATUSES
 from assistant.retrieval.index import ClauseIndex
-from assistant.retrieval.types import Candidate
+from assistant.retrieval.types import Candidate, CandidateSets
 from ingest.keyword_index import tokenize
 
 # The features, in the model's column order. The model file's metadata repeats them: a model trained on other
@@ -107,15 +108,13 @@ def load_ranker(path: str, candidates: int) -> Ranker:
     return Ranker(str(model), booster, candidates)
 
 
-def candidate_rows(
-    score: np.ndarray, keyword: list[Candidate], dense: list[Candidate], enriched: list[Candidate], limit: int
-) -> np.ndarray:
+def candidate_rows(score: np.ndarray, found: CandidateSets, limit: int) -> np.ndarray:
     """The rows the model re-scores: the ``limit`` best by fused score, plus the best few of each source (the
     sources search only the rows kept by the filters)."""
     positive = np.flatnonzero(score > 0)
     best = positive[np.argsort(-score[positive], kind="stable")][:limit]
     extra: list[int] = []
-    for source in (keyword, dense, enriched):
+    for source in (found.keyword, found.dense, found.enriched):
         ordered = sorted(source, key=lambda c: -c.score)[: max(limit // 5, 1)]
         extra += [c.row for c in ordered]
     return np.array(list(dict.fromkeys([*best.tolist(), *extra])), dtype=int)
@@ -135,13 +134,11 @@ def feature_matrix(
     analysis: QueryAnalysis,
     rows: np.ndarray,
     fused: np.ndarray,
-    keyword: list[Candidate],
-    dense: list[Candidate],
-    enriched: list[Candidate],
-    lookup_rows: set[int],
-    query_text: str,
+    found: CandidateSets,
 ) -> np.ndarray:
     """One row of ``FEATURES`` per candidate row."""
+    keyword, dense, enriched = found.keyword, found.dense, found.enriched
+    lookup_rows = {c.row for c in found.lookup.candidates}
     keyword_of = {c.row: c.score for c in keyword}
     dense_of = {c.row: c.score for c in dense}
     enriched_of = {c.row: c.score for c in enriched}
@@ -153,7 +150,7 @@ def feature_matrix(
     fused_rank = {int(r): n for n, r in enumerate(order[: max(len(rows), 10) * 4])}
     best = float(fused[order[0]]) if len(order) else 0.0
     top_docs = [index.doc_of[r] for r in order[:10]]
-    weights = {t: index.keyword.idf(t) for t in set(tokenize(query_text))}
+    weights = {t: index.keyword.idf(t) for t in set(tokenize(keyword_query(analysis)))}
     total = sum(weights.values())
     asked = {t: index.keyword.idf(t) for t in set(tokenize(analysis.question))}
     asked_total = sum(asked.values())
@@ -223,20 +220,16 @@ def rescore(
     index: ClauseIndex,
     analysis: QueryAnalysis,
     fused: np.ndarray,
-    keyword: list[Candidate],
-    dense: list[Candidate],
-    enriched: list[Candidate],
-    lookup_rows: set[int],
-    query_text: str,
+    found: CandidateSets,
 ) -> np.ndarray:
     """The model's probability for the best candidates; the other positive rows keep their fused order below
     them (scaled under the smallest probability)."""
-    rows = candidate_rows(fused, keyword, dense, enriched, ranker.candidates)
+    rows = candidate_rows(fused, found, ranker.candidates)
     score = np.zeros_like(fused, dtype=np.float64)
     if not len(rows):
         return score
     probability = np.clip(
-        ranker.predict(feature_matrix(index, analysis, rows, fused, keyword, dense, enriched, lookup_rows, query_text)),
+        ranker.predict(feature_matrix(index, analysis, rows, fused, found)),
         1e-6,
         1.0,
     )

@@ -18,7 +18,7 @@ from assistant.retrieval.documents import REVOKED_STATUSES
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.learned import Ranker, load_ranker, rescore
 from assistant.retrieval.policy import DateOfApplicationPolicy, DiversityPolicy, FusionPolicy, RankingPolicy
-from assistant.retrieval.types import Candidate
+from assistant.retrieval.types import Candidate, CandidateSets
 from ingest.keyword_index import tokenize
 
 # The structure of a chapter reference, not tunable.
@@ -222,19 +222,16 @@ def rank(
     index: ClauseIndex,
     analysis: QueryAnalysis,
     keep: np.ndarray,
-    keyword: list[Candidate],
-    dense: list[Candidate],
-    enriched: list[Candidate],
-    lookup: list[Candidate],
+    found: CandidateSets,
     sides: list[Side],
     k: int,
     policy: RankingPolicy,
 ) -> Scored:
-    score = fused = fused_score(index, analysis, keep, keyword, dense, policy)
+    lookup = found.lookup.candidates
+    score = fused = fused_score(index, analysis, keep, found.keyword, found.dense, policy)
     ranker = policy_ranker(policy)
     if ranker is not None:
-        lookup_rows = {c.row for c in lookup}
-        score = rescore(ranker, index, analysis, score, keyword, dense, enriched, lookup_rows, keyword_query(analysis))
+        score = rescore(ranker, index, analysis, score, found)
         apply_rules(score, index, analysis, policy, after_learned=True)
     if condition_holds(policy.date_of_application.when, analysis, [d for d in analysis.doc_ids if d in index.docs]):
         date_of_application(score, keep, index, policy.date_of_application, fused)

@@ -91,7 +91,7 @@ class HybridRetriever:
             list(analysis.jurisdictions),
             {d: info.jurisdiction for d, info in index.docs.items()},
         )
-        scored = rank(index, analysis, keep, keyword, dense, enriched, lookup.candidates, sides, k, self.policy)
+        scored = rank(index, analysis, keep, found, sides, k, self.policy)
         ranked = list(scored.ranked)
         lookup_rows = [c.row for c in lookup.candidates]
         xrefs = (

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from assistant.metrics import EvalItem, norm
-from assistant.retrieval.candidates import keyword_query
 from assistant.retrieval.learned import FEATURES, candidate_rows, feature_matrix
 from assistant.retrieval.ranking import fused_score
 from assistant.retrieval.retriever import HybridRetriever
@@ -67,16 +66,10 @@ def collect(
     for n, item in enumerate(answerable, 1):
         analysis = retriever.analyse(item.question, item.history)
         found = retriever.candidates(analysis, keep)
-        lookup, keyword, dense, enriched = found.lookup, found.keyword, found.dense, found.enriched
-        fused = fused_score(index, analysis, keep, keyword, dense, retriever.policy)
-        rows = candidate_rows(fused, keyword, dense, enriched, candidates)
+        fused = fused_score(index, analysis, keep, found.keyword, found.dense, retriever.policy)
+        rows = candidate_rows(fused, found, candidates)
         if len(rows):
-            lookup_rows = {c.row for c in lookup.candidates}
-            features.append(
-                feature_matrix(
-                    index, analysis, rows, fused, keyword, dense, enriched, lookup_rows, keyword_query(analysis)
-                )
-            )
+            features.append(feature_matrix(index, analysis, rows, fused, found))
             evidence = [(g["doc_id"], norm(g["evidence"])) for g in item.gold]
             labels.append(
                 np.array(

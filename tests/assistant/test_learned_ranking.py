@@ -16,7 +16,6 @@ import pytest
 
 from assistant.metrics import first_hit_rank, load_dataset
 from assistant.retrieval import HybridRetriever, PolicyError, default_policy
-from assistant.retrieval.candidates import keyword_query
 from assistant.retrieval.learned import FEATURES, RankerError, candidate_rows, load_ranker, rescore
 from assistant.retrieval.policy import DEFAULT_POLICY_FILE, parse_policy
 from assistant.retrieval.ranking import fused_score
@@ -70,12 +69,12 @@ def test_the_model_gives_the_best_candidates_probabilities_above_the_rest(retrie
     analysis = retriever.analyse("Do we have to tell people that they are talking to a chatbot?")
     keep = index.mask(Filters())
     found = retriever.candidates(analysis, keep)
-    keyword, dense, enriched = found.keyword, found.dense, found.enriched
-    fused = fused_score(index, analysis, keep, keyword, dense, retriever.policy)
+    fused = fused_score(index, analysis, keep, found.keyword, found.dense, retriever.policy)
     ranker = load_ranker(retriever.policy.learned.model, retriever.policy.learned.candidates)
-    score = rescore(ranker, index, analysis, fused, keyword, dense, enriched, set(), keyword_query(analysis))
+    assert not found.lookup.candidates  # (no clause named: no row is a lookup hit)
+    score = rescore(ranker, index, analysis, fused, found)
     scored = np.flatnonzero(score > 0)
-    rows = candidate_rows(fused, keyword, dense, enriched, ranker.candidates)
+    rows = candidate_rows(fused, found, ranker.candidates)
     assert set(scored.tolist()) == set(np.flatnonzero(fused > 0).tolist()) | set(rows.tolist())
     best = np.argsort(-score)[: ranker.candidates]
     assert score[best].min() > 0 and score.max() <= 1.0
