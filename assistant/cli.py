@@ -318,6 +318,11 @@ def _training_splits(train: list[Path], validation: Path) -> tuple[list, list]:
         raise typer.Exit(2) from None
 
 
+def _training_sources(train: list[Path], validation: Path) -> dict[str, Path]:
+    """The question files a model is trained and chosen on, by the names its metadata records."""
+    return {**{f"train:{path.name}": path for path in train}, "validation": validation}
+
+
 @contextmanager
 def _split_progress() -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar per split: yields ``progress(split, done, total)``."""
@@ -361,7 +366,7 @@ def train_ranker(
             validation_items,
             model,
             report,
-            {**{f"train:{path.name}": path for path in train}, "validation": validation},
+            _training_sources(train, validation),
             retriever.policy.learned.candidates,
             progress,
         )
@@ -403,7 +408,7 @@ def train_lead(
                 validation_items,
                 model,
                 report,
-                {**{f"train:{path.name}": path for path in train}, "validation": validation},
+                _training_sources(train, validation),
                 progress,
             )
         except ValueError as exc:
@@ -440,7 +445,8 @@ def train_answerability(
         result = fit(service, train_items, validation_items, model, report, max_false_declines, progress)
     v = result["validation"]
     console.print(
-        f"threshold {result['threshold']} (naming a document: {result['named_threshold']}); validation: unanswerable declined {v['all']['unanswerable_declined']} "
+        f"threshold {result['threshold']} (naming a document: {result['named_threshold']}); validation: "
+        f"unanswerable declined {v['all']['unanswerable_declined']} "
         f"(zh {v['zh']['unanswerable_declined']}, en {v['en']['unanswerable_declined']}), answerable declined "
         f"{v['all']['answerable_declined']}; model written to {model}"
     )

@@ -328,19 +328,21 @@ def enrichment_dir(settings: Settings) -> Path:
     return settings.index_dir / "enrichment" / keyword_dir(settings).name
 
 
-def sync_enrichment(
-    settings: Settings, metas: list[dict], progress: ProgressCallback = _no_progress, embedder: Embedder | None = None
-):
-    """The enrichment embeddings of the collection's rows (the embedding model is loaded only when a text is new)."""
-    loaded: list[Embedder] = [embedder] if embedder is not None else []
+def _embed_when_needed(settings: Settings, progress: ProgressCallback, label: str) -> Callable[[list[str]], np.ndarray]:
+    """An embed function that loads the embedding model on its first call only (nothing new: never loaded)."""
+    loaded: list[Embedder] = []
 
     def embed(texts: list[str]) -> np.ndarray:
         if not loaded:
             loaded.append(load_embedder(settings.embedding_model))
-        return loaded[0].embed_documents(
-            texts, progress=lambda done, total: progress("embed", done, total, "enrichment")
-        )
+        return loaded[0].embed_documents(texts, progress=lambda done, total: progress("embed", done, total, label))
 
+    return embed
+
+
+def sync_enrichment(settings: Settings, metas: list[dict], progress: ProgressCallback = _no_progress):
+    """The enrichment embeddings of the collection's rows."""
+    embed = _embed_when_needed(settings, progress, "enrichment")
     return sync_vectors(metas, enrichment_dir(settings), settings.embedding_model, embed)
 
 
@@ -349,17 +351,9 @@ def sentence_dir(settings: Settings) -> Path:
     return settings.index_dir / "sentences" / keyword_dir(settings).name
 
 
-def sync_sentences(
-    settings: Settings, texts: list[str], progress: ProgressCallback = _no_progress, embedder: Embedder | None = None
-) -> SentenceVectors:
-    """The embeddings of every sentence of the collection (the model is loaded only when a sentence is new)."""
-    loaded: list[Embedder] = [embedder] if embedder is not None else []
-
-    def embed(new: list[str]) -> np.ndarray:
-        if not loaded:
-            loaded.append(load_embedder(settings.embedding_model))
-        return loaded[0].embed_documents(new, progress=lambda done, total: progress("embed", done, total, "sentences"))
-
+def sync_sentences(settings: Settings, texts: list[str], progress: ProgressCallback = _no_progress) -> SentenceVectors:
+    """The embeddings of every sentence of the collection."""
+    embed = _embed_when_needed(settings, progress, "sentences")
     return sync_sentence_vectors(texts, sentence_dir(settings), settings.embedding_model, embed)
 
 

@@ -23,6 +23,7 @@ from assistant.answering.answerability import FEATURES, AnswerabilityModel, Ques
 from assistant.answering.guard import EXPLICIT_RULES
 from assistant.answering.service import AnswerService
 from assistant.metrics import EvalItem
+from assistant.model_files import SplitProgress, split_progress, write_json
 
 THRESHOLDS = np.round(np.arange(0.02, 0.9, 0.01), 2)
 KIND_C = 1.0  # the question-text model's regularisation (smaller: stronger)
@@ -135,12 +136,12 @@ def train(
     model_path: Path,
     report_path: Path | None,
     max_false_declines: float,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: SplitProgress | None = None,
 ) -> dict:
     from sklearn.linear_model import LogisticRegression
 
-    fit_rows = collect(service, train_items, lambda d, t: progress and progress("train", d, t))
-    val_rows = collect(service, validation_items, lambda d, t: progress and progress("validation", d, t))
+    fit_rows = collect(service, train_items, split_progress(progress, "train"))
+    val_rows = collect(service, validation_items, split_progress(progress, "validation"))
     kind, out_of_fold = fit_question_kind(
         [item.question for item in train_items], np.array([not item.answerable for item in train_items])
     )
@@ -180,6 +181,5 @@ def train(
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model_path.write_text(json.dumps(model.to_dict(), indent=2) + "\n")
     if report_path:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        write_json(report_path, report)
     return report

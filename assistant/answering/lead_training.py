@@ -11,8 +11,6 @@ it, and a report (figures per split, feature importances, the grid).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,24 +22,13 @@ from assistant.answering.lead import Scored, choose, scored_by
 from assistant.answering.lead_scoring import FEATURES, Sentence, sentence_features
 from assistant.answering.service import AnswerService
 from assistant.metrics import EvalItem, norm
+from assistant.model_files import SplitProgress, file_sha, split_progress, write_json
+from assistant.retrieval.training import PARAMETERS as RANKER_PARAMETERS
 
-# Small trees with the ranker's regularisation (row and feature sampling, L2): about 1,200 questions of about ten
-# candidate sentences each; without sampling, retraining on the same data swings the choice between near-equal
-# sentences.
-PARAMETERS = {
-    "objective": "binary",
-    "learning_rate": 0.05,
-    "num_leaves": 7,
-    "min_data_in_leaf": 20,
-    "feature_fraction": 0.8,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "seed": 7,
-    "deterministic": True,
-    "num_threads": 1,
-    "verbosity": -1,
-}
+# The ranker's small, regularised trees (row and feature sampling, L2; without sampling, retraining on the same data
+# swings the choice between near-equal sentences), with smaller leaves: about 1,200 questions of about ten candidate
+# sentences each.
+PARAMETERS = {**RANKER_PARAMETERS, "min_data_in_leaf": 20}
 ROUNDS = (100, 200, 300, 400)  # a longer grid moved validation by at most one question and doubles the file
 
 
@@ -137,14 +124,12 @@ def train(
     model_path: Path,
     report_path: Path | None,
     sources: dict[str, Path],
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: SplitProgress | None = None,
 ) -> dict:
     import lightgbm
 
-    fit_cases, fit_questions = collect(service, train_items, lambda d, t: progress and progress("train", d, t))
-    val_cases, val_questions = collect(
-        service, validation_items, lambda d, t: progress and progress("validation", d, t)
-    )
+    fit_cases, fit_questions = collect(service, train_items, split_progress(progress, "train"))
+    val_cases, val_questions = collect(service, validation_items, split_progress(progress, "validation"))
     x, y = _stack(fit_cases)
     if not y.sum():
         raise ValueError("no training sentence holds gold evidence: nothing to learn from")
@@ -158,7 +143,7 @@ def train(
         "parameters": PARAMETERS,
         "rounds": rounds,
         "embedding_model": service.settings.embedding_model,
-        "data": {name: hashlib.sha256(path.read_bytes()).hexdigest()[:16] for name, path in sources.items()},
+        "data": {name: file_sha(path) for name, path in sources.items()},
         "questions": {"train": fit_questions, "validation": val_questions},
         "sentences": {"train": int(len(y)), "train_holding_evidence": int(y.sum())},
         "train": figures(fit_cases, train_scores),
@@ -166,7 +151,7 @@ def train(
     }
     model_path.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(model_path), num_iteration=rounds)
-    model_path.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    write_json(model_path.with_suffix(".json"), meta)
     report = {
         **meta,
         "feature_importance": dict(
@@ -175,6 +160,5 @@ def train(
         "validation_grid": {str(r): g for r, g in grid.items()},
     }
     if report_path:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        write_json(report_path, report)
     return report

@@ -10,8 +10,6 @@ mean reciprocal rank of the first relevant candidate. Written: the model (LightG
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.metrics import EvalItem, norm
+from assistant.model_files import SplitProgress, file_sha, split_progress, write_json
 from assistant.retrieval.learned import FEATURES, candidate_rows, feature_matrix
 from assistant.retrieval.ranking import fused_score
 from assistant.retrieval.retriever import HybridRetriever
@@ -111,10 +110,6 @@ def hit_at(scores: np.ndarray, groups: Groups, k: int) -> float:
     return total / groups.questions if groups.questions else 0.0
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
 def train(
     retriever: HybridRetriever,
     train_items: list[EvalItem],
@@ -123,15 +118,13 @@ def train(
     report_path: Path | None,
     data_files: dict[str, Path],
     candidates: int,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: SplitProgress | None = None,
 ) -> dict:
     """Fit, choose the rounds on validation, write the model, its metadata and the report; return the report."""
     import lightgbm
 
-    train_groups = collect(retriever, train_items, candidates, lambda d, t: progress and progress("train", d, t))
-    validation_groups = collect(
-        retriever, validation_items, candidates, lambda d, t: progress and progress("validation", d, t)
-    )
+    train_groups = collect(retriever, train_items, candidates, split_progress(progress, "train"))
+    validation_groups = collect(retriever, validation_items, candidates, split_progress(progress, "validation"))
     dataset = lightgbm.Dataset(
         train_groups.features, train_groups.labels, feature_name=list(FEATURES), free_raw_data=False
     )
@@ -156,7 +149,7 @@ def train(
         "parameters": PARAMETERS,
         "rounds": best_rounds,
         "candidates": candidates,
-        "data": {name: {"path": str(path), "sha256": _sha(path)} for name, path in data_files.items()},
+        "data": {name: {"path": str(path), "sha256": file_sha(path)} for name, path in data_files.items()},
         "rows": {"train": int(len(train_groups.labels)), "validation": int(len(validation_groups.labels))},
         "positives": {"train": int(train_groups.labels.sum()), "validation": int(validation_groups.labels.sum())},
         "candidate_figures": {
@@ -175,8 +168,7 @@ def train(
     model_path.parent.mkdir(parents=True, exist_ok=True)
     final.save_model(str(model_path))
     meta = {k: report[k] for k in ("features", "parameters", "rounds", "candidates", "data", "candidate_figures")}
-    model_path.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    write_json(model_path.with_suffix(".json"), meta)
     if report_path:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        write_json(report_path, report)
     return report
