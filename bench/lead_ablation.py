@@ -19,7 +19,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.answering.lead import compose_lead  # noqa: E402
 from assistant.answering.service import AnswerService  # noqa: E402
 from assistant.metrics import load_dataset, norm  # noqa: E402
 from common.settings import Settings  # noqa: E402
@@ -28,7 +27,7 @@ DEFAULT_DATASETS = [ROOT / "bench" / "eval" / "bank" / "validation.jsonl"]
 
 
 def measure(service: AnswerService, path: Path) -> dict:
-    composer, weight_of = service.composer, service.retriever.index.keyword.idf
+    composer = service.composer
     held = {"model": [], "rule": []}
     chars: dict[str, dict[str, list[int]]] = {"model": {"zh": [], "en": []}, "rule": {"zh": [], "en": []}}
     for item in load_dataset(path):
@@ -37,16 +36,10 @@ def measure(service: AnswerService, path: Path) -> dict:
         prepared = service.prepare(item.question, item.history)
         if prepared.decision.refused:
             continue
-        clauses = composer.cited_clauses(prepared.result)
-        citations = composer.citations(prepared.result, prepared.language)
-        question, pieces = composer.lead_material(prepared.result, clauses, citations, prepared.language)
+        question, groups = composer.lead_choices(prepared.result, prepared.language)
         evidence = [norm(g["evidence"]) for g in item.gold]
         for name, model in (("model", composer.lead_model), ("rule", None)):
-            texts = [
-                compose_lead(question, group, weight_of, model, composer.similarity, max_sentences=limit).text
-                for group, limit in composer.lead_groups(prepared.result, pieces, citations)
-            ]
-            text = " ".join(t for t in texts if t)
+            text = composer.compose_groups(question, groups, model).text
             held[name].append(any(e in norm(text) for e in evidence))
             chars[name]["zh" if item.lang == "zh" else "en"].append(len(text))
     return {

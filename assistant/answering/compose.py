@@ -18,7 +18,7 @@ from assistant.answering.follow_ups import suggest_follow_ups
 from assistant.answering.guard import RefusalDecision
 from assistant.answering.lead import Lead, LeadQuestion, Piece, compose_lead, lead_model
 from assistant.answering.lead import policy as lead_policy
-from assistant.answering.lead_scoring import SentenceSimilarity
+from assistant.answering.lead_scoring import LeadModel, SentenceSimilarity
 from assistant.answering.models import Citation
 from assistant.answering.naming import DocumentNames, join_en
 from assistant.answering.policy import policy
@@ -150,8 +150,8 @@ class Composer:
         """The lead sentences (``lead.py``); sets each citation's ``spans`` (and ``unit_text`` for a unit cut into
         several pieces, so that the panel shows all of it with the quoted sentences marked)."""
         index = self.retriever.index
-        question, pieces = self.lead_material(result, clauses, citations, language)
-        lead = self._lead(result, question, pieces, citations)
+        question, groups = self.lead_choices(result, language, clauses, citations)
+        lead = self.compose_groups(question, groups, self.lead_model)
         for cit, clause in zip(citations, clauses):
             offset = 0
             if clause.meta.get("parts", 1) > 1:
@@ -162,10 +162,20 @@ class Composer:
             cit.spans = [(offset + a, offset + b) for a, b in lead.spans.get(cit.n, [])]
         return lead.text
 
-    def lead_material(
-        self, result: RetrievalResult, clauses: list[RetrievedClause], citations: list[Citation], language: str
-    ) -> tuple[LeadQuestion, list[Piece]]:
-        """What the lead is chosen from: the question and the cited clauses (also what ``regqa train-lead`` fits)."""
+    def lead_choices(
+        self,
+        result: RetrievalResult,
+        language: str,
+        clauses: list[RetrievedClause] | None = None,
+        citations: list[Citation] | None = None,
+    ) -> tuple[LeadQuestion, list[tuple[list[Piece], int]]]:
+        """What the lead is chosen from (also what ``regqa train-lead`` fits): the question, and the cited clauses
+        in groups, each with its number of sentences — all of them, or for a comparison each side's. The clauses
+        and citations default to the ones the answer cites."""
+        if clauses is None:
+            clauses = self.cited_clauses(result)
+        if citations is None:
+            citations = [self.names.citation(n, c, language) for n, c in enumerate(clauses, 1)]
         index = self.retriever.index
         best = max((c.score for c in clauses), default=0.0)
         pieces = [
@@ -179,32 +189,23 @@ class Composer:
             wants_definition="definition" in result.analysis.intents,
             comparison=bool(result.sides),
         )
-        return question, pieces
-
-    def lead_groups(
-        self, result: RetrievalResult, pieces: list[Piece], citations: list[Citation]
-    ) -> list[tuple[list[Piece], int]]:
-        """What the lead is chosen from, each group with its number of sentences: all cited clauses, or for a
-        comparison each side's clauses (also how ``regqa train-lead`` scores them)."""
         if not result.sides:
-            return [(pieces, lead_policy().max_sentences)]
-        return [
-            (
-                [p for p, cit in zip(pieces, citations) if side_of(cit.doc_id, cit.jurisdiction, result.sides) == n],
-                lead_policy().max_sentences_per_side,
-            )
+            return question, [(pieces, lead_policy().max_sentences)]
+        sides = [
+            [p for p, cit in zip(pieces, citations) if side_of(cit.doc_id, cit.jurisdiction, result.sides) == n]
             for n in range(len(result.sides))
         ]
+        return question, [(side, lead_policy().max_sentences_per_side) for side in sides]
 
-    def _lead(
-        self, result: RetrievalResult, question: LeadQuestion, pieces: list[Piece], citations: list[Citation]
+    def compose_groups(
+        self, question: LeadQuestion, groups: list[tuple[list[Piece], int]], model: LeadModel | None
     ) -> Lead:
-        """The best sentences of the cited clauses; for a comparison, the best sentence of each side."""
+        """The best sentences of each group, joined (``model`` None: the rule score)."""
         weight_of = self.retriever.index.keyword.idf
         lead = Lead()
         joiner = "" if question.language == "zh" else " "
-        for group, limit in self.lead_groups(result, pieces, citations):
-            part = compose_lead(question, group, weight_of, self.lead_model, self.similarity, max_sentences=limit)
+        for group, limit in groups:
+            part = compose_lead(question, group, weight_of, model, self.similarity, max_sentences=limit)
             lead.text = (lead.text + joiner + part.text).strip() if part.text else lead.text
             for k, spans in part.spans.items():
                 lead.spans.setdefault(k, []).extend(spans)

@@ -53,7 +53,7 @@ class Case:
 
 def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[int, int], None] | None = None):
     """The cases of the answerable questions the service answers (declined ones have no lead), grouped as the
-    composer groups them (``Composer.lead_groups``)."""
+    composer groups them (``Composer.lead_choices``)."""
     composer = service.composer
     weight_of = service.retriever.index.keyword.idf
     cases = []
@@ -61,12 +61,10 @@ def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[i
     for n, item in enumerate(answerable, 1):
         prepared = service.prepare(item.question, item.history)
         if not prepared.decision.refused:
-            clauses = composer.cited_clauses(prepared.result)
-            citations = composer.citations(prepared.result, prepared.language)
-            question, pieces = composer.lead_material(prepared.result, clauses, citations, prepared.language)
+            question, choices = composer.lead_choices(prepared.result, prepared.language)
             evidence = [norm(g["evidence"]) for g in item.gold]
             groups = []
-            for group, limit in composer.lead_groups(prepared.result, pieces, citations):
+            for group, limit in choices:
                 found, x = sentence_features(question, group, weight_of, composer.similarity)
                 labels = np.array([float(any(e in norm(s.text) for e in evidence)) for s in found])
                 groups.append(Group(found, x, labels, limit))

@@ -68,18 +68,16 @@ def test_a_chinese_question_finds_its_sentence_in_an_english_clause(embedder, qu
 
 def test_on_bank_validation_questions_the_lead_holds_evidence_at_least_as_often_as_the_rule_score(service):
     """120 answerable validation questions (the split the model's rounds were chosen on, never its training data)."""
-    composer, weight_of = service.composer, service.retriever.index.keyword.idf
+    composer = service.composer
     held = {"model": 0, "rule": 0}
     for item in [i for i in load_dataset(BANK / "validation.jsonl") if i.answerable][:120]:
         prepared = service.prepare(item.question, item.history)
         if prepared.decision.refused:
             continue
-        clauses = composer.cited_clauses(prepared.result)
-        citations = composer.citations(prepared.result, prepared.language)
-        question, pieces = composer.lead_material(prepared.result, clauses, citations, prepared.language)
+        question, groups = composer.lead_choices(prepared.result, prepared.language)
         evidence = [norm(g["evidence"]) for g in item.gold]
         for name, model in (("model", lead_model()), ("rule", None)):
-            text = norm(compose_lead(question, pieces, weight_of, model, composer.similarity).text)
+            text = norm(composer.compose_groups(question, groups, model).text)
             held[name] += any(e in text for e in evidence)
     assert held["model"] >= held["rule"] + 3, held
 
@@ -87,11 +85,7 @@ def test_on_bank_validation_questions_the_lead_holds_evidence_at_least_as_often_
 def test_a_comparison_lead_takes_one_sentence_of_each_side_as_training_groups_them(service):
     question = "Compare how China's deep synthesis rules and the EU AI Act require AI-generated content to be labelled."
     prepared = service.prepare(question)
-    composer = service.composer
-    clauses = composer.cited_clauses(prepared.result)
-    citations = composer.citations(prepared.result, prepared.language)
-    asked, pieces = composer.lead_material(prepared.result, clauses, citations, prepared.language)
-    groups = composer.lead_groups(prepared.result, pieces, citations)
+    _, groups = service.composer.lead_choices(prepared.result, prepared.language)
     assert len(groups) == 2 and all(limit == lead_policy().max_sentences_per_side for _, limit in groups)
     answer = service.answer(question)
     cited_docs = {c.n: c.doc_id for c in answer.citations}
