@@ -6,11 +6,10 @@ questions about obligations; the guard declines by it only when the policy ranks
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support.training_runs import run_training, write_questions
 
 from assistant.answering.answerability import MODEL_FILE, AnswerabilityError, load_model
 from assistant.answering.guard import EXPLICIT_RULES, RULES, weak_evidence
@@ -93,14 +92,15 @@ def test_train_answerability_writes_a_model_that_loads(tmp_path, full_index, cli
     items = [json.loads(line) for line in (BANK / "validation.jsonl").read_text(encoding="utf-8").splitlines()]
     train = [i for i in items if not i.get("gold")][:25] + [i for i in items if i.get("gold")][:60]
     validation = [i for i in items if not i.get("gold")][25:] + [i for i in items if i.get("gold")][60:120]
-    for name, rows in (("train", train), ("val", validation)):
-        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     model, report = tmp_path / "answerability.json", tmp_path / "report.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "train-answerability", "--train", str(tmp_path / "train.jsonl"),
-         "--validation", str(tmp_path / "val.jsonl"), "--model", str(model), "--report", str(report)],
-        env=cli_env(full_index.settings), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    run = run_training(
+        "train-answerability",
+        write_questions(tmp_path / "train.jsonl", train),
+        write_questions(tmp_path / "val.jsonl", validation),
+        model,
+        cli_env(full_index.settings),
+        report,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "threshold" in run.stdout
     loaded = load_model(str(model))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.training_runs import run_training, write_questions
 
 from assistant.metrics import first_hit_rank, load_dataset
 from assistant.retrieval import HybridRetriever, PolicyError, default_policy
@@ -108,15 +109,11 @@ def test_on_bank_validation_questions_it_ranks_at_least_as_well_as_the_rules_alo
 
 def test_train_ranker_writes_a_model_and_report_that_eval_can_use(tmp_path, full_index, cli_env):
     items = [json.loads(line) for line in (BANK / "validation.jsonl").read_text(encoding="utf-8").splitlines()]
-    (tmp_path / "train.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items[:60]))
-    (tmp_path / "val.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items[60:90]))
+    train = write_questions(tmp_path / "train.jsonl", items[:60])
+    validation = write_questions(tmp_path / "val.jsonl", items[60:90])
     env = cli_env(full_index.settings)
     model, report = tmp_path / "m" / "ranker.txt", tmp_path / "report.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "train-ranker", "--train", str(tmp_path / "train.jsonl"),
-         "--validation", str(tmp_path / "val.jsonl"), "--model", str(model), "--report", str(report)],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    run = run_training("train-ranker", train, validation, model, env, report)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "validation hit@5" in run.stdout and str(model) in run.stdout.replace("\n", "")
     written = json.loads(report.read_text())

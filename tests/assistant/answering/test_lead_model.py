@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.training_runs import run_training, write_questions
 
 from assistant.answering.lead import LeadQuestion, Piece, compose_lead, lead_model
 from assistant.answering.lead import policy as lead_policy
@@ -132,14 +131,10 @@ def test_the_lead_reads_sentence_vectors_embedded_at_ingest(service, embedder):
 
 def test_train_lead_writes_a_model_the_lead_can_use(tmp_path, full_index, cli_env):
     items = [json.loads(line) for line in (BANK / "validation.jsonl").read_text(encoding="utf-8").splitlines()]
-    (tmp_path / "train.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items[:60]))
-    (tmp_path / "val.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items[60:90]))
+    train = write_questions(tmp_path / "train.jsonl", items[:60])
+    validation = write_questions(tmp_path / "val.jsonl", items[60:90])
     model, report = tmp_path / "m" / "lead.txt", tmp_path / "report.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "train-lead", "--train", str(tmp_path / "train.jsonl"),
-         "--validation", str(tmp_path / "val.jsonl"), "--model", str(model), "--report", str(report)],
-        env=cli_env(full_index.settings), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    run = run_training("train-lead", train, validation, model, cli_env(full_index.settings), report)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "lead holds gold evidence" in run.stdout
     written = json.loads(report.read_text())
@@ -152,10 +147,7 @@ def test_train_lead_writes_a_model_the_lead_can_use(tmp_path, full_index, cli_en
 
 
 def test_train_lead_refuses_a_malformed_question_file(tmp_path, full_index, cli_env):
-    (tmp_path / "bad.jsonl").write_text('{"question": "no id"}\n')
-    run = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "train-lead", "--train", str(tmp_path / "bad.jsonl"),
-         "--validation", str(tmp_path / "bad.jsonl"), "--model", str(tmp_path / "m.txt")],
-        env=cli_env(full_index.settings), capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "no id"}\n')
+    run = run_training("train-lead", bad, bad, tmp_path / "m.txt", cli_env(full_index.settings), timeout=300)
     assert run.returncode == 2 and "not a dataset record" in run.stderr and not (tmp_path / "m.txt").exists()
