@@ -146,7 +146,7 @@ def _score_sentences(
     question: str, pieces: list[Piece], weight_of: Callable[[str], float], wants_definition: bool
 ) -> list[Scored]:
     p = policy()
-    q_weights = {t: weight_of(t) for t in set(tokenize(question))}
+    q_weights = {t: weight_of(t) for t in dict.fromkeys(tokenize(question))}
     total = sum(q_weights.values()) or 1.0
     kinds = asked_values(question)
     scored = []

@@ -112,8 +112,10 @@ def sentence_features(
     from assistant.answering.lead import asked_values, is_sentence, policy, sentences
 
     words = policy().feature_words
-    weights = {t: weight_of(t) for t in set(tokenize(question.text))}
-    asked_weights = {t: weight_of(t) for t in set(tokenize(question.asked or question.text))}
+    # in the question's word order, not a set's: sums in hash order differ in the last bits from process to process,
+    # and retraining on the same data then gave another model
+    weights = {t: weight_of(t) for t in dict.fromkeys(tokenize(question.text))}
+    asked_weights = {t: weight_of(t) for t in dict.fromkeys(tokenize(question.asked or question.text))}
     kinds = asked_values(question.text)
     best_share = max((p.share for p in pieces), default=0.0)
     found: list[Sentence] = []

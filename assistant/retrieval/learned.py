@@ -150,9 +150,9 @@ def feature_matrix(
     fused_rank = {int(r): n for n, r in enumerate(order[: max(len(rows), 10) * 4])}
     best = float(fused[order[0]]) if len(order) else 0.0
     top_docs = [index.doc_of[r] for r in order[:10]]
-    weights = {t: index.keyword.idf(t) for t in set(tokenize(keyword_query(analysis)))}
+    weights = {t: index.keyword.idf(t) for t in dict.fromkeys(tokenize(keyword_query(analysis)))}
     total = sum(weights.values())
-    asked = {t: index.keyword.idf(t) for t in set(tokenize(analysis.question))}
+    asked = {t: index.keyword.idf(t) for t in dict.fromkeys(tokenize(analysis.question))}
     asked_total = sum(asked.values())
     named = set(analysis.doc_ids)
     intents = analysis.intents

@@ -44,7 +44,7 @@ def add_coverage(score: np.ndarray, index: ClauseIndex, query_text: str, policy:
     """Reward the best candidates for covering more of the question's distinct (rare) words."""
     if not policy.coverage_weight:
         return
-    q_weights = {t: index.keyword.idf(t) for t in set(tokenize(query_text))}
+    q_weights = {t: index.keyword.idf(t) for t in dict.fromkeys(tokenize(query_text))}
     total = sum(q_weights.values())
     for i in np.argsort(-score)[: policy.coverage_candidates]:
         if score[i] > 0 and total:
