@@ -213,6 +213,7 @@ class SentenceSimilarity:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.embedded_here = 0  # sentences embedded while answering (none when the index has them all)
+        self._last_question: tuple[str, np.ndarray] | None = None  # a comparison asks once per side
 
     def __call__(self, question: str, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -230,5 +231,10 @@ class SentenceSimilarity:
                         found[text] = self._vectors[text]
                 while len(self._vectors) > self.keep:
                     self._vectors.popitem(last=False)
-        q = self.embedder.embed_query(question)
+        last = self._last_question
+        if last is not None and last[0] == question:
+            q = last[1]
+        else:
+            q = self.embedder.embed_query(question)
+            self._last_question = (question, q)
         return np.array([float(found[t] @ q) for t in texts])
