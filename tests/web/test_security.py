@@ -349,7 +349,7 @@ def test_concurrent_uploads_share_one_reindex_at_a_time(uploads_server):
         states = [httpx.get(f"{uploads_server.url}/v1/jobs/{j}").json()["state"] for j in jobs]
         if all(s == "done" for s in states):
             break
-        assert "failed" not in states
+        assert "failed" not in states, [httpx.get(f"{uploads_server.url}/v1/jobs/{j}").json() for j in jobs]
         time.sleep(0.5)
     assert {f"test-concurrent-{i}" for i in range(3)} <= indexed_ids(uploads_server)
 
