@@ -13,7 +13,8 @@ Schemes (chosen by the catalog, else detected):
   ``Appendix B: …``, ``前言``) and by a few paragraph markers: recitals ``(N)`` under a *Recitals* heading,
   NIST-style ``GOVERN 1.2:`` outcomes, and (optionally) roman ``IV.`` paragraphs.
   CHAPTER / Part / Section N: / 第X章 headings are structure only.
-- ``numbered-paras``: resolutions, recommendations, declarations; ``N. …`` paragraphs are ``para N``; the rest
+- ``numbered-paras``: resolutions, recommendations, declarations, guidance notes; ``N. …`` (or, where most
+  paragraphs are so numbered, ``N) …``) paragraphs are ``para N`` while the numbers go up; the rest
   (and a *Preamble* section) is ``preamble``. Under an annex heading (``## … (Annex)``), ``N.`` and ``N.M.``
   paragraphs are ``Annex N`` and ``Annex N.M``.
 - ``paragraphs``: every paragraph is ``para N``; dash-led proposals (``——…``) are ``item N``; a bulleted list
@@ -66,6 +67,7 @@ P_RECITAL = re.compile(r"^\((\d+)\)\s")
 P_OUTCOME = re.compile(r"^(?:-\s+|\*\*)([A-Z]{3,}\s\d+(?:\.\d+)?):")
 P_ROMAN = re.compile(r"^([IVX]+)\.\s")
 P_NUMBERED = re.compile(r"^(\d+)\.\s")
+P_NUMBERED_PAREN = re.compile(r"^(\d+)\)\s")  # "14)\tINTRODUCTION": a guidance note's paragraphs
 P_ANNEX_NUMBERED = re.compile(r"^(\d+(?:\.\d+)*)\.\s")  # "2.1. We acknowledge…" in an annex
 P_SUBNUMBER = re.compile(r"^(\d+(?:\.\d+)+)\.?\s")  # "5.2 建立…" under heading "5."
 P_DASH_ITEM = re.compile(r"^(——|—|‒|–)")
@@ -77,7 +79,7 @@ PLAN_SUBPART = re.compile(rf"^（([{CN_DIGITS}]+)）")
 PLAN_BOX = re.compile(r"^\*\*(专栏\s*\d+)")
 PLAN_POINT = re.compile(r"^(\d+)[.．](.{1,40})$")
 
-SPLITTER_VERSION = "4"  # bump when a change to this module changes chunks: documents are re-split on ingest
+SPLITTER_VERSION = "5"  # bump when a change to this module changes chunks: documents are re-split on ingest
 PARAGRAPH_LEVEL = 7  # units opened by a paragraph sit below every heading level
 
 
@@ -266,7 +268,17 @@ def _walk_cn_articles(blocks: list[str], walker: _Walker) -> None:
             walker.append(block)
 
 
+def paragraph_numbering(blocks: list[str]) -> re.Pattern[str]:
+    """How a document numbers its paragraphs: ``N.`` or ``N)``, whichever more paragraphs start with (a list in
+    the other style inside a paragraph then stays in it)."""
+    dots = sum(bool(P_NUMBERED.match(b)) for b in blocks)
+    parens = sum(bool(P_NUMBERED_PAREN.match(b)) for b in blocks)
+    return P_NUMBERED_PAREN if parens > dots else P_NUMBERED
+
+
 def _walk_numbered_paras(blocks: list[str], walker: _Walker) -> None:
+    numbered = paragraph_numbering(blocks)
+    last = 0  # paragraph numbers only go up: a list that starts again at 1 inside a paragraph stays in it
     in_preamble = False
     annex_heading = ""  # the annex heading block, until it opens the annex's first unit
     in_annex = False
@@ -293,7 +305,8 @@ def _walk_numbered_paras(blocks: list[str], walker: _Walker) -> None:
                 unit.blocks.append(annex_heading)
                 annex_heading = ""
             unit.blocks.append(block)
-        elif not in_preamble and not in_annex and (m := P_NUMBERED.match(block)):
+        elif not in_preamble and not in_annex and (m := numbered.match(block)) and int(m.group(1)) > last:
+            last = int(m.group(1))
             walker.open(PARAGRAPH_LEVEL, f"para {m.group(1)}").blocks.append(block)
         else:
             walker.append(block)
@@ -363,7 +376,7 @@ def detect_scheme(doc: SourceDocument, blocks: list[str]) -> str:
         return "headings"
     if looks_numbered(doc.body):
         return "numbered-provisions"
-    if sum(bool(P_NUMBERED.match(b)) for b in paragraphs) >= 3:
+    if sum(bool(paragraph_numbering(paragraphs).match(b)) for b in paragraphs) >= 3:
         return "numbered-paras"
     return "paragraphs"
 

@@ -723,3 +723,35 @@ def test_numbered_paragraphs_of_an_annex(tmp_path):
     assert [u.label for u in units] == ["para 1", "para 2", "Annex 1", "Annex 2", "Annex 2.1", "Annex 2.2", "Annex 3"]
     assert units[2].blocks == ["## Statement of Intent (Annex)", "1. We acknowledge."]
     assert units[4].blocks == ["2.1. We recognise."] and units[4].path == ["Statement of Intent (Annex)"]
+
+
+def test_guidance_paragraphs_numbered_with_a_parenthesis(tmp_path):
+    """A guidance note numbers its paragraphs ``N)``; a lettered list and a ``1. 2. 3.`` list inside a paragraph stay
+    in that paragraph (the style most paragraphs use opens units, and numbers only go up)."""
+    body = """1)\tINTRODUCTION
+This Guidance is issued under section 15(2) of the Regulations.
+
+2)\tINTRODUCTION
+This Guidance is applicable to the following Persons:
+
+a)\tan Applicant for a Financial Services Permission;
+
+b)\tan Authorised Person.
+
+3)\tTECHNOLOGY GOVERNANCE
+Systems and controls must be in place in relation to:
+
+1.\twallets;
+
+2.\tprivate keys;
+
+3.\torigin and destination of funds.
+
+4)\tCONFIDENTIALITY
+Information received is kept confidential.
+"""
+    doc = load_document(_write(tmp_path, "guidance.txt", body), {})
+    units = split_units(doc)
+    assert [u.label for u in units] == ["para 1", "para 2", "para 3", "para 4"]
+    assert units[1].blocks[-1] == "b)\tan Authorised Person."
+    assert len(units[2].blocks) == 4 and units[2].blocks[-1].startswith("3.\torigin")
