@@ -40,8 +40,9 @@ class EnrichmentError(ValueError):
 
 
 def unit_sha(texts: Sequence[str]) -> str:
-    """The hash an entry is tied to: the unit's pieces, joined by newlines."""
-    return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
+    """The hash an entry is tied to: the unit's text without its whitespace, so that cutting a unit into pieces
+    differently (the splitter's packing) keeps its entries."""
+    return hashlib.sha256("".join("".join(t.split()) for t in texts).encode("utf-8")).hexdigest()[:16]
 
 
 def _entries(path: Path) -> dict[str, UnitEnrichment]:

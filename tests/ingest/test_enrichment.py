@@ -152,3 +152,11 @@ def test_ingest_indexes_the_enrichment_for_keyword_search_and_reindexes_when_it_
     index = ClauseIndex(settings)
     assert not np.flatnonzero(index.keyword.scores("zyxwv")).size
     assert all(not m["enrichment_en"] for m in index.metas)
+
+
+def test_an_entry_survives_its_unit_being_cut_into_other_pieces():
+    """The hash ties an entry to the unit's text, not to where the splitter cuts it."""
+    assert unit_sha(["1. Providers shall:\n\n(a) keep logs;", "(b) report."]) == unit_sha(
+        ["1. Providers shall:", "(a) keep logs;\n\n(b) report."]
+    )
+    assert unit_sha(["1. Providers shall keep logs."]) != unit_sha(["1. Providers shall keep records."])
