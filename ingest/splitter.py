@@ -79,7 +79,7 @@ PLAN_SUBPART = re.compile(rf"^（([{CN_DIGITS}]+)）")
 PLAN_BOX = re.compile(r"^\*\*(专栏\s*\d+)")
 PLAN_POINT = re.compile(r"^(\d+)[.．](.{1,40})$")
 
-SPLITTER_VERSION = "5"  # bump when a change to this module changes chunks: documents are re-split on ingest
+SPLITTER_VERSION = "6"  # bump when a change to this module changes chunks: documents are re-split on ingest
 PARAGRAPH_LEVEL = 7  # units opened by a paragraph sit below every heading level
 
 
@@ -427,21 +427,58 @@ def _split_long_block(block: str, limit: int) -> list[str]:
     return [p.strip() for p in pieces if p.strip()]
 
 
+_LEAD_IN = re.compile(r"[:：]\s*$")  # "… must ensure that:" / "……下列义务："
+_LIST_ITEM = re.compile(
+    r"^(?:[(（](?:[a-z]{1,2}|[ivx]{1,5}|\d{1,2}|[一二三四五六七八九十]{1,3})[)）]|(?:[a-z]{1,2}|[ivx]{1,5}|\d{1,2})(?:[).](?=\s)|）)"
+    r"|[•·▪◦\-–—*](?=\s))"
+)
+
+
+def _list_spans(blocks: list[str]) -> dict[int, int]:
+    """Where a lead-in ending in a colon starts a list: its index -> the index after its last item."""
+    spans = {}
+    for i, block in enumerate(blocks):
+        if _LEAD_IN.search(block):
+            end = i + 1
+            while end < len(blocks) and _LIST_ITEM.match(blocks[end]):
+                end += 1
+            if end > i + 1:
+                spans[i] = end
+    return spans
+
+
 def _pack(blocks: list[str], limit: int) -> list[list[str]]:
-    """Greedy packing of a unit's blocks into pieces of at most ``limit`` characters."""
+    """Greedy packing of a unit's blocks into pieces of at most ``limit`` characters. When that would cut a
+    lead-in from its list (``… shall:`` then ``(a)``, ``(b)`` …) and the two fit in one piece together, the
+    packing starts a new piece at such lead-ins instead."""
     expanded: list[str] = []
     for block in blocks:
         expanded.extend(_split_long_block(block, limit) if len(block) > limit else [block])
+    pieces = _greedy(expanded, limit, {})
+    lists = {
+        start: end
+        for start, end in _list_spans(expanded).items()
+        if sum(len(b) + 2 for b in expanded[start:end]) - 2 <= limit
+    }
+    if lists and _cuts_a_list(pieces, lists):
+        pieces = _greedy(expanded, limit, lists)
+    return pieces
+
+
+def _greedy(blocks: list[str], limit: int, lists: dict[int, int]) -> list[list[str]]:
+    """Blocks in order into pieces of at most ``limit`` characters; a lead-in of ``lists`` opens a new piece when
+    its list does not fit in the current one. A tiny tail piece is folded into its predecessor when that stays
+    reasonable."""
     pieces: list[list[str]] = []
     size = 0
-    for block in expanded:
-        if pieces and size + len(block) + 2 <= limit:
+    for i, block in enumerate(blocks):
+        needed = sum(len(b) + 2 for b in blocks[i : lists[i]]) - 2 if i in lists else len(block)
+        if pieces and size + needed + 2 <= limit:
             pieces[-1].append(block)
             size += len(block) + 2
         else:
             pieces.append([block])
             size = len(block)
-    # Fold a tiny tail piece into its predecessor when that stays reasonable.
     if (
         len(pieces) > 1
         and sum(map(len, pieces[-1])) < limit // 4
@@ -449,6 +486,15 @@ def _pack(blocks: list[str], limit: int) -> list[list[str]]:
     ):
         pieces[-2].extend(pieces.pop())
     return pieces
+
+
+def _cuts_a_list(pieces: list[list[str]], lists: dict[int, int]) -> bool:
+    """Whether a piece boundary falls between a lead-in of ``lists`` and its last item."""
+    boundaries, at = set(), 0
+    for piece in pieces[:-1]:
+        at += len(piece)
+        boundaries.add(at)
+    return any(start < b < end for start, end in lists.items() for b in boundaries)
 
 
 _EN_PARAGRAPH = re.compile(r"^(\d+)\.\s")

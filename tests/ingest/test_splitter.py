@@ -755,3 +755,36 @@ Information received is kept confidential.
     assert [u.label for u in units] == ["para 1", "para 2", "para 3", "para 4"]
     assert units[1].blocks[-1] == "b)\tan Authorised Person."
     assert len(units[2].blocks) == 4 and units[2].blocks[-1].startswith("3.\torigin")
+
+
+def test_a_lead_in_and_its_list_share_a_piece_when_greedy_packing_would_cut_them(tmp_path):
+    filler = "The Regulator may ask for further information at any time. " * 5
+    item = "the arrangements it has made for the matter concerned, in writing; "
+    body = f"""# Guidance
+
+## Article 7 — Returns
+
+1. {filler.strip()}
+
+2. A firm must submit to the Regulator:
+
+(a) {item * 3}
+
+(b) {item * 3}
+
+(c) {item * 3}
+
+## Article 8 — Records
+
+1. {filler.strip()}
+
+2. Records are kept for six years.
+"""
+    doc = load_document(_write(tmp_path, "guidance.md", body), {})
+    chunks = chunk_document(doc, max_chars_en=700)
+    art7 = [c.text for c in chunks if c.unit == "Article 7"]
+    # greedy packing would have put "2. A firm must submit…:" and (a) beside paragraph 1, and (b), (c) apart
+    assert len(art7) == 2 and art7[1].startswith("2. A firm must submit to the Regulator:")
+    assert art7[1].rstrip().endswith(item.strip()) and "(c)" in art7[1]
+    # a unit whose packing cuts no list is packed as before: one piece
+    assert [c.unit for c in chunks].count("Article 8") == 1
