@@ -171,8 +171,9 @@ def _unknown_instruments(
     them)."""
     unknown: list[str] = []
     loose: list[str] = []
+    chinese_titles_decide = resolver.names_every_document_in_chinese
     for m in _BOOK_TITLE.finditer(question):
-        if not resolver.resolve_title(m.group(1)):
+        if chinese_titles_decide and not resolver.resolve_title(m.group(1)):
             unknown.append(m.group(1))
     for m in policy.unknown_standard.finditer(question):
         if not resolver.find(m.group(0)):
@@ -194,7 +195,8 @@ def _unknown_instruments(
         if policy.own_rules.search(name):
             continue  # 公司数据分类分级管理办法: a company's own rules, not a regulation
         if (
-            len(name) >= policy.min_cn_instrument_chars
+            chinese_titles_decide
+            and len(name) >= policy.min_cn_instrument_chars
             and not resolver.find(name)
             and not resolver.resembles_a_title(name)
             and name not in unknown

@@ -41,6 +41,11 @@ class DocResolver:
         self._same_title: dict[str, list[str]] = {}
         for d in docs:
             self._same_title.setdefault(d.title, []).append(d.doc_id)
+        # Only when every document has a Chinese name (title or alias) does a Chinese title that matches none show
+        # a text the collection does not hold: an English rulebook asked about under a translated title is here.
+        self.names_every_document_in_chinese = all(
+            any(CJK.search(name or "") for name in (d.title, d.title_en, *d.aliases)) for d in docs
+        )
 
     def _names_of(self, docs: list[DocInfo]) -> list[tuple[str, str]]:
         """(lower-case name, doc_id) for every name of every document, also without the country prefix."""

@@ -480,3 +480,18 @@ def test_a_follow_up_takes_the_document_an_answer_was_given_from_not_one_its_lea
     history = [{"role": "user", "content": "生成内容要做什么标识？"}, {"role": "assistant", "content": earlier}]
     analysis = analyse("那违反了怎么罚？", resolver, history)
     assert analysis.doc_ids == ("cn-genai-interim-measures-2023",)
+
+
+def test_a_chinese_title_proves_a_text_absent_only_when_every_document_has_a_chinese_name(resolver):
+    """An English rulebook asked about under a translated title is still in the collection; the shared corpus
+    names all its documents in Chinese (catalog aliases), so there an unmatched 《…》 title is flagged."""
+    from assistant.retrieval.documents import DocInfo, DocResolver
+
+    question = "《2022年外国账户税收合规条例》自何时起生效？"
+    english_only = DocResolver(
+        [DocInfo(doc_id="fatca", title="Foreign Account Tax Compliance Regulations 2022", language="en")]
+    )
+    assert not english_only.names_every_document_in_chinese
+    assert analyse(question, english_only).unknown_titles == ()
+    assert resolver.names_every_document_in_chinese
+    assert analyse(question, resolver).unknown_titles == ("2022年外国账户税收合规条例",)
