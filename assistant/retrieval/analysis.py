@@ -171,7 +171,7 @@ def _unknown_instruments(
     them)."""
     unknown: list[str] = []
     loose: list[str] = []
-    chinese_titles_decide = resolver.names_every_document_in_chinese
+    chinese_titles_decide = resolver.names_documents_in_chinese
     for m in _BOOK_TITLE.finditer(question):
         if chinese_titles_decide and not resolver.resolve_title(m.group(1)):
             unknown.append(m.group(1))

@@ -41,9 +41,10 @@ class DocResolver:
         self._same_title: dict[str, list[str]] = {}
         for d in docs:
             self._same_title.setdefault(d.title, []).append(d.doc_id)
-        # Only when every document has a Chinese name (title or alias) does a Chinese title that matches none show
-        # a text the collection does not hold: an English rulebook asked about under a translated title is here.
-        self.names_every_document_in_chinese = all(
+        # Only when some document has a Chinese name (title or alias) to compare with does a Chinese title that
+        # matches none show a text the collection does not hold: in a collection of English rulebooks, a Chinese
+        # title is a translation no name can match.
+        self.names_documents_in_chinese = any(
             any(CJK.search(name or "") for name in (d.title, d.title_en, *d.aliases)) for d in docs
         )
 

@@ -482,16 +482,16 @@ def test_a_follow_up_takes_the_document_an_answer_was_given_from_not_one_its_lea
     assert analysis.doc_ids == ("cn-genai-interim-measures-2023",)
 
 
-def test_a_chinese_title_proves_a_text_absent_only_when_every_document_has_a_chinese_name(resolver):
-    """An English rulebook asked about under a translated title is still in the collection; the shared corpus
-    names all its documents in Chinese (catalog aliases), so there an unmatched 《…》 title is flagged."""
+def test_a_chinese_title_proves_a_text_absent_only_where_documents_have_chinese_names(resolver):
+    """In a collection of English rulebooks a Chinese title is a translation no name can match (the question is
+    left to the evidence); where documents have Chinese names, an unmatched 《…》 title is flagged."""
     from assistant.retrieval.documents import DocInfo, DocResolver
 
     question = "《2022年外国账户税收合规条例》自何时起生效？"
     english_only = DocResolver(
         [DocInfo(doc_id="fatca", title="Foreign Account Tax Compliance Regulations 2022", language="en")]
     )
-    assert not english_only.names_every_document_in_chinese
+    assert not english_only.names_documents_in_chinese
     assert analyse(question, english_only).unknown_titles == ()
-    assert resolver.names_every_document_in_chinese
+    assert resolver.names_documents_in_chinese
     assert analyse(question, resolver).unknown_titles == ("2022年外国账户税收合规条例",)

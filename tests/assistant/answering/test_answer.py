@@ -75,13 +75,21 @@ def test_a_piece_covering_several_points_is_labelled_with_its_span(service):
     rows = index.rows_of_unit(EU_AI_ACT, "Article 5")
     result = service.retriever.run("EU AI Act Article 5")
     labelled = {c.chunk_id: service.names.clause_label(c, "en") for c in result.lookup_hits}
+    # pieces that start at a point and run on to further points (a piece that starts at a paragraph, its lead-in
+    # and points together, is labelled by the paragraph: Article 5(2))
     spanning = [
-        c for c in result.lookup_hits if len(re.findall(r"^\(([a-z]+)\)", c.text, re.M)) >= 2 and c.locator != c.unit
+        c
+        for c in result.lookup_hits
+        if len(re.findall(r"^\(([a-z]+)\)", c.text, re.M)) >= 2 and re.search(r"\([a-z]+\)$", c.locator)
     ]
     assert len(rows) > 1 and spanning
     for c in spanning:
         last = re.findall(r"^\(([a-z]+)\)", c.text, re.M)[-1]
         assert labelled[c.chunk_id] == f"EU AI Act {c.locator}–({last})"  # e.g. Article 5(1)(d)–(f)
+    by_paragraph = [c for c in result.lookup_hits if re.fullmatch(r"Article 5\(\d+\)", c.locator)]
+    assert all(
+        re.fullmatch(rf"EU AI Act {re.escape(c.locator)}(–\(\d+\))?", labelled[c.chunk_id]) for c in by_paragraph
+    )
     single = [c for c in result.lookup_hits if c.locator == c.unit]
     assert all(labelled[c.chunk_id] == f"EU AI Act {c.unit}" for c in single)
 
