@@ -268,16 +268,16 @@ def _walk_cn_articles(blocks: list[str], walker: _Walker) -> None:
             walker.append(block)
 
 
-def paragraph_numbering(blocks: list[str]) -> re.Pattern[str]:
+def paragraph_numbering(blocks: list[str]) -> tuple[re.Pattern[str], int]:
     """How a document numbers its paragraphs: ``N.`` or ``N)``, whichever more paragraphs start with (a list in
-    the other style inside a paragraph then stays in it)."""
+    the other style inside a paragraph then stays in it), and how many paragraphs start so."""
     dots = sum(bool(P_NUMBERED.match(b)) for b in blocks)
     parens = sum(bool(P_NUMBERED_PAREN.match(b)) for b in blocks)
-    return P_NUMBERED_PAREN if parens > dots else P_NUMBERED
+    return (P_NUMBERED_PAREN, parens) if parens > dots else (P_NUMBERED, dots)
 
 
 def _walk_numbered_paras(blocks: list[str], walker: _Walker) -> None:
-    numbered = paragraph_numbering(blocks)
+    numbered, _ = paragraph_numbering(blocks)
     last = 0  # paragraph numbers only go up: a list that starts again at 1 inside a paragraph stays in it
     in_preamble = False
     annex_heading = ""  # the annex heading block, until it opens the annex's first unit
@@ -376,7 +376,7 @@ def detect_scheme(doc: SourceDocument, blocks: list[str]) -> str:
         return "headings"
     if looks_numbered(doc.body):
         return "numbered-provisions"
-    if sum(bool(paragraph_numbering(paragraphs).match(b)) for b in paragraphs) >= 3:
+    if paragraph_numbering(paragraphs)[1] >= 3:
         return "numbered-paras"
     return "paragraphs"
 
@@ -455,11 +455,7 @@ def _pack(blocks: list[str], limit: int) -> list[list[str]]:
     for block in blocks:
         expanded.extend(_split_long_block(block, limit) if len(block) > limit else [block])
     pieces = _greedy(expanded, limit, {})
-    lists = {
-        start: end
-        for start, end in _list_spans(expanded).items()
-        if sum(len(b) + 2 for b in expanded[start:end]) - 2 <= limit
-    }
+    lists = {start: end for start, end in _list_spans(expanded).items() if _joined_len(expanded[start:end]) <= limit}
     if lists and _cuts_a_list(pieces, lists):
         pieces = _greedy(expanded, limit, lists)
     return pieces
@@ -472,7 +468,7 @@ def _greedy(blocks: list[str], limit: int, lists: dict[int, int]) -> list[list[s
     pieces: list[list[str]] = []
     size = 0
     for i, block in enumerate(blocks):
-        needed = sum(len(b) + 2 for b in blocks[i : lists[i]]) - 2 if i in lists else len(block)
+        needed = _joined_len(blocks[i : lists[i]]) if i in lists else len(block)
         if pieces and size + needed + 2 <= limit:
             pieces[-1].append(block)
             size += len(block) + 2
@@ -486,6 +482,11 @@ def _greedy(blocks: list[str], limit: int, lists: dict[int, int]) -> list[list[s
     ):
         pieces[-2].extend(pieces.pop())
     return pieces
+
+
+def _joined_len(blocks: list[str]) -> int:
+    """The length of blocks joined into a piece (by blank lines)."""
+    return sum(map(len, blocks)) + 2 * (len(blocks) - 1)
 
 
 def _cuts_a_list(pieces: list[list[str]], lists: dict[int, int]) -> bool:
