@@ -1,10 +1,10 @@
 """``regqa train-answerability``: fit the answerability model (assistant/answering/answerability.py).
 
 Every question of the training files is asked of the answer service (its retrieval and its explicit guard
-rules); the questions the rules already decline are left out of the fit, and so are those the model never decides (a clause named by
-number was found, the question asks how a named document is built, or the evidence comes from texts without
-enrichment). Declines are counted as
-the guard makes them: the explicit rules, then the two thresholds or the model.
+rules); the questions the rules already decline are left out of the fit, and so are those the model never decides
+(a clause named by number was found, the question asks how a named document is built, or the evidence comes from
+texts without enrichment). Declines are counted as the guard makes them: the explicit rules, then the two thresholds
+or the model.
 A logistic regression (scikit-learn, balanced classes, standardised features) is fitted; the threshold is the
 highest that keeps the answer service's declined answerable questions on the validation split (rules and model
 together) within ``max_false_declines``. Written: the coefficients as JSON, and a report.
@@ -12,7 +12,6 @@ together) within ``max_false_declines``. Written: the coefficients as JSON, and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,8 +177,7 @@ def train(
         "validation_curve": {str(t): d["all"] for t, d in curve.items()},
         "validation_curve_named": {str(t): d["all"] for t, d in named_curve.items()},
     }
-    model_path.parent.mkdir(parents=True, exist_ok=True)
-    model_path.write_text(json.dumps(model.to_dict(), indent=2) + "\n")
+    write_json(model_path, model.to_dict())
     if report_path:
         write_json(report_path, report)
     return report

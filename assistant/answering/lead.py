@@ -4,10 +4,11 @@ carrying its [n], with the key value (date, duration, amount, threshold) in fron
 ``compose_lead(question, pieces, weight_of, model, similarity) -> Lead``: ``pieces`` are the cited clauses in
 citation order (number, text, role, ranking share). With the learned sentence model (``lead_scoring.py``, trained by
 ``regqa train-lead``) each sentence gets the probability that it holds the answer; the best opens the lead, and
-the next best join while they hold something the question asks about and fit the budget. Without a model (``model = ""``: the
-ablation) sentences are scored by the rule this replaced: how much of the question's rarity-weighted vocabulary they
-hold, a prior for the first-cited clauses, a bonus when they hold the kind of value asked for, and a penalty for
-framing text (definition lists, recitals, preambles, signature blocks) unless the question asks for a definition.
+the next best join while they hold something the question asks about and fit the budget. Without a model
+(``model = ""``: the ablation) sentences are scored by the rule this replaced: how much of the question's
+rarity-weighted vocabulary they hold, a prior for the first-cited clauses, a bonus when they hold the kind of value
+asked for, and a penalty for framing text (definition lists, recitals, preambles, signature blocks) unless the
+question asks for a definition.
 Every number of the selection and the rule score is in ``resources/lead.toml``.
 """
 

@@ -5,8 +5,8 @@ guard, the cited clauses); for the questions it answers, each candidate sentence
 labelled 1 where it holds a gold evidence string (the evidence convention of shared/eval/README.md), else 0.
 The sentences are grouped as the composer groups them (all cited clauses; for a comparison, each side's).
 LightGBM's binary objective gives a probability per sentence. The number of boosting rounds is chosen on the
-validation split by the share of answered questions whose lead holds gold evidence. Written: the model (LightGBM text format), its metadata beside
-it, and a report (figures per split, feature importances, the grid).
+validation split by the share of answered questions whose lead holds gold evidence. Written: the model (LightGBM
+text format), its metadata beside it, and a report (figures per split, feature importances, the grid).
 """
 
 from __future__ import annotations
