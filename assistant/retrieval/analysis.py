@@ -18,6 +18,7 @@ from common.language import detect_language
 from ingest.keyword_index import tokenize
 
 _BOOK_TITLE = re.compile(r"《([^》]{2,60})》")
+_HAN_BEFORE = re.compile(r"[\u4e00-\u9fff]{1,6}$")  # the words right before a 《title》 ("按照欧盟")
 
 
 def question_language(text: str) -> str:
@@ -164,6 +165,30 @@ def _qualified_by_foreign(
     return qualified
 
 
+def _resolves_as_titled(question: str, title: re.Match, resolver: DocResolver) -> bool:
+    """Whether a 《title》 names one of our documents, alone or with the words right before it: 欧盟《人工智能法》
+    is the EU AI Act (its name 欧盟人工智能法) although 人工智能法 alone names nothing we hold."""
+    if resolver.resolve_title(title.group(1)):
+        return True
+    before = _HAN_BEFORE.search(question[: title.start()])
+    if not before:
+        return False
+    prefix = before.group(0)
+    return any(name not in prefix for _, name in resolver.find(prefix + title.group(1)))
+
+
+def _titled_names(question: str, resolver: DocResolver) -> list[str]:
+    """The documents named by a 《title》 together with the words before it (see ``_resolves_as_titled``)."""
+    found: list[str] = []
+    for m in _BOOK_TITLE.finditer(question):
+        if resolver.resolve_title(m.group(1)) or not _resolves_as_titled(question, m, resolver):
+            continue
+        before = _HAN_BEFORE.search(question[: m.start()])
+        prefix = before.group(0) if before else ""
+        found += [d for d, _ in resolver.find(prefix + m.group(1)) if d not in found]
+    return found
+
+
 def _unknown_instruments(
     question: str, resolver: DocResolver, named: list[str], policy: AnalysisPolicy
 ) -> tuple[list[str], list[str]]:
@@ -173,7 +198,7 @@ def _unknown_instruments(
     loose: list[str] = []
     chinese_titles_decide = resolver.names_documents_in_chinese
     for m in _BOOK_TITLE.finditer(question):
-        if chinese_titles_decide and not resolver.resolve_title(m.group(1)):
+        if chinese_titles_decide and not _resolves_as_titled(question, m, resolver):
             unknown.append(m.group(1))
     for m in policy.unknown_standard.finditer(question):
         if not resolver.find(m.group(0)):
@@ -222,6 +247,7 @@ def analyse(
     question = question.strip()
     indexed_jurisdictions = indexed_jurisdictions or {d.jurisdiction for d in resolver.docs.values()}
     named = [doc_id for doc_id, _ in resolver.find(question)]
+    named += [doc_id for doc_id in _titled_names(question, resolver) if doc_id not in named]
     conversation = _conversation(question, named, history or [], resolver, rules)
     doc_ids = conversation.doc_ids
     jurisdictions, foreign, foreign_ends = _jurisdictions(question.lower(), indexed_jurisdictions)

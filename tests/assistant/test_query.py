@@ -328,6 +328,21 @@ def test_known_titles_are_not_flagged(resolver, question):
 
 
 @pytest.mark.parametrize(
+    "question",
+    ["按照欧盟《人工智能法》，通用模型的训练算力达到多少会被推定为具有高影响能力？", "欧盟《人工智能法》第五十条"],
+)
+def test_a_title_qualified_by_its_jurisdiction_names_our_document(resolver, question):
+    # 人工智能法 alone names nothing we hold; 欧盟《人工智能法》 is the EU AI Act (its name 欧盟人工智能法)
+    analysis = analyse(question, resolver)
+    assert analysis.unknown_titles == () and analysis.named_in_question == (EU_AI_ACT,)
+
+
+@pytest.mark.parametrize("question", ["我国《人工智能法》对标识有什么要求？", "美国《国家人工智能倡议法》有什么要求？"])
+def test_a_qualified_title_we_do_not_hold_is_still_unknown(resolver, question):
+    assert analyse(question, resolver).unknown_titles
+
+
+@pytest.mark.parametrize(
     "question, code",
     [
         ("What does Colorado's AI law require from developers of high-risk systems?", "US-CO"),
