@@ -49,6 +49,7 @@ def run_service(
                 {"doc_id": c.doc_id, "unit": c.unit, "locator": c.locator, "quote": c.quote} for c in answer.citations
             ],
             "refused": answer.refused,
+            "uncovered": answer.uncovered,
             "latency_ms": round(latency, 1),
         }
         if progress:

@@ -110,6 +110,7 @@ class Answer:
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # for feedback and export
     interpreted_as: str = ""  # the standalone question searched when the history was used, else ""
     follow_ups: list[str] = field(default_factory=list)  # suggested next questions
+    uncovered: list[str] = field(default_factory=list)  # parts of the question the corpus does not cover
 
     def to_dict(self, include_retrieved: bool = False) -> dict:
         out = {
@@ -117,6 +118,7 @@ class Answer:
             "lead": self.lead,
             "interpreted_as": self.interpreted_as,
             "follow_ups": self.follow_ups,
+            "uncovered": self.uncovered,
             "question": self.question,
             "text": self.text,
             "refused": self.refused,

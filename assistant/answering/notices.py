@@ -1,5 +1,5 @@
-"""The notices the answer service adds when generative mode does not give the answer it was asked for (shown as
-``> ⚠ …`` lines and listed in ``Answer.notices``)."""
+"""The notices the answer service adds when generative mode does not give the answer it was asked for, or when the
+corpus covers only part of a question (shown as ``> ⚠ …`` lines and listed in ``Answer.notices``)."""
 
 from __future__ import annotations
 
@@ -39,4 +39,15 @@ def llm_uncited(language: str) -> str:
 def invalid_citations(language: str, numbers: list[int]) -> str:
     return ("已删除无效引用编号：" if language == "zh" else "Removed invalid citation numbers: ") + ", ".join(
         str(n) for n in numbers
+    )
+
+
+def uncovered_part(language: str, part: str, reason: str) -> str:
+    """A part of the question that the guard declines when it is asked on its own, with the guard's reason."""
+    reason = reason.strip().rstrip("。.")
+    return (
+        f"语料库未涵盖问题的这一部分：“{part}”（{reason}）。以下回答只涉及问题的其余部分。"
+        if language == "zh"
+        else f"The corpus does not cover this part of the question: “{part}” ({reason}). "
+        "The answer below covers the rest."
     )

@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from assistant import dates
 from assistant.answering import notices as notice
+from assistant.answering.answerability import load_model
 from assistant.answering.citation_marks import CitationStreamFilter, check_citations
 from assistant.answering.compose import Composer, first_paragraph, notice_lines
 from assistant.answering.generate import LLMGenerator
@@ -37,6 +38,7 @@ from assistant.answering.models import (
 )
 from assistant.answering.naming import DocumentNames
 from assistant.answering.policy import policy
+from assistant.answering.question_parts import parts_policy, split_parts, without_connector
 from assistant.feedback import record_declined
 from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, question_language
 from common.settings import Settings, get_settings
@@ -57,6 +59,18 @@ class PreparedQuestion:
     decision: RefusalDecision
     retrieve_ms: float
     started: float  # time.perf_counter() when the question arrived
+    uncovered: tuple[tuple[str, RefusalDecision], ...] = ()  # parts of the question the corpus does not cover
+    covered: str = ""  # when some parts are not covered: the parts that are, which the answer answers
+
+
+@dataclass(frozen=True)
+class CheckedPart:
+    """One part of a question of several, as the guard sees it asked on its own."""
+
+    part: str  # as written in the question
+    asked: str  # without the connector that joined it ("and", "另外"): what is searched and named
+    declined: RefusalDecision | None  # the guard's decision when the corpus does not cover the part, else None
+    after_uncovered_reference: bool  # refers back ("it", "这个") right after a part the corpus does not cover
 
 
 @dataclass(frozen=True)
@@ -74,6 +88,7 @@ class AnswerBody:
     interpreted_as: str = ""
     follow_ups: list[str] = field(default_factory=list)
     llm_ms: float | None = None
+    uncovered: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -163,8 +178,49 @@ class AnswerService:
         language = question_language(question)
         result = self._retrieve(question, turns, filters, mode)
         decision = self.decide(result)
+        parts = self._check_parts(question, turns, filters)
+        uncovered = [(c.asked, c.declined) for c in parts if c.declined is not None]
+        answerable = [c.asked for c in parts if c.declined is None and not c.after_uncovered_reference]
+        if uncovered and decision.refused and answerable and parts_policy().answer_covered_parts:
+            # the whole is declined but some parts are covered: answer those, and say which are not
+            covered_result = self.retriever.run(" ".join(answerable), history=turns, filters=Filters.of(filters))
+            covered_decision = self.decide(covered_result)
+            if not covered_decision.refused:
+                result, decision = covered_result, covered_decision
+        if decision.refused:
+            uncovered = []  # the refusal says why
+        covered = " ".join(c.asked for c in parts if c.declined is None) if uncovered else ""
         retrieve_ms = round((time.perf_counter() - started) * 1000, 1)
-        return PreparedQuestion(question, tuple(turns), language, result, decision, retrieve_ms, started)
+        return PreparedQuestion(
+            question, tuple(turns), language, result, decision, retrieve_ms, started, tuple(uncovered), covered
+        )
+
+    def _check_parts(self, question: str, history: list[dict], filters: Filters | dict | None) -> list[CheckedPart]:
+        """A question of several parts (assistant/answering/question_parts.py), each checked by the guard on its
+        own. Empty for a question of one part, and when the guard declines none or every part (then the question as
+        a whole decides)."""
+        parts = split_parts(question)
+        if len(parts) < 2:
+            return []
+        analysis = self.retriever.policy.analysis
+        checked: list[CheckedPart] = []
+        for part in parts:
+            asked = without_connector(part)
+            decision = self.decide(self.retriever.run(asked, history=history, filters=Filters.of(filters)))
+            uncovered = decision.refused and (decision.kind != "weak-evidence" or self._asks_unheld_kind(asked))
+            refers_back = bool(analysis.refers_back.search(asked) or analysis.follow_up_hint.search(asked))
+            after_uncovered = bool(checked) and checked[-1].declined is not None
+            checked.append(CheckedPart(part, asked, decision if uncovered else None, refers_back and after_uncovered))
+        declined = sum(c.declined is not None for c in checked)
+        return checked if 0 < declined < len(checked) else []
+
+    @staticmethod
+    def _asks_unheld_kind(text: str) -> bool:
+        """Whether the answerability model's question-text model reads ``text`` as asking for a kind of fact that
+        regulation texts do not hold (a fee, a statistic, a court case, another place's rule …). A part declined on
+        weak evidence alone may only lack the topic the other parts give it; it is named as not covered only then."""
+        model = load_model()
+        return model is None or model.kind is None or model.kind.score(text) > 0
 
     def _retrieve(
         self, question: str, history: list[dict], filters: Filters | dict | None, mode: str
@@ -190,13 +246,18 @@ class AnswerService:
         notices = self.composer.version_notices(p.result, p.language)
         if p.decision.refused:
             return (yield from self._refuse(p, notices))
+        notices += [notice.uncovered_part(p.language, part, decision.reason) for part, decision in p.uncovered]
         date_lead, date_notices = self.composer.date_lines(p.question, p.result, p.language, day)
         notices += date_notices
         if mode == "generative" and self.generator is not None:
-            return (yield from self._generate(p, ([date_lead] if date_lead else []) + notices))
-        if mode == "generative":
-            notices.append(notice.no_endpoint(p.language))
-        return (yield from self._extract(p, date_lead, notices))
+            body = yield from self._generate(p, ([date_lead] if date_lead else []) + notices)
+        else:
+            if mode == "generative":
+                notices.append(notice.no_endpoint(p.language))
+            body = yield from self._extract(p, date_lead, notices)
+        if not p.uncovered:
+            return body
+        return replace(body, uncovered=[part for part, _ in p.uncovered])
 
     def _refuse(self, p: PreparedQuestion, notices: list[str]) -> Generator[str, None, AnswerBody]:
         refusal = self.composer.refusal(p.result, p.decision, p.language)
@@ -244,7 +305,8 @@ class AnswerService:
         failure = None
         try:
             sides = self.composer.side_names(p.result, p.language)
-            for delta in self.generator.stream(p.question, list(p.history), p.language, citations, sides):
+            asked = p.covered or p.question  # the model is asked only what the corpus covers; the notice says the rest
+            for delta in self.generator.stream(asked, list(p.history), p.language, citations, sides):
                 raw.append(delta)
                 piece = shown.feed(delta)
                 if piece:
@@ -313,4 +375,5 @@ class AnswerService:
             lead=body.lead,
             interpreted_as=body.interpreted_as,
             follow_ups=body.follow_ups,
+            uncovered=body.uncovered,
         )

@@ -38,6 +38,19 @@ def test_ask_returns_cited_clauses(live_server):
     assert "[1]" in body["text"] and body["timings"]["total_ms"] > 0
 
 
+def test_ask_names_the_part_of_the_question_the_corpus_does_not_cover(live_server):
+    r = httpx.post(
+        live_server.url + "/v1/ask",
+        json={"question": "生成式人工智能服务提供者发现违法内容后应当怎么处置？另外，深圳有没有自己的地方细则？"},
+        timeout=60,
+    )
+    body = r.json()
+    assert r.status_code == 200 and not body["refused"]
+    assert body["uncovered"] == ["深圳有没有自己的地方细则？"]
+    assert any("深圳有没有自己的地方细则" in n for n in body["notices"])
+    assert body["citations"][0]["doc_id"] == "cn-genai-interim-measures-2023"
+
+
 def test_ask_filters_restrict_documents(live_server):
     r = httpx.post(
         live_server.url + "/v1/ask",

@@ -39,6 +39,14 @@ def test_refusal_shows_possibly_related_clauses(page):
     assert source_labels(page, n)
 
 
+def test_the_part_of_a_question_the_corpus_does_not_cover_is_named(page, tmp_path):
+    n = ask(page, "生成式人工智能服务提供者发现违法内容后应当怎么处置？另外，深圳有没有自己的地方细则？")
+    turn = f'#chatbot .turn[data-turn="{n}"]'
+    assert "深圳有没有自己的地方细则" in page.inner_text(f"{turn} .notices")
+    assert "语料库未涵盖" in page.inner_text(turn) and source_labels(page, n)
+    page.screenshot(path=str(tmp_path / "partial-coverage.png"), full_page=True)
+
+
 def test_empty_question_gets_a_message_not_an_error(page):
     page.fill("#question textarea", "   ")
     page.click("#send")

@@ -95,6 +95,16 @@ def test_request_carries_rules_sources_and_question(generative_service, fake_llm
     assert answer.mode == "generative:fake-model"
 
 
+def test_a_part_the_corpus_does_not_cover_is_not_asked_of_the_model_and_is_named(generative_service, fake_llm):
+    fake_llm.script(Reply.text("提供者应当及时采取停止生成、停止传输、消除等处置措施[1]。"))
+    answer = generative_service().answer(
+        "生成式人工智能服务提供者发现违法内容后应当怎么处置？另外，深圳有没有自己的地方细则？"
+    )
+    assert fake_llm.chat_requests[0].messages[-1]["content"] == "生成式人工智能服务提供者发现违法内容后应当怎么处置？"
+    assert answer.mode == "generative:fake-model" and answer.uncovered == ["深圳有没有自己的地方细则？"]
+    assert answer.text.endswith(answer.notices[-1]) and "深圳有没有自己的地方细则" in answer.notices[-1]
+
+
 def test_english_question_gets_the_english_rules(generative_service, fake_llm):
     fake_llm.script(Reply.text("Deployers must disclose deep fakes [1]."))
     generative_service().answer(EN_Q)
