@@ -7,7 +7,8 @@ its first sub-provision (``1.2 Captive Insurance Business`` then ``1.2.1 …``) 
 the units below it instead of being a unit. Text before the first provision is the preamble.
 
 Numbers must rise in document order (per prefix), so a wrapped line that happens to start with a number
-(``10.5 million …``) or an in-text reference never opens a unit. Used by the splitter for plain-text documents
+(``10.5 million …``) or an in-text reference never opens a unit. A table of contents (numbered lines with no text
+between them) is not the provisions: when the numbering starts again after one, the contents become preamble. Used by the splitter for plain-text documents
 without Markdown headings or 第X条 articles (``detect_scheme`` -> ``numbered-provisions``).
 """
 
@@ -22,7 +23,7 @@ _PREFIX = r"(?:§{1,2}|Rule|RULE|Section|SECTION|Sec\.|Regulation|Part|PART|Arti
 _NUMBER = r"\d{1,5}[A-Z]?(?:\.\d{1,4}[A-Z]?)*"
 PROVISION_LINE = re.compile(
     rf"^(?P<prefix>{_PREFIX}\s*)?(?P<number>{_NUMBER})(?P<subs>(?:\.?\((?:\d{{1,3}}|[a-z]{{1,3}})\))*)\.?"
-    rf"(?:[\t ]+(?P<text>\S.*))?$"
+    rf"(?:(?:[\t ]+|[—–]\s*)(?P<text>\S.*))?$"  # "§ 1002.4 General rules.", "Section 1002.102—Definitions"
 )
 _COMPONENT = re.compile(r"(\d+)([A-Z]?)|\((\w+)\)")
 _CHAPTER = re.compile(r"^(\d{1,3})\.?[\t ]+(\S.{0,99})$")  # "1 GENERAL PROVISIONS", "2. Listing Standards"
@@ -30,6 +31,8 @@ MIN_PROVISIONS = 8  # fewer numbered lines than this: not a numbered rulebook
 HEADING_MAX_CHARS = 120  # a numbered line longer than this is text, never a heading
 MAX_STEP = 5  # an unprefixed number may skip at most this many places (1.2 -> 1.7), else it is text ("10.5 million")
 MAX_RESTART = 3  # below the place that rose, numbering starts again near 1 (2.1.4 -> 2.2.1, not 2.2.9)
+MIN_CONTENTS_ENTRIES = 3  # a table of contents lists at least this many provisions …
+CONTENTS_SHARE = 0.8  # … and at least this share of them has at most one line before the next entry
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,21 @@ def _follows(last: tuple | None, key: tuple, lenient: bool) -> bool:
     return all(n <= MAX_RESTART for n, _ in key[len(last) :])  # a first sub-provision: 2.2.4 -> 2.2.4.(1)
 
 
+def _is_contents(entries: list[Provision], lines: list[str], end: int) -> bool:
+    """Whether ``entries`` (one prefix family, in order, the last running up to line ``end``) are a table of
+    contents: enough of them, nearly all followed directly by the next entry (at most one line between)."""
+    if len(entries) < MIN_CONTENTS_ENTRIES:
+        return False
+    stops = [e.line for e in entries[1:]] + [end]
+    bare = sum(
+        1 for entry, stop in zip(entries, stops) if sum(1 for line in lines[entry.line + 1 : stop] if line.strip()) <= 1
+    )
+    return bare >= CONTENTS_SHARE * len(entries)
+
+
 def find_provisions(lines: list[str]) -> list[Provision]:
-    """The numbered lines that open provisions, each rising over the previous one with the same prefix."""
+    """The numbered lines that open provisions, each rising over the previous one with the same prefix; when the
+    numbering starts again after a table of contents, the contents' lines are dropped."""
     found: list[Provision] = []
     last: dict[str, tuple] = {}
     for i, line in enumerate(lines):
@@ -105,7 +121,10 @@ def find_provisions(lines: list[str]) -> list[Provision]:
         key = _key(number)
         family = "§" if prefix.startswith("§") else prefix
         if not _follows(last.get(family), key, lenient=bool(family)):
-            continue  # a running head, a wrapped line starting with a number, a reference
+            listed = [p for p in found if p.prefix == family]
+            if not (listed and key <= listed[0].key and _is_contents(listed, lines, i)):
+                continue  # a running head, a wrapped line starting with a number, a reference
+            found = [p for p in found if p.prefix != family]  # those were the contents
         last[family] = key
         found.append(Provision(i, family, number, text, key))
     return found

@@ -86,6 +86,35 @@ def test_prefixed_numbers_form_their_own_sequence():
     assert "(b) Applicant means any person who requests credit." in units["§ 1002.4"].blocks
 
 
+def test_a_table_of_contents_is_preamble_and_the_provisions_after_it_are_the_units():
+    # an eCFR part as a PDF's text layer: its contents list every section, then the sections follow
+    sections = {n: f"Rule {n} text: a creditor shall keep record {n}." for n in (1, 2, 3, 4, 5, 6, 7, 8, 9)}
+    contents = [f"§ 1002.{n} Heading {n}." for n in sections]
+    body = "\n".join(
+        ["Equal Credit Opportunity (Regulation B)", *contents[:5], "Subpart B Small Business", *contents[5:], "Page 1 of 170"]
+        + [line for n, text in sections.items() for line in (f"§ 1002.{n} Heading {n}.", text)]
+    )
+    units = {u.label: u for u in split_provisions(body)}
+    assert list(units) == ["preamble", *(f"§ 1002.{n}" for n in sections)]
+    assert units["§ 1002.3"].blocks == ["§ 1002.3 Heading 3.", sections[3]]
+    assert "§ 1002.9 Heading 9." in units["preamble"].blocks  # the contents' entries
+
+
+def test_numbers_that_start_again_after_text_are_not_a_table_of_contents():
+    body = "\n".join(f"§ 1002.{n} Rule {n}.\nText of rule {n}.\nMore text of rule {n}." for n in range(1, 10))
+    body += "\n§ 1002.2 Definitions.\n(b) A running head and the text after it."
+    labels = [p.label for p in find_provisions(body.splitlines())]
+    assert labels == [f"§ 1002.{n}" for n in range(1, 10)]
+
+
+def test_a_number_joined_to_its_title_by_a_dash_opens_a_provision():
+    lines = ["Section 1002.102—Definitions", "1. Comment text.", "Section 1002.103—Covered Applications"]
+    assert [(p.label, p.text) for p in find_provisions(lines)] == [
+        ("Section 1002.102", "Definitions"),
+        ("Section 1002.103", "Covered Applications"),
+    ]
+
+
 def test_the_splitter_picks_the_scheme_and_chunks_carry_locators():
     doc = _doc(RULEBOOK)
     assert detect_scheme(doc, blocks_of(doc.body)) == "numbered-provisions"
