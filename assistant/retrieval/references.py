@@ -24,7 +24,8 @@ class ClauseRef:
 # The grammar of clause labels (the label table of shared/eval/README.md), not tunable.
 _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("cn-article", re.compile(rf"第\s*([{CN_NUMERALS}]+|\d+)\s*条")),
-    ("article", re.compile(r"\b(?:Article|Art\.?)\s*(\d+(?:-\d+)?)((?:\(\w+\))*)", re.I)),
+    # "Article 17-2" (Korea), "Article 86a" (an inserted article: a text without it does not have it)
+    ("article", re.compile(r"\b(?:Article|Art\.?)\s*(\d+(?:-\d+)?(?:[a-z](?![a-z]))?)((?:\(\w+\))*)", re.I)),
     ("recital", re.compile(r"\bRecitals?\s*\(?(\d+)\)?", re.I)),
     ("annex", re.compile(r"\bAnnex\s+([IVXL]+)\b", re.I)),
     ("outcome", re.compile(r"\b(GOVERN|MAP|MEASURE|MANAGE)\s+(\d+(?:\.\d+)?)\b", re.I)),

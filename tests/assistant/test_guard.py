@@ -31,3 +31,10 @@ def test_a_missing_clause_is_named_before_an_unknown_title(service):
     assert result.missing_refs and result.analysis.unknown_titles
     decision = decide(result, service.settings, {}, {})
     assert decision.refused and decision.kind == "missing-clause" and "第九十九条" in decision.reason
+
+
+def test_an_inserted_article_the_named_text_does_not_have_is_a_missing_clause(service):
+    decision = service.decide(
+        service.retriever.run("What does Article 86a of the AI Act add to the right to explanation?")
+    )
+    assert decision.refused and decision.kind == "missing-clause" and "Article 86a" in decision.reason

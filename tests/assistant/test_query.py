@@ -138,6 +138,8 @@ def test_current_version_wording_is_noticed(resolver):
         ("article 5(1)(e)", "Article 5", "article", "(1)(e)"),
         ("Art 99", "Article 99", "article", ""),
         ("Article 17-2 of the Korean act", "Article 17-2", "article", ""),
+        ("Article 86a of the AI Act", "Article 86a", "article", ""),  # an inserted article is another article
+        ("Article 6bis", "Article 6", "article", ""),
         ("Annex III", "Annex III", "annex", ""),
         ("annex iv", "Annex IV", "annex", ""),
         ("Recital 27", "Recital 27", "recital", ""),

@@ -91,7 +91,13 @@ def test_a_table_of_contents_is_preamble_and_the_provisions_after_it_are_the_uni
     sections = {n: f"Rule {n} text: a creditor shall keep record {n}." for n in (1, 2, 3, 4, 5, 6, 7, 8, 9)}
     contents = [f"§ 1002.{n} Heading {n}." for n in sections]
     body = "\n".join(
-        ["Equal Credit Opportunity (Regulation B)", *contents[:5], "Subpart B Small Business", *contents[5:], "Page 1 of 170"]
+        [
+            "Equal Credit Opportunity (Regulation B)",
+            *contents[:5],
+            "Subpart B Small Business",
+            *contents[5:],
+            "Page 1 of 170",
+        ]
         + [line for n, text in sections.items() for line in (f"§ 1002.{n} Heading {n}.", text)]
     )
     units = {u.label: u for u in split_provisions(body)}
