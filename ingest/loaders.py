@@ -11,6 +11,7 @@ import hashlib
 import io
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -130,6 +131,74 @@ def _html_text_parts(root: Tag) -> Iterator[str]:
         stack.extend((child, False) for child in reversed(node.contents))
 
 
+_COMPATIBILITY_RANGES = ((0x2E80, 0x2FDF), (0xF900, 0xFAFF), (0xFB00, 0xFB06))
+_COMPATIBILITY_CHARACTERS = re.compile("[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in _COMPATIBILITY_RANGES) + "]")
+
+
+@lru_cache(maxsize=1)
+def _character_table() -> dict[str, str]:
+    table = {}
+    for line in (
+        (Path(__file__).parent / "resources" / "compatibility_characters.tsv").read_text(encoding="utf-8").splitlines()
+    ):
+        if line.strip() and not line.startswith("#"):
+            radical, character = line.split("\t")
+            table[radical] = character
+    return table
+
+
+def plain_characters(text: str) -> str:
+    """Text with the stand-in characters of PDF text layers replaced: a Kangxi radical for the ideograph it looks
+    like (⽣成式⼈⼯智能 -> 生成式人工智能, so that 第⼀条 is an article and the words are words), a ligature for its
+    letters (artiﬁcial -> artificial), a compatibility ideograph for the unified one. Other text is unchanged
+    (NFKC is not applied to the whole text: it would turn Chinese full-width punctuation into ASCII)."""
+    table = _character_table()
+    return _COMPATIBILITY_CHARACTERS.sub(
+        lambda m: table.get(m.group(0)) or unicodedata.normalize("NFKC", m.group(0)), text
+    )
+
+
+_RUN_OF_SPACES = re.compile(r"[ \t]{2,}")
+_BLANK_LINES = re.compile(r"\n\s*\n")
+# a space between two ideographs is where a justified line was spread, except after an article or chapter number
+_SPACE_IN_CHINESE = re.compile(r"(?<=[\u3400-\u9fff])(?<![条章节编]) (?=[\u3400-\u9fff])")
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def _page_text(page) -> str:
+    """A page's text in reading order. Latin-script pages: pypdf's layout mode (lines as they sit on the page, so
+    a section heading stays above its text where the content stream draws all of a page's headings first), its
+    runs of spaces closed up and one blank line kept where the page has a gap. The content-stream order instead
+    for a page set in columns (layout mode would join the columns' lines) and for a page of Chinese, Japanese or
+    Korean text (layout mode spaces out justified lines of ideographs)."""
+    plain = page.extract_text() or ""
+    if len(_CJK.findall(plain)) > CJK_PAGE_SHARE * len(plain.strip() or "x"):
+        return plain
+    try:
+        laid_out = page.extract_text(extraction_mode="layout") or ""
+    except Exception:  # layout mode fails on some fonts: the plain text is still good
+        return plain
+    lines = laid_out.splitlines()
+    if not any(line.strip() for line in lines) or _in_columns(lines):
+        return plain
+    text = "\n".join(_RUN_OF_SPACES.sub(" ", line.strip()) for line in lines)
+    return _BLANK_LINES.sub("\n\n", text).strip()
+
+
+def _in_columns(lines: list[str]) -> bool:
+    """Whether a laid-out page has a gutter: a run of blank character positions in the middle third of the page
+    that most of its long lines share (justified single-column text has gaps too, but not one above another)."""
+    width = max((len(line.rstrip()) for line in lines), default=0)
+    long = [line for line in lines if len(line.rstrip()) >= 0.6 * width]
+    if width < 40 or len(long) < MIN_COLUMN_LINES:
+        return False
+    for at in range(width // 3, 2 * width // 3):
+        blank = sum(1 for line in long if not line[at - GUTTER_WIDTH // 2 : at + GUTTER_WIDTH // 2 + 1].strip())
+        if blank >= GUTTER_SHARE * len(long):
+            return True
+    return False
+
+
 def _pdf_to_text(raw: bytes, max_unpacked_bytes: int) -> str:
     from pypdf import PdfReader, apply_configuration
     from pypdf.errors import PdfReadError
@@ -150,7 +219,7 @@ def _pdf_to_text(raw: bytes, max_unpacked_bytes: int) -> str:
             reader = PdfReader(io.BytesIO(raw), strict=False)
             pages, size = [], 0
             for page in reader.pages:
-                pages.append(page.extract_text() or "")
+                pages.append(_page_text(page))
                 size += len(pages[-1])
                 if size > max_unpacked_bytes:
                     raise LoadError(f"PDF text is larger than {max_unpacked_bytes // 1_000_000} MB")
@@ -160,7 +229,7 @@ def _pdf_to_text(raw: bytes, max_unpacked_bytes: int) -> str:
         raise LoadError(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from None
     except Exception as exc:  # pypdf raises many kinds of errors on truncated files
         raise LoadError(f"unreadable PDF ({type(exc).__name__}: {str(exc)[:120]})") from None
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    text = "\n\n".join(_SPACE_IN_CHINESE.sub("", plain_characters(p.strip())) for p in pages if p.strip())
     if not text.strip():
         raise LoadError("PDF has no text layer (scanned image?)")
     return text
@@ -264,6 +333,13 @@ def _slug(stem: str) -> str:
 
 
 DEFAULT_MAX_UNPACKED_BYTES = 50_000_000
+# PDF pages: set in columns when at least GUTTER_SHARE of the page's long lines (MIN_COLUMN_LINES at least) are
+# blank over GUTTER_WIDTH character positions at the same place in the middle third; text of ideographs when more
+# than CJK_PAGE_SHARE of its characters are Chinese, Japanese or Korean
+GUTTER_SHARE = 0.8
+GUTTER_WIDTH = 3
+MIN_COLUMN_LINES = 8
+CJK_PAGE_SHARE = 0.3
 
 
 def load_document(
@@ -297,6 +373,7 @@ def load_document(
     else:
         body = _docx_to_markdown(raw, max_unpacked_bytes)
 
+    body = plain_characters(body)
     if not body.strip():
         raise LoadError("no text after the front matter" if meta else "no text in file")
     if not _looks_like_text(body):

@@ -79,7 +79,7 @@ PLAN_SUBPART = re.compile(rf"^（([{CN_DIGITS}]+)）")
 PLAN_BOX = re.compile(r"^\*\*(专栏\s*\d+)")
 PLAN_POINT = re.compile(r"^(\d+)[.．](.{1,40})$")
 
-SPLITTER_VERSION = "7"  # bump when a change to this module changes chunks: documents are re-split on ingest
+SPLITTER_VERSION = "8"  # bump when a change to this module changes chunks: documents are re-split on ingest
 PARAGRAPH_LEVEL = 7  # units opened by a paragraph sit below every heading level
 
 
@@ -142,7 +142,9 @@ class _Walker:
 
 
 def blocks_of(body: str) -> list[str]:
-    """Paragraph blocks separated by blank lines; a heading line is always a block of its own."""
+    """Paragraph blocks separated by blank lines; a heading line is always a block of its own, and a line that
+    opens a Chinese article or chapter (第X条, 第X章) always starts a block (a PDF's text layer has no blank lines
+    between them)."""
     blocks: list[str] = []
     current: list[str] = []
     for line in body.splitlines():
@@ -154,6 +156,9 @@ def blocks_of(body: str) -> list[str]:
             if stripped:
                 blocks.append(stripped)
             continue
+        if current and (CN_ARTICLE.match(stripped) or CN_STRUCTURAL.match(stripped)):
+            blocks.append("\n".join(current))
+            current = []
         current.append(line.rstrip())
     if current:
         blocks.append("\n".join(current))

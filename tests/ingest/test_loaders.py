@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ingest.catalog import load_catalog
-from ingest.loaders import LoadError, corpus_files, load_document, split_front_matter
+from ingest.loaders import LoadError, corpus_files, load_document, plain_characters, split_front_matter
 from ingest.splitter import split_units
 
 CN_TEXT = """---
@@ -38,16 +38,19 @@ def catalog():
     return load_catalog(PROJECT_ROOT / "corpus" / "catalog.toml")
 
 
-def minimal_pdf(lines: list[str], with_text: bool = True) -> bytes:
-    """A small valid one-page PDF with a Helvetica text layer, written byte by byte (no PDF library)."""
+def _escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
-    def escape(s: str) -> str:
-        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
+def minimal_pdf(lines: list[str], with_text: bool = True, placed: list[tuple[int, str]] | None = None) -> bytes:
+    """A small valid one-page PDF with a Helvetica text layer, written byte by byte (no PDF library). ``placed``:
+    (height on the page, line) text objects drawn in that order instead, wherever they sit."""
     ops = ["BT", "/F1 12 Tf", "72 720 Td", "14 TL"]
     for i, line in enumerate(lines if with_text else []):
-        ops.append(("" if i == 0 else "T* ") + f"({escape(line)}) Tj")
+        ops.append(("" if i == 0 else "T* ") + f"({_escape(line)}) Tj")
     ops.append("ET")
+    for height, line in placed or []:
+        ops += ["BT", "/F1 12 Tf", f"72 {height} Td", f"({_escape(line)}) Tj", "ET"]
     stream = "\n".join(ops).encode("latin-1")
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -180,6 +183,51 @@ def test_pdf_loads_its_text_layer(tmp_path):
     assert doc.title == "Framework on Widget Safety" and doc.language == "en"
     assert doc.doc_id == "widget-framework"
     assert doc.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_pdf_text_is_read_in_the_order_it_sits_on_the_page(tmp_path):
+    # the content stream draws the page's headings first, then the text under each (as eCFR PDFs do)
+    placed = [
+        (720, "§ 1002.1 Authority."),
+        (660, "§ 1002.2 Definitions."),
+        (700, "(a) This part is issued by the Bureau under the Act, and it applies to every creditor."),
+        (640, "(a) Account means an extension of credit to a consumer or to a business, whichever applies."),
+    ]
+    path = tmp_path / "regulation.pdf"
+    path.write_bytes(minimal_pdf([], placed=placed))
+    lines = [line for line in load_document(path, {}).body.splitlines() if line.strip()]
+    assert lines == [line for _, line in sorted(placed, key=lambda p: -p[0])]
+
+
+def test_stand_in_characters_of_pdf_text_layers_become_plain_characters():
+    assert plain_characters("⽣成式⼈⼯智能服务，第⼀条（⼀）") == "生成式人工智能服务，第一条（一）"  # Kangxi radicals
+    assert plain_characters("公⺠的个⼈信息；⽹络⻔户") == "公民的个人信息；网络门户"  # CJK radicals, simplified
+    assert plain_characters("artiﬁcial eﬀect") == "artificial effect"  # ligatures
+    text = "第十二条 提供者应当（一）：“标识”；Article 50(2), EUR 15 000 000."
+    assert plain_characters(text) == text  # full-width punctuation and ordinary text untouched
+
+
+@pytest.mark.parametrize("columns", [1, 2])
+def test_a_chinese_pdf_made_by_a_browser_reads_as_plain_chinese_with_its_articles(browser, tmp_path, columns):
+    articles = [
+        "第一条 为了规范生成式人工智能服务，保护公民、法人和其他组织的合法权益，制定本办法。",
+        "第二条 提供者应当依法开展预训练、优化训练等训练数据处理活动，使用具有合法来源的数据和基础模型。",
+        "第三条 提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。",
+        "第四条 本办法自2023年8月15日起施行。",
+    ]
+    style = "font-family:'Noto Sans CJK SC';font-size:11pt" + (";column-count:2" if columns == 2 else "")
+    html = f"<html><meta charset='utf-8'><body style=\"{style}\"><h3>测试管理办法</h3>"
+    html += "".join(f"<p>{a}</p>" for a in articles * 3) + "</body></html>"
+    page = browser.new_page()
+    page.set_content(html)
+    path = tmp_path / "测试管理办法.pdf"
+    page.pdf(path=str(path), format="A5")
+    page.close()
+    doc = load_document(path, {})
+    assert not any("\u2e80" <= ch <= "\u2fdf" for ch in doc.body)  # no radicals left
+    assert "对图片、视频等生成内容进行标识" in doc.body.replace("\n", "")
+    assert doc.language == "zh"
+    assert [u.label for u in split_units(doc)][:5] == ["preamble", "第一条", "第二条", "第三条", "第四条"]
 
 
 def test_docx_loads_with_headings(tmp_path):
