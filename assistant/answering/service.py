@@ -42,6 +42,7 @@ from assistant.answering.question_parts import parts_policy, split_parts, withou
 from assistant.feedback import record_declined
 from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, question_language
 from common.settings import Settings, get_settings
+from ingest.keyword_index import tokenize
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class CheckedPart:
     part: str  # as written in the question
     asked: str  # without the connector that joined it ("and", "另外"): what is searched and named
     declined: RefusalDecision | None  # the guard's decision when the corpus does not cover the part, else None
-    after_uncovered_reference: bool  # refers back ("it", "这个") right after a part the corpus does not cover
+    stands_alone: bool  # can be answered without the other parts (as a follow-up question that stands alone)
 
 
 @dataclass(frozen=True)
@@ -180,9 +181,13 @@ class AnswerService:
         decision = self.decide(result)
         parts = self._check_parts(question, turns, filters)
         uncovered = [(c.asked, c.declined) for c in parts if c.declined is not None]
-        answerable = [c.asked for c in parts if c.declined is None and not c.after_uncovered_reference]
+        # the whole is declined but some parts are covered: answer those, and say which are not. A part is answered
+        # on its own only when it stands alone (not "…, and what thresholds does it use?", not "最终稿又改成了什么？")
+        # and does not itself read as asking for a kind of fact regulation texts do not hold (a count, a change)
+        answerable = [
+            c.asked for c in parts if c.declined is None and c.stands_alone and not self._asks_unheld_kind(c.asked)
+        ]
         if uncovered and decision.refused and answerable and parts_policy().answer_covered_parts:
-            # the whole is declined but some parts are covered: answer those, and say which are not
             covered_result = self.retriever.run(" ".join(answerable), history=turns, filters=Filters.of(filters))
             covered_decision = self.decide(covered_result)
             if not covered_decision.refused:
@@ -202,17 +207,27 @@ class AnswerService:
         parts = split_parts(question)
         if len(parts) < 2:
             return []
-        analysis = self.retriever.policy.analysis
         checked: list[CheckedPart] = []
-        for part in parts:
+        for n, part in enumerate(parts):
             asked = without_connector(part)
             decision = self.decide(self.retriever.run(asked, history=history, filters=Filters.of(filters)))
             uncovered = decision.refused and (decision.kind != "weak-evidence" or self._asks_unheld_kind(asked))
-            refers_back = bool(analysis.refers_back.search(asked) or analysis.follow_up_hint.search(asked))
-            after_uncovered = bool(checked) and checked[-1].declined is not None
-            checked.append(CheckedPart(part, asked, decision if uncovered else None, refers_back and after_uncovered))
+            checked.append(CheckedPart(part, asked, decision if uncovered else None, self._stands_alone(asked, n == 0)))
         declined = sum(c.declined is not None for c in checked)
         return checked if 0 < declined < len(checked) else []
+
+    def _stands_alone(self, part: str, first: bool) -> bool:
+        """Whether a part can be asked without the others: it names a document, or it has enough words of its own
+        (ranking.toml [analysis] self_contained_min_words), does not refer back ("it", "这个") and, after the first
+        part, does not start like a follow-up ("what about", "那…")."""
+        rules = self.retriever.policy.analysis
+        if self.retriever.index.resolver.find(part):
+            return True
+        return (
+            len(set(tokenize(part))) >= rules.self_contained_min_words
+            and not rules.refers_back.search(part)
+            and (first or not rules.follow_up_hint.search(part))
+        )
 
     @staticmethod
     def _asks_unheld_kind(text: str) -> bool:

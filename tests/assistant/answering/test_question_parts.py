@@ -76,6 +76,12 @@ def test_a_part_that_refers_back_to_an_uncovered_part_is_not_answered_on_its_own
     assert answer.refused and answer.uncovered == []
 
 
+def test_a_covered_part_that_does_not_stand_alone_is_not_answered_on_its_own(service):
+    # "what was it changed into in the final text?" means nothing without the draft it asks about
+    answer = service.answer("数据安全法草案二审稿对数据出境是怎么规定的？最终稿又改成了什么？")
+    assert answer.refused and answer.uncovered == []
+
+
 def test_a_question_of_one_part_is_answered_as_before(service):
     answer = service.answer("深度合成服务提供者对换脸功能要做什么提示？")
     assert not answer.refused and answer.uncovered == []
