@@ -187,17 +187,27 @@ class AnswerService:
         answerable = [
             c.asked for c in parts if c.declined is None and c.stands_alone and not self._asks_unheld_kind(c.asked)
         ]
+        # what the answer answers when a part is not covered (the question the LLM is asked)
+        covered = " ".join(c.asked for c in parts if c.declined is None) if uncovered else ""
         if uncovered and decision.refused and answerable and parts_policy().answer_covered_parts:
-            covered_result = self.retriever.run(" ".join(answerable), history=turns, filters=Filters.of(filters))
+            covered = " ".join(answerable)
+            covered_result = self.retriever.run(covered, history=turns, filters=Filters.of(filters))
             covered_decision = self.decide(covered_result)
             if not covered_decision.refused:
                 result, decision = covered_result, covered_decision
         if decision.refused:
-            uncovered = []  # the refusal says why
-        covered = " ".join(c.asked for c in parts if c.declined is None) if uncovered else ""
+            uncovered, covered = [], ""  # the refusal says why
         retrieve_ms = round((time.perf_counter() - started) * 1000, 1)
         return PreparedQuestion(
-            question, tuple(turns), language, result, decision, retrieve_ms, started, tuple(uncovered), covered
+            question,
+            tuple(turns),
+            language,
+            result,
+            decision,
+            retrieve_ms,
+            started,
+            tuple(uncovered),
+            covered,
         )
 
     def _check_parts(self, question: str, history: list[dict], filters: Filters | dict | None) -> list[CheckedPart]:
