@@ -28,7 +28,8 @@ from common.settings import Settings
 class RefusalDecision:
     refused: bool
     reason: str = ""
-    kind: str = ""  # foreign-jurisdiction, unknown-document, missing-clause, newer-version, events, weak-evidence
+    kind: str = ""  # foreign-jurisdiction, unknown-document, missing-clause, newer-version, draft-version, events,
+    #                 weak-evidence
 
 
 Decision = RefusalDecision
@@ -147,6 +148,23 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     return None
 
 
+def draft_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question about a draft, consultation text or negotiating position, when no document of the collection is
+    a draft (by its title)."""
+    a = result.analysis
+    if not ctx.policy.draft.search(a.question) or any(ctx.policy.draft.search(t) for t in ctx.titles.values()):
+        return None
+    return RefusalDecision(
+        True,
+        _say(
+            a.language,
+            "语料库只收录正式发布的文本，不包含草案、征求意见稿等起草过程中的版本。",
+            "The corpus holds the texts as adopted, not drafts, consultation texts or negotiating positions.",
+        ),
+        "draft-version",
+    )
+
+
 def nothing_found(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     if result.clauses:
         return None
@@ -195,6 +213,7 @@ RULES: tuple[Rule, ...] = (
     company_enforcement,
     statistics,
     newer_version,
+    draft_version,
     nothing_found,
     weak_evidence,
 )

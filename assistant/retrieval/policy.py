@@ -142,6 +142,7 @@ class GuardPolicy:
     amendment: re.Pattern
     year: re.Pattern
     structure: re.Pattern  # asks how a named document is built (how many articles): the model never declines it
+    draft: re.Pattern  # asks about a draft or consultation text (the corpus holds adopted texts)
 
 
 @dataclass(frozen=True)
@@ -365,7 +366,10 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             n.integer("title_tail_words"),
         ),
         guard=GuardPolicy(
-            **{k: g.pattern(k) for k in ("companies", "enforcement", "statistics", "amendment", "year", "structure")}
+            **{
+                k: g.pattern(k)
+                for k in ("companies", "enforcement", "statistics", "amendment", "year", "structure", "draft")
+            }
         ),
         learned=LearnedPolicy(_model_path(top.path, model), lr.integer("candidates")),
     )

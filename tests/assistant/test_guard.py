@@ -21,6 +21,7 @@ def test_the_first_rule_that_decides_wins(service):
         "company_enforcement",
         "statistics",
         "newer_version",
+        "draft_version",
         "nothing_found",
         "weak_evidence",
     ]
@@ -38,3 +39,24 @@ def test_an_inserted_article_the_named_text_does_not_have_is_a_missing_clause(se
         service.retriever.run("What does Article 86a of the AI Act add to the right to explanation?")
     )
     assert decision.refused and decision.kind == "missing-clause" and "Article 86a" in decision.reason
+
+
+def test_a_draft_or_consultation_text_is_a_version_the_corpus_does_not_hold(service):
+    for question in (
+        "What did the January 2022 consultation draft of the deep synthesis provisions require on labelling?",
+        "数据安全法草案二审稿对重要数据出境是怎么写的？",
+        "What did the European Parliament's negotiating position say about foundation models?",
+    ):
+        decision = service.decide(service.retriever.run(question))
+        assert decision.refused and decision.kind == "draft-version", (question, decision)
+    # drafting as what a text regulates is not a draft of it
+    assert service.decide(
+        service.retriever.run("Who drafts the codes of practice for general-purpose AI models?")
+    ).kind != ("draft-version")
+
+
+def test_a_draft_question_is_answered_when_the_collection_holds_a_draft(service):
+    result = service.retriever.run("数据安全法草案二审稿对重要数据出境是怎么写的？")
+    assert (
+        decide(result, service.settings, {}, {"cn-dsl-draft": "数据安全法（草案二次审议稿）"}).kind != "draft-version"
+    )
