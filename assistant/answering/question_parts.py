@@ -4,7 +4,7 @@
 (``resources/question_parts.toml``); context sentences stay with the question that follows them, and a piece too
 short to be a question on its own is joined to its neighbour. A question of one part (most) returns ``[question]``.
 The answer service checks each part of a longer question with the answerability guard and names, in a notice, the
-parts the corpus does not cover (``AnswerService._uncovered_parts``).
+parts the corpus does not cover (``AnswerService._check_parts``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ class PartsPolicy:
     min_han_chars: int
     min_english_words: int
     max_parts: int
-    recheck_dependent_parts: bool
     connector: re.Pattern
     answer_covered_parts: bool
 
@@ -42,7 +41,6 @@ def parts_policy() -> PartsPolicy:
         min_han_chars=int(data["min_han_chars"]),
         min_english_words=int(data["min_english_words"]),
         max_parts=int(data["max_parts"]),
-        recheck_dependent_parts=bool(data["recheck_dependent_parts"]),
         connector=re.compile(data["connector"], re.IGNORECASE),
         answer_covered_parts=bool(data["answer_covered_parts"]),
     )

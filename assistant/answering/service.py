@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 
 from assistant import dates
@@ -68,8 +68,7 @@ class PreparedQuestion:
 class CheckedPart:
     """One part of a question of several, as the guard sees it asked on its own."""
 
-    part: str  # as written in the question
-    asked: str  # without the connector that joined it ("and", "另外"): what is searched and named
+    asked: str  # the part without the connector that joined it ("and", "另外"): what is searched and named
     declined: RefusalDecision | None  # the guard's decision when the corpus does not cover the part, else None
     stands_alone: bool  # can be answered without the other parts (as a follow-up question that stands alone)
 
@@ -89,7 +88,6 @@ class AnswerBody:
     interpreted_as: str = ""
     follow_ups: list[str] = field(default_factory=list)
     llm_ms: float | None = None
-    uncovered: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -222,7 +220,7 @@ class AnswerService:
             asked = without_connector(part)
             decision = self.decide(self.retriever.run(asked, history=history, filters=Filters.of(filters)))
             uncovered = decision.refused and (decision.kind != "weak-evidence" or self._asks_unheld_kind(asked))
-            checked.append(CheckedPart(part, asked, decision if uncovered else None, self._stands_alone(asked, n == 0)))
+            checked.append(CheckedPart(asked, decision if uncovered else None, self._stands_alone(asked, n == 0)))
         declined = sum(c.declined is not None for c in checked)
         return checked if 0 < declined < len(checked) else []
 
@@ -275,14 +273,10 @@ class AnswerService:
         date_lead, date_notices = self.composer.date_lines(p.question, p.result, p.language, day)
         notices += date_notices
         if mode == "generative" and self.generator is not None:
-            body = yield from self._generate(p, ([date_lead] if date_lead else []) + notices)
-        else:
-            if mode == "generative":
-                notices.append(notice.no_endpoint(p.language))
-            body = yield from self._extract(p, date_lead, notices)
-        if not p.uncovered:
-            return body
-        return replace(body, uncovered=[part for part, _ in p.uncovered])
+            return (yield from self._generate(p, ([date_lead] if date_lead else []) + notices))
+        if mode == "generative":
+            notices.append(notice.no_endpoint(p.language))
+        return (yield from self._extract(p, date_lead, notices))
 
     def _refuse(self, p: PreparedQuestion, notices: list[str]) -> Generator[str, None, AnswerBody]:
         refusal = self.composer.refusal(p.result, p.decision, p.language)
@@ -400,5 +394,5 @@ class AnswerService:
             lead=body.lead,
             interpreted_as=body.interpreted_as,
             follow_ups=body.follow_ups,
-            uncovered=body.uncovered,
+            uncovered=[part for part, _ in p.uncovered],
         )

@@ -165,27 +165,28 @@ def _qualified_by_foreign(
     return qualified
 
 
-def _resolves_as_titled(question: str, title: re.Match, resolver: DocResolver) -> bool:
-    """Whether a 《title》 names one of our documents, alone or with the words right before it: 欧盟《人工智能法》
-    is the EU AI Act (its name 欧盟人工智能法) although 人工智能法 alone names nothing we hold."""
-    if resolver.resolve_title(title.group(1)):
-        return True
+def _qualified_title_docs(question: str, title: re.Match, resolver: DocResolver) -> list[str]:
+    """The documents a 《title》 that names none of ours names with the words right before it: 欧盟《人工智能法》 is
+    the EU AI Act (its name 欧盟人工智能法) although 人工智能法 alone names nothing we hold. A name must reach into
+    the title."""
     before = _HAN_BEFORE.search(question[: title.start()])
     if not before:
-        return False
+        return []
     prefix = before.group(0)
-    return any(name not in prefix for _, name in resolver.find(prefix + title.group(1)))
+    return [doc_id for doc_id, name in resolver.find(prefix + title.group(1)) if name not in prefix]
+
+
+def _resolves_as_titled(question: str, title: re.Match, resolver: DocResolver) -> bool:
+    """Whether a 《title》 names one of our documents, alone or with the words right before it."""
+    return bool(resolver.resolve_title(title.group(1)) or _qualified_title_docs(question, title, resolver))
 
 
 def _titled_names(question: str, resolver: DocResolver) -> list[str]:
-    """The documents named by a 《title》 together with the words before it (see ``_resolves_as_titled``)."""
+    """The documents named by a 《title》 only together with the words before it."""
     found: list[str] = []
     for m in _BOOK_TITLE.finditer(question):
-        if resolver.resolve_title(m.group(1)) or not _resolves_as_titled(question, m, resolver):
-            continue
-        before = _HAN_BEFORE.search(question[: m.start()])
-        prefix = before.group(0) if before else ""
-        found += [d for d, _ in resolver.find(prefix + m.group(1)) if d not in found]
+        if not resolver.resolve_title(m.group(1)):
+            found += [d for d in _qualified_title_docs(question, m, resolver) if d not in found]
     return found
 
 

@@ -792,13 +792,11 @@ def test_a_lead_in_and_its_list_share_a_piece_when_greedy_packing_would_cut_them
 
 def test_chinese_articles_on_consecutive_lines_are_articles(tmp_path):
     # a law saved as plain text (or read from a PDF's text layer) with no blank lines between its articles
-    path = tmp_path / "某某管理办法.txt"
-    path.write_text(
+    body = (
         "某某管理办法\n第一章 总则\n第一条 为了规范管理，制定本办法。\n第二条 本办法适用于境内服务。\n"
-        "提供者应当遵守本办法。\n第二章 附则\n第三条 本办法自公布之日起施行。\n",
-        encoding="utf-8",
+        "提供者应当遵守本办法。\n第二章 附则\n第三条 本办法自公布之日起施行。\n"
     )
-    doc = load_document(path, {})
+    doc = load_document(_write(tmp_path, "某某管理办法.txt", body), {})
     assert blocks_of(doc.body)[:3] == ["某某管理办法", "第一章 总则", "第一条 为了规范管理，制定本办法。"]
     units = {u.label: u for u in split_units(doc)}
     assert list(units) == ["preamble", "第一条", "第二条", "第三条"]
