@@ -189,7 +189,7 @@ def _in_columns(lines: list[str]) -> bool:
     """Whether a laid-out page has a gutter: a run of blank character positions in the middle third of the page
     that most of its long lines share (justified single-column text has gaps too, but not one above another)."""
     width = max((len(line.rstrip()) for line in lines), default=0)
-    long = [line for line in lines if len(line.rstrip()) >= 0.6 * width]
+    long = [line for line in lines if len(line.rstrip()) >= LONG_LINE_SHARE * width]
     if width < 40 or len(long) < MIN_COLUMN_LINES:
         return False
     for at in range(width // 3, 2 * width // 3):
@@ -333,10 +333,12 @@ def _slug(stem: str) -> str:
 
 
 DEFAULT_MAX_UNPACKED_BYTES = 50_000_000
-# PDF pages: set in columns when at least GUTTER_SHARE of the page's long lines (MIN_COLUMN_LINES at least) are
-# blank over GUTTER_WIDTH character positions at the same place in the middle third; text of ideographs when more
-# than CJK_PAGE_SHARE of its characters are Chinese, Japanese or Korean
+# PDF pages: set in columns when at least GUTTER_SHARE of the page's long lines (at least LONG_LINE_SHARE of the
+# longest; MIN_COLUMN_LINES of them at least) are blank over GUTTER_WIDTH character positions at the same place in
+# the middle third; text of ideographs when more than CJK_PAGE_SHARE of its characters are Chinese, Japanese or
+# Korean
 GUTTER_SHARE = 0.8
+LONG_LINE_SHARE = 0.6
 GUTTER_WIDTH = 3
 MIN_COLUMN_LINES = 8
 CJK_PAGE_SHARE = 0.3
