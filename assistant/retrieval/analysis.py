@@ -50,6 +50,9 @@ class QueryAnalysis:
     unknown_titles: tuple[str, ...] = ()  # 《…》 titles / standard numbers not in corpus
     # capitalised instrument names ("the Bletchley Declaration") not ours by name: unknown unless a text cites them
     unknown_if_unmentioned: tuple[str, ...] = ()
+    # instruments and provisions named by number ("EO 14148", "section 1107.5"), each with its number: unknown
+    # unless a clause or a document's title, issuer or id mentions the number
+    numbered_references: tuple[tuple[str, str], ...] = ()
     wants_old_version: bool = False
     wants_current_version: bool = False
     expansions: tuple[str, ...] = ()
@@ -58,12 +61,18 @@ class QueryAnalysis:
     intents: frozenset[str] = frozenset()  # names of the policy's [intents] the question matches
 
 
-def with_unmentioned_as_unknown(analysis: QueryAnalysis, mentions: Callable[[str], bool]) -> QueryAnalysis:
+def with_unmentioned_as_unknown(
+    analysis: QueryAnalysis, mentions: Callable[[str], bool], mentions_number: Callable[[str], bool]
+) -> QueryAnalysis:
     """A new analysis in which the loosely named instruments that no clause mentions count as unknown titles
-    ("the Defense Production Act" is cited by EO 14110: it is something the corpus can speak about)."""
+    ("the Defense Production Act" is cited by EO 14110: it is something the corpus can speak about), and so do the
+    instruments and provisions named by a number the collection never mentions ("EO 14148", "section 1107.5")."""
     unknown = list(analysis.unknown_titles)
     for name in analysis.unknown_if_unmentioned:
         if not mentions(name) and name not in unknown:
+            unknown.append(name)
+    for name, number in analysis.numbered_references:
+        if not mentions_number(number) and name not in unknown:
             unknown.append(name)
     return dataclasses.replace(analysis, unknown_titles=tuple(unknown))
 
@@ -192,11 +201,13 @@ def _titled_names(question: str, resolver: DocResolver) -> list[str]:
 
 def _unknown_instruments(
     question: str, resolver: DocResolver, named: list[str], policy: AnalysisPolicy
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """(titles and standards the corpus does not hold, loosely named instruments: unknown unless a text cites
-    them)."""
+    them, instruments and provisions named by number with their numbers: unknown unless the collection mentions the
+    number)."""
     unknown: list[str] = []
     loose: list[str] = []
+    numbered: list[tuple[str, str]] = []
     chinese_titles_decide = resolver.names_documents_in_chinese
     for m in _BOOK_TITLE.finditer(question):
         if chinese_titles_decide and not _resolves_as_titled(question, m, resolver):
@@ -204,8 +215,11 @@ def _unknown_instruments(
     for m in policy.unknown_standard.finditer(question):
         if not resolver.find(m.group(0)):
             unknown.append(m.group(0))
+    for m in policy.numbered_reference.finditer(question):
+        if not any(name in m.group(0) for name in unknown) and not resolver.find(m.group(0)):
+            numbered.append((m.group(0).strip(), next(g for g in m.groups() if g)))
     if named:
-        return unknown, loose
+        return unknown, loose, numbered
     # an instrument named in words (GDPR, the Bletchley Declaration) that the corpus does not hold
     for m in policy.other_instrument.finditer(question):
         if m.group(0) not in unknown:
@@ -228,7 +242,7 @@ def _unknown_instruments(
             and name not in unknown
         ):
             unknown.append(name)
-    return unknown, loose
+    return unknown, loose, numbered
 
 
 def _intents(question: str, search_text: str, policy: RankingPolicy) -> frozenset[str]:
@@ -256,7 +270,7 @@ def analyse(
         qualified = _qualified_by_foreign(question, resolver, foreign_ends, rules)
         named = [d for d in named if d not in qualified]
         doc_ids = [d for d in doc_ids if d not in qualified]
-    unknown, loose = _unknown_instruments(question, resolver, named, rules)
+    unknown, loose, numbered = _unknown_instruments(question, resolver, named, rules)
     wants_old = bool(rules.old_version.search(question))
     if wants_old:  # "2016年原文的网络安全法": the name resolves to the text in force; switch to the old one
         named = [resolver.old_version_of(d) for d in named]
@@ -274,6 +288,7 @@ def analyse(
         foreign_jurisdictions=tuple(foreign),
         unknown_titles=tuple(unknown),
         unknown_if_unmentioned=tuple(loose),
+        numbered_references=tuple(numbered),
         wants_old_version=wants_old,
         wants_current_version=bool(rules.current_version.search(question)),
         expansions=tuple(expand_terms(search_text)),

@@ -113,6 +113,7 @@ class AnalysisPolicy:
     old_version: re.Pattern
     current_version: re.Pattern
     unknown_standard: re.Pattern
+    numbered_reference: re.Pattern  # an instrument or provision by its number (EO 14148, section 1107.5): group 1
     other_instrument: re.Pattern
     instrument_name: re.Pattern
     cn_instrument_name: re.Pattern
@@ -322,6 +323,7 @@ def _analysis(s: _Section) -> AnalysisPolicy:
                 "old_version",
                 "current_version",
                 "unknown_standard",
+                "numbered_reference",
                 "other_instrument",
                 "instrument_name",
                 "cn_instrument_name",

@@ -45,7 +45,7 @@ class HybridRetriever:
 
     def analyse(self, question: str, history: list[dict] | None = None) -> QueryAnalysis:
         analysis = analyse(question, self.index.resolver, history, policy=self.policy)
-        return with_unmentioned_as_unknown(analysis, self.index.mentions)
+        return with_unmentioned_as_unknown(analysis, self.index.mentions, self.index.mentions_number)
 
     def run(
         self, question: str, history: list[dict] | None = None, filters: Filters | dict | None = None, k: int = 10

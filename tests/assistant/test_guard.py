@@ -60,3 +60,32 @@ def test_a_draft_question_is_answered_when_the_collection_holds_a_draft(service)
     assert (
         decide(result, service.settings, {}, {"cn-dsl-draft": "数据安全法（草案二次审议稿）"}).kind != "draft-version"
     )
+
+
+def test_an_instrument_or_provision_named_by_a_number_the_collection_never_mentions_is_unknown(service):
+    for question, name in (
+        ("What's in Labor Code section 1107.5 on AI whistleblowers?", "section 1107.5"),
+        ("What exactly did EO 14148 say when it revoked the Biden AI order?", "EO 14148"),
+        ("加州SB 53第22757.25条对开源模型的豁免是怎么规定的？", "第22757.25条"),
+    ):
+        decision = service.decide(service.retriever.run(question))
+        assert decision.refused and decision.kind == "unknown-document" and name in decision.reason, question
+    # numbers the collection mentions: in a title or id (EO 14110), the issuer (国务院令第790号), a clause (the AI
+    # Act cites Regulation (EU) 2019/1020), a section heading of SB 53; and numbers too short to tell (SB 53)
+    for question in (
+        "What did EO 14110 say about watermarking synthetic content?",
+        "When did Decree No. 790 on network data security start applying?",
+        "How does the AI Act use Regulation (EU) 2019/1020 for market surveillance?",
+        "What does section 22757.12 of SB 53 require frontier developers to publish?",
+        "Which large developers does SB 53 cover?",
+    ):
+        result = service.retriever.run(question)
+        assert result.analysis.unknown_titles == (), (question, result.analysis.unknown_titles)
+
+
+def test_a_number_is_mentioned_only_as_a_whole_number(service):
+    index = service.retriever.index
+    assert index.mentions_number("14110")  # Executive Order 14110: the title and the id us-eo-14110-2023
+    assert index.mentions_number("2019/1020")
+    assert not index.mentions_number("1411")  # inside 14110
+    assert not index.mentions_number("019/1020")
