@@ -4,7 +4,10 @@ The dump (one JSON object per item: id, retrieved [top 10: doc_id, unit, text, s
 [doc_id, unit], refused, latency_ms) is a public contract, scored by shared/eval/score.py as well.
 Baselines, measured in the same run on the same embedding model:
 - ``langchain-default``: RecursiveCharacterTextSplitter(1000/200) + Chroma + the embedding, similarity top-k;
-- ``bm25``: our keyword index alone over our clause chunks;
+- ``bm25``: our keyword index alone over our clause chunks (which holds titles, headings and, for the shipped corpus,
+  the units' enrichment questions and paraphrases: not a plain BM25);
+- ``bm25-chunks``: plain BM25 (bm25s over our zh/en tokenizer) over the langchain-default chunks, the baseline
+  ``bench/generality.py`` uses for outside collections;
 - ``dense``: Chroma similarity alone over our clause chunks.
 Baselines retrieve only (no answer, no citation, no refusal).
 """
@@ -21,7 +24,7 @@ import numpy as np
 from assistant.answering.service import AnswerService
 from assistant.metrics import EvalItem, summarise
 
-BASELINES = ("langchain-default", "bm25", "dense")
+BASELINES = ("langchain-default", "bm25", "bm25-chunks", "dense")
 
 
 def item_query(item: EvalItem) -> str:
@@ -108,6 +111,30 @@ def run_baseline(name: str, service: AnswerService, items: list[EvalItem]) -> di
             ]
 
         return _retrieval_records(items, search)
+    if name == "bm25-chunks":
+        import bm25s
+
+        from ingest.keyword_index import tokenize
+
+        chunks = baseline_chunks(service)
+        bm25 = bm25s.BM25()
+        bm25.index([tokenize(d.page_content) for d in chunks], show_progress=False)
+
+        def search(q: str) -> list[dict]:
+            tokens = tokenize(q)
+            scores = bm25.get_scores(tokens) if tokens else np.zeros(len(chunks))
+            return [
+                {
+                    "doc_id": chunks[i].metadata["doc_id"],
+                    "unit": "",
+                    "text": chunks[i].page_content,
+                    "score": float(scores[i]),
+                }
+                for i in np.argsort(-scores, kind="stable")[:10]
+                if scores[i] > 0
+            ]
+
+        return _retrieval_records(items, search)
     if name == "langchain-default":
         store = langchain_default_store(service)
 
@@ -121,15 +148,33 @@ def run_baseline(name: str, service: AnswerService, items: list[EvalItem]) -> di
     raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
 
 
-def langchain_default_store(service: AnswerService):
-    """The textbook LangChain pipeline over the same corpus and embedding model (built once, then reused)."""
-    from langchain_chroma import Chroma
+def baseline_chunks(service: AnswerService) -> list:
+    """The textbook chunks of the corpus: RecursiveCharacterTextSplitter(1000/200) over each document's body, as
+    LangChain ``Document``s carrying the doc_id."""
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from ingest.catalog import load_catalog
-    from ingest.embeddings import langchain_embeddings
     from ingest.loaders import LoadError, corpus_files, load_document
+
+    settings = service.settings
+    catalog = load_catalog(settings.catalog_path)
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    docs = []
+    for path in corpus_files(settings.corpus_dir):
+        try:
+            doc = load_document(path, catalog)
+        except LoadError:
+            continue
+        docs += splitter.split_documents([Document(page_content=doc.body, metadata={"doc_id": doc.doc_id})])
+    return docs
+
+
+def langchain_default_store(service: AnswerService):
+    """The textbook LangChain pipeline over the same corpus and embedding model (built once, then reused)."""
+    from langchain_chroma import Chroma
+
+    from ingest.embeddings import langchain_embeddings
 
     settings = service.settings
     collection = f"baseline_langchain_default_{settings.embedding_model}".replace("/", "_").replace(":", "_")[:60]
@@ -140,15 +185,7 @@ def langchain_default_store(service: AnswerService):
         collection_metadata={"hnsw:space": "cosine"},
     )
     if store._collection.count() == 0:
-        catalog = load_catalog(settings.catalog_path)
-        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-        docs = []
-        for path in corpus_files(settings.corpus_dir):
-            try:
-                doc = load_document(path, catalog)
-            except LoadError:
-                continue
-            docs += splitter.split_documents([Document(page_content=doc.body, metadata={"doc_id": doc.doc_id})])
+        docs = baseline_chunks(service)
         for start in range(0, len(docs), 256):
             store.add_documents(docs[start : start + 256])
     return store

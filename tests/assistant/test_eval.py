@@ -193,7 +193,7 @@ def test_eval_rejects_bad_input(tmp_path, full_index, cli_env):
 
 def test_baselines_in_process(service, dataset):
     items = load_dataset(dataset)
-    for name in ("bm25", "dense"):
+    for name in ("bm25", "bm25-chunks", "dense"):
         records = run_baseline(name, service, items)
         assert set(records) == {item.id for item in items}
         for rec in records.values():
@@ -201,6 +201,9 @@ def test_baselines_in_process(service, dataset):
             assert len(rec["retrieved"]) <= 10
             scores = [r["score"] for r in rec["retrieved"]]
             assert scores == sorted(scores, reverse=True)
+            if name == "bm25-chunks":  # the textbook chunks: at most 1,000 characters, each from one document
+                assert all(len(r["text"]) <= 1000 and r["doc_id"] and r["unit"] == "" for r in rec["retrieved"])
+        assert any(rec["retrieved"] for rec in records.values()), name
     with pytest.raises(ValueError, match="unknown baseline"):
         run_baseline("nope", service, items)
     report = evaluate(service, items[:1], baselines=["bm25"])
