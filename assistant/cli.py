@@ -272,7 +272,9 @@ def ask(
 def eval_(
     dataset: Path = typer.Option(..., "--dataset", exists=True, dir_okay=False, help="JSONL in the dev.jsonl format."),
     dump: Path | None = typer.Option(None, "--dump", help="Write one JSON object per item (public format)."),
-    baseline: list[str] = typer.Option([], "--baseline", help="langchain-default, bm25, bm25-chunks, dense (repeatable)."),
+    baseline: list[str] = typer.Option(
+        [], "--baseline", help="langchain-default, bm25, bm25-chunks, dense (repeatable)."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Also write the full report as JSON."),
     policy: Path | None = typer.Option(
         None,
