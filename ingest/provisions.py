@@ -2,7 +2,8 @@
 
 A line that starts with a provision number opens a unit named by it — ``1.2.1``, ``2.2.4.(1)``, ``5.13A.5.1``,
 ``§ 1002.4``, ``Rule 3.2``, ``Section 12.3``, ``Part 3.7.(4)``, ``APP 1.4`` — and every line up to the next one
-belongs to it, with ``(1)`` / ``(a)`` / ``(i)`` lines as locators inside it. A numbered line directly followed by
+belongs to it; so does an appendix, annex, supplement or exhibit heading (``Appendix A to Part 1002—…``,
+``Supplement I to Part 1002``, ``ANNEX 2``), with ``(1)`` / ``(a)`` / ``(i)`` lines as locators inside it. A numbered line directly followed by
 its first sub-provision (``1.2 Captive Insurance Business`` then ``1.2.1 …``) is a heading: it names the path of
 the units below it instead of being a unit. Text before the first provision is the preamble.
 
@@ -25,6 +26,15 @@ PROVISION_LINE = re.compile(
     rf"^(?P<prefix>{_PREFIX}\s*)?(?P<number>{_NUMBER})(?P<subs>(?:\.?\((?:\d{{1,3}}|[a-z]{{1,3}})\))*)\.?"
     rf"(?:(?:[\t ]+|[—–]\s*)(?P<text>\S.*))?$"  # "§ 1002.4 General rules.", "Section 1002.102—Definitions"
 )
+# An appendix, annex, supplement or exhibit heading: "Appendix A to Part 1002—Federal Agencies …", "Supplement I to
+# Part 1002—Official Interpretations", "ANNEX 2", "Exhibit B: Model form". Its letter, roman or arabic number must rise
+# like a provision's, so a table of contents or a later mention ("Appendix C—Sample Notification Forms" inside the
+# interpretations, after Appendix F) is not a unit.
+ANNEX_LINE = re.compile(
+    r"^(?P<prefix>Appendix|APPENDIX|Annex|ANNEX|Supplement|SUPPLEMENT|Exhibit|EXHIBIT)\s+(?P<number>[A-Z]|[IVX]{1,5}|\d{1,3})"
+    r"(?:\s+to\s+(?:Part|Subpart|Chapter|Rule|Regulation)\s+[\w.]+)?\.?(?:\s*[—–:-]\s*(?P<text>\S.*)|\s*)$"
+)
+_ROMAN = {"I": 1, "V": 5, "X": 10}
 _COMPONENT = re.compile(r"(\d+)([A-Z]?)|\((\w+)\)")
 _CHAPTER = re.compile(r"^(\d{1,3})\.?[\t ]+(\S.{0,99})$")  # "1 GENERAL PROVISIONS", "2. Listing Standards"
 MIN_PROVISIONS = 8  # fewer numbered lines than this: not a numbered rulebook
@@ -64,6 +74,32 @@ def _key(number: str) -> tuple[tuple[int, str], ...]:
             token = m.group(3)
             parts.append((int(token), "") if token.isdigit() else (0, token))
     return tuple(parts)
+
+
+def _roman(numeral: str) -> int:
+    values = [_ROMAN[c] for c in numeral]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
+def _annex(line: str) -> tuple[str, str, str, tuple] | None:
+    """(prefix, number, text, key) of an appendix, annex, supplement or exhibit heading, else None."""
+    stripped = line.strip()
+    m = ANNEX_LINE.match(stripped)
+    if not m or len(stripped) > HEADING_MAX_CHARS or (m.group("text") or "")[:1].islower():
+        return None
+    number = m.group("number")
+    if number.isdigit():
+        value = int(number)
+    elif len(number) == 1 and number not in _ROMAN:
+        value = ord(number) - ord("A") + 1
+    else:
+        value = _roman(number) if all(c in _ROMAN for c in number) else ord(number) - ord("A") + 1
+    return m.group("prefix").capitalize(), number, (m.group("text") or "").strip(), ((value, ""),)
+
+
+def _designation(line: str) -> str:
+    """An annex heading without its title: "Appendix A to Part 1002—Federal Agencies …" -> "appendix a to part 1002"."""
+    return re.split(r"\s*[—–:]\s*|\s+-\s+", line.strip(), maxsplit=1)[0].rstrip(".").lower()
 
 
 def _match(line: str) -> tuple[str, str, str] | None:
@@ -114,17 +150,24 @@ def find_provisions(lines: list[str]) -> list[Provision]:
     found: list[Provision] = []
     last: dict[str, tuple] = {}
     for i, line in enumerate(lines):
-        parsed = _match(line)
+        annex = _annex(line)
+        parsed = annex[:3] if annex else _match(line)
         if not parsed:
             continue
         prefix, number, text = parsed
-        key = _key(number)
+        key = annex[3] if annex else _key(number)
         family = "§" if prefix.startswith("§") else prefix
         if not _follows(last.get(family), key, lenient=bool(family)):
             listed = [p for p in found if p.prefix == family]
-            if not (listed and key <= listed[0].key and _is_contents(listed, lines, i)):
+            if annex:  # the same heading again: the first was an entry of the contents (with all after it)
+                again = [p for p in listed if _designation(lines[p.line]) == _designation(line)]
+                if not again:
+                    continue  # a later mention ("Appendix C—Sample Notification Forms" in the interpretations)
+                found = [p for p in found if p.prefix != family or p.line < again[0].line]
+            elif not (listed and key <= listed[0].key and _is_contents(listed, lines, i)):
                 continue  # a running head, a wrapped line starting with a number, a reference
-            found = [p for p in found if p.prefix != family]  # those were the contents
+            else:
+                found = [p for p in found if p.prefix != family]  # those were the contents
         last[family] = key
         found.append(Provision(i, family, number, text, key))
     return found

@@ -113,6 +113,57 @@ def test_numbers_that_start_again_after_text_are_not_a_table_of_contents():
     assert labels == [f"§ 1002.{n}" for n in range(1, 10)]
 
 
+def test_appendices_and_supplements_are_units_and_their_contents_entries_are_not():
+    # an eCFR part: the contents list the sections, then the appendices and the supplement (with page heads between);
+    # after the last section come the appendices, then the official interpretations, which mention an appendix again
+    body = "\n".join(
+        [
+            *(f"§ 1002.{n} Heading {n}." for n in range(1, 10)),
+            "Appendix A to Part 1002",
+            "12 CFR Part 1002 (June 26, 2025) page 1 of 170",
+            "Federal Agencies To Be Listed",
+            "Appendix B to Part 1002",
+            "Model Application Forms",
+            "Supplement I to Part 1002",
+            "Official Interpretations",
+            *(
+                line
+                for n in range(1, 10)
+                for line in (f"§ 1002.{n} Heading {n}.", f"A creditor shall keep record {n}.")
+            ),
+            "Appendix A to Part 1002—Federal Agencies To Be Listed",
+            "The following list names the agencies.",
+            "Appendix B to Part 1002—Model Application Forms",
+            "1. This appendix contains four model forms.",
+            "Supplement I to Part 1002—Official Interpretations",
+            "Introduction. The commentary is the Bureau's interpretation.",
+            "Appendix A—Federal Agencies To Be Listed",
+            "1. Comment on Appendix A.",
+            "APPENDIX C: EXEMPT OFFER CRITERIA",
+            "An exhibit of a guidance note.",
+        ]
+    )
+    units = {u.label: u for u in split_provisions(body)}
+    assert list(units) == [
+        "preamble",
+        *(f"§ 1002.{n}" for n in range(1, 10)),
+        "Appendix A",
+        "Appendix B",
+        "Supplement I",
+        "Appendix C",
+    ]
+    assert units["§ 1002.9"].blocks == ["§ 1002.9 Heading 9.", "A creditor shall keep record 9."]
+    assert units["Appendix B"].blocks == [
+        "Appendix B Model Application Forms",
+        "1. This appendix contains four model forms.",
+    ]
+    assert units["Supplement I"].blocks[-2:] == [
+        "Appendix A—Federal Agencies To Be Listed",
+        "1. Comment on Appendix A.",
+    ]
+    assert "Supplement I to Part 1002" in units["preamble"].blocks  # a contents entry
+
+
 def test_a_number_joined_to_its_title_by_a_dash_opens_a_provision():
     lines = ["Section 1002.102—Definitions", "1. Comment text.", "Section 1002.103—Covered Applications"]
     assert [(p.label, p.text) for p in find_provisions(lines)] == [
