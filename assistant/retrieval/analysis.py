@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -216,8 +217,9 @@ def _unknown_instruments(
         if not resolver.find(m.group(0)):
             unknown.append(m.group(0))
     for m in policy.numbered_reference.finditer(question):
-        if not any(name in m.group(0) for name in unknown) and not resolver.find(m.group(0)):
-            numbered.append((m.group(0).strip(), next(g for g in m.groups() if g)))
+        number = next((g for g in m.groups() if g), None)  # the alternative that matched
+        if number and not any(name in m.group(0) for name in unknown) and not resolver.find(m.group(0)):
+            numbered.append((m.group(0).strip(), unicodedata.normalize("NFKC", number)))
     if named:
         return unknown, loose, numbered
     # an instrument named in words (GDPR, the Bletchley Declaration) that the corpus does not hold

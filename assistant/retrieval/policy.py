@@ -113,7 +113,7 @@ class AnalysisPolicy:
     old_version: re.Pattern
     current_version: re.Pattern
     unknown_standard: re.Pattern
-    numbered_reference: re.Pattern  # an instrument or provision by its number (EO 14148, section 1107.5): group 1
+    numbered_reference: re.Pattern  # an instrument or provision by its number (EO 14148, section 1107.5): the group
     other_instrument: re.Pattern
     instrument_name: re.Pattern
     cn_instrument_name: re.Pattern

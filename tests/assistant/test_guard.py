@@ -67,6 +67,7 @@ def test_an_instrument_or_provision_named_by_a_number_the_collection_never_menti
         ("What's in Labor Code section 1107.5 on AI whistleblowers?", "section 1107.5"),
         ("What exactly did EO 14148 say when it revoked the Biden AI order?", "EO 14148"),
         ("加州SB 53第22757.25条对开源模型的豁免是怎么规定的？", "第22757.25条"),
+        ("根据EO 14148，联邦机构还要遵守拜登的AI行政令吗？", "EO 14148"),  # a name inside Chinese text
     ):
         decision = service.decide(service.retriever.run(question))
         assert decision.refused and decision.kind == "unknown-document" and name in decision.reason, question
@@ -75,12 +76,22 @@ def test_an_instrument_or_provision_named_by_a_number_the_collection_never_menti
     for question in (
         "What did EO 14110 say about watermarking synthetic content?",
         "When did Decree No. 790 on network data security start applying?",
+        "国务院令第７９０号规定了哪些网络数据处理者义务？",  # full-width digits: the issuer reads 国务院令第790号
         "How does the AI Act use Regulation (EU) 2019/1020 for market surveillance?",
         "What does section 22757.12 of SB 53 require frontier developers to publish?",
         "Which large developers does SB 53 cover?",
     ):
         result = service.retriever.run(question)
         assert result.analysis.unknown_titles == (), (question, result.analysis.unknown_titles)
+
+
+def test_a_referenced_number_is_read_whole(service):
+    pattern = service.retriever.policy.analysis.numbered_reference
+    found = [
+        next(g for g in m.groups() if g) for m in pattern.finditer("Rule 5.13A.1.1 and § 1002.4(a) and EO 14148's")
+    ]
+    assert found == ["5.13A.1.1", "1002.4", "14148"]
+    assert not list(pattern.finditer("§" * 5000 + "?"))  # no match, and no backtracking blow-up
 
 
 def test_a_number_is_mentioned_only_as_a_whole_number(service):
