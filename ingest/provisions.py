@@ -2,8 +2,8 @@
 
 A line that starts with a provision number opens a unit named by it — ``1.2.1``, ``2.2.4.(1)``, ``5.13A.5.1``,
 ``§ 1002.4``, ``Rule 3.2``, ``Section 12.3``, ``Part 3.7.(4)``, ``APP 1.4`` — and every line up to the next one
-belongs to it; so does an appendix, annex, supplement or exhibit heading (``Appendix A to Part 1002—…``,
-``Supplement I to Part 1002``, ``ANNEX 2``), with ``(1)`` / ``(a)`` / ``(i)`` lines as locators inside it. A numbered line directly followed by
+belongs to it, with ``(1)`` / ``(a)`` / ``(i)`` lines as locators inside it. An appendix, annex, supplement or exhibit
+heading (``Appendix A to Part 1002—…``, ``Supplement I to Part 1002``, ``ANNEX 2``) opens a unit the same way. A numbered line directly followed by
 its first sub-provision (``1.2 Captive Insurance Business`` then ``1.2.1 …``) is a heading: it names the path of
 the units below it instead of being a unit. Text before the first provision is the preamble.
 
@@ -28,12 +28,14 @@ PROVISION_LINE = re.compile(
 )
 # An appendix, annex, supplement or exhibit heading: "Appendix A to Part 1002—Federal Agencies …", "Supplement I to
 # Part 1002—Official Interpretations", "ANNEX 2", "Exhibit B: Model form". Its letter, roman or arabic number must rise
-# like a provision's, so a table of contents or a later mention ("Appendix C—Sample Notification Forms" inside the
-# interpretations, after Appendix F) is not a unit.
+# like a provision's, so a later mention ("Appendix C—Sample Notification Forms" inside the interpretations, after
+# Appendix F) is not a unit. A bare "Appendix C." is a wrapped line of text, not a heading.
 ANNEX_LINE = re.compile(
     r"^(?P<prefix>Appendix|APPENDIX|Annex|ANNEX|Supplement|SUPPLEMENT|Exhibit|EXHIBIT)\s+(?P<number>[A-Z]|[IVX]{1,5}|\d{1,3})"
-    r"(?:\s+to\s+(?:Part|Subpart|Chapter|Rule|Regulation)\s+[\w.]+)?\.?(?:\s*[—–:-]\s*(?P<text>\S.*)|\s*)$"
+    r"(?:\s+(?i:to)\s+(?i:Part|Subpart|Chapter|Rule|Regulation)\s+[\w.]+)?(?:\s*[—–:-]\s*(?P<text>\S.*)|\s*)$"
 )
+ANNEX_FAMILIES = ("Appendix", "Annex", "Supplement", "Exhibit")
+CONTENTS_ANNEX_LINES = 5  # an appendix's contents entry: at most this many lines (title, page head) before the next
 _ROMAN = {"I": 1, "V": 5, "X": 10}
 _COMPONENT = re.compile(r"(\d+)([A-Z]?)|\((\w+)\)")
 _CHAPTER = re.compile(r"^(\d{1,3})\.?[\t ]+(\S.{0,99})$")  # "1 GENERAL PROVISIONS", "2. Listing Standards"
@@ -81,25 +83,31 @@ def _roman(numeral: str) -> int:
     return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
 
 
-def _annex(line: str) -> tuple[str, str, str, tuple] | None:
-    """(prefix, number, text, key) of an appendix, annex, supplement or exhibit heading, else None."""
+def _annex(line: str) -> tuple[str, str, str, tuple[tuple, ...]] | None:
+    """(prefix, number, text, keys) of an appendix, annex, supplement or exhibit heading, else None. ``keys``: the
+    readings of its number, for ordering (I, V and X are a letter after H, U, W or a roman numeral)."""
     stripped = line.strip()
     m = ANNEX_LINE.match(stripped)
     if not m or len(stripped) > HEADING_MAX_CHARS or (m.group("text") or "")[:1].islower():
         return None
     number = m.group("number")
     if number.isdigit():
-        value = int(number)
-    elif len(number) == 1 and number not in _ROMAN:
-        value = ord(number) - ord("A") + 1
+        values = [int(number)]
+    elif len(number) == 1:
+        values = ([_roman(number)] if number in _ROMAN else []) + [ord(number) - ord("A") + 1]
     else:
-        value = _roman(number) if all(c in _ROMAN for c in number) else ord(number) - ord("A") + 1
-    return m.group("prefix").capitalize(), number, (m.group("text") or "").strip(), ((value, ""),)
+        values = [_roman(number)]
+    return m.group("prefix").capitalize(), number, (m.group("text") or "").strip(), tuple(((v, ""),) for v in values)
 
 
-def _designation(line: str) -> str:
-    """An annex heading without its title: "Appendix A to Part 1002—Federal Agencies …" -> "appendix a to part 1002"."""
-    return re.split(r"\s*[—–:]\s*|\s+-\s+", line.strip(), maxsplit=1)[0].rstrip(".").lower()
+def _contents_entries(entries: list[Provision], lines: list[str], next_lines: list[int]) -> bool:
+    """Whether each of ``entries`` (appendix headings that provisions of the body follow) is followed by at most
+    CONTENTS_ANNEX_LINES non-empty lines before the next numbered line (``next_lines``, one per entry): a list of
+    contents, not the appendices."""
+    return all(
+        sum(1 for line in lines[entry.line + 1 : stop] if line.strip()) <= CONTENTS_ANNEX_LINES
+        for entry, stop in zip(entries, next_lines)
+    )
 
 
 def _match(line: str) -> tuple[str, str, str] | None:
@@ -155,14 +163,22 @@ def find_provisions(lines: list[str]) -> list[Provision]:
         if not parsed:
             continue
         prefix, number, text = parsed
-        key = annex[3] if annex else _key(number)
         family = "§" if prefix.startswith("§") else prefix
-        if not _follows(last.get(family), key, lenient=bool(family)):
+        keys = annex[3] if annex else (_key(number),)
+        repeated = bool(annex) and any(p.prefix == family and p.number == number for p in found)
+        key = None if repeated else next((k for k in keys if _follows(last.get(family), k, lenient=bool(family))), None)
+        if key is None:
+            key = keys[0]
             listed = [p for p in found if p.prefix == family]
-            if annex:  # the same heading again: the first was an entry of the contents (with all after it)
-                again = [p for p in listed if _designation(lines[p.line]) == _designation(line)]
+            if annex:  # the same heading again: the earlier ones were a list of contents, if they read like one
+                again = [p for p in listed if p.number == number]
                 if not again:
                     continue  # a later mention ("Appendix C—Sample Notification Forms" in the interpretations)
+                entries = [p for p in listed if p.line >= again[0].line]
+                next_lines = [min((p.line for p in found if p.line > e.line), default=i) for e in entries]
+                body_follows = any(p.line > entries[-1].line and p.prefix not in ANNEX_FAMILIES for p in found)
+                if not (body_follows and _contents_entries(entries, lines, next_lines)):
+                    continue  # appendices of the body, mentioned again later
                 found = [p for p in found if p.prefix != family or p.line < again[0].line]
             elif not (listed and key <= listed[0].key and _is_contents(listed, lines, i)):
                 continue  # a running head, a wrapped line starting with a number, a reference

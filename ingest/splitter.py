@@ -79,7 +79,7 @@ PLAN_SUBPART = re.compile(rf"^（([{CN_DIGITS}]+)）")
 PLAN_BOX = re.compile(r"^\*\*(专栏\s*\d+)")
 PLAN_POINT = re.compile(r"^(\d+)[.．](.{1,40})$")
 
-SPLITTER_VERSION = "9"  # bump when a change to this module changes chunks: documents are re-split on ingest
+SPLITTER_VERSION = "10"  # bump when a change to this module changes chunks: documents are re-split on ingest
 PARAGRAPH_LEVEL = 7  # units opened by a paragraph sit below every heading level
 
 

@@ -164,6 +164,18 @@ def test_appendices_and_supplements_are_units_and_their_contents_entries_are_not
     assert "Supplement I to Part 1002" in units["preamble"].blocks  # a contents entry
 
 
+def test_appendix_letters_rise_past_i_and_a_wrapped_mention_is_text():
+    lines = [
+        *(f"§ 1002.{n} Heading {n}." for n in range(1, 10)),
+        "The notice required by this part is set out in",
+        "Appendix C.",  # a wrapped line of § 1002.9, not a heading
+        *(f"APPENDIX {letter} TO PART 1002—Form {letter}" for letter in "ABCDEFGHIJ"),
+        "Supplement I to Part 1002—Official Interpretations",
+    ]
+    labels = [p.label for p in find_provisions(lines)]
+    assert labels == [f"§ 1002.{n}" for n in range(1, 10)] + [f"Appendix {x}" for x in "ABCDEFGHIJ"] + ["Supplement I"]
+
+
 def test_a_number_joined_to_its_title_by_a_dash_opens_a_provision():
     lines = ["Section 1002.102—Definitions", "1. Comment text.", "Section 1002.103—Covered Applications"]
     assert [(p.label, p.text) for p in find_provisions(lines)] == [
