@@ -15,6 +15,7 @@ question's language, shown to the user.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ class RefusalDecision:
     refused: bool
     reason: str = ""
     kind: str = ""  # foreign-jurisdiction, unknown-document, missing-clause, newer-version, draft-version, events,
-    #                 weak-evidence
+    #                 fees, weak-evidence
 
 
 Decision = RefusalDecision
@@ -46,6 +47,9 @@ class GuardContext:
 
 
 Rule = Callable[[RetrievalResult, GuardContext], RefusalDecision | None]
+
+
+_BOOK_TITLE = re.compile(r"《[^》]*》")
 
 
 def _say(lang: str, zh: str, en: str) -> str:
@@ -124,6 +128,28 @@ def statistics(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | 
             "signatory lists or other facts about what happened since.",
         ),
         "events",
+    )
+
+
+def fees_and_taxes(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question that asks for a fee, charge or tax (the amount, or whether one is due), when none of the retrieved
+    clauses speaks of fees, charges, taxes or costs: they cannot give the amount. A fee word inside a document's name (the Foreign Account Tax Compliance
+    Regulations, 《…税收…条例》) does not make the question one about a fee."""
+    a = result.analysis
+    asked = a.topic_text if a.named_in_question and not a.is_follow_up else a.question
+    asked = _BOOK_TITLE.sub(" ", asked)
+    if not (ctx.policy.fees.search(asked) and ctx.policy.fee_amount.search(asked)):
+        return None
+    if any(ctx.policy.fee_evidence.search(c.text) for c in result.clauses):
+        return None
+    return RefusalDecision(
+        True,
+        _say(
+            a.language,
+            "语料库中与此相关的条款都没有规定任何费用、收费或税费。",
+            "None of the clauses of the corpus that bear on this question sets a fee, charge or tax.",
+        ),
+        "fees",
     )
 
 
@@ -212,6 +238,7 @@ RULES: tuple[Rule, ...] = (
     foreign_jurisdiction,
     company_enforcement,
     statistics,
+    fees_and_taxes,
     newer_version,
     draft_version,
     nothing_found,

@@ -144,6 +144,9 @@ class GuardPolicy:
     year: re.Pattern
     structure: re.Pattern  # asks how a named document is built (how many articles): the model never declines it
     draft: re.Pattern  # asks about a draft or consultation text (the corpus holds adopted texts)
+    fees: re.Pattern  # speaks of a fee, charge or tax …
+    fee_amount: re.Pattern  # … and asks for the amount or whether one is due
+    fee_evidence: re.Pattern  # a clause that speaks of fees, charges, taxes or costs
 
 
 @dataclass(frozen=True)
@@ -370,7 +373,18 @@ def _small_sections(top: _Section) -> dict[str, Any]:
         guard=GuardPolicy(
             **{
                 k: g.pattern(k)
-                for k in ("companies", "enforcement", "statistics", "amendment", "year", "structure", "draft")
+                for k in (
+                    "companies",
+                    "enforcement",
+                    "statistics",
+                    "amendment",
+                    "year",
+                    "structure",
+                    "draft",
+                    "fees",
+                    "fee_amount",
+                    "fee_evidence",
+                )
             }
         ),
         learned=LearnedPolicy(_model_path(top.path, model), lr.integer("candidates")),

@@ -20,6 +20,7 @@ def test_the_first_rule_that_decides_wins(service):
         "foreign_jurisdiction",
         "company_enforcement",
         "statistics",
+        "fees_and_taxes",
         "newer_version",
         "draft_version",
         "nothing_found",
@@ -100,3 +101,24 @@ def test_a_number_is_mentioned_only_as_a_whole_number(service):
     assert index.mentions_number("2019/1020")
     assert not index.mentions_number("1411")  # inside 14110
     assert not index.mentions_number("019/1020")
+
+
+def test_a_fee_or_tax_no_clause_speaks_of_is_declined(service):
+    for question in (
+        "What's the application fee to become a notified body under the AI Act?",
+        "算法备案要交多少钱的费用？",
+        "提供生成式人工智能服务取得的收入适用多少的增值税税率？",
+    ):
+        result = service.retriever.run(question)
+        assert not any(service.retriever.policy.guard.fee_evidence.search(c.text) for c in result.clauses)
+        decision = service.decide(result)
+        assert decision.refused and decision.kind == "fees", (question, decision)
+    # the corpus speaks of these fees (SMEs' conformity assessment fees, the sandbox free of charge for SMEs), and a
+    # question that only mentions a charge in passing is not about one
+    for question in (
+        "Does the AI Act reduce conformity assessment fees for SMEs?",
+        "Do small companies have to pay to take part in an AI regulatory sandbox?",
+        "Which authority is in charge of coordinating cybersecurity work under China's Cybersecurity Law?",
+        "《中华人民共和国个人所得税法》和个人信息保护法对个人信息的定义一样吗？",  # a fee word in a title only
+    ):
+        assert service.decide(service.retriever.run(question)).kind != "fees", question
