@@ -2,15 +2,17 @@
 
 A line that starts with a provision number opens a unit named by it — ``1.2.1``, ``2.2.4.(1)``, ``5.13A.5.1``,
 ``§ 1002.4``, ``Rule 3.2``, ``Section 12.3``, ``Part 3.7.(4)``, ``APP 1.4`` — and every line up to the next one
-belongs to it, with ``(1)`` / ``(a)`` / ``(i)`` lines as locators inside it. An appendix, annex, supplement or exhibit
-heading (``Appendix A to Part 1002—…``, ``Supplement I to Part 1002``, ``ANNEX 2``) opens a unit the same way. A numbered line directly followed by
-its first sub-provision (``1.2 Captive Insurance Business`` then ``1.2.1 …``) is a heading: it names the path of
-the units below it instead of being a unit. Text before the first provision is the preamble.
+belongs to it, with ``(1)`` / ``(a)`` / ``(i)`` lines as locators inside it. An appendix, annex, supplement or
+exhibit heading (``Appendix A to Part 1002—…``, ``Supplement I to Part 1002``, ``ANNEX 2``) opens a unit the same
+way. A numbered line directly followed by its first sub-provision (``1.2 Captive Insurance Business`` then
+``1.2.1 …``) is a heading: it names the path of the units below it instead of being a unit. Text before the first
+provision is the preamble.
 
 Numbers must rise in document order (per prefix), so a wrapped line that happens to start with a number
 (``10.5 million …``) or an in-text reference never opens a unit. A table of contents (numbered lines with no text
-between them) is not the provisions: when the numbering starts again after one, the contents become preamble. Used by the splitter for plain-text documents
-without Markdown headings or 第X条 articles (``detect_scheme`` -> ``numbered-provisions``).
+between them) is not the provisions: when the numbering starts again after one, the contents become preamble. Used
+by the splitter for plain-text documents without Markdown headings or 第X条 articles (``detect_scheme`` ->
+``numbered-provisions``).
 """
 
 from __future__ import annotations
@@ -100,14 +102,28 @@ def _annex(line: str) -> tuple[str, str, str, tuple[tuple, ...]] | None:
     return m.group("prefix").capitalize(), number, (m.group("text") or "").strip(), tuple(((v, ""),) for v in values)
 
 
-def _contents_entries(entries: list[Provision], lines: list[str], next_lines: list[int]) -> bool:
-    """Whether each of ``entries`` (appendix headings that provisions of the body follow) is followed by at most
-    CONTENTS_ANNEX_LINES non-empty lines before the next numbered line (``next_lines``, one per entry): a list of
-    contents, not the appendices."""
-    return all(
-        sum(1 for line in lines[entry.line + 1 : stop] if line.strip()) <= CONTENTS_ANNEX_LINES
-        for entry, stop in zip(entries, next_lines)
+def _filled_lines(lines: list[str], after: int, stop: int) -> int:
+    """How many non-empty lines lie between line ``after`` and line ``stop``."""
+    return sum(1 for line in lines[after + 1 : stop] if line.strip())
+
+
+def _annex_contents_start(found: list[Provision], family: str, number: str, lines: list[str], at: int) -> int | None:
+    """A heading of an appendix family seen before (``number``) at line ``at``: the line where the earlier entries
+    of that family start when they were a list of contents (provisions of the body follow them, and each has at most
+    CONTENTS_ANNEX_LINES non-empty lines before the next numbered line), else None (the appendices of the body,
+    mentioned again later, or a heading never seen)."""
+    listed = [p for p in found if p.prefix == family]
+    again = [p for p in listed if p.number == number]
+    if not again:
+        return None
+    entries = [p for p in listed if p.line >= again[0].line]
+    body_follows = any(p.line > entries[-1].line and p.prefix not in ANNEX_FAMILIES for p in found)
+    short = all(
+        _filled_lines(lines, e.line, min((p.line for p in found if p.line > e.line), default=at))
+        <= CONTENTS_ANNEX_LINES
+        for e in entries
     )
+    return again[0].line if body_follows and short else None
 
 
 def _match(line: str) -> tuple[str, str, str] | None:
@@ -146,9 +162,7 @@ def _is_contents(entries: list[Provision], lines: list[str], end: int) -> bool:
     if len(entries) < MIN_CONTENTS_ENTRIES:
         return False
     stops = [e.line for e in entries[1:]] + [end]
-    bare = sum(
-        1 for entry, stop in zip(entries, stops) if sum(1 for line in lines[entry.line + 1 : stop] if line.strip()) <= 1
-    )
+    bare = sum(1 for entry, stop in zip(entries, stops) if _filled_lines(lines, entry.line, stop) <= 1)
     return bare >= CONTENTS_SHARE * len(entries)
 
 
@@ -167,23 +181,18 @@ def find_provisions(lines: list[str]) -> list[Provision]:
         keys = annex[3] if annex else (_key(number),)
         repeated = bool(annex) and any(p.prefix == family and p.number == number for p in found)
         key = None if repeated else next((k for k in keys if _follows(last.get(family), k, lenient=bool(family))), None)
-        if key is None:
+        if key is None and annex:  # the same heading again: the earlier ones were contents, if they read like them
+            start = _annex_contents_start(found, family, number, lines, i)
+            if start is None:
+                continue  # a later mention ("Appendix C—Sample Notification Forms" in the interpretations)
+            key = keys[0]
+            found = [p for p in found if p.prefix != family or p.line < start]
+        elif key is None:
             key = keys[0]
             listed = [p for p in found if p.prefix == family]
-            if annex:  # the same heading again: the earlier ones were a list of contents, if they read like one
-                again = [p for p in listed if p.number == number]
-                if not again:
-                    continue  # a later mention ("Appendix C—Sample Notification Forms" in the interpretations)
-                entries = [p for p in listed if p.line >= again[0].line]
-                next_lines = [min((p.line for p in found if p.line > e.line), default=i) for e in entries]
-                body_follows = any(p.line > entries[-1].line and p.prefix not in ANNEX_FAMILIES for p in found)
-                if not (body_follows and _contents_entries(entries, lines, next_lines)):
-                    continue  # appendices of the body, mentioned again later
-                found = [p for p in found if p.prefix != family or p.line < again[0].line]
-            elif not (listed and key <= listed[0].key and _is_contents(listed, lines, i)):
+            if not (listed and key <= listed[0].key and _is_contents(listed, lines, i)):
                 continue  # a running head, a wrapped line starting with a number, a reference
-            else:
-                found = [p for p in found if p.prefix != family]  # those were the contents
+            found = [p for p in found if p.prefix != family]  # those were the contents
         last[family] = key
         found.append(Provision(i, family, number, text, key))
     return found
