@@ -90,8 +90,8 @@ class ClauseIndex:
     _tokens: dict[int, set[str]]
     _heading_tokens: dict[int, set[str]]
     _title_tokens: dict[str, set[str]]
-    _lower_text: str | None
-    _number_text: str | None  # clause texts and document descriptions, lower-cased (mentions_number)
+    _lower_text: str | None  # the clause texts, lower-cased (mentions, mentions_number)
+    _described_text: str | None  # each document's id, titles, issuer and aliases, lower-cased (mentions_number)
     keyword: KeywordIndex
     doc_of: np.ndarray
     status_of: np.ndarray
@@ -143,7 +143,7 @@ class ClauseIndex:
             "_heading_tokens": {},
             "_title_tokens": {},
             "_lower_text": None,
-            "_number_text": None,
+            "_described_text": None,
             "keyword": keyword,
             "doc_of": np.array([m.get("doc_id", "") for m in metas], dtype=object),
             "status_of": np.array([m.get("status", "") for m in metas], dtype=object),
@@ -181,18 +181,21 @@ class ClauseIndex:
     def mentions(self, name: str) -> bool:
         """Whether any clause mentions ``name`` (case-insensitive): an instrument our texts refer to, such as the
         Defense Production Act in EO 14110, is something the corpus can speak about."""
+        return name.lower() in self._clause_text()
+
+    def _clause_text(self) -> str:
         if self._lower_text is None:
             self._lower_text = "\n".join(self.texts).lower()
-        return name.lower() in self._lower_text
+        return self._lower_text
 
     def mentions_number(self, number: str) -> bool:
         """Whether any clause, or any document's title, issuer, id or alias, mentions ``number`` as a whole number
         ("14110" in "Executive Order 14110" or in the id us-eo-14110-2023; not "1047" in "10475" or "2019/1047.3")."""
-        if self._number_text is None:
+        if self._described_text is None:
             described = (" ".join([d.doc_id, d.title, d.title_en, d.issuer, *d.aliases]) for d in self.docs.values())
-            self._number_text = "\n".join([*self.texts, *described]).lower()
-        pattern = r"(?<![\d.])" + re.escape(number.lower()) + r"(?![\d]|\.\d)"
-        return re.search(pattern, self._number_text) is not None
+            self._described_text = "\n".join(described).lower()
+        pattern = re.compile(r"(?<![\d.])" + re.escape(number.lower()) + r"(?![\d]|\.\d)")
+        return any(pattern.search(text) for text in (self._clause_text(), self._described_text))
 
     def is_framing(self, chunk_id: str) -> bool:
         """Text that frames rather than rules: a definition list, a recital, a preamble or promulgation notice,
