@@ -133,8 +133,9 @@ def statistics(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | 
 
 def fees_and_taxes(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """A question that asks for a fee, charge or tax (the amount, or whether one is due), when none of the retrieved
-    clauses speaks of fees, charges, taxes or costs: they cannot give the amount. A fee word inside a document's name (the Foreign Account Tax Compliance
-    Regulations, 《…税收…条例》) does not make the question one about a fee."""
+    clauses speaks of fees, charges, taxes or costs: they cannot give the amount. A fee word inside a document's
+    name (the Foreign Account Tax Compliance Regulations, 《…税收…条例》) does not make the question one about a
+    fee."""
     a = result.analysis
     asked = a.topic_text if a.named_in_question and not a.is_follow_up else a.question
     asked = _BOOK_TITLE.sub(" ", asked)
