@@ -43,6 +43,11 @@ def _piece_holding(rows: list[int], locators: list[str], unit: str, point: str) 
     return best
 
 
+# Kinds of reference a document may hold without the splitter having made units of them: a number is missing only
+# when the document has other units of the family.
+_FAMILIES = {"annex": ("Annex ",), "appendix": ("Appendix ", "附录")}
+
+
 def _unit_labels(ref: ClauseRef) -> list[str]:
     """The labels a reference may be stored under (Article 17 of a Chinese text is its 第十七条)."""
     labels = [ref.unit]
@@ -55,6 +60,13 @@ def _unit_labels(ref: ClauseRef) -> list[str]:
         number = ref.unit.split(" ", 1)[-1]
         labels += [number, f"§ {number}"]
     return list(dict.fromkeys(labels))
+
+
+def _aliases(ref: ClauseRef, labels: list[str]) -> list[str]:
+    """The labels, and the other language's label of an appendix (Appendix B of a Chinese standard is its 附录B)."""
+    if ref.kind == "appendix":
+        return [*labels, "附录" + ref.unit.split(" ", 1)[1]]
+    return labels
 
 
 def _sub_provisions(units: frozenset[str], labels: list[str]) -> list[str]:
@@ -97,7 +109,7 @@ class LookupSource:
                     if holder is not None:
                         rows.remove(holder)
                         rows.insert(0, holder)
-                if rows:
+                if rows and ref.lookup:
                     hits += rows
                 elif self._names_a_missing_clause(analysis, doc_id, ref, labels):
                     missing.append((doc_id, ref))
@@ -109,8 +121,17 @@ class LookupSource:
             doc_id in analysis.named_in_question
             and not ref.listed
             and ref.kind in self.policy.missing_clause_kinds
-            and not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in labels)
+            and not any(
+                self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in _aliases(ref, labels)
+            )
+            and (ref.kind not in _FAMILIES or self._has_family(doc_id, _FAMILIES[ref.kind]))
         )
+
+    def _has_family(self, doc_id: str, prefixes: tuple[str, ...]) -> bool:
+        """The document has units of a family (an annex, an appendix): only then is a number it lacks missing, as
+        annexes a splitter did not make units of cannot be told apart from annexes the text does not have."""
+        info = self.index.docs.get(doc_id)
+        return info is not None and any(u.startswith(prefixes) for u in info.units)
 
 
 def keyword_query(analysis: QueryAnalysis) -> str:

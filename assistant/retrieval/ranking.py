@@ -151,7 +151,8 @@ def is_pure_lookup(analysis: QueryAnalysis, policy: DiversityPolicy) -> bool:
     """The question names a clause and asks little else (at most a few words besides document and clause)."""
     rest = analysis.topic_text or analysis.search_text
     for ref in analysis.clause_refs:
-        rest = rest.replace(ref.raw, " ")
+        if ref.lookup:
+            rest = rest.replace(ref.raw, " ")
     rest = policy.pure_lookup_filler.sub(" ", rest)
     return len(tokenize(rest)) <= policy.pure_lookup_max_words
 

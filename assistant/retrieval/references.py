@@ -1,5 +1,6 @@
 """Clause references in a question (第十七条, Art. 5(1)(e), Annex III, Recital 27, MEASURE 2.11, 9.4 条,
-paragraph 7, "Articles 111 to 115") and the Chinese numerals they are written in. Pure functions."""
+paragraph 7, "Articles 111 to 115"; 附件十五 and 附录B, only checked for existence) and the Chinese numerals they are
+written in. Pure functions."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class ClauseRef:
     kind: str  # cn-article, article, recital, annex, outcome, section, para, number, appendix
     point: str = ""  # paragraph/point asked for, e.g. "(1)(e)" of Article 5(1)(e)
     listed: bool = False  # one of a list or range ("Articles 111 to 115"): a number the text lacks is skipped
+    lookup: bool = True  # False: only checked for existence (附件十五 of the AI Act), not fetched and ranked first
 
 
 # The grammar of clause labels (the label table of shared/eval/README.md), not tunable.
@@ -28,11 +30,13 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("article", re.compile(r"\b(?:Article|Art\.?)\s*(\d+(?:-\d+)?(?:[a-z](?![a-z]))?)((?:\(\w+\))*)", re.I)),
     ("recital", re.compile(r"\bRecitals?\s*\(?(\d+)\)?", re.I)),
     ("annex", re.compile(r"\bAnnex\s+([IVXL]+)\b", re.I)),
+    ("cn-annex", re.compile(rf"附件\s*([{CN_NUMERALS}]+|\d+)(?![\d{CN_NUMERALS}]*[条款项])")),
     ("outcome", re.compile(r"\b(GOVERN|MAP|MEASURE|MANAGE)\s+(\d+(?:\.\d+)?)\b", re.I)),
     ("section", re.compile(r"\b(?:Section|Sec\.?)\s*(\d+(?:\.\d+)*)\b", re.I)),
     ("para", re.compile(r"\b(?:operative\s+)?(?:paragraph|para\.?)\s*(\d+)\b(?!\s+of\s+(?:the\s+)?Art)", re.I)),
     ("para", re.compile(r"第\s*(\d+|[" + CN_NUMERALS + r"]+)\s*段")),
     ("appendix", re.compile(r"\bAppendix\s+([A-D])\b", re.I)),
+    ("cn-appendix", re.compile(r"附录\s*([A-Z])(?![A-Za-z.\d])")),
     ("number", re.compile(r"(?<![\d./])(\d+(?:\.\d+)+|[A-Z]\.\d+)(?![\d/])\s*(?:条|节|款|clause)?")),
 ]
 _DATE_OR_VERSION = re.compile(r"(19|20)\d\d\.\d+|\d+\.\d+\.\d+\.\d+")
@@ -75,10 +79,40 @@ def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
     if kind == "number":
         return (None if _DATE_OR_VERSION.fullmatch(m.group(1)) else m.group(1)), ""
     labels = {"recital": "Recital {}", "annex": "Annex {}", "section": "Sec. {}", "appendix": "Appendix {}"}
+    if kind == "cn-annex":  # 附件三, 附件3: Annex III
+        raw = m.group(1)
+        return "Annex " + to_roman(int(raw) if raw.isdigit() else cn_to_int(raw) or 0), ""
+    if kind == "cn-appendix":  # 附录B: Appendix B
+        return f"Appendix {m.group(1)}", ""
     if kind == "outcome":
         return f"{m.group(1).upper()} {m.group(2)}", ""
     value = m.group(1).upper() if kind in ("annex", "appendix") else m.group(1)
     return labels[kind].format(value), ""
+
+
+def to_roman(n: int) -> str:
+    """1..3999 in roman numerals (Annex 15 is Annex XV); "" for anything else."""
+    if not 0 < n < 4000:
+        return ""
+    out = ""
+    for value, letters in (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ):
+        count, n = divmod(n, value)
+        out += letters * count
+    return out
 
 
 def parse_clause_refs(text: str, max_listed: int | None = None) -> list[ClauseRef]:
@@ -94,5 +128,14 @@ def parse_clause_refs(text: str, max_listed: int | None = None) -> list[ClauseRe
             unit, point = _unit_of(kind, m)
             if unit:
                 taken.append((m.start(), m.end()))
-                refs.append(ClauseRef(unit=unit, raw=m.group(0).strip(), kind=kind, point=point))
+                chinese = kind.startswith("cn-") and kind != "cn-article"
+                refs.append(
+                    ClauseRef(
+                        unit=unit,
+                        raw=m.group(0).strip(),
+                        kind=kind.removeprefix("cn-") if chinese else kind,
+                        point=point,
+                        lookup=not chinese,
+                    )
+                )
     return refs

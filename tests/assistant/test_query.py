@@ -191,6 +191,21 @@ def test_paragraphs_of_an_article_are_not_resolution_paragraphs(text):
     assert not [r for r in parse_clause_refs(text) if r.kind == "para"]
 
 
+@pytest.mark.parametrize(
+    "text, unit, kind",
+    [
+        ("欧盟AI法案附件十五列了什么？", "Annex XV", "annex"),
+        ("AI法案附件3里有哪些领域", "Annex III", "annex"),
+        ("TC260-003附录B有哪些内容", "Appendix B", "appendix"),
+    ],
+)
+def test_a_chinese_annex_or_appendix_is_only_checked_for_existence(text, unit, kind):
+    (ref,) = parse_clause_refs(text)
+    assert (ref.unit, ref.kind, ref.lookup) == (unit, kind, False)
+    assert parse_clause_refs("Annex III of the AI Act")[0].lookup
+    assert [r.kind for r in parse_clause_refs("附录A.1列出的风险")] == ["number"]  # a numbered item, not the appendix
+
+
 def test_chinese_and_arabic_article_numbers_are_the_same_clause():
     assert parse_clause_refs("第十七条")[0].unit == parse_clause_refs("第17条")[0].unit
 
