@@ -50,6 +50,7 @@ Rule = Callable[[RetrievalResult, GuardContext], RefusalDecision | None]
 
 
 _BOOK_TITLE = re.compile(r"《[^》]*》")
+_EXAMPLE_WINDOW = 20  # characters before a company's name searched for "like", "such as", 像, 比如
 
 
 def _say(lang: str, zh: str, en: str) -> str:
@@ -100,16 +101,29 @@ def foreign_jurisdiction(result: RetrievalResult, ctx: GuardContext) -> RefusalD
     )
 
 
+def _names_a_company(question: str, policy: GuardPolicy) -> bool:
+    """A company named for itself, not as an example ("a provider like Mistral")."""
+    return any(
+        not policy.company_example.search(question[max(0, m.start() - _EXAMPLE_WINDOW) : m.start()])
+        for m in policy.companies.finditer(question)
+    )
+
+
 def company_enforcement(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A named company and enforcement against it, or another fact about it (what it signed or filed, who its
+    officer is)."""
     a = result.analysis
-    if not (ctx.policy.companies.search(a.question) and ctx.policy.enforcement.search(a.question)):
+    if not _names_a_company(a.question, ctx.policy):
+        return None
+    if not (ctx.policy.enforcement.search(a.question) or ctx.policy.company_facts.search(a.question)):
         return None
     return RefusalDecision(
         True,
         _say(
             a.language,
-            "语料库只收录法规文本，不包含针对具体企业的执法或处罚记录。",
-            "The corpus holds regulation texts only, not enforcement decisions about particular companies.",
+            "语料库只收录法规文本，不包含针对具体企业的执法记录或其他事实。",
+            "The corpus holds regulation texts only, not enforcement decisions or other facts about particular "
+            "companies.",
         ),
         "events",
     )
@@ -131,14 +145,73 @@ def statistics(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | 
     )
 
 
+def court_cases(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question about court judgments, case law or a particular case (not what a court may do under a text)."""
+    a = result.analysis
+    if not ctx.policy.court_cases.search(a.question):
+        return None
+    return RefusalDecision(
+        True,
+        _say(
+            a.language,
+            "语料库只收录法规文本，不包含法院判决、判例或具体案件。",
+            "The corpus holds regulation texts only, not court judgments, case law or particular cases.",
+        ),
+        "events",
+    )
+
+
+def future_events(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question about what legislators or regulators will do next (next year's amendment, a legislative plan)."""
+    a = result.analysis
+    if not (ctx.policy.future.search(a.question) and ctx.policy.future_change.search(a.question)):
+        return None
+    return RefusalDecision(
+        True,
+        _say(
+            a.language,
+            "语料库只收录已发布的法规文本，无法说明今后的立法计划或修改。",
+            "The corpus holds texts as issued; it cannot say what legislators or regulators will do next.",
+        ),
+        "events",
+    )
+
+
+def _asked(result: RetrievalResult) -> str:
+    """The question without the names of the documents it names and without 《…》 titles: what it asks about."""
+    a = result.analysis
+    asked = a.topic_text if a.named_in_question and not a.is_follow_up else a.question
+    return _BOOK_TITLE.sub(" ", asked)
+
+
+def local_rules(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question about a city's or province's own rules, when no retrieved clause names the place or (in English)
+    speaks of city or local rule-making: the corpus holds no local regulation."""
+    asked = _asked(result)
+    place = ctx.policy.localities.search(asked)
+    if place is None or not ctx.policy.local_rules.search(asked):
+        return None
+    name = place.group(0).lower()
+    if any(name in c.text.lower() or ctx.policy.local_evidence.search(c.text) for c in result.clauses):
+        return None
+    return RefusalDecision(
+        True,
+        _say(
+            result.analysis.language,
+            f"语料库中没有{place.group(0)}的地方性规定。",
+            f"The corpus holds no local rules of {place.group(0)}.",
+        ),
+        "foreign-jurisdiction",
+    )
+
+
 def fees_and_taxes(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """A question that asks for a fee, charge or tax (the amount, or whether one is due), when none of the retrieved
     clauses speaks of fees, charges, taxes or costs: they cannot give the amount. A fee word inside a document's
     name (the Foreign Account Tax Compliance Regulations, 《…税收…条例》) does not make the question one about a
     fee."""
     a = result.analysis
-    asked = a.topic_text if a.named_in_question and not a.is_follow_up else a.question
-    asked = _BOOK_TITLE.sub(" ", asked)
+    asked = _asked(result)
     if not (ctx.policy.fees.search(asked) and ctx.policy.fee_amount.search(asked)):
         return None
     if any(ctx.policy.fee_evidence.search(c.text) for c in result.clauses):
@@ -239,6 +312,9 @@ RULES: tuple[Rule, ...] = (
     foreign_jurisdiction,
     company_enforcement,
     statistics,
+    court_cases,
+    future_events,
+    local_rules,
     fees_and_taxes,
     newer_version,
     draft_version,

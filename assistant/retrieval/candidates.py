@@ -19,7 +19,7 @@ from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import FusionPolicy, LookupPolicy
 from assistant.retrieval.references import ClauseRef
 from assistant.retrieval.types import Candidate, Filters, Lookup
-from common.numerals import int_to_cn
+from common.numerals import cn_to_int, int_to_cn
 from ingest.embeddings import Embedder
 
 
@@ -49,11 +49,16 @@ _FAMILIES = {"annex": ("Annex ",), "appendix": ("Appendix ", "附录")}
 
 
 def _unit_labels(ref: ClauseRef) -> list[str]:
-    """The labels a reference may be stored under (Article 17 of a Chinese text is its 第十七条)."""
+    """The labels a reference may be stored under (Article 17 of a Chinese text is its 第十七条, 第5条 of an English
+    text its Article 5)."""
     labels = [ref.unit]
     article = re.fullmatch(r"Article (\d+)", ref.unit)
     if article:
         labels.append(f"第{int_to_cn(int(article.group(1)))}条")
+    cn_article = re.fullmatch(r"第(.+)条", ref.unit)
+    number = cn_to_int(cn_article.group(1)) if cn_article else None
+    if number:
+        labels.append(f"Article {number}")
     if ref.kind == "section":
         labels.append("Section " + ref.unit.split(" ", 1)[1])
     if ref.kind in ("section", "number"):  # a rulebook's 1.2.1, a code's 22757.13, a CFR part's § 1002.4

@@ -139,6 +139,8 @@ class NamesPolicy:
 class GuardPolicy:
     companies: re.Pattern
     enforcement: re.Pattern
+    company_facts: re.Pattern  # with a company named: asks what it did or is (signed, filed, its officer)
+    company_example: re.Pattern  # the words before a company named as an example ("a provider like Mistral")
     statistics: re.Pattern
     amendment: re.Pattern
     year: re.Pattern
@@ -147,6 +149,12 @@ class GuardPolicy:
     fees: re.Pattern  # speaks of a fee, charge or tax …
     fee_amount: re.Pattern  # … and asks for the amount or whether one is due
     fee_evidence: re.Pattern  # a clause that speaks of fees, charges, taxes or costs
+    court_cases: re.Pattern  # asks about court judgments, case law or a particular case
+    future: re.Pattern  # a time to come ("next year", a legislative plan) …
+    future_change: re.Pattern  # … and a change to the rules: asks what legislators or regulators will do next
+    localities: re.Pattern  # names a city or province …
+    local_rules: re.Pattern  # … and asks about its own rules
+    local_evidence: re.Pattern  # a clause that speaks of city or local rule-making
 
 
 @dataclass(frozen=True)
@@ -376,6 +384,8 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                 for k in (
                     "companies",
                     "enforcement",
+                    "company_facts",
+                    "company_example",
                     "statistics",
                     "amendment",
                     "year",
@@ -384,6 +394,12 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "fees",
                     "fee_amount",
                     "fee_evidence",
+                    "court_cases",
+                    "future",
+                    "future_change",
+                    "localities",
+                    "local_rules",
+                    "local_evidence",
                 )
             }
         ),

@@ -20,6 +20,9 @@ def test_the_first_rule_that_decides_wins(service):
         "foreign_jurisdiction",
         "company_enforcement",
         "statistics",
+        "court_cases",
+        "future_events",
+        "local_rules",
         "fees_and_taxes",
         "newer_version",
         "draft_version",
@@ -122,3 +125,100 @@ def test_a_fee_or_tax_no_clause_speaks_of_is_declined(service):
         "《中华人民共和国个人所得税法》和个人信息保护法对个人信息的定义一样吗？",  # a fee word in a title only
     ):
         assert service.decide(service.retriever.run(question)).kind != "fees", question
+
+
+def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(service):
+    for question, raw in (
+        ("欧盟AI法案附件二十规定了什么？", "附件二十"),
+        ("What does Annex XIX of the AI Act list?", "Annex XIX"),
+        ("TC260-003附录D给了哪些例子？", "附录D"),
+    ):
+        decision = service.decide(service.retriever.run(question))
+        assert decision.refused and decision.kind == "missing-clause" and raw in decision.reason, (question, decision)
+    for question in ("欧盟AI法案附件三列了哪些高风险领域？", "TC260-003附录A列了哪些安全风险？"):
+        result = service.retriever.run(question)
+        assert not result.missing_refs and not service.decide(result).refused, question
+    # a text whose annexes are not units cannot be said to lack one
+    assert not service.retriever.run("深度合成规定附件二有什么内容？").missing_refs
+
+
+def test_a_question_about_court_judgments_or_cases_is_declined(service):
+    for question in (
+        "Has any EU court ruled yet on what counts as social scoring under the AI Act?",
+        "有没有法院依据深度合成规定判过冒充他人声音的案子？",
+        "What is the leading case law on PIPL's consent rules?",
+    ):
+        decision = service.decide(service.retriever.run(question))
+        assert decision.refused and decision.kind == "events", question
+        assert "court" in decision.reason or "法院" in decision.reason, decision.reason
+    # what a court may do under a text is in the text, and a sentence in a scenario is not a case asked about
+    for question in (
+        "If a personal information handler rejects my request, can I sue in a court under PIPL?",
+        "个人信息处理者拒绝个人行使权利的请求的，个人可以向人民法院起诉吗？",
+        "有员工以前因为破坏计算机信息系统被判过刑，他还能在我们公司做网络安全管理工作吗？",
+    ):
+        assert service.decide(service.retriever.run(question)).kind != "events", question
+
+
+def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
+    for question in (
+        "Will the EU add more use cases to the AI Act's high-risk list next year?",
+        "数据安全法预计什么时候修改？",
+    ):
+        decision = service.decide(service.retriever.run(question))
+        assert decision.refused and decision.kind == "events", question
+    # a date to come that the texts set, and a time to come in the user's own plans
+    for question in (
+        "When do the AI Act's rules on general-purpose AI models apply?",
+        "生成式人工智能服务管理暂行办法从什么时候开始施行？",
+        "We will add an AI chatbot to our app next year; what transparency duties apply under the AI Act?",
+        "我们去年做的个人信息保护影响评估报告，明年还要继续保存吗？",
+    ):
+        assert service.decide(service.retriever.run(question)).kind != "events", question
+
+
+def test_a_city_or_provinces_own_rules_are_declined_unless_a_clause_speaks_of_them(service):
+    for question, place in (
+        ("成都有没有出台自己的生成式人工智能地方条例？", "成都"),
+        ("Does Munich have its own local rules on facial recognition cameras on top of the AI Act?", "Munich"),
+    ):
+        decision = service.decide(service.retriever.run(question))
+        assert decision.refused and decision.kind == "foreign-jurisdiction" and place in decision.reason, question
+    # a company in a city is not the city's rules; SB 53 speaks of city ordinances
+    for question in (
+        "我们是北京的一家公司，提供生成式人工智能服务需要履行哪些义务？",
+        "Can a city like San Francisco adopt its own ordinance on frontier developers' catastrophic risk after SB 53?",
+    ):
+        assert not service.decide(service.retriever.run(question)).refused, question
+
+
+def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(service):
+    for question in (
+        "Has Anthropic signed the EU's code of practice for general-purpose AI models?",
+        "腾讯的个人信息保护负责人是谁？",
+        "How many generative AI services are there in China today?",
+        "What share of European companies already use high-risk AI systems?",
+        "第一家因为违反数据安全法被处罚的企业是哪家？",
+    ):
+        decision = service.decide(service.retriever.run(question))
+        assert decision.refused and decision.kind == "events", (question, decision)
+    # a company named in a question the texts answer, or named as an example
+    for question in (
+        "If we fine-tune Llama and offer it as a chatbot in the EU, what transparency duties do we have?",
+        "我们用百度的大模型做客服机器人，需要履行哪些标识义务？",
+        "If a general-purpose AI provider such as OpenAI is fined by the Commission, can it appeal the fine?",
+        "像腾讯这样的大平台违反个保法被处罚，最高可以罚多少？",
+    ):
+        assert service.decide(service.retriever.run(question)).kind != "events", question
+
+
+def test_a_chinese_article_number_names_the_article_of_an_english_text(service):
+    for question, unit in (
+        ("欧盟AI法案第5条禁止了哪些AI做法？", "Article 5"),
+        ("韩国AI基本法第31条对生成式AI有什么标识要求？", "Article 31"),
+    ):
+        result = service.retriever.run(question)
+        assert not result.missing_refs and result.clauses[0].unit == unit, question
+        assert not service.decide(result).refused, question
+    decision = service.decide(service.retriever.run("欧盟AI法案第200条讲了什么？"))
+    assert decision.refused and decision.kind == "missing-clause" and "第200条" in decision.reason
