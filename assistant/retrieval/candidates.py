@@ -56,9 +56,9 @@ def _unit_labels(ref: ClauseRef) -> list[str]:
     if article:
         labels.append(f"第{int_to_cn(int(article.group(1)))}条")
     cn_article = re.fullmatch(r"第(.+)条", ref.unit)
-    number = cn_to_int(cn_article.group(1)) if cn_article else None
-    if number:
-        labels.append(f"Article {number}")
+    article_number = cn_to_int(cn_article.group(1)) if cn_article else None
+    if article_number:
+        labels.append(f"Article {article_number}")
     if ref.kind == "section":
         labels.append("Section " + ref.unit.split(" ", 1)[1])
     if ref.kind in ("section", "number"):  # a rulebook's 1.2.1, a code's 22757.13, a CFR part's § 1002.4
