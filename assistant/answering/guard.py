@@ -102,16 +102,24 @@ def foreign_jurisdiction(result: RetrievalResult, ctx: GuardContext) -> RefusalD
 
 
 def _names_a_company(question: str, policy: GuardPolicy) -> bool:
-    """A company named for itself, not as an example ("a provider like Mistral")."""
-    return any(
-        not policy.company_example.search(question[max(0, m.start() - _EXAMPLE_WINDOW) : m.start()])
-        for m in policy.companies.finditer(question)
-    )
+    """A company named for itself: not as an example ("a provider like Mistral", "such as OpenAI and Anthropic"),
+    and not in a question about the user's own system or company ("we use OpenAI's GPT-4 …")."""
+    if policy.first_person.search(question):
+        return False
+    example_until = -1  # where the last name read as an example ends
+    for m in policy.companies.finditer(question):
+        before = question[max(0, m.start() - _EXAMPLE_WINDOW) : m.start()]
+        listed = example_until >= 0 and policy.company_list_joint.search(question[example_until : m.start()])
+        if policy.company_example.search(before) or listed:
+            example_until = m.end()
+        else:
+            return True
+    return False
 
 
 def company_enforcement(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
-    """A named company and enforcement against it, or another fact about it (what it signed or filed, who its
-    officer is)."""
+    """A company named for itself, and enforcement against it or another fact about it (what it signed or filed,
+    who its officer is)."""
     a = result.analysis
     if not _names_a_company(a.question, ctx.policy):
         return None

@@ -93,7 +93,11 @@ class LookupSource:
         index = self.index
         for ref in analysis.clause_refs:
             labels = _unit_labels(ref)
-            targets = list(analysis.doc_ids) or [d for d in index.docs if any(index.rows_of_unit(d, u) for u in labels)]
+            # with no document named, 第八十条 is looked for as printed: as Article 80 it would also be the AI Act's
+            as_printed = [u for u in labels if ref.kind != "cn-article" or not u.startswith("Article ")]
+            targets = list(analysis.doc_ids) or [
+                d for d in index.docs if any(index.rows_of_unit(d, u) for u in as_printed)
+            ]
             if not targets and ref.kind == "number":
                 targets = [d for d, info in index.docs.items() if _sub_provisions(info.units, labels)]
             if not analysis.doc_ids and len(targets) != 1:
@@ -114,8 +118,9 @@ class LookupSource:
                     if holder is not None:
                         rows.remove(holder)
                         rows.insert(0, holder)
-                if rows and ref.lookup:
-                    hits += rows
+                if rows:
+                    if ref.lookup:
+                        hits += rows
                 elif self._names_a_missing_clause(analysis, doc_id, ref, labels):
                     missing.append((doc_id, ref))
         return Lookup([Candidate(row, 0.0, "lookup") for row in dict.fromkeys(hits)], missing)

@@ -141,6 +141,8 @@ class GuardPolicy:
     enforcement: re.Pattern
     company_facts: re.Pattern  # with a company named: asks what it did or is (signed, filed, its officer)
     company_example: re.Pattern  # the words before a company named as an example ("a provider like Mistral")
+    company_list_joint: re.Pattern  # what stands between two names of a list ("OpenAI and Anthropic", "腾讯、阿里")
+    first_person: re.Pattern  # a question about the user's own system or company (we, our, 我们)
     statistics: re.Pattern
     amendment: re.Pattern
     year: re.Pattern
@@ -386,6 +388,8 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "enforcement",
                     "company_facts",
                     "company_example",
+                    "company_list_joint",
+                    "first_person",
                     "statistics",
                     "amendment",
                     "year",

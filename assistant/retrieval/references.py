@@ -79,9 +79,10 @@ def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
     if kind == "number":
         return (None if _DATE_OR_VERSION.fullmatch(m.group(1)) else m.group(1)), ""
     labels = {"recital": "Recital {}", "annex": "Annex {}", "section": "Sec. {}", "appendix": "Appendix {}"}
-    if kind == "cn-annex":  # 附件三, 附件3: Annex III
+    if kind == "cn-annex":  # 附件三, 附件3: Annex III (附件零: no reference)
         raw = m.group(1)
-        return "Annex " + to_roman(int(raw) if raw.isdigit() else cn_to_int(raw) or 0), ""
+        roman = to_roman(int(raw) if raw.isdigit() else cn_to_int(raw) or 0)
+        return (f"Annex {roman}" if roman else None), ""
     if kind == "cn-appendix":  # 附录B: Appendix B
         return f"Appendix {m.group(1)}", ""
     if kind == "outcome":

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from assistant.answering.guard import RULES, RefusalDecision, decide
+from assistant.answering.guard import (
+    RULES,
+    RefusalDecision,
+    company_enforcement,
+    court_cases,
+    decide,
+    future_events,
+    local_rules,
+    statistics,
+)
 
 
 def test_the_first_rule_that_decides_wins(service):
@@ -142,6 +151,11 @@ def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(s
     assert not service.retriever.run("深度合成规定附件二有什么内容？").missing_refs
 
 
+def _decided_by(service, rule, question: str) -> RefusalDecision:
+    """The decision of one rule alone (no decision: answer)."""
+    return decide(service.retriever.run(question), service.settings, {}, {}, rules=(rule,))
+
+
 def test_a_question_about_court_judgments_or_cases_is_declined(service):
     for question in (
         "Has any EU court ruled yet on what counts as social scoring under the AI Act?",
@@ -151,13 +165,19 @@ def test_a_question_about_court_judgments_or_cases_is_declined(service):
         decision = service.decide(service.retriever.run(question))
         assert decision.refused and decision.kind == "events", question
         assert "court" in decision.reason or "法院" in decision.reason, decision.reason
-    # what a court may do under a text is in the text, and a sentence in a scenario is not a case asked about
+    # what a court may do under a text is in the text; 判断 is telling apart, 判过刑 a scenario, "ruled out" and
+    # "the use case" are not rulings and cases
     for question in (
         "If a personal information handler rejects my request, can I sue in a court under PIPL?",
         "个人信息处理者拒绝个人行使权利的请求的，个人可以向人民法院起诉吗？",
+        "如果App拒绝删除我的个人信息，我能跟它打官司吗？",
         "有员工以前因为破坏计算机信息系统被判过刑，他还能在我们公司做网络安全管理工作吗？",
+        "怎么判断一个AI系统属不属于欧盟AI法案的高风险系统？",
+        "Is real-time remote biometric identification ruled out entirely under the AI Act?",
+        "Is the use case of emotion recognition at work prohibited under the AI Act?",
+        "Can a provider challenge a Commission fine before the CJEU?",
     ):
-        assert service.decide(service.retriever.run(question)).kind != "events", question
+        assert not _decided_by(service, court_cases, question).refused, question
 
 
 def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
@@ -172,9 +192,12 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "When do the AI Act's rules on general-purpose AI models apply?",
         "生成式人工智能服务管理暂行办法从什么时候开始施行？",
         "We will add an AI chatbot to our app next year; what transparency duties apply under the AI Act?",
+        "Our privacy notice will be updated next year; must we ask for consent again under PIPL?",
         "我们去年做的个人信息保护影响评估报告，明年还要继续保存吗？",
+        "我们的深度合成算法明年要修改，需要重新备案吗？",
+        "欧盟委员会预计什么时候发布高风险分类的指南？",
     ):
-        assert service.decide(service.retriever.run(question)).kind != "events", question
+        assert not _decided_by(service, future_events, question).refused, question
 
 
 def test_a_city_or_provinces_own_rules_are_declined_unless_a_clause_speaks_of_them(service):
@@ -187,9 +210,14 @@ def test_a_city_or_provinces_own_rules_are_declined_unless_a_clause_speaks_of_th
     # a company in a city is not the city's rules; SB 53 speaks of city ordinances
     for question in (
         "我们是北京的一家公司，提供生成式人工智能服务需要履行哪些义务？",
+        "上海的企业发生个人信息泄露，是否要向本市网信部门报告？",
+        "我们是一家深圳的初创企业，能参加欧盟AI法案规定的监管沙盒吗？",
+        "Our Berlin office has its own internal AI policy; does the AI Act still require AI literacy training?",
+        "We store data on local servers in Shanghai; what rules apply to sending it abroad under PIPL?",
+        "深度合成服务的算法备案完成都需要多久？",
         "Can a city like San Francisco adopt its own ordinance on frontier developers' catastrophic risk after SB 53?",
     ):
-        assert not service.decide(service.retriever.run(question)).refused, question
+        assert not _decided_by(service, local_rules, question).refused, question
 
 
 def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(service):
@@ -202,14 +230,24 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
     ):
         decision = service.decide(service.retriever.run(question))
         assert decision.refused and decision.kind == "events", (question, decision)
-    # a company named in a question the texts answer, or named as an example
+    # a company named in a question about the user's own system, or named as an example (also in a list)
     for question in (
         "If we fine-tune Llama and offer it as a chatbot in the EU, what transparency duties do we have?",
+        "If we fine tune Llama, are we a provider under the AI Act?",
         "我们用百度的大模型做客服机器人，需要履行哪些标识义务？",
+        "We use OpenAI's GPT-4 in a hiring tool; is our tool classified as high-risk?",
         "If a general-purpose AI provider such as OpenAI is fined by the Commission, can it appeal the fine?",
-        "像腾讯这样的大平台违反个保法被处罚，最高可以罚多少？",
+        "Are providers such as Mistral and Anthropic fined for breaching Article 53 by the Commission?",
+        "像腾讯、阿里这样的大平台违反个保法被处罚，最高可以罚多少？",
+        "我们是北京东城区的一家AI公司，个人信息保护负责人应该是谁？",
     ):
-        assert service.decide(service.retriever.run(question)).kind != "events", question
+        assert not _decided_by(service, company_enforcement, question).refused, question
+    # counts the texts state
+    for question in (
+        "How many risk categories are there in TC260-003's Appendix A?",
+        "个保法第十三条规定的第一个合法性基础对企业意味着什么？",
+    ):
+        assert not _decided_by(service, statistics, question).refused, question
 
 
 def test_a_chinese_article_number_names_the_article_of_an_english_text(service):

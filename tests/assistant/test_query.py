@@ -204,6 +204,7 @@ def test_a_chinese_annex_or_appendix_is_only_checked_for_existence(text, unit, k
     assert (ref.unit, ref.kind, ref.lookup) == (unit, kind, False)
     assert parse_clause_refs("Annex III of the AI Act")[0].lookup
     assert [r.kind for r in parse_clause_refs("附录A.1列出的风险")] == ["number"]  # a numbered item, not the appendix
+    assert parse_clause_refs("附件零") == []  # no annex 0
 
 
 def test_chinese_and_arabic_article_numbers_are_the_same_clause():
