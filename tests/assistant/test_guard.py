@@ -119,6 +119,7 @@ def test_a_fee_or_tax_no_clause_speaks_of_is_declined(service):
     for question in (
         "What's the application fee to become a notified body under the AI Act?",
         "算法备案要交多少钱的费用？",
+        "深度合成服务备案要交多少工本费？",
         "提供生成式人工智能服务取得的收入适用多少的增值税税率？",
     ):
         result = service.retriever.run(question)
@@ -227,6 +228,7 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
         "How many generative AI services are there in China today?",
         "What share of European companies already use high-risk AI systems?",
         "第一家因为违反数据安全法被处罚的企业是哪家？",
+        "How many countries have ratified the Framework Convention on AI?",
     ):
         decision = service.decide(service.retriever.run(question))
         assert decision.refused and decision.kind == "events", (question, decision)
@@ -246,6 +248,7 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
     for question in (
         "How many risk categories are there in TC260-003's Appendix A?",
         "个保法第十三条规定的第一个合法性基础对企业意味着什么？",
+        "How many states must ratify the Framework Convention on AI before it enters into force?",
     ):
         assert not _decided_by(service, statistics, question).refused, question
 
