@@ -154,9 +154,12 @@ def statistics(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | 
 
 
 def court_cases(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
-    """A question about court judgments, case law or a particular case (not what a court may do under a text)."""
+    """A question about court judgments, case law or a particular case (not what a court may do under a text), when
+    no document of the collection is a court's (no title names a court: a judicial interpretation would answer)."""
     a = result.analysis
     if not ctx.policy.court_cases.search(a.question):
+        return None
+    if any(ctx.policy.court_texts.search(title) for title in ctx.titles.values()):
         return None
     return RefusalDecision(
         True,

@@ -151,7 +151,8 @@ class GuardPolicy:
     fees: re.Pattern  # speaks of a fee, charge or tax …
     fee_amount: re.Pattern  # … and asks for the amount or whether one is due
     fee_evidence: re.Pattern  # a clause that speaks of fees, charges, taxes or costs
-    court_cases: re.Pattern  # asks about court judgments, case law or a particular case
+    court_cases: re.Pattern  # asks about court judgments, case law or a particular case …
+    court_texts: re.Pattern  # … and no document's title names a court (the collection holds no court texts)
     future: re.Pattern  # a time to come ("next year", a legislative plan) …
     future_change: re.Pattern  # … and a change to the rules: asks what legislators or regulators will do next
     localities: re.Pattern  # names a city or province …
@@ -399,6 +400,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "fee_amount",
                     "fee_evidence",
                     "court_cases",
+                    "court_texts",
                     "future",
                     "future_change",
                     "localities",

@@ -179,6 +179,11 @@ def test_a_question_about_court_judgments_or_cases_is_declined(service):
         "Can a provider challenge a Commission fine before the CJEU?",
     ):
         assert not _decided_by(service, court_cases, question).refused, question
+    # a collection that holds a court's texts (a judicial interpretation) may answer
+    result = service.retriever.run("有没有法院依据个人信息保护法判过人脸识别的案子？")
+    assert decide(result, service.settings, {}, {"pipl": "个人信息保护法"}, rules=(court_cases,)).refused
+    court_text = {"spc-face": "最高人民法院关于审理使用人脸识别技术处理个人信息相关民事案件适用法律若干问题的规定"}
+    assert not decide(result, service.settings, {}, court_text, rules=(court_cases,)).refused
 
 
 def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
