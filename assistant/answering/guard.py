@@ -103,8 +103,9 @@ def foreign_jurisdiction(result: RetrievalResult, ctx: GuardContext) -> RefusalD
 
 def _names_a_company(question: str, policy: GuardPolicy) -> bool:
     """A company named for itself: not as an example ("a provider like Mistral", "such as OpenAI and Anthropic"),
-    and not in a question about the user's own system or company ("we use OpenAI's GPT-4 …")."""
-    if policy.first_person.search(question):
+    not in a question about the user's own system or company ("we use OpenAI's GPT-4 …"), and not in one about
+    what could happen to it or what it must do ("What fines could OpenAI face if …")."""
+    if policy.first_person.search(question) or policy.company_hypothetical.search(question):
         return False
     example_until = -1  # where the last name read as an example ends
     for m in policy.companies.finditer(question):

@@ -17,7 +17,7 @@ import numpy as np
 from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import FusionPolicy, LookupPolicy
-from assistant.retrieval.references import ClauseRef
+from assistant.retrieval.references import ClauseRef, to_roman
 from assistant.retrieval.types import Candidate, Filters, Lookup
 from common.numerals import cn_to_int, int_to_cn
 from ingest.embeddings import Embedder
@@ -68,9 +68,13 @@ def _unit_labels(ref: ClauseRef) -> list[str]:
 
 
 def _aliases(ref: ClauseRef, labels: list[str]) -> list[str]:
-    """The labels, and the other language's label of an appendix (Appendix B of a Chinese standard is its 附录B)."""
+    """The labels, the other language's label of an appendix (Appendix B of a Chinese standard is its 附录B) and the
+    arabic number of an annex."""
     if ref.kind == "appendix":
         return [*labels, "附录" + ref.unit.split(" ", 1)[1]]
+    if ref.kind == "annex":  # Annex I of a text numbering its annexes 1, 2, 3 (the Seoul Declaration) is its Annex 1
+        numeral = ref.unit.split(" ", 1)[1]
+        return [*labels, *(f"Annex {n}" for n in range(1, 40) if to_roman(n) == numeral)]
     return labels
 
 

@@ -143,6 +143,7 @@ class GuardPolicy:
     company_example: re.Pattern  # the words before a company named as an example ("a provider like Mistral")
     company_list_joint: re.Pattern  # what stands between two names of a list ("OpenAI and Anthropic", "腾讯、阿里")
     first_person: re.Pattern  # a question about the user's own system or company (we, our, 我们)
+    company_hypothetical: re.Pattern  # what could happen to a company or what it must do (if, could, 如果, 最高)
     statistics: re.Pattern
     amendment: re.Pattern
     year: re.Pattern
@@ -391,6 +392,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "company_example",
                     "company_list_joint",
                     "first_person",
+                    "company_hypothetical",
                     "statistics",
                     "amendment",
                     "year",

@@ -177,6 +177,9 @@ def test_a_question_about_court_judgments_or_cases_is_declined(service):
         "Is real-time remote biometric identification ruled out entirely under the AI Act?",
         "Is the use case of emotion recognition at work prohibited under the AI Act?",
         "Can a provider challenge a Commission fine before the CJEU?",
+        "法院用AI辅助起草判决书，在欧盟AI法案下算高风险系统吗？",
+        "If the notified body ruled against our certificate, can we appeal?",
+        "个人信息侵权的赔偿，法院怎么判赔偿数额？",
     ):
         assert not _decided_by(service, court_cases, question).refused, question
     # a collection that holds a court's texts (a judicial interpretation) may answer
@@ -202,6 +205,8 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "我们去年做的个人信息保护影响评估报告，明年还要继续保存吗？",
         "我们的深度合成算法明年要修改，需要重新备案吗？",
         "欧盟委员会预计什么时候发布高风险分类的指南？",
+        "Will the Commission issue its guidelines on high-risk classification by next year?",
+        "欧盟打算什么时候全面适用AI法案？",
     ):
         assert not _decided_by(service, future_events, question).refused, question
 
@@ -247,6 +252,9 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
         "Are providers such as Mistral and Anthropic fined for breaching Article 53 by the Commission?",
         "像腾讯、阿里这样的大平台违反个保法被处罚，最高可以罚多少？",
         "我们是北京东城区的一家AI公司，个人信息保护负责人应该是谁？",
+        "如果微信违反个保法，最高会被罚多少？",
+        "What fines could OpenAI face under the AI Act if it breaches the GPAI obligations?",
+        "网信部门对快手进行执法检查时，快手要配合提供哪些材料？",
     ):
         assert not _decided_by(service, company_enforcement, question).refused, question
     # counts the texts state
@@ -254,6 +262,8 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
         "How many risk categories are there in TC260-003's Appendix A?",
         "个保法第十三条规定的第一个合法性基础对企业意味着什么？",
         "How many states must ratify the Framework Convention on AI before it enters into force?",
+        "截至目前，欧盟AI法案哪些条款已经开始适用？",
+        "算法推荐服务上线后多少个工作日内要完成备案？",
     ):
         assert not _decided_by(service, statistics, question).refused, question
 

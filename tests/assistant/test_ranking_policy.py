@@ -63,10 +63,10 @@ def test_a_rule_factor_from_the_file_decides_between_versions(retriever):
 
 
 def test_the_policy_is_passed_to_the_guard(service):
-    question = "Which obligations of the AI Act have applied so far?"
+    question = "百分之多少的企业已经在用生成式人工智能服务？"
     result = service.retriever.run(question)
     assert decide(result, service.settings, {}, {}).kind == "events"
-    lenient = parse_policy(variant("'\\bso far\\b',", ""), "variant.toml")
+    lenient = parse_policy(variant("'百分之多少的(企业|公司)',", ""), "variant.toml")
     assert not lenient.guard.statistics.search(question)
     assert decide(result, service.settings, {}, {}, lenient).kind != "events"
 
