@@ -264,6 +264,8 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
         "How many states must ratify the Framework Convention on AI before it enters into force?",
         "截至目前，欧盟AI法案哪些条款已经开始适用？",
         "算法推荐服务上线后多少个工作日内要完成备案？",
+        "How many days do providers have to report a serious incident under the AI Act?",
+        "How many times a year must a large frontier developer publish its transparency report under SB 53?",
     ):
         assert not _decided_by(service, statistics, question).refused, question
 
