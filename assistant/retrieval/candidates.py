@@ -139,6 +139,18 @@ class LookupSource:
                 self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in _aliases(ref, labels)
             )
             and (ref.kind not in _FAMILIES or self._has_family(doc_id, _FAMILIES[ref.kind]))
+            and not self._in_another_named_jurisdiction(analysis, doc_id, _aliases(ref, labels))
+        )
+
+    def _in_another_named_jurisdiction(self, analysis: QueryAnalysis, doc_id: str, labels: list[str]) -> bool:
+        """A document of another jurisdiction the question names has the clause ("China's labelling measures and EU
+        Article 50", "国内标识办法…欧盟第50条"): the number is that text's, not one the named document lacks."""
+        own = self.index.docs[doc_id].jurisdiction if doc_id in self.index.docs else ""
+        return any(
+            self.index.rows_of_unit(other, u)
+            for other, info in self.index.docs.items()
+            if info.jurisdiction in analysis.jurisdictions and info.jurisdiction != own
+            for u in labels
         )
 
     def _has_family(self, doc_id: str, prefixes: tuple[str, ...]) -> bool:

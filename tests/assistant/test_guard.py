@@ -280,3 +280,13 @@ def test_a_chinese_article_number_names_the_article_of_an_english_text(service):
         assert not service.decide(result).refused, question
     decision = service.decide(service.retriever.run("欧盟AI法案第200条讲了什么？"))
     assert decision.refused and decision.kind == "missing-clause" and "第200条" in decision.reason
+
+
+def test_a_clause_number_of_another_named_jurisdictions_text_is_not_missing(service):
+    # 第50条 is the EU's (the AI Act's Article 50), not one China's labelling measures lack
+    result = service.retriever.run("国内的标识办法允许提供不带显式标识的内容吗？欧盟第50条的标识义务又有哪些例外？")
+    assert "cn-ai-content-labeling-measures-2025" in result.analysis.named_in_question
+    assert not result.missing_refs
+    # the named text's own jurisdiction does not excuse a number it lacks
+    result = service.retriever.run("中国的深度合成规定第30条讲了什么？")
+    assert result.missing_refs and service.decide(result).kind == "missing-clause"
