@@ -53,8 +53,9 @@ _BOOK_TITLE = re.compile(r"《[^》]*》")
 _EXAMPLE_WINDOW = 20  # characters before a company's name searched for "like", "such as", 像, 比如
 
 
-def _say(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
+def _decline(lang: str, zh: str, en: str, kind: str) -> RefusalDecision:
+    """A refusal whose reason is said in the question's language."""
+    return RefusalDecision(True, zh if lang == "zh" else en, kind)
 
 
 def missing_clause(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
@@ -62,13 +63,10 @@ def missing_clause(result: RetrievalResult, ctx: GuardContext) -> RefusalDecisio
         return None
     doc_id, ref = result.missing_refs[0]
     title = ctx.titles.get(doc_id, doc_id)
-    return RefusalDecision(
-        True,
-        _say(
-            result.analysis.language,
-            f"语料库中的{title}没有{ref.raw}这一条款。",
-            f"{title} in the corpus has no {ref.raw}.",
-        ),
+    return _decline(
+        result.analysis.language,
+        f"语料库中的{title}没有{ref.raw}这一条款。",
+        f"{title} in the corpus has no {ref.raw}.",
         "missing-clause",
     )
 
@@ -78,9 +76,10 @@ def unknown_document(result: RetrievalResult, ctx: GuardContext) -> RefusalDecis
     if not a.unknown_titles:
         return None
     names = "、".join(a.unknown_titles) if a.language == "zh" else ", ".join(a.unknown_titles)
-    return RefusalDecision(
-        True,
-        _say(a.language, f"语料库中没有{names}的文本。", f"The corpus does not contain the text of {names}."),
+    return _decline(
+        a.language,
+        f"语料库中没有{names}的文本。",
+        f"The corpus does not contain the text of {names}.",
         "unknown-document",
     )
 
@@ -90,13 +89,10 @@ def foreign_jurisdiction(result: RetrievalResult, ctx: GuardContext) -> RefusalD
     if not a.foreign_jurisdictions or a.jurisdictions or a.named_in_question:
         return None
     names = ", ".join(a.foreign_jurisdictions)
-    return RefusalDecision(
-        True,
-        _say(
-            a.language,
-            f"语料库中没有涉及该法域（{names}）的法规文本。",
-            f"The corpus has no regulation text for that jurisdiction ({names}).",
-        ),
+    return _decline(
+        a.language,
+        f"语料库中没有涉及该法域（{names}）的法规文本。",
+        f"The corpus has no regulation text for that jurisdiction ({names}).",
         "foreign-jurisdiction",
     )
 
@@ -126,14 +122,10 @@ def company_enforcement(result: RetrievalResult, ctx: GuardContext) -> RefusalDe
         return None
     if not (ctx.policy.enforcement.search(a.question) or ctx.policy.company_facts.search(a.question)):
         return None
-    return RefusalDecision(
-        True,
-        _say(
-            a.language,
-            "语料库只收录法规文本，不包含针对具体企业的执法记录或其他事实。",
-            "The corpus holds regulation texts only, not enforcement decisions or other facts about particular "
-            "companies.",
-        ),
+    return _decline(
+        a.language,
+        "语料库只收录法规文本，不包含针对具体企业的执法记录或其他事实。",
+        "The corpus holds regulation texts only, not enforcement decisions or other facts about particular companies.",
         "events",
     )
 
@@ -142,14 +134,11 @@ def statistics(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | 
     a = result.analysis
     if not ctx.policy.statistics.search(a.question):
         return None
-    return RefusalDecision(
-        True,
-        _say(
-            a.language,
-            "语料库只收录法规文本，不包含执法统计、签署名单等事实数据。",
-            "The corpus holds regulation texts only, not statistics, "
-            "signatory lists or other facts about what happened since.",
-        ),
+    return _decline(
+        a.language,
+        "语料库只收录法规文本，不包含执法统计、签署名单等事实数据。",
+        "The corpus holds regulation texts only, not statistics, "
+        "signatory lists or other facts about what happened since.",
         "events",
     )
 
@@ -162,13 +151,10 @@ def court_cases(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision |
         return None
     if any(ctx.policy.court_texts.search(title) for title in ctx.titles.values()):
         return None
-    return RefusalDecision(
-        True,
-        _say(
-            a.language,
-            "语料库只收录法规文本，不包含法院判决、判例或具体案件。",
-            "The corpus holds regulation texts only, not court judgments, case law or particular cases.",
-        ),
+    return _decline(
+        a.language,
+        "语料库只收录法规文本，不包含法院判决、判例或具体案件。",
+        "The corpus holds regulation texts only, not court judgments, case law or particular cases.",
         "events",
     )
 
@@ -178,13 +164,10 @@ def future_events(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     a = result.analysis
     if not (ctx.policy.future.search(a.question) and ctx.policy.future_change.search(a.question)):
         return None
-    return RefusalDecision(
-        True,
-        _say(
-            a.language,
-            "语料库只收录已发布的法规文本，无法说明今后的立法计划或修改。",
-            "The corpus holds texts as issued; it cannot say what legislators or regulators will do next.",
-        ),
+    return _decline(
+        a.language,
+        "语料库只收录已发布的法规文本，无法说明今后的立法计划或修改。",
+        "The corpus holds texts as issued; it cannot say what legislators or regulators will do next.",
         "events",
     )
 
@@ -206,13 +189,10 @@ def local_rules(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision |
     name = place.group(0).lower()
     if any(name in c.text.lower() or ctx.policy.local_evidence.search(c.text) for c in result.clauses):
         return None
-    return RefusalDecision(
-        True,
-        _say(
-            result.analysis.language,
-            f"语料库中没有{place.group(0)}的地方性规定。",
-            f"The corpus holds no local rules of {place.group(0)}.",
-        ),
+    return _decline(
+        result.analysis.language,
+        f"语料库中没有{place.group(0)}的地方性规定。",
+        f"The corpus holds no local rules of {place.group(0)}.",
         "foreign-jurisdiction",
     )
 
@@ -228,13 +208,10 @@ def fees_and_taxes(result: RetrievalResult, ctx: GuardContext) -> RefusalDecisio
         return None
     if any(ctx.policy.fee_evidence.search(c.text) for c in result.clauses):
         return None
-    return RefusalDecision(
-        True,
-        _say(
-            a.language,
-            "语料库中与此相关的条款都没有规定任何费用、收费或税费。",
-            "None of the clauses of the corpus that bear on this question sets a fee, charge or tax.",
-        ),
+    return _decline(
+        a.language,
+        "语料库中与此相关的条款都没有规定任何费用、收费或税费。",
+        "None of the clauses of the corpus that bear on this question sets a fee, charge or tax.",
         "fees",
     )
 
@@ -248,13 +225,10 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
         held = ctx.doc_years.get(doc_id)
         if held and asked_years and max(asked_years) > held:
             title = ctx.titles.get(doc_id, doc_id)
-            return RefusalDecision(
-                True,
-                _say(
-                    a.language,
-                    f"语料库中的{title}是{held}年的文本，不包含{max(asked_years)}年的修订。",
-                    f"The corpus holds the {held} text of {title}; it does not contain a {max(asked_years)} amendment.",
-                ),
+            return _decline(
+                a.language,
+                f"语料库中的{title}是{held}年的文本，不包含{max(asked_years)}年的修订。",
+                f"The corpus holds the {held} text of {title}; it does not contain a {max(asked_years)} amendment.",
                 "newer-version",
             )
     return None
@@ -266,13 +240,10 @@ def draft_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     a = result.analysis
     if not ctx.policy.draft.search(a.question) or any(ctx.policy.draft.search(t) for t in ctx.titles.values()):
         return None
-    return RefusalDecision(
-        True,
-        _say(
-            a.language,
-            "语料库只收录正式发布的文本，不包含草案、征求意见稿等起草过程中的版本。",
-            "The corpus holds the texts as adopted, not drafts, consultation texts or negotiating positions.",
-        ),
+    return _decline(
+        a.language,
+        "语料库只收录正式发布的文本，不包含草案、征求意见稿等起草过程中的版本。",
+        "The corpus holds the texts as adopted, not drafts, consultation texts or negotiating positions.",
         "draft-version",
     )
 
@@ -280,9 +251,10 @@ def draft_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
 def nothing_found(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     if result.clauses:
         return None
-    return RefusalDecision(
-        True,
-        _say(result.analysis.language, "语料库中没有找到相关条款。", "No relevant clause was found in the corpus."),
+    return _decline(
+        result.analysis.language,
+        "语料库中没有找到相关条款。",
+        "No relevant clause was found in the corpus.",
         "weak-evidence",
     )
 
@@ -307,13 +279,10 @@ def weak_evidence(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     unlikely = model is not None and threshold > 0 and model.probability_of(result, ctx.policy) < threshold
     if not (weak or unlikely):
         return None
-    return RefusalDecision(
-        True,
-        _say(
-            a.language,
-            "语料库中没有足够相关的条款来回答这个问题。",
-            "The corpus does not contain clauses that answer this question.",
-        ),
+    return _decline(
+        a.language,
+        "语料库中没有足够相关的条款来回答这个问题。",
+        "The corpus does not contain clauses that answer this question.",
         "weak-evidence",
     )
 
