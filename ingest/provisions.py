@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from common.numerals import from_roman
+
 from .models import Unit
 
 _PREFIX = r"(?:§{1,2}|Rule|RULE|Section|SECTION|Sec\.|Regulation|Part|PART|Article|Art\.|APP|Schedule|SCHEDULE)"
@@ -38,7 +40,7 @@ ANNEX_LINE = re.compile(
 )
 ANNEX_FAMILIES = ("Appendix", "Annex", "Supplement", "Exhibit")
 CONTENTS_ANNEX_LINES = 5  # an appendix's contents entry: at most this many lines (title, page head) before the next
-_ROMAN = {"I": 1, "V": 5, "X": 10}
+_ROMAN_LETTERS = "IVX"  # one-letter numbers that may be roman numerals (ANNEX_LINE reads only these)
 _COMPONENT = re.compile(r"(\d+)([A-Z]?)|\((\w+)\)")
 _CHAPTER = re.compile(r"^(\d{1,3})\.?[\t ]+(\S.{0,99})$")  # "1 GENERAL PROVISIONS", "2. Listing Standards"
 MIN_PROVISIONS = 8  # fewer numbered lines than this: not a numbered rulebook
@@ -80,11 +82,6 @@ def _key(number: str) -> tuple[tuple[int, str], ...]:
     return tuple(parts)
 
 
-def _roman(numeral: str) -> int:
-    values = [_ROMAN[c] for c in numeral]
-    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
-
-
 def _annex(line: str) -> tuple[str, str, str, tuple[tuple, ...]] | None:
     """(prefix, number, text, keys) of an appendix, annex, supplement or exhibit heading, else None. ``keys``: the
     readings of its number, for ordering (I, V and X are a letter after H, U, W or a roman numeral)."""
@@ -96,9 +93,9 @@ def _annex(line: str) -> tuple[str, str, str, tuple[tuple, ...]] | None:
     if number.isdigit():
         values = [int(number)]
     elif len(number) == 1:
-        values = ([_roman(number)] if number in _ROMAN else []) + [ord(number) - ord("A") + 1]
+        values = ([from_roman(number) or 0] if number in _ROMAN_LETTERS else []) + [ord(number) - ord("A") + 1]
     else:
-        values = [_roman(number)]
+        values = [from_roman(number) or 0]
     return m.group("prefix").capitalize(), number, (m.group("text") or "").strip(), tuple(((v, ""),) for v in values)
 
 

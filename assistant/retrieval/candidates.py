@@ -17,9 +17,9 @@ import numpy as np
 from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import FusionPolicy, LookupPolicy
-from assistant.retrieval.references import ClauseRef, to_roman
+from assistant.retrieval.references import ClauseRef
 from assistant.retrieval.types import Candidate, Filters, Lookup
-from common.numerals import cn_to_int, int_to_cn
+from common.numerals import cn_to_int, from_roman, int_to_cn, to_roman
 from ingest.embeddings import Embedder
 
 
@@ -74,7 +74,8 @@ def _aliases(ref: ClauseRef, labels: list[str]) -> list[str]:
         return [*labels, "附录" + ref.unit.split(" ", 1)[1]]
     if ref.kind == "annex":  # Annex I of a text numbering its annexes 1, 2, 3 (the Seoul Declaration) is its Annex 1
         numeral = ref.unit.split(" ", 1)[1]
-        return [*labels, *(f"Annex {n}" for n in range(1, 40) if to_roman(n) == numeral)]
+        number = from_roman(numeral)
+        return [*labels, f"Annex {number}"] if number and number < 40 and to_roman(number) == numeral else labels
     return labels
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.retrieval.policy import default_policy
-from common.numerals import cn_to_int, int_to_cn
+from common.numerals import cn_to_int, int_to_cn, to_roman
 
 CN_NUMERALS = "零〇一二三四五六七八九十百两"
 
@@ -89,31 +89,6 @@ def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
         return f"{m.group(1).upper()} {m.group(2)}", ""
     value = m.group(1).upper() if kind in ("annex", "appendix") else m.group(1)
     return labels[kind].format(value), ""
-
-
-def to_roman(n: int) -> str:
-    """1..3999 in roman numerals (Annex 15 is Annex XV); "" for anything else."""
-    if not 0 < n < 4000:
-        return ""
-    out = ""
-    for value, letters in (
-        (1000, "M"),
-        (900, "CM"),
-        (500, "D"),
-        (400, "CD"),
-        (100, "C"),
-        (90, "XC"),
-        (50, "L"),
-        (40, "XL"),
-        (10, "X"),
-        (9, "IX"),
-        (5, "V"),
-        (4, "IV"),
-        (1, "I"),
-    ):
-        count, n = divmod(n, value)
-        out += letters * count
-    return out
 
 
 def parse_clause_refs(text: str, max_listed: int | None = None) -> list[ClauseRef]:
