@@ -132,15 +132,13 @@ class LookupSource:
 
     def _names_a_missing_clause(self, analysis: QueryAnalysis, doc_id: str, ref: ClauseRef, labels: list[str]) -> bool:
         """The question names a clause its named document does not have."""
+        if doc_id not in analysis.named_in_question or ref.listed or ref.kind not in self.policy.missing_clause_kinds:
+            return False
+        aliases = _aliases(ref, labels)
         return (
-            doc_id in analysis.named_in_question
-            and not ref.listed
-            and ref.kind in self.policy.missing_clause_kinds
-            and not any(
-                self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in _aliases(ref, labels)
-            )
+            not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in aliases)
             and (ref.kind not in _FAMILIES or self._has_family(doc_id, _FAMILIES[ref.kind]))
-            and not self._in_another_named_jurisdiction(analysis, doc_id, _aliases(ref, labels))
+            and not self._in_another_named_jurisdiction(analysis, doc_id, aliases)
         )
 
     def _in_another_named_jurisdiction(self, analysis: QueryAnalysis, doc_id: str, labels: list[str]) -> bool:
