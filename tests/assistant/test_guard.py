@@ -14,6 +14,16 @@ from assistant.answering.guard import (
 )
 
 
+def _decided(service, question: str) -> RefusalDecision:
+    """The guard's decision on a question, all rules in order."""
+    return service.decide(service.retriever.run(question))
+
+
+def _decided_by(service, rule, question: str) -> RefusalDecision:
+    """The decision of one rule alone (no decision: answer)."""
+    return decide(service.retriever.run(question), service.settings, {}, {}, rules=(rule,))
+
+
 def test_the_first_rule_that_decides_wins(service):
     result = service.retriever.run("What does Article 50 of the AI Act require?")
     assert decide(result, service.settings, {}, {}) == RefusalDecision(False)
@@ -60,7 +70,7 @@ def test_a_draft_or_consultation_text_is_a_version_the_corpus_does_not_hold(serv
         "数据安全法草案二审稿对重要数据出境是怎么写的？",
         "What did the European Parliament's negotiating position say about foundation models?",
     ):
-        decision = service.decide(service.retriever.run(question))
+        decision = _decided(service, question)
         assert decision.refused and decision.kind == "draft-version", (question, decision)
     # drafting as what a text regulates is not a draft of it
     assert service.decide(
@@ -82,7 +92,7 @@ def test_an_instrument_or_provision_named_by_a_number_the_collection_never_menti
         ("加州SB 53第22757.25条对开源模型的豁免是怎么规定的？", "第22757.25条"),
         ("根据EO 14148，联邦机构还要遵守拜登的AI行政令吗？", "EO 14148"),  # a name inside Chinese text
     ):
-        decision = service.decide(service.retriever.run(question))
+        decision = _decided(service, question)
         assert decision.refused and decision.kind == "unknown-document" and name in decision.reason, question
     # numbers the collection mentions: in a title or id (EO 14110), the issuer (国务院令第790号), a clause (the AI
     # Act cites Regulation (EU) 2019/1020), a section heading of SB 53; and numbers too short to tell (SB 53)
@@ -134,7 +144,7 @@ def test_a_fee_or_tax_no_clause_speaks_of_is_declined(service):
         "Which authority is in charge of coordinating cybersecurity work under China's Cybersecurity Law?",
         "《中华人民共和国个人所得税法》和个人信息保护法对个人信息的定义一样吗？",  # a fee word in a title only
     ):
-        assert service.decide(service.retriever.run(question)).kind != "fees", question
+        assert _decided(service, question).kind != "fees", question
 
 
 def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(service):
@@ -143,7 +153,7 @@ def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(s
         ("What does Annex XIX of the AI Act list?", "Annex XIX"),
         ("TC260-003附录D给了哪些例子？", "附录D"),
     ):
-        decision = service.decide(service.retriever.run(question))
+        decision = _decided(service, question)
         assert decision.refused and decision.kind == "missing-clause" and raw in decision.reason, (question, decision)
     for question in ("欧盟AI法案附件三列了哪些高风险领域？", "TC260-003附录A列了哪些安全风险？"):
         result = service.retriever.run(question)
@@ -152,18 +162,13 @@ def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(s
     assert not service.retriever.run("深度合成规定附件二有什么内容？").missing_refs
 
 
-def _decided_by(service, rule, question: str) -> RefusalDecision:
-    """The decision of one rule alone (no decision: answer)."""
-    return decide(service.retriever.run(question), service.settings, {}, {}, rules=(rule,))
-
-
 def test_a_question_about_court_judgments_or_cases_is_declined(service):
     for question in (
         "Has any EU court ruled yet on what counts as social scoring under the AI Act?",
         "有没有法院依据深度合成规定判过冒充他人声音的案子？",
         "What is the leading case law on PIPL's consent rules?",
     ):
-        decision = service.decide(service.retriever.run(question))
+        decision = _decided(service, question)
         assert decision.refused and decision.kind == "events", question
         assert "court" in decision.reason or "法院" in decision.reason, decision.reason
     # what a court may do under a text is in the text; 判断 is telling apart, 判过刑 a scenario, "ruled out" and
@@ -194,7 +199,7 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "Will the EU add more use cases to the AI Act's high-risk list next year?",
         "数据安全法预计什么时候修改？",
     ):
-        decision = service.decide(service.retriever.run(question))
+        decision = _decided(service, question)
         assert decision.refused and decision.kind == "events", question
     # a date to come that the texts set, and a time to come in the user's own plans
     for question in (
@@ -216,7 +221,7 @@ def test_a_city_or_provinces_own_rules_are_declined_unless_a_clause_speaks_of_th
         ("成都有没有出台自己的生成式人工智能地方条例？", "成都"),
         ("Does Munich have its own local rules on facial recognition cameras on top of the AI Act?", "Munich"),
     ):
-        decision = service.decide(service.retriever.run(question))
+        decision = _decided(service, question)
         assert decision.refused and decision.kind == "foreign-jurisdiction" and place in decision.reason, question
     # a company in a city is not the city's rules; SB 53 speaks of city ordinances
     for question in (
@@ -240,7 +245,7 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
         "第一家因为违反数据安全法被处罚的企业是哪家？",
         "How many countries have ratified the Framework Convention on AI?",
     ):
-        decision = service.decide(service.retriever.run(question))
+        decision = _decided(service, question)
         assert decision.refused and decision.kind == "events", (question, decision)
     # a company named in a question about the user's own system, or named as an example (also in a list)
     for question in (
