@@ -187,7 +187,7 @@ def local_rules(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision |
     if place is None or not ctx.policy.local_rules.search(asked):
         return None
     name = place.group(0).lower()
-    if any(name in c.text.lower() or ctx.policy.local_evidence.search(c.text) for c in result.clauses):
+    if any(name in c.ranked_text.lower() or ctx.policy.local_evidence.search(c.ranked_text) for c in result.clauses):
         return None
     return _decline(
         result.analysis.language,
@@ -206,7 +206,7 @@ def fees_and_taxes(result: RetrievalResult, ctx: GuardContext) -> RefusalDecisio
     asked = _asked(result)
     if not (ctx.policy.fees.search(asked) and ctx.policy.fee_amount.search(asked)):
         return None
-    if any(ctx.policy.fee_evidence.search(c.text) for c in result.clauses):
+    if any(ctx.policy.fee_evidence.search(c.ranked_text) for c in result.clauses):
         return None
     return _decline(
         a.language,

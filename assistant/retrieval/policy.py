@@ -83,6 +83,7 @@ class DiversityPolicy:
     window_per_k: int
     pure_lookup_max_words: int
     pure_lookup_filler: re.Pattern
+    passage_max_chars: dict[str, int]  # a ranked piece is given with its unit's neighbouring pieces up to this
 
 
 @dataclass(frozen=True)
@@ -372,6 +373,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             dv.integer("window_per_k"),
             dv.integer("pure_lookup_max_words"),
             dv.pattern("pure_lookup_filler"),
+            {lang: dv.section("passage_max_chars").integer(lang) for lang in ("zh", "en")},
         ),
         crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best")),
         evidence=EvidencePolicy(e.integer("coverage_clauses")),

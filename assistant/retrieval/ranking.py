@@ -190,11 +190,80 @@ def diversify(
 
 
 @dataclass(frozen=True)
+class Passage:
+    """What a user is given for one ranked piece: the piece with the neighbouring pieces of its unit (the whole
+    article when it fits the policy's characters), in document order."""
+
+    row: int  # the ranked piece
+    rows: tuple[int, ...]
+    score: float
+
+
+def unit_window(
+    index: ClauseIndex, row: int, max_chars: int, given: set[int] | frozenset = frozenset()
+) -> tuple[int, ...]:
+    """``row`` and the pieces of its unit after, then before it, taken in turn while the text fits ``max_chars``
+    (0: the piece alone) and up to a piece already ``given`` in another passage."""
+    pieces = index.rows_of_unit(index.doc_of[row], index.metas[row]["unit"])
+    if row not in pieces or max_chars <= 0:
+        return (row,)
+    at = pieces.index(row)
+    lo = hi = at
+    used = len(index.texts[row])
+    grew = True
+    while grew:
+        grew = False
+        for j in (hi + 1, lo - 1):
+            if (
+                0 <= j < len(pieces)
+                and not lo <= j <= hi
+                and pieces[j] not in given
+                and used + len(index.texts[pieces[j]]) <= max_chars
+            ):
+                used += len(index.texts[pieces[j]])
+                lo, hi, grew = min(lo, j), max(hi, j), True
+    return tuple(pieces[lo : hi + 1])
+
+
+def passages(
+    index: ClauseIndex,
+    ranked: dict[int, float],
+    k: int,
+    policy: DiversityPolicy,
+    whole_units: set | frozenset = frozenset(),
+    alone: set | frozenset = frozenset(),
+) -> list[Passage]:
+    """The first ``k`` passages of the ranked rows: a row already inside an earlier passage is not given again.
+    A unit asked for and nothing else (``whole_units``) is given whole; a piece the question names a point of
+    (``alone``: Article 5(1)(e)) is given alone."""
+    out: list[Passage] = []
+    given: set[int] = set()
+    for row, s in ranked.items():
+        if row in given:
+            continue
+        language = "zh" if index.language_of[row] == "zh" else "en"
+        unit = (index.doc_of[row], index.metas[row]["unit"])
+        if row in alone:
+            rows: tuple[int, ...] = (row,)
+        elif unit in whole_units:
+            rows = tuple(r for r in index.rows_of_unit(*unit) if r not in given) or (row,)
+        else:
+            rows = unit_window(index, row, policy.passage_max_chars[language], given)
+        given.update(rows)
+        out.append(Passage(row, rows, s))
+        if len(out) == k:
+            break
+    return out
+
+
+@dataclass(frozen=True)
 class Scored:
-    """The ranking stage's output: every row's final score, and the ranked rows (at most k) with their score."""
+    """The ranking stage's output: every row's final score, the ranked rows (at most k) with their score, and the
+    passages given for them (refilled from the rows after the k-th when pieces merge)."""
 
     score: np.ndarray
     ranked: dict[int, float]
+    passages: list[Passage]
 
 
 def fused_score(
@@ -243,8 +312,10 @@ def rank(
         if lookup and is_pure_lookup(analysis, policy.diversity)
         else set()
     )
-    ranked = diversify(order_rows(score, index, sides), score, index, k, whole_units, policy.diversity)
-    return Scored(score, ranked)
+    more = diversify(order_rows(score, index, sides), score, index, 2 * k, whole_units, policy.diversity)
+    ranked = dict(list(more.items())[:k])
+    pointed = {lookup[0].row} if lookup and any(r.point for r in analysis.clause_refs if r.lookup) else set()
+    return Scored(score, ranked, passages(index, more, k, policy.diversity, whole_units, pointed))
 
 
 def keyword_coverage(index: ClauseIndex, analysis: QueryAnalysis, ranked: list[int], clauses: int) -> float:

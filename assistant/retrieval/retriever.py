@@ -141,22 +141,27 @@ class HybridRetriever:
                 bm25=round(keyword_of.get(i, 0.0), 3), dense=round(similarity_of.get(i, 0.0), 3)
             )
 
-        def clause(i: int, score: float) -> RetrievedClause:
+        def clause(i: int, score: float, rows: tuple[int, ...] = ()) -> RetrievedClause:
             meta = index.metas[i]
+            rows = rows or (i,)
             return RetrievedClause(
                 chunk_id=index.ids[i],
                 doc_id=meta["doc_id"],
                 unit=meta["unit"],
-                locator=meta.get("locator", meta["unit"]),
-                text=index.texts[i],
+                # a passage of several pieces is named by its unit; one piece by its own locator (Article 3(56))
+                locator=meta.get("locator", meta["unit"]) if len(rows) == 1 else meta["unit"],
+                text="\n\n".join(index.texts[r] for r in rows),
                 meta=meta,
                 score=round(score, 5),
                 signals=signals.get(i, {}),
+                rows=rows,
+                piece_text=index.texts[i] if len(rows) > 1 else "",
             )
 
-        clauses = [clause(i, s) for i, s in scored.ranked.items()]
+        clauses = [clause(p.row, p.score, p.rows) for p in scored.passages]
+        given = {r for p in scored.passages for r in p.rows}
         for i in xrefs:
-            if i not in scored.ranked:
+            if i not in given:
                 c = clause(i, 0.0)
                 c.signals["cross_reference"] = 1
                 clauses.append(c)

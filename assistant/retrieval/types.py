@@ -78,6 +78,14 @@ class RetrievedClause:
     meta: dict
     score: float
     signals: dict = field(default_factory=dict)  # which searches found it, at which rank
+    rows: tuple[int, ...] = ()  # the index rows of the pieces its text joins (the ranked piece's among them)
+    piece_text: str = ""  # the ranked piece's text when ``text`` joins several pieces
+
+    @property
+    def ranked_text(self) -> str:
+        """The text of the piece the ranking chose: what the guard's evidence checks read (they were set on it,
+        not on the neighbouring pieces a passage adds for the reader)."""
+        return self.piece_text or self.text
 
     @property
     def title(self) -> str:

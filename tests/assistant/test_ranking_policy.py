@@ -46,11 +46,13 @@ def test_one_changed_number_changes_a_ranking(retriever):
         "Our Annex III system only performs a narrow procedural task such as sorting files. "
         "Could it escape the high-risk classification?"
     )
-    units = [c.unit for c in retriever.run(question).clauses if c.doc_id == EU_AI_ACT]
-    assert units.count("Annex III") == 2
-    one_piece = with_policy(retriever, variant("max_pieces_per_unit = 2", "max_pieces_per_unit = 1"))
-    units = [c.unit for c in one_piece.run(question).clauses if c.doc_id == EU_AI_ACT]
-    assert units.count("Annex III") == 1
+    first = retriever.run(question).clauses[0]
+    assert first.unit == "Annex III" and len(first.rows) > 1  # with its neighbouring pieces
+    alone = with_policy(
+        retriever, variant("passage_max_chars = { zh = 1800, en = 3600 }", "passage_max_chars = { zh = 0, en = 0 }")
+    )
+    first = alone.run(question).clauses[0]
+    assert first.unit == "Annex III" and len(first.rows) == 1
 
 
 def test_a_rule_factor_from_the_file_decides_between_versions(retriever):

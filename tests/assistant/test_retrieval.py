@@ -12,7 +12,8 @@ from support.chunk_keys import PUBLIC_CHUNK_KEYS
 
 from assistant.retrieval import ClauseRetriever, Filters, RetrievalResult, default_policy
 
-MAX_PIECES_PER_UNIT = default_policy().diversity.max_pieces_per_unit
+PASSAGE_MAX_CHARS_ZH = default_policy().diversity.passage_max_chars["zh"]
+PASSAGE_MAX_CHARS_EN = default_policy().diversity.passage_max_chars["en"]
 NDSR = "cn-network-data-security-regulations-2024"
 EO_14110 = "us-eo-14110-2023"
 UN_78_311 = "un-ga-res-78-311-2024"
@@ -41,11 +42,11 @@ def test_result_is_ranked_and_bounded(retriever):
     assert scores == sorted(scores, reverse=True)
     assert all(c.score > 0 for c in main)
     assert len({c.chunk_id for c in result.clauses}) == len(result.clauses)  # no clause twice
-    for c in result.clauses:  # each clause is the indexed chunk, with its public metadata
+    for c in result.clauses:  # each clause is indexed chunks of one unit (the ranked one's metadata)
         i = retriever.index.position[c.chunk_id]
-        assert c.text == retriever.index.texts[i]
+        assert i in c.rows and c.text == "\n\n".join(retriever.index.texts[r] for r in c.rows)
         assert (c.doc_id, c.unit) == (c.meta["doc_id"], c.meta["unit"])
-        assert c.locator == c.meta["locator"]
+        assert c.locator == (c.meta["locator"] if len(c.rows) == 1 else c.unit)
     assert {"analyse_ms", "keyword_ms", "dense_ms", "retrieve_ms"} <= set(result.timings)
     assert 0.0 <= result.keyword_coverage <= 1.0
     assert 0.0 < result.top_dense_similarity <= 1.0
@@ -76,25 +77,43 @@ def test_named_clause_is_rank_1(retriever, question, doc_id, unit):
     assert top.signals.get("lookup") == 1
     assert result.lookup_hits and {(c.doc_id, c.unit) for c in result.lookup_hits} == {(doc_id, unit)}
     assert result.missing_refs == []
-    # the question asks for the unit and nothing else: every piece of a long unit is found, and they all rank
-    # above anything searched
+    # the question asks for the unit and nothing else: every piece of a long unit is found, and the first passage
+    # given is the whole unit, its pieces in order
     pieces = retriever.index.rows_of_unit(doc_id, unit)
     assert len(result.lookup_hits) == len(pieces)
-    n = min(len(pieces), 10)
-    assert all((c.doc_id, c.unit) == (doc_id, unit) for c in ranked(result)[:n])
+    assert list(top.rows) == pieces
+    assert top.text == "\n\n".join(retriever.index.texts[r] for r in pieces)
+    assert top.locator == unit or len(pieces) == 1
 
 
-def test_a_unit_mentioned_in_a_question_about_something_else_takes_two_places(retriever):
+def test_a_unit_mentioned_in_a_question_about_something_else_is_not_given_whole(retriever):
     question = (
         "Our Annex III system only performs a narrow procedural task such as sorting files. "
         "Could it escape the high-risk classification?"
     )
     result = retriever.run(question)
-    assert len(retriever.index.rows_of_unit(EU_AI_ACT, "Annex III")) > MAX_PIECES_PER_UNIT
+    pieces = retriever.index.rows_of_unit(EU_AI_ACT, "Annex III")
     top = ranked(result)
-    assert [(c.doc_id, c.unit) for c in top[:MAX_PIECES_PER_UNIT]] == [(EU_AI_ACT, "Annex III")] * MAX_PIECES_PER_UNIT
-    assert sum(c.unit == "Annex III" for c in top) == MAX_PIECES_PER_UNIT  # the rest stay in lookup_hits
-    assert (EU_AI_ACT, "Article 6") in [(c.doc_id, c.unit) for c in top[:5]]  # 6(3): the narrow-task derogation
+    assert (top[0].doc_id, top[0].unit) == (EU_AI_ACT, "Annex III")
+    given = [r for c in top if c.unit == "Annex III" for r in c.rows]
+    assert 0 < len(given) < len(pieces)  # the rest stay in lookup_hits
+    assert sum(len(retriever.index.texts[r]) for r in top[0].rows) <= PASSAGE_MAX_CHARS_EN
+    assert (EU_AI_ACT, "Article 6") in [(c.doc_id, c.unit) for c in top[:3]]  # 6(3): the narrow-task derogation
+
+
+def test_a_ranked_piece_is_given_with_its_neighbours_within_the_unit(retriever):
+    result = retriever.run("Which information must the EU database registration of a high-risk system contain?")
+    index = retriever.index
+    for c in ranked(result):
+        pieces = index.rows_of_unit(c.doc_id, c.unit)
+        assert index.position[c.chunk_id] in c.rows  # the ranked piece is inside its passage
+        assert list(c.rows) == pieces[pieces.index(c.rows[0]) : pieces.index(c.rows[0]) + len(c.rows)]  # in order
+        assert c.text == "\n\n".join(index.texts[r] for r in c.rows)
+        limit = PASSAGE_MAX_CHARS_ZH if index.language_of[c.rows[0]] == "zh" else PASSAGE_MAX_CHARS_EN
+        assert len(c.rows) == 1 or sum(len(index.texts[r]) for r in c.rows) <= limit
+    given = [r for c in ranked(result) for r in c.rows]
+    assert len(given) == len(set(given))  # no piece given twice
+    assert any(len(c.rows) > 1 for c in ranked(result))
 
 
 def test_article_point_is_found_within_its_article(retriever):
@@ -107,6 +126,7 @@ def test_article_point_is_found_within_its_article(retriever):
 def test_article_point_puts_the_paragraph_piece_first(retriever):
     result = retriever.run("What does Article 5(1)(e) of the AI Act prohibit?")
     assert result.clauses[0].locator.startswith("Article 5(1)"), [c.locator for c in result.clauses[:3]]
+    assert len(result.clauses[0].rows) == 1  # the point asked for is given alone, not inside a passage
 
 
 def test_unnamed_document_clause_number_is_not_guessed(retriever):
