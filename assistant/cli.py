@@ -140,14 +140,14 @@ def docs() -> None:
     console.print(table)
 
 
-def _service(settings: Settings, policy_file: Path | None = None):
+def _service(settings: Settings, policy_file: Path | None = None, with_lead_model: bool = True):
     from assistant.answering.service import AnswerService
     from assistant.retrieval import HybridRetriever, PolicyError, load_policy
     from ingest.store import IndexError_
 
     try:
         retriever = HybridRetriever(settings, policy=load_policy(policy_file)) if policy_file else None
-        service = AnswerService(settings, retriever=retriever)
+        service = AnswerService(settings, retriever=retriever, with_lead_model=with_lead_model)
     except PolicyError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -401,7 +401,8 @@ def train_lead(
     from assistant.answering.lead_training import train as fit
 
     train_items, validation_items = _training_splits(train, validation)
-    service = _service(_settings(feedback_log_declined=False), None)
+    # without the shipped model: the candidates do not depend on it, and it may not fit the features any more
+    service = _service(_settings(feedback_log_declined=False), None, with_lead_model=False)
     with _split_progress() as progress:
         try:
             result = fit(

@@ -62,14 +62,18 @@ def first_paragraph(text: str) -> str:
 class Composer:
     """Builds answer text from a ``RetrievalResult`` over the retriever's index (read on each call)."""
 
-    def __init__(self, retriever: HybridRetriever, names: DocumentNames, max_cited_units: int) -> None:
+    def __init__(
+        self, retriever: HybridRetriever, names: DocumentNames, max_cited_units: int, with_lead_model: bool = True
+    ) -> None:
         self.retriever = retriever
         self.names = names
         self.max_cited_units = max_cited_units
         self.similarity = SentenceSimilarity(
             retriever.embedder, lambda text: retriever.index.sentence_vectors.get(text)
         )
-        self.lead_model = lead_model()  # loaded once: a missing or unusable model file fails at start, not per answer
+        # loaded once: a missing or unusable model file fails at start, not per answer (``with_lead_model`` False:
+        # the rule score, for `regqa train-lead`, which must run when the shipped model no longer fits the features)
+        self.lead_model = lead_model() if with_lead_model else None
         trained_with = self.lead_model.embedding_model if self.lead_model else ""
         if trained_with and trained_with != retriever.settings.embedding_model:
             log.warning(

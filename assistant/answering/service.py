@@ -106,12 +106,13 @@ class AnswerService:
         settings: Settings | None = None,
         retriever: HybridRetriever | None = None,
         generator: LLMGenerator | None = None,
+        with_lead_model: bool = True,
     ) -> None:
         self.settings = settings or get_settings()
         self.retriever = retriever or HybridRetriever(self.settings)
         self._generator = generator
         self.names = DocumentNames(self.retriever, self.settings.catalog_path)
-        self.composer = Composer(self.retriever, self.names, self.settings.max_cited_units)
+        self.composer = Composer(self.retriever, self.names, self.settings.max_cited_units, with_lead_model)
 
     def warm_up(self) -> None:
         """Load the model, tokenizer dictionaries and index caches before the first user question."""
