@@ -183,7 +183,7 @@ def compose_lead(
     if not scored:
         return Lead()
     floor = 0.0 if model is not None else p.also_within * scored[0].score
-    chosen = choose(scored, question.language, max_sentences or p.max_sentences, floor)
+    chosen = in_reading_order(choose(scored, question.language, max_sentences or p.max_sentences, floor))
     zh = question.language == "zh"
     text = ("" if zh else " ").join(f"{c.text}[{c.n}]" if zh else f"{c.text} [{c.n}]" for c in chosen)
     value = _front_value(question.text, chosen[0].text)
@@ -214,6 +214,14 @@ def choose(scored: list[Scored], language: str, limit: int, floor: float) -> lis
         per_clause[cand.n] = per_clause.get(cand.n, 0) + 1
         used += len(cand.text)
     return chosen
+
+
+def in_reading_order(chosen: list[Scored]) -> list[Scored]:
+    """The chosen sentences clause by clause (the clause of the best first), each clause's in the order of its
+    text: a clause states its main rule before the cases that follow from it (第二十四条: filing within ten working
+    days, then changes, then de-registration within twenty), and the value put in front is the first sentence's."""
+    clauses = list(dict.fromkeys(c.n for c in chosen))
+    return sorted(chosen, key=lambda c: (clauses.index(c.n), c.start))
 
 
 def model_scores(
