@@ -17,6 +17,7 @@ number equals ``chunk_count``; anything else (e.g. an ingest killed mid-document
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
@@ -106,25 +107,31 @@ def _store_errors(store: ClauseStore, writing: bool):
         raise IndexUnavailable(f"cannot read the index at {where}: {_one_line(exc)}") from exc
 
 
+_OPEN_LOCK = threading.Lock()
+
+
 class ClauseStore:
     """Thin wrapper over one Chroma collection, speaking in chunks and documents."""
 
     def __init__(self, settings: Settings, *, rebuild: bool = False, create: bool = True) -> None:
         self.settings = settings
-        self.client = open_client(settings)
         name = settings.collection_name
-        if rebuild:
-            with suppress(Exception):  # absent collection: nothing to delete
-                self.client.delete_collection(name)
-        if create:
-            self.collection = self.client.get_or_create_collection(
-                name,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embedding_model": settings.embedding_model},
-            )
-        else:
-            self.collection = self.client.get_collection(name, embedding_function=None)
+        # one thread at a time: Chroma's embedded client fails when two threads of a process open it at once
+        # ("'RustBindingsAPI' object has no attribute 'bindings'"; an upload and a re-index job did)
+        with _OPEN_LOCK:
+            self.client = open_client(settings)
+            if rebuild:
+                with suppress(Exception):  # absent collection: nothing to delete
+                    self.client.delete_collection(name)
+            if create:
+                self.collection = self.client.get_or_create_collection(
+                    name,
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"embedding_model": settings.embedding_model},
+                )
+            else:
+                self.collection = self.client.get_collection(name, embedding_function=None)
         built_with = (self.collection.metadata or {}).get("embedding_model")
         if built_with and built_with != settings.embedding_model:
             raise IndexError_(

@@ -500,3 +500,29 @@ def test_changing_the_chunk_size_resplits_unchanged_files(index_copy, small_doc_
 
     again = run_ingest(new)
     assert again.ok and again.embedded_chunks == 0 and sorted(again.skipped) == list(small_doc_ids)
+
+
+def _open_at_once(settings, threads: int) -> list[str]:
+    """Open the store from ``threads`` threads released together; the errors raised."""
+    start, errors = threading.Barrier(threads), []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            ClauseStore(settings).documents()
+        except Exception as exc:  # the test reports whatever it was
+            errors.append(repr(exc))
+
+    workers = [threading.Thread(target=open_store) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    return errors
+
+
+def test_threads_of_one_process_may_open_the_store_at_once(tmp_path, settings_factory, small_corpus):
+    # an upload checks its id against the store while a re-index job opens it: Chroma's embedded client failed when
+    # two threads opened it at the same moment (14 of 15 trials of six threads before the lock)
+    for trial in range(5):
+        assert not (errors := _open_at_once(settings_factory(tmp_path / str(trial), small_corpus), 6)), errors

@@ -349,7 +349,10 @@ def test_concurrent_uploads_share_one_reindex_at_a_time(uploads_server):
         states = [httpx.get(f"{uploads_server.url}/v1/jobs/{j}").json()["state"] for j in jobs]
         if all(s == "done" for s in states):
             break
-        assert "failed" not in states, [httpx.get(f"{uploads_server.url}/v1/jobs/{j}").json() for j in jobs]
+        failed = [
+            job for j in jobs if (job := httpx.get(f"{uploads_server.url}/v1/jobs/{j}").json())["state"] == "failed"
+        ]
+        assert not failed, [(job["reason"], job.get("error"), job.get("report")) for job in failed]
         time.sleep(0.5)
     assert {f"test-concurrent-{i}" for i in range(3)} <= indexed_ids(uploads_server)
 
