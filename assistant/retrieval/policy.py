@@ -356,6 +356,14 @@ def _analysis(s: _Section) -> AnalysisPolicy:
     return policy
 
 
+def _per_language(section: _Section, key: str) -> dict[str, int]:
+    """A table of one integer per language: ``{ zh = …, en = … }``."""
+    table = section.section(key)
+    values = {language: table.integer(language) for language in ("zh", "en")}
+    table.done()
+    return values
+
+
 def _small_sections(top: _Section) -> dict[str, Any]:
     """The sections of a few scalars each."""
     d, lk, dv, x, e, n, g, lr = (
@@ -373,7 +381,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             dv.integer("window_per_k"),
             dv.integer("pure_lookup_max_words"),
             dv.pattern("pure_lookup_filler"),
-            {lang: dv.section("passage_max_chars").integer(lang) for lang in ("zh", "en")},
+            _per_language(dv, "passage_max_chars"),
         ),
         crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best")),
         evidence=EvidencePolicy(e.integer("coverage_clauses")),

@@ -84,6 +84,11 @@ def test_the_policy_is_passed_to_the_guard(service):
             "max_pieces_per_unit = 2.5",
             "diversity.max_pieces_per_unit: expected an integer, got 2.5",
         ),
+        (
+            "passage_max_chars = { zh = 1800, en = 3600 }",
+            "passage_max_chars = { zh = 1800, en = 3600, de = 3600 }",
+            "diversity.passage_max_chars.de: unknown key",
+        ),
         ('rows = "non_operative"', 'rows = "recitals"', "rules[3].rows: unknown rows 'recitals'"),
         ('when = "intent:scope"', 'when = "intent:scopes"', "rules[5].when: unknown condition 'intent:scopes'"),
         ("'不对外',", "'不对外(',", "intents.scope.any: not a valid regular expression"),
