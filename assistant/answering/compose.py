@@ -157,12 +157,11 @@ class Composer:
         question, groups = self.lead_choices(result, language, clauses, citations)
         lead = self.compose_groups(question, groups, self.lead_model)
         for cit, clause in zip(citations, clauses):
-            offset = 0
+            shown = cit.quote
             if clause.meta.get("parts", 1) > 1:
                 texts = [index.texts[r] for r in index.rows_of_unit(clause.doc_id, clause.unit)]
-                cit.unit_text = "\n\n".join(texts)
-                found = cit.unit_text.find(cit.quote)
-                offset = max(found, 0)
+                shown = cit.unit_text = "\n\n".join(texts)
+            offset = max(shown.find(clause.own_text), 0)  # the lead's sentences are of the clause's own unit
             cit.spans = [(offset + a, offset + b) for a, b in lead.spans.get(cit.n, [])]
         return lead.text
 
@@ -183,7 +182,7 @@ class Composer:
         index = self.retriever.index
         best = max((c.score for c in clauses), default=0.0)
         pieces = [
-            Piece(cit.n, cit.quote, index.is_framing(clause.chunk_id), clause.score / best if best > 0 else 1.0)
+            Piece(cit.n, clause.own_text, index.is_framing(clause.chunk_id), clause.score / best if best > 0 else 1.0)
             for cit, clause in zip(citations, clauses)
         ]
         question = LeadQuestion(

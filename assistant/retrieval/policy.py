@@ -84,6 +84,7 @@ class DiversityPolicy:
     pure_lookup_max_words: int
     pure_lookup_filler: re.Pattern
     passage_max_chars: dict[str, int]  # a ranked piece is given with its unit's neighbouring pieces up to this
+    sibling_context_chars: dict[str, int]  # a short numbered provision is given with its numbered siblings up to this
 
 
 @dataclass(frozen=True)
@@ -382,6 +383,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             dv.integer("pure_lookup_max_words"),
             dv.pattern("pure_lookup_filler"),
             _per_language(dv, "passage_max_chars"),
+            _per_language(dv, "sibling_context_chars"),
         ),
         crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best")),
         evidence=EvidencePolicy(e.integer("coverage_clauses")),

@@ -225,6 +225,43 @@ def unit_window(
     return tuple(pieces[lo : hi + 1])
 
 
+_LEADING_NUMBER = re.compile(r"\s*(\d+(?:\.\w+)*)")
+
+
+def numbered_heading(index: ClauseIndex, row: int) -> str:
+    """The heading path above ``row``'s provision when the provision is numbered under it (6.6.4 under "6.6 Marking
+    to market"), else ""."""
+    path = str(index.metas[row].get("path", ""))
+    head, _, _ = path.rpartition(" > ")
+    number = _LEADING_NUMBER.match(head.rpartition(" > ")[2])
+    if not head or number is None or not str(index.metas[row]["unit"]).startswith(number.group(1) + "."):
+        return ""
+    return head
+
+
+def with_siblings(index: ClauseIndex, rows: tuple[int, ...], max_chars: int) -> tuple[int, ...]:
+    """A passage shorter than ``max_chars`` of a numbered provision, with the neighbouring provisions numbered under
+    the same heading, after and then before it, while the text fits."""
+    heading = numbered_heading(index, rows[0]) if max_chars > 0 else ""
+    if not heading:
+        return rows
+    doc = index.doc_of[rows[0]]
+    used = sum(len(index.texts[r]) for r in rows)
+    lo, hi = rows[0], rows[-1]
+
+    def sibling(j: int) -> bool:
+        return 0 <= j < len(index.ids) and index.doc_of[j] == doc and numbered_heading(index, j) == heading
+
+    grew = used < max_chars
+    while grew:
+        grew = False
+        for j in (hi + 1, lo - 1):
+            if not lo <= j <= hi and sibling(j) and used + len(index.texts[j]) <= max_chars:
+                used += len(index.texts[j])
+                lo, hi, grew = min(lo, j), max(hi, j), True
+    return tuple(range(lo, hi + 1))
+
+
 def passages(
     index: ClauseIndex,
     ranked: dict[int, float],
@@ -250,6 +287,8 @@ def passages(
         else:
             rows = unit_window(index, row, policy.passage_max_chars[language], given)
         given.update(rows)
+        if row not in alone and unit not in whole_units:
+            rows = with_siblings(index, rows, policy.sibling_context_chars[language])
         out.append(Passage(row, rows, s))
         if len(out) == k:
             break

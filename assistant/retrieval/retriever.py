@@ -144,18 +144,27 @@ class HybridRetriever:
         def clause(i: int, score: float, rows: tuple[int, ...] = ()) -> RetrievedClause:
             meta = index.metas[i]
             rows = rows or (i,)
+            units = list(dict.fromkeys(index.metas[r]["unit"] for r in rows))
+            # a passage of several pieces is named by its unit, of several provisions by their range (6.6.2–6.6.4);
+            # one piece by its own locator (Article 3(56))
+            if len(units) > 1:
+                locator = f"{units[0]}–{units[-1]}"
+            else:
+                locator = meta.get("locator", meta["unit"]) if len(rows) == 1 else meta["unit"]
             return RetrievedClause(
                 chunk_id=index.ids[i],
                 doc_id=meta["doc_id"],
                 unit=meta["unit"],
-                # a passage of several pieces is named by its unit; one piece by its own locator (Article 3(56))
-                locator=meta.get("locator", meta["unit"]) if len(rows) == 1 else meta["unit"],
+                locator=locator,
                 text="\n\n".join(index.texts[r] for r in rows),
                 meta=meta,
                 score=round(score, 5),
                 signals=signals.get(i, {}),
                 rows=rows,
                 piece_text=index.texts[i] if len(rows) > 1 else "",
+                provision_text="\n\n".join(index.texts[r] for r in rows if index.metas[r]["unit"] == meta["unit"])
+                if len(units) > 1
+                else "",
             )
 
         clauses = [clause(p.row, p.score, p.rows) for p in scored.passages]

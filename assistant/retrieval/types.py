@@ -80,6 +80,13 @@ class RetrievedClause:
     signals: dict = field(default_factory=dict)  # which searches found it, at which rank
     rows: tuple[int, ...] = ()  # the index rows of the pieces its text joins (the ranked piece's among them)
     piece_text: str = ""  # the ranked piece's text when ``text`` joins several pieces
+    provision_text: str = ""  # its own unit's pieces when ``text`` also holds neighbouring provisions (6.6.2–6.6.4)
+
+    @property
+    def own_text(self) -> str:
+        """The text of its own unit: what the lead quotes under its number (the neighbouring provisions a passage
+        adds are context, each under its own number in ``text``)."""
+        return self.provision_text or self.text
 
     @property
     def ranked_text(self) -> str:

@@ -42,11 +42,16 @@ def test_result_is_ranked_and_bounded(retriever):
     assert scores == sorted(scores, reverse=True)
     assert all(c.score > 0 for c in main)
     assert len({c.chunk_id for c in result.clauses}) == len(result.clauses)  # no clause twice
-    for c in result.clauses:  # each clause is indexed chunks of one unit (the ranked one's metadata)
+    for c in result.clauses:  # each clause is indexed chunks in order (the ranked one's metadata)
         i = retriever.index.position[c.chunk_id]
         assert i in c.rows and c.text == "\n\n".join(retriever.index.texts[r] for r in c.rows)
         assert (c.doc_id, c.unit) == (c.meta["doc_id"], c.meta["unit"])
-        assert c.locator == (c.meta["locator"] if len(c.rows) == 1 else c.unit)
+        units = list(dict.fromkeys(retriever.index.metas[r]["unit"] for r in c.rows))
+        if len(units) == 1:  # pieces of one unit: named by the unit, one piece by its locator
+            assert c.locator == (c.meta["locator"] if len(c.rows) == 1 else c.unit) and c.own_text == c.text
+        else:  # a short numbered provision with its siblings (6.6.1–6.6.4): named by their range
+            assert c.locator == f"{units[0]}–{units[-1]}" and c.unit in units
+            assert c.own_text in c.text and len(c.own_text) < len(c.text)
     assert {"analyse_ms", "keyword_ms", "dense_ms", "retrieve_ms"} <= set(result.timings)
     assert 0.0 <= result.keyword_coverage <= 1.0
     assert 0.0 < result.top_dense_similarity <= 1.0
