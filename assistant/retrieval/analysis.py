@@ -247,6 +247,34 @@ def _unknown_instruments(
     return unknown, loose, numbered
 
 
+_OF_AN_INSTRUMENT = re.compile(r"\s*(?:of|in|under)\s+(?:the\s+)?", re.I)
+_BEFORE_A_PROVISION = re.compile(r"(?:'s|’s)?\s*,?\s*$")
+
+
+def _of_other_instruments(
+    question: str, refs: list[ClauseRef], resolver: DocResolver, policy: AnalysisPolicy
+) -> list[ClauseRef]:
+    """The references that are not provisions of another instrument: "Art. 18 of Regulation 2019/1020" or "GDPR
+    Article 22" are not Article 18 or 22 of a document of ours the question also names, so they are not looked up
+    in it (search may still find where our texts refer to them)."""
+    numbered = [m for m in policy.numbered_reference.finditer(question) if m.group(1) or m.group(2)]  # not § 2.1
+    others = [m for m in [*numbered, *policy.other_instrument.finditer(question)] if not resolver.find(m.group(0))]
+    if not others:
+        return refs
+    kept = []
+    for ref in refs:
+        at = question.find(ref.raw)
+        if at < 0:
+            kept.append(ref)
+            continue
+        after = _OF_AN_INSTRUMENT.match(question, at + len(ref.raw))
+        follows = after is not None and any(m.start() == after.end() for m in others)
+        precedes = any(m.end() <= at and _BEFORE_A_PROVISION.fullmatch(question, m.end(), at) for m in others)
+        if not (follows or precedes):
+            kept.append(ref)
+    return kept
+
+
 def _intents(question: str, search_text: str, policy: RankingPolicy) -> frozenset[str]:
     texts = {"question": question, "search_text": search_text}
     return frozenset(i.name for i in policy.intents if i.pattern.search(texts[i.text]))
@@ -285,7 +313,9 @@ def analyse(
         language=question_language(question),
         doc_ids=tuple(doc_ids),
         named_in_question=tuple(named),
-        clause_refs=tuple(parse_clause_refs(question, rules.max_listed_refs)),
+        clause_refs=tuple(
+            _of_other_instruments(question, parse_clause_refs(question, rules.max_listed_refs), resolver, rules)
+        ),
         jurisdictions=tuple(jurisdictions),
         foreign_jurisdictions=tuple(foreign),
         unknown_titles=tuple(unknown),

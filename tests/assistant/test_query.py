@@ -237,6 +237,24 @@ def test_lookup_question_carries_document_and_reference(resolver):
     assert [r.unit for r in analysis.clause_refs] == ["9.4"]
 
 
+@pytest.mark.parametrize(
+    "question, kept",
+    [
+        ("Spell out the rights in Art. 18 of Regulation 2019/1020 that AI Act GPAI providers can rely on.", []),
+        ("Under the AI Act, how does GDPR Article 22 apply to high-risk systems?", []),
+        ("What does Article 10 of the AI Act say about Article 9(1) of Regulation (EU) 2016/679?", ["Article 10"]),
+        ("What does Article 18 of the AI Act require?", ["Article 18"]),
+        ("Section 4.2 of Executive Order 14110: what must developers report?", ["Sec. 4.2"]),
+    ],
+)
+def test_a_provision_of_another_instrument_is_not_looked_up_in_ours(resolver, question, kept):
+    """ "Art. 18 of Regulation 2019/1020" is not Article 18 of the AI Act the question also names (it was looked up
+    there and cited as the answer)."""
+    analysis = analyse(question, resolver)
+    assert EU_AI_ACT in analysis.doc_ids or "14110" in question
+    assert [r.unit for r in analysis.clause_refs] == kept
+
+
 # ---- things the corpus does not have ---------------------------------------------------------------------------
 
 
