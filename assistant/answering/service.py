@@ -41,6 +41,7 @@ from assistant.answering.policy import policy
 from assistant.answering.question_parts import parts_policy, split_parts, without_connector
 from assistant.feedback import record_declined
 from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, question_language
+from assistant.retrieval.dictionary import dictionary
 from common.settings import Settings, get_settings
 from ingest.keyword_index import tokenize
 
@@ -115,8 +116,11 @@ class AnswerService:
         self.composer = Composer(self.retriever, self.names, self.settings.max_cited_units, with_lead_model)
 
     def warm_up(self) -> None:
-        """Load the model, tokenizer dictionaries and index caches before the first user question."""
+        """Load the model, tokenizer dictionaries and index caches before the first user question (and the
+        word-by-word dictionary when the collection is in one language only: see ``analysis.translations``)."""
         self.retriever.run(WARM_UP_QUESTION)
+        if len(self.retriever.index.languages) == 1:
+            dictionary()
 
     @property
     def generator(self) -> LLMGenerator | None:

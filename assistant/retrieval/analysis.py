@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from assistant.retrieval.dictionary import translations
 from assistant.retrieval.documents import DocResolver
 from assistant.retrieval.glossary import expand_terms, find_names, jurisdiction_names
 from assistant.retrieval.policy import AnalysisPolicy, RankingPolicy, default_policy
@@ -57,6 +58,7 @@ class QueryAnalysis:
     wants_old_version: bool = False
     wants_current_version: bool = False
     expansions: tuple[str, ...] = ()
+    translations: tuple[str, ...] = ()  # dictionary translations of its words (keyword search only)
     is_follow_up: bool = False
     may_stand_alone: bool = False  # a follow-up that could also be read on its own (see HybridRetriever.run)
     intents: frozenset[str] = frozenset()  # names of the policy's [intents] the question matches
@@ -291,6 +293,8 @@ def analyse(
     rules = policy.analysis
     question = question.strip()
     indexed_jurisdictions = indexed_jurisdictions or {d.jurisdiction for d in resolver.docs.values()}
+    indexed_languages = {d.language for d in resolver.docs.values()}
+    language = question_language(question)
     named = [doc_id for doc_id, _ in resolver.find(question)]
     named += [doc_id for doc_id in _titled_names(question, resolver) if doc_id not in named]
     conversation = _conversation(question, named, history or [], resolver, rules)
@@ -310,7 +314,7 @@ def analyse(
         question=question,
         search_text=search_text,
         topic_text=_topic(resolver.without_names(search_text)) if doc_ids else search_text,
-        language=question_language(question),
+        language=language,
         doc_ids=tuple(doc_ids),
         named_in_question=tuple(named),
         clause_refs=tuple(
@@ -324,6 +328,9 @@ def analyse(
         wants_old_version=wants_old,
         wants_current_version=bool(rules.current_version.search(question)),
         expansions=tuple(expand_terms(search_text)),
+        # word-by-word translations only where keyword search would otherwise be blind: the collection holds no
+        # text in the question's language (a Chinese question to English rulebooks); the glossary serves the rest
+        translations=tuple(translations(search_text)) if language not in indexed_languages else (),
         is_follow_up=conversation.is_follow_up,
         may_stand_alone=conversation.may_stand_alone,
         intents=_intents(question, search_text, policy),

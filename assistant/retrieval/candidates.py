@@ -161,8 +161,9 @@ class LookupSource:
 
 def keyword_query(analysis: QueryAnalysis) -> str:
     """The keyword query: the question's topic plus its glossary translations (the other language's terms), so
-    that an English question can match a Chinese clause and vice versa."""
-    return " ".join([analysis.topic_text or analysis.search_text, *analysis.expansions])
+    that an English question can match a Chinese clause and vice versa, and its dictionary translations when the
+    collection holds no text in the question's language."""
+    return " ".join([analysis.topic_text or analysis.search_text, *analysis.expansions, *analysis.translations])
 
 
 class KeywordSource:

@@ -255,6 +255,13 @@ def test_a_provision_of_another_instrument_is_not_looked_up_in_ours(resolver, qu
     assert [r.unit for r in analysis.clause_refs] == kept
 
 
+def test_no_word_by_word_translations_where_the_collection_holds_the_questions_language(resolver):
+    """The shared corpus has Chinese and English texts: the glossary translates its terms, the dictionary (for a
+    collection in the other language only: tests/assistant/test_dictionary.py) stays out."""
+    assert analyse("Can a platform refuse a refund?", resolver).translations == ()
+    assert analyse("平台能拒绝退款吗？", resolver).translations == ()
+
+
 # ---- things the corpus does not have ---------------------------------------------------------------------------
 
 
