@@ -59,6 +59,9 @@ class QueryAnalysis:
     wants_current_version: bool = False
     expansions: tuple[str, ...] = ()
     translations: tuple[str, ...] = ()  # dictionary translations of its words (keyword search only)
+    # laws named in English words that no document's name resolves ("China's E-Commerce Law" in a collection that
+    # names it only in Chinese): a clause number with them is theirs, not looked up elsewhere
+    unresolved_laws: tuple[str, ...] = ()
     is_follow_up: bool = False
     may_stand_alone: bool = False  # a follow-up that could also be read on its own (see HybridRetriever.run)
     intents: frozenset[str] = frozenset()  # names of the policy's [intents] the question matches
@@ -297,6 +300,14 @@ def analyse(
     language = question_language(question)
     named = [doc_id for doc_id, _ in resolver.find(question)]
     named += [doc_id for doc_id in _titled_names(question, resolver) if doc_id not in named]
+    unresolved_laws: list[str] = []
+    for m in rules.law_name.finditer(question) if not named else ():
+        if not resolver.find(m.group(0)):
+            translated = resolver.find_translated(m.group(0))  # "China's E-Commerce Law" for our 电子商务法
+            if translated is None:
+                unresolved_laws.append(m.group(0))
+            elif translated not in named:
+                named.append(translated)
     conversation = _conversation(question, named, history or [], resolver, rules)
     doc_ids = conversation.doc_ids
     jurisdictions, foreign, foreign_ends = _jurisdictions(question.lower(), indexed_jurisdictions)
@@ -331,6 +342,7 @@ def analyse(
         # word-by-word translations only where keyword search would otherwise be blind: the collection holds no
         # text in the question's language (a Chinese question to English rulebooks); the glossary serves the rest
         translations=tuple(translations(search_text)) if language not in indexed_languages else (),
+        unresolved_laws=tuple(unresolved_laws),
         is_follow_up=conversation.is_follow_up,
         may_stand_alone=conversation.may_stand_alone,
         intents=_intents(question, search_text, policy),

@@ -105,8 +105,10 @@ class LookupSource:
             ]
             if not targets and ref.kind == "number":
                 targets = [d for d, info in index.docs.items() if _sub_provisions(info.units, labels)]
-            if not analysis.doc_ids and len(targets) != 1:
-                continue  # e.g. 第十七条 with no document named: ambiguous, leave it to search
+            if not analysis.doc_ids and (len(targets) != 1 or analysis.unresolved_laws):
+                # 第十七条 with no document named: ambiguous; Article 95 of a law we cannot name: not ours to pick.
+                # Leave it to search
+                continue
             for doc_id in targets:
                 rows = [r for r in (r for u in labels for r in index.rows_of_unit(doc_id, u)) if keep[r]]
                 if not rows and doc_id in index.docs and ref.kind in ("number", "section"):

@@ -34,6 +34,9 @@ class DictionaryPolicy:
     skipped_definitions: re.Pattern  # CL:..., variant of ..., surname ..., abbr. for ...
     english_stopwords: frozenset[str]
     chinese_stopwords: frozenset[str]
+    name_share: float  # share of a law name's words that must match a Chinese title
+    kind_words: dict[str, tuple[str, ...]]  # law -> (法,), regulations -> (条例, 规定, 办法)
+    ignored_name_words: frozenset[str]  # China's, PRC ...
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +50,9 @@ def policy() -> DictionaryPolicy:
         skipped_definitions=re.compile("|".join(data["skipped_definitions"]), re.I),
         english_stopwords=frozenset(data["english_stopwords"]),
         chinese_stopwords=frozenset(data["chinese_stopwords"]),
+        name_share=float(data["name_share"]),
+        kind_words={k: tuple(v) for k, v in data["kind_words"].items()},
+        ignored_name_words=frozenset(data["name_words"]["ignored"]),
     )
 
 
@@ -126,3 +132,48 @@ def translations(text: str) -> list[str]:
         if i not in used and word not in p.english_stopwords:
             out += d.to_chinese.get(word, ())
     return list(dict.fromkeys(out))
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def name_matches(name: str, title: str) -> float:
+    """How well an English law name ("China's E-Commerce Law") names a Chinese title (电子商务法): 0 when the title
+    does not end as the name's last word says (Law -> 法), else the share of its other words whose dictionary
+    translation shares two characters with the title (a word's plural also tried)."""
+    p, d = policy(), dictionary()
+    ignored = p.ignored_name_words | p.english_stopwords  # "Under the …", "China's …"
+    words = [w for w in re.findall(r"[a-z]+(?:'s)?", name.lower()) if w not in ignored]
+    if len(words) < 2 or words[-1] not in p.kind_words:
+        return 0.0
+    if not any(title.endswith(k) for k in p.kind_words[words[-1]]):
+        return 0.0
+    grams = _bigrams(title)
+    d_words = d.to_chinese
+    joined = re.sub(r"[^a-z-]+", " ", name.lower()).split()
+    hyphened = [w for w in joined if "-" in w]
+    parts = {part for h in hyphened for part in h.split("-")}
+    # e-commerce is one word of the dictionary; anti-unfair is two, of which the dictionary knows "unfair"
+    compounds = [h if h in d_words else "-".join(x for x in h.split("-") if x in d_words) or h for h in hyphened]
+    words = [
+        *(w for c in compounds for w in ([c] if c in d_words or "-" not in c else c.split("-"))),
+        *(w for w in words[:-1] if w not in parts),
+    ]
+
+    def forms(word: str) -> set[str]:
+        out = {word, word.removesuffix("'s")}
+        if word.endswith("s"):
+            out.add(word[:-1])
+        if word.endswith("ing"):
+            out |= {word[:-3], word[:-3] + "e"}
+        return out
+
+    def matches(word: str) -> bool:  # a translation at least half of whose character pairs are in the title
+        for zh in (zh for form in forms(word) for zh in d_words.get(form, ())):
+            pairs = _bigrams(zh)
+            if pairs and len(pairs & grams) * 2 >= len(pairs):
+                return True
+        return False
+
+    return sum(matches(w) for w in words) / len(words) if words else 0.0

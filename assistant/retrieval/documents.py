@@ -44,6 +44,12 @@ class DocResolver:
         # Only when some document has a Chinese name (title or alias) to compare with does a Chinese title that
         # matches none show a text the collection does not hold: in a collection of English rulebooks, a Chinese
         # title is a translation no name can match.
+        # (doc_id, title without country prefix and trailing date) of the documents with no name in Latin letters
+        self._named_only_in_chinese = [
+            (d.doc_id, re.sub(r"[（(][^）)]*[）)]\s*$", "", re.sub(self.policy.strip_prefix, "", d.title)).strip())
+            for d in docs
+            if not any(re.search(r"[A-Za-z]{2,}", name or "") for name in (d.title, d.title_en, *d.aliases))
+        ]
         self.names_documents_in_chinese = any(
             any(CJK.search(name or "") for name in (d.title, d.title_en, *d.aliases)) for d in docs
         )
@@ -60,6 +66,22 @@ class DocResolver:
                     if bare != name and len(bare) >= self.policy.min_bare_chars:
                         names.append((bare.lower(), d.doc_id))
         return names
+
+    def find_translated(self, name: str) -> str | None:
+        """The document an English law name ("China's E-Commerce Law") names by translation, among the documents
+        named only in Chinese (a user's 电子商务法 without an English title): the one whose title it matches best,
+        if it matches well enough and no other as well."""
+        if not self._named_only_in_chinese:
+            return None
+        from assistant.retrieval.dictionary import name_matches, policy  # the dictionary loads only when needed
+
+        scores = sorted(
+            ((name_matches(name, title), doc_id) for doc_id, title in self._named_only_in_chinese), reverse=True
+        )
+        best, doc_id = scores[0]
+        if best < policy().name_share or (len(scores) > 1 and scores[1][0] == best):
+            return None
+        return doc_id
 
     def old_version_of(self, doc_id: str) -> str:
         """The revoked/superseded document that shares this one's title (网络安全法 2016 for 2025), or itself."""

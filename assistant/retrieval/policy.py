@@ -118,6 +118,7 @@ class AnalysisPolicy:
     numbered_reference: re.Pattern  # an instrument or provision by its number (EO 14148, section 1107.5): the group
     other_instrument: re.Pattern
     instrument_name: re.Pattern
+    law_name: re.Pattern  # a law or rulebook named in English words, for clause numbers of an unresolved text
     cn_instrument_name: re.Pattern
     cn_instrument_in_use: re.Pattern  # a title ending in 办法 / 规定 … used as one ("X规定里", "X办法要求")
     qualifier_gap: re.Pattern
@@ -343,6 +344,7 @@ def _analysis(s: _Section) -> AnalysisPolicy:
                 "numbered_reference",
                 "other_instrument",
                 "instrument_name",
+                "law_name",
                 "cn_instrument_name",
                 "cn_instrument_in_use",
                 "qualifier_gap",
