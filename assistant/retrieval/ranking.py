@@ -239,9 +239,11 @@ def numbered_heading(index: ClauseIndex, row: int) -> str:
     return head
 
 
-def with_siblings(index: ClauseIndex, rows: tuple[int, ...], max_chars: int) -> tuple[int, ...]:
+def with_siblings(
+    index: ClauseIndex, rows: tuple[int, ...], max_chars: int, given: set[int] | frozenset = frozenset()
+) -> tuple[int, ...]:
     """A passage shorter than ``max_chars`` of a numbered provision, with the neighbouring provisions numbered under
-    the same heading, after and then before it, while the text fits."""
+    the same heading, after and then before it, while the text fits and up to a row ``given`` in another passage."""
     heading = numbered_heading(index, rows[0]) if max_chars > 0 else ""
     if not heading:
         return rows
@@ -256,7 +258,7 @@ def with_siblings(index: ClauseIndex, rows: tuple[int, ...], max_chars: int) -> 
     while grew:
         grew = False
         for j in (hi + 1, lo - 1):
-            if not lo <= j <= hi and sibling(j) and used + len(index.texts[j]) <= max_chars:
+            if not lo <= j <= hi and j not in given and sibling(j) and used + len(index.texts[j]) <= max_chars:
                 used += len(index.texts[j])
                 lo, hi, grew = min(lo, j), max(hi, j), True
     return tuple(range(lo, hi + 1))
@@ -275,6 +277,7 @@ def passages(
     (``alone``: Article 5(1)(e)) is given alone."""
     out: list[Passage] = []
     given: set[int] = set()
+    extendable: list[bool] = []  # may take its numbered siblings (not a unit asked for whole, not a point alone)
     for row, s in ranked.items():
         if row in given:
             continue
@@ -287,11 +290,17 @@ def passages(
         else:
             rows = unit_window(index, row, policy.passage_max_chars[language], given)
         given.update(rows)
-        if row not in alone and unit not in whole_units:
-            rows = with_siblings(index, rows, policy.sibling_context_chars[language])
         out.append(Passage(row, rows, s))
+        extendable.append(row not in alone and unit not in whole_units)
         if len(out) == k:
             break
+    # then, in rank order, each short numbered provision takes the siblings no other passage holds: no row twice
+    for n, passage in enumerate(out):
+        if extendable[n]:
+            language = "zh" if index.language_of[passage.row] == "zh" else "en"
+            rows = with_siblings(index, passage.rows, policy.sibling_context_chars[language], given)
+            given.update(rows)
+            out[n] = Passage(passage.row, rows, passage.score)
     return out
 
 
