@@ -60,6 +60,25 @@ def full_index(tmp_path_factory, settings_factory, shared_corpus, embedder) -> F
 
 
 @pytest.fixture(scope="session")
+def collection_of(tmp_path_factory, settings_factory, embedder):
+    """``collection_of(name, {file name: text})``: the Settings of a small user collection of those plain files
+    (no front matter, no catalog entry), ingested into an index of its own."""
+    from ingest.pipeline import run_ingest
+
+    def make(name: str, files: dict[str, str]) -> Settings:
+        base = tmp_path_factory.mktemp(name)
+        corpus = base / "corpus"
+        corpus.mkdir()
+        for file_name, text in files.items():
+            (corpus / file_name).write_text(text, encoding="utf-8")
+        settings = settings_factory(base, corpus)
+        assert run_ingest(settings).ok
+        return settings
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def service(full_index):
     """The extractive ``AnswerService`` on the full index."""
     from assistant.answering.service import AnswerService

@@ -14,18 +14,10 @@ RULES = """# 网络交易平台经营规则（测试文件）
 """
 
 
-def test_an_uncatalogued_text_of_unknown_jurisdiction_answers_questions_naming_a_country(
-    tmp_path, settings_factory, embedder
-):
+def test_an_uncatalogued_text_of_unknown_jurisdiction_answers_questions_naming_a_country(collection_of):
     from assistant.answering.service import AnswerService
-    from ingest.pipeline import run_ingest
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "platform-rules.md").write_text(RULES, encoding="utf-8")
-    settings = settings_factory(tmp_path, corpus)
-    assert run_ingest(settings).ok
-    service = AnswerService(settings)
+    service = AnswerService(collection_of("platform-rules", {"platform-rules.md": RULES}))
     info = service.retriever.index.docs["platform-rules"]
     assert info.title == "网络交易平台经营规则（测试文件）" and info.jurisdiction == ""
     answer = service.answer("In China, what must an online trading platform show on its home page?")

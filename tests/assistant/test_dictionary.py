@@ -37,17 +37,10 @@ def test_chinese_words_give_english_glosses_and_english_words_chinese_ones():
 
 
 @pytest.fixture(scope="module")
-def rulebook_retriever(tmp_path_factory, settings_factory, embedder):
+def rulebook_retriever(collection_of):
     from assistant.retrieval import HybridRetriever
-    from ingest.pipeline import run_ingest
 
-    base = tmp_path_factory.mktemp("dictionary-rules")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    (corpus / "dealer-rules.txt").write_text(RULEBOOK, encoding="utf-8")
-    settings = settings_factory(base, corpus)
-    assert run_ingest(settings).ok
-    return HybridRetriever(settings)
+    return HybridRetriever(collection_of("dictionary-rules", {"dealer-rules.txt": RULEBOOK}))
 
 
 @pytest.mark.parametrize(
@@ -89,18 +82,10 @@ LAWS = {
 
 
 @pytest.fixture(scope="module")
-def chinese_laws_service(tmp_path_factory, settings_factory, embedder):
+def chinese_laws_service(collection_of):
     from assistant.answering.service import AnswerService
-    from ingest.pipeline import run_ingest
 
-    base = tmp_path_factory.mktemp("chinese-laws")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    for name, text in LAWS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    settings = settings_factory(base, corpus)
-    assert run_ingest(settings).ok
-    return AnswerService(settings)
+    return AnswerService(collection_of("chinese-laws", LAWS))
 
 
 def test_an_english_question_names_a_law_the_collection_names_only_in_chinese(chinese_laws_service):

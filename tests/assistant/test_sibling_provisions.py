@@ -29,17 +29,10 @@ QUESTION = "Which side of the bid and offer quotes must an insurer use when mark
 
 
 @pytest.fixture(scope="module")
-def rulebook_service(tmp_path_factory, settings_factory, embedder):
+def rulebook_service(collection_of):
     from assistant.answering.service import AnswerService
-    from ingest.pipeline import run_ingest
 
-    base = tmp_path_factory.mktemp("sibling-rules")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    (corpus / "insurer-rules.txt").write_text(RULEBOOK, encoding="utf-8")
-    settings = settings_factory(base, corpus)
-    assert run_ingest(settings).ok
-    return AnswerService(settings)
+    return AnswerService(collection_of("sibling-rules", {"insurer-rules.txt": RULEBOOK}))
 
 
 def test_a_short_provision_is_given_with_its_numbered_siblings(rulebook_service):
