@@ -301,8 +301,8 @@ def analyse(
     named = [doc_id for doc_id, _ in resolver.find(question)]
     named += [doc_id for doc_id in _titled_names(question, resolver) if doc_id not in named]
     unresolved_laws: list[str] = []
-    for m in rules.law_name.finditer(question) if not named else ():
-        if not resolver.find(m.group(0)):
+    if not named:  # no name of ours in the question: an English law name may still name a text titled in Chinese
+        for m in rules.law_name.finditer(question):
             translated = resolver.find_translated(m.group(0))  # "China's E-Commerce Law" for our 电子商务法
             if translated is None:
                 unresolved_laws.append(m.group(0))

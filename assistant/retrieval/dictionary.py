@@ -98,7 +98,8 @@ def dictionary() -> Dictionary:
                 words = to_chinese.setdefault(gloss, [])
                 if simplified not in words:
                     words.append(simplified)
-    frequency = jieba.dt.FREQ if jieba.dt.initialized else _jieba_frequencies()
+    jieba.initialize()  # its word frequencies (a no-op once loaded)
+    frequency = jieba.dt.FREQ
     return Dictionary(
         {k: tuple(v[: p.glosses_per_word]) for k, v in to_english.items()},
         {  # the commonest words first (jieba's word frequencies)
@@ -106,11 +107,6 @@ def dictionary() -> Dictionary:
             for k, v in to_chinese.items()
         },
     )
-
-
-def _jieba_frequencies() -> dict[str, int]:
-    jieba.initialize()
-    return jieba.dt.FREQ
 
 
 def translations(text: str) -> list[str]:
@@ -121,7 +117,7 @@ def translations(text: str) -> list[str]:
     for word in jieba.cut_for_search(text):
         if CJK.match(word) and word not in p.chinese_stopwords:
             out += d.to_english.get(word, ())
-    english = [w for w in _ENGLISH_WORD.findall(text.lower())]
+    english = _ENGLISH_WORD.findall(text.lower())
     used: set[int] = set()
     for i in range(len(english) - 1):
         phrase = f"{english[i]} {english[i + 1]}"

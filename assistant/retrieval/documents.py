@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.retrieval.dictionary import name_matches
+from assistant.retrieval.dictionary import policy as dictionary_policy
 from assistant.retrieval.glossary import CJK, find_names
 from assistant.retrieval.policy import NamesPolicy, default_policy
 from common.documents import NO_LONGER_IN_FORCE, DocumentMeta
@@ -41,15 +43,15 @@ class DocResolver:
         self._same_title: dict[str, list[str]] = {}
         for d in docs:
             self._same_title.setdefault(d.title, []).append(d.doc_id)
-        # Only when some document has a Chinese name (title or alias) to compare with does a Chinese title that
-        # matches none show a text the collection does not hold: in a collection of English rulebooks, a Chinese
-        # title is a translation no name can match.
         # (doc_id, title without country prefix and trailing date) of the documents with no name in Latin letters
         self._named_only_in_chinese = [
             (d.doc_id, re.sub(r"[（(][^）)]*[）)]\s*$", "", re.sub(self.policy.strip_prefix, "", d.title)).strip())
             for d in docs
             if not any(re.search(r"[A-Za-z]{2,}", name or "") for name in (d.title, d.title_en, *d.aliases))
         ]
+        # Only when some document has a Chinese name (title or alias) to compare with does a Chinese title that
+        # matches none show a text the collection does not hold: in a collection of English rulebooks, a Chinese
+        # title is a translation no name can match.
         self.names_documents_in_chinese = any(
             any(CJK.search(name or "") for name in (d.title, d.title_en, *d.aliases)) for d in docs
         )
@@ -72,14 +74,12 @@ class DocResolver:
         named only in Chinese (a user's 电子商务法 without an English title): the one whose title it matches best,
         if it matches well enough and no other as well."""
         if not self._named_only_in_chinese:
-            return None
-        from assistant.retrieval.dictionary import name_matches, policy  # the dictionary loads only when needed
-
+            return None  # (so the dictionary is loaded only for a collection that has such documents)
         scores = sorted(
             ((name_matches(name, title), doc_id) for doc_id, title in self._named_only_in_chinese), reverse=True
         )
         best, doc_id = scores[0]
-        if best < policy().name_share or (len(scores) > 1 and scores[1][0] == best):
+        if best < dictionary_policy().name_share or (len(scores) > 1 and scores[1][0] == best):
             return None
         return doc_id
 

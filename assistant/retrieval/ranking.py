@@ -277,7 +277,7 @@ def passages(
     (``alone``: Article 5(1)(e)) is given alone."""
     out: list[Passage] = []
     given: set[int] = set()
-    extendable: list[bool] = []  # may take its numbered siblings (not a unit asked for whole, not a point alone)
+    sibling_chars: list[int] = []  # each passage's cap for numbered siblings (0: a unit asked whole, a point alone)
     for row, s in ranked.items():
         if row in given:
             continue
@@ -291,16 +291,14 @@ def passages(
             rows = unit_window(index, row, policy.passage_max_chars[language], given)
         given.update(rows)
         out.append(Passage(row, rows, s))
-        extendable.append(row not in alone and unit not in whole_units)
+        sibling_chars.append(0 if row in alone or unit in whole_units else policy.sibling_context_chars[language])
         if len(out) == k:
             break
     # then, in rank order, each short numbered provision takes the siblings no other passage holds: no row twice
-    for n, passage in enumerate(out):
-        if extendable[n]:
-            language = "zh" if index.language_of[passage.row] == "zh" else "en"
-            rows = with_siblings(index, passage.rows, policy.sibling_context_chars[language], given)
-            given.update(rows)
-            out[n] = Passage(passage.row, rows, passage.score)
+    for n, (passage, max_chars) in enumerate(zip(out, sibling_chars)):
+        rows = with_siblings(index, passage.rows, max_chars, given)
+        given.update(rows)
+        out[n] = Passage(passage.row, rows, passage.score)
     return out
 
 
