@@ -41,6 +41,7 @@ from assistant.answering.policy import policy
 from assistant.answering.question_parts import parts_policy, split_parts, without_connector
 from assistant.feedback import record_declined
 from assistant.retrieval import Filters, HybridRetriever, RetrievalResult, question_language
+from assistant.retrieval.comparison import policy as comparison_policy
 from assistant.retrieval.dictionary import dictionary
 from common.settings import Settings, get_settings
 from ingest.keyword_index import tokenize
@@ -225,7 +226,9 @@ class AnswerService:
             asked = without_connector(part)
             decision = self.decide(self.retriever.run(asked, history=history, filters=Filters.of(filters)))
             uncovered = decision.refused and (decision.kind != "weak-evidence" or self._asks_unheld_kind(asked))
-            checked.append(CheckedPart(asked, decision if uncovered else None, self._stands_alone(asked, n == 0)))
+            after_uncovered = any(c.declined is not None for c in checked)
+            alone = self._stands_alone(asked, n == 0) and (not after_uncovered or self._names_its_own_subject(asked))
+            checked.append(CheckedPart(asked, decision if uncovered else None, alone))
         declined = sum(c.declined is not None for c in checked)
         return checked if 0 < declined < len(checked) else []
 
@@ -241,6 +244,12 @@ class AnswerService:
             and not rules.refers_back.search(part)
             and (first or not rules.follow_up_hint.search(part))
         )
+
+    def _names_its_own_subject(self, part: str) -> bool:
+        """Whether a part that follows one the corpus does not cover may still be answered on its own: it names a
+        document of ours and does not compare with what came before. Later parts build on earlier ones
+        ("个保法第80条讲的是啥？是不是关于过渡期安排的？", "…? 和欧盟AI法案比起来怎么样？", "…, and what does it say?")."""
+        return bool(self.retriever.index.resolver.find(part)) and not comparison_policy().cues.search(part)
 
     @staticmethod
     def _asks_unheld_kind(text: str) -> bool:

@@ -82,6 +82,23 @@ def test_a_covered_part_that_does_not_stand_alone_is_not_answered_on_its_own(ser
     assert answer.refused and answer.uncovered == []
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # the clause does not exist; "is it about transitional arrangements?" asks about that clause, not about
+        # transitional arrangements anywhere (answered alone, it cited the AI Act's recital on entry into force)
+        "个保法第80条讲的是啥？是不是关于过渡期安排的？",
+        # a comparison with a text the corpus does not hold cannot be answered from one side
+        "日本的《人工智能推进法》对企业规定了哪些义务？和欧盟AI法案比起来怎么样？",
+    ],
+)
+def test_a_part_after_an_uncovered_part_is_answered_alone_only_when_it_names_its_own_subject(service, question):
+    whole = service.retriever.run(question)
+    assert service.decide(whole).refused
+    answer = service.answer(question)
+    assert answer.refused and answer.uncovered == []
+
+
 def test_a_question_of_one_part_is_answered_as_before(service):
     answer = service.answer("深度合成服务提供者对换脸功能要做什么提示？")
     assert not answer.refused and answer.uncovered == []
