@@ -205,6 +205,18 @@ def _titled_names(question: str, resolver: DocResolver) -> list[str]:
     return found
 
 
+def _loosely_named(question: str, resolver: DocResolver, policy: AnalysisPolicy) -> list[str]:
+    """The documents an English law or instrument name matches only loosely ("the CoE AI Convention", "the Network
+    Data Security Regulation"): ``DocResolver.find_loosely``."""
+    found: list[str] = []
+    for m in [*policy.law_name.finditer(question), *policy.instrument_name.finditer(question)]:
+        if not resolver.find(m.group(0)):
+            doc_id = resolver.find_loosely(m.group(0))
+            if doc_id is not None and doc_id not in found:
+                found.append(doc_id)
+    return found
+
+
 def _unknown_instruments(
     question: str, resolver: DocResolver, named: list[str], policy: AnalysisPolicy
 ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -300,6 +312,7 @@ def analyse(
     language = question_language(question)
     named = [doc_id for doc_id, _ in resolver.find(question)]
     named += [doc_id for doc_id in _titled_names(question, resolver) if doc_id not in named]
+    named += [doc_id for doc_id in _loosely_named(question, resolver, rules) if doc_id not in named]
     unresolved_laws: list[str] = []
     if not named:  # no name of ours in the question: an English law name may still name a text titled in Chinese
         for m in rules.law_name.finditer(question):

@@ -56,6 +56,18 @@ class DocResolver:
             any(CJK.search(name or "") for name in (d.title, d.title_en, *d.aliases)) for d in docs
         )
 
+        self._loose = _LooseNames(docs, self.policy)
+
+    def find_loosely(self, name: str) -> str | None:
+        """The document an English name that none of our names matches names loosely ("the CoE AI Convention",
+        "the Network Data Security Regulation"; see ``_LooseNames``), if exactly one does (or one in force among
+        versions of one title)."""
+        found = self._loose.find(name)
+        if len({self.docs[d].title for d in found}) != 1:
+            return None
+        in_force = [d for d in found if self.docs[d].status not in REVOKED_STATUSES]
+        return (in_force or found)[0]
+
     def _names_of(self, docs: list[DocInfo]) -> list[tuple[str, str]]:
         """(lower-case name, doc_id) for every name of every document, also without the country prefix."""
         names: list[tuple[str, str]] = []
@@ -152,3 +164,53 @@ class DocResolver:
 def _bigrams(text: str) -> set[str]:
     text = re.sub(r"[^\u4e00-\u9fff]", "", text)
     return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][sS])?")
+
+
+class _LooseNames:
+    """English names matched word by word: a name names a document when each of its words (singular, without stop
+    words) is a word of the document's names or the initials of a run of two to five of their words (with or
+    without the stop words: CoE is Council of Europe, AI artificial intelligence), and one of its words is in that
+    document's names only (not only "AI", "Council" or "Regulation")."""
+
+    def __init__(self, docs: list[DocInfo], policy: NamesPolicy) -> None:
+        self.stop = frozenset(policy.loose_stop_words)
+        self.words: dict[str, set[str]] = {}  # doc_id -> its names' words and initials
+        for d in docs:
+            words: set[str] = set()
+            for name in {d.title, d.title_en, *d.aliases}:
+                if not name or CJK.search(name):
+                    continue
+                tokens = self._tokens(name)
+                words |= {t for t in tokens if t not in self.stop}
+                for run in (tokens, [t for t in tokens if t not in self.stop]):
+                    for size in range(2, 6):
+                        words |= {"".join(t[0] for t in run[i : i + size]) for i in range(len(run) - size + 1)}
+            if words:
+                self.words[d.doc_id] = words
+        self.documents_with: dict[str, int] = {}
+        for words in self.words.values():
+            for w in words:
+                self.documents_with[w] = self.documents_with.get(w, 0) + 1
+
+    @staticmethod
+    def _tokens(text: str) -> list[str]:
+        out = []
+        for token in _LATIN_WORD.findall(text):
+            word = re.sub(r"['’]s$", "", token.lower())
+            if len(word) > 3 and word.endswith("ies"):
+                word = word[:-3] + "y"
+            elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+                word = word[:-1]
+            out.append(word)
+        return out
+
+    def find(self, name: str) -> list[str]:
+        words = [t for t in self._tokens(name) if t not in self.stop]
+        if len(words) < 2 or not self.words:
+            return []
+        if not any(self.documents_with.get(w) == 1 for w in words):
+            return []
+        return [doc_id for doc_id, known in self.words.items() if all(w in known for w in words)]

@@ -136,6 +136,7 @@ class NamesPolicy:
     strip_prefix: str
     resemblance: float
     title_tail_words: int
+    loose_stop_words: tuple[str, ...] = ()  # left out when an English name is matched word by word
 
 
 @dataclass(frozen=True)
@@ -395,6 +396,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             n.text("strip_prefix"),
             n.number("resemblance"),
             n.integer("title_tail_words"),
+            n.words("loose_stop_words"),
         ),
         guard=GuardPolicy(
             **{

@@ -78,6 +78,38 @@ def test_names_of_the_texts_added_in_2026_resolve(resolver, question, doc_id):
     assert analysis.unknown_titles == analysis.unknown_if_unmentioned == ()
 
 
+COE = "coe-ai-framework-convention-2024"
+NETWORK_DATA = "cn-network-data-security-regulations-2024"
+
+
+@pytest.mark.parametrize(
+    "question, doc_id",
+    [
+        # initials of a run of the title's words, other words of its names
+        ("What does Article 4 of the CoE AI Convention require?", COE),
+        ("What export-control duties does Article 40 of the CoE AI Framework Convention impose?", COE),
+        # a plural name in the singular
+        ("What counts as a large network platform under the Network Data Security Regulation?", NETWORK_DATA),
+    ],
+)
+def test_english_names_resolve_word_by_word(resolver, question, doc_id):
+    analysis = analyse(question, resolver)
+    assert analysis.named_in_question == (doc_id,)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Council Regulation",  # "council" and "regulation" are words of several documents' names
+        "AI Promotion Act",  # "promotion" is in no name of ours
+        "Digital Services Act",
+        "AI Safety Summit Declaration",  # two documents' names hold every word
+    ],
+)
+def test_names_of_other_instruments_do_not_resolve_word_by_word(resolver, name):
+    assert resolver.find(name) == [] and resolver.find_loosely(name) is None
+
+
 def test_longer_name_wins_over_a_name_inside_it(resolver):
     # 生成式人工智能服务安全基本要求 (TC260-003) contains neither alias of the GenAI Measures as a separate hit,
     # and 互联网信息服务深度合成管理规定 contains the alias 深度合成: one document each.
