@@ -1,5 +1,5 @@
 """Clause references in a question (第十七条, Art. 5(1)(e), Annex III, Recital 27, MEASURE 2.11, 9.4 条,
-paragraph 7, "Articles 111 to 115"; 附件十五 and 附录B, only checked for existence) and the Chinese numerals they are
+paragraph 7, "Articles 111 to 115"; 附件十五, 附录B and 第7部分, only checked for existence) and the Chinese numerals they are
 written in. Pure functions."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ CN_NUMERALS = "零〇一二三四五六七八九十百两"
 class ClauseRef:
     unit: str  # canonical unit label as the index stores it, e.g. 第十七条, Article 5, Recital 27
     raw: str  # the text that named it, e.g. "Article 5(1)(e)"
-    kind: str  # cn-article, article, recital, annex, outcome, section, para, number, appendix
+    kind: str  # cn-article, article, recital, annex, outcome, section, para, number, appendix, part
     point: str = ""  # paragraph/point asked for, e.g. "(1)(e)" of Article 5(1)(e)
     listed: bool = False  # one of a list or range ("Articles 111 to 115"): a number the text lacks is skipped
     lookup: bool = True  # False: only checked for existence (附件十五 of the AI Act), not fetched and ranked first
@@ -36,7 +36,10 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("para", re.compile(r"\b(?:operative\s+)?(?:paragraph|para\.?)\s*(\d+)\b(?!\s+of\s+(?:the\s+)?Art)", re.I)),
     ("para", re.compile(r"第\s*(\d+|[" + CN_NUMERALS + r"]+)\s*段")),
     ("appendix", re.compile(r"\bAppendix\s+([A-D])\b", re.I)),
+    ("appendix", re.compile(r"\bAnnex\s+([A-D])\b(?![.\d])")),  # a standard's lettered annex: its 附录B
     ("cn-appendix", re.compile(r"附录\s*([A-Z])(?![A-Za-z.\d])")),
+    # 第7部分, 第十二章 of a text numbered 1, 1.1, 1.1.1: its top-level clause (of a law: a chapter, not a unit)
+    ("cn-part", re.compile(rf"第\s*([{CN_NUMERALS}]+|\d+)\s*(?:部分|章)")),
     ("number", re.compile(r"(?<![\d./])(\d+(?:\.\d+)+|[A-Z]\.\d+)(?![\d/])\s*(?:条|节|款|clause)?")),
 ]
 _DATE_OR_VERSION = re.compile(r"(19|20)\d\d\.\d+|\d+\.\d+\.\d+\.\d+")
@@ -85,6 +88,10 @@ def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
         return (f"Annex {roman}" if roman else None), ""
     if kind == "cn-appendix":  # 附录B: Appendix B
         return f"Appendix {m.group(1)}", ""
+    if kind == "cn-part":  # 第7部分: 7
+        raw = m.group(1)
+        number = int(raw) if raw.isdigit() else cn_to_int(raw)
+        return (str(number) if number else None), ""
     if kind == "outcome":
         return f"{m.group(1).upper()} {m.group(2)}", ""
     value = m.group(1).upper() if kind in ("annex", "appendix") else m.group(1)

@@ -162,6 +162,21 @@ def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(s
     assert not service.retriever.run("深度合成规定附件二有什么内容？").missing_refs
 
 
+def test_a_lettered_annex_or_a_top_level_part_the_named_text_does_not_have_is_a_missing_clause(service):
+    for question, raw in (
+        ("What does Annex B of TC260-003 list as extra risks for multimodal models?", "Annex B"),
+        ("治理框架第7部分“国际合作指引”里有哪些条目？", "第7部分"),
+        ("TC260-003第十二章讲了什么？", "第十二章"),
+    ):
+        decision = _decided(service, question)
+        assert decision.refused and decision.kind == "missing-clause" and raw in decision.reason, (question, decision)
+    for question in ("What does Annex A of TC260-003 list?", "治理框架第3部分讲了什么？", "TC260-003第5章有哪些要求？"):
+        result = service.retriever.run(question)
+        assert not result.missing_refs and not service.decide(result).refused, question
+    # a law's chapters are not units: the text cannot be said to lack one
+    assert not service.retriever.run("个保法第九章讲了什么？").missing_refs
+
+
 def test_a_question_about_court_judgments_or_cases_is_declined(service):
     for question in (
         "Has any EU court ruled yet on what counts as social scoring under the AI Act?",

@@ -229,6 +229,8 @@ def test_paragraphs_of_an_article_are_not_resolution_paragraphs(text):
         ("欧盟AI法案附件十五列了什么？", "Annex XV", "annex"),
         ("AI法案附件3里有哪些领域", "Annex III", "annex"),
         ("TC260-003附录B有哪些内容", "Appendix B", "appendix"),
+        ("治理框架第7部分讲了什么", "7", "part"),
+        ("TC260-003第十二章", "12", "part"),
     ],
 )
 def test_a_chinese_annex_or_appendix_is_only_checked_for_existence(text, unit, kind):
@@ -237,6 +239,7 @@ def test_a_chinese_annex_or_appendix_is_only_checked_for_existence(text, unit, k
     assert parse_clause_refs("Annex III of the AI Act")[0].lookup
     assert [r.kind for r in parse_clause_refs("附录A.1列出的风险")] == ["number"]  # a numbered item, not the appendix
     assert parse_clause_refs("附件零") == []  # no annex 0
+    assert [(r.unit, r.kind) for r in parse_clause_refs("Annex B of TC260-003")] == [("Appendix B", "appendix")]
 
 
 def test_chinese_and_arabic_article_numbers_are_the_same_clause():
