@@ -162,6 +162,13 @@ def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(s
     assert not service.retriever.run("深度合成规定附件二有什么内容？").missing_refs
 
 
+def test_an_instrument_no_text_mentions_is_declined_also_beside_a_text_of_ours(service):
+    decision = _decided(service, "What does the GPAI Code of Practice under the AI Act require of signatories?")
+    assert decision.refused and decision.kind == "unknown-document" and "GPAI Code of Practice" in decision.reason
+    # one our texts mention is something the corpus can speak about
+    assert not _decided(service, "Which Defense Production Act powers did EO 14110 invoke?").refused
+
+
 def test_a_lettered_annex_or_a_top_level_part_the_named_text_does_not_have_is_a_missing_clause(service):
     for question, raw in (
         ("What does Annex B of TC260-003 list as extra risks for multimodal models?", "Annex B"),

@@ -372,9 +372,16 @@ def test_instrument_names_of_the_corpus_are_not_flagged_loose_names_too(resolver
         "Which Act regulates deep fakes in the EU?",
         "Should an AI Bill of Materials be kept for each model?",
         "How should the Risk Management Process be documented?",
+        "Is a regulatory sandbox something the Council of Europe Convention encourages?",  # ours, loosely named
     ):
         analysis = analyse(question, resolver)
         assert analysis.unknown_titles == analysis.unknown_if_unmentioned == (), question
+
+
+def test_an_instrument_named_beside_a_text_of_ours_is_unknown_unless_mentioned(resolver):
+    analysis = analyse("What does the GPAI Code of Practice under the AI Act require of signatories?", resolver)
+    assert analysis.named_in_question == (EU_AI_ACT,)
+    assert analysis.unknown_if_unmentioned == ("GPAI Code of Practice",)
 
 
 @pytest.mark.parametrize(
