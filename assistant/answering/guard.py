@@ -199,14 +199,20 @@ def local_rules(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision |
 
 def fees_and_taxes(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """A question that asks for a fee, charge or tax (the amount, or whether one is due), when none of the retrieved
-    clauses speaks of fees, charges, taxes or costs: they cannot give the amount. A fee word inside a document's
+    clauses speaks of fees, charges, taxes or costs (for how much one is: none also states a sum, a rate or that it
+    is free): they cannot give the amount. A fee word inside a document's
     name (the Foreign Account Tax Compliance Regulations, 《…税收…条例》) does not make the question one about a
     fee."""
     a = result.analysis
     asked = _asked(result)
     if not (ctx.policy.fees.search(asked) and ctx.policy.fee_amount.search(asked)):
         return None
-    if any(ctx.policy.fee_evidence.search(c.ranked_text) for c in result.clauses):
+    # how much it is: only a clause that speaks of a fee and states a sum or a rate (or that it is free) can say
+    how_much = bool(ctx.policy.fee_how_much.search(asked))
+    if any(
+        ctx.policy.fee_evidence.search(c.ranked_text) and (not how_much or ctx.policy.money.search(c.ranked_text))
+        for c in result.clauses
+    ):
         return None
     return _decline(
         a.language,

@@ -156,6 +156,8 @@ class GuardPolicy:
     fees: re.Pattern  # speaks of a fee, charge or tax …
     fee_amount: re.Pattern  # … and asks for the amount or whether one is due
     fee_evidence: re.Pattern  # a clause that speaks of fees, charges, taxes or costs
+    fee_how_much: re.Pattern  # the question asks how much a fee is (not only whether one is due)
+    money: re.Pattern  # a sum of money, a rate, or "free of charge": what a clause stating a fee holds
     court_cases: re.Pattern  # asks about court judgments, case law or a particular case …
     court_texts: re.Pattern  # … and no document's title names a court (the collection holds no court texts)
     future: re.Pattern  # a time to come ("next year", a legislative plan) …
@@ -417,6 +419,8 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "fees",
                     "fee_amount",
                     "fee_evidence",
+                    "fee_how_much",
+                    "money",
                     "court_cases",
                     "court_texts",
                     "future",

@@ -147,6 +147,19 @@ def test_a_fee_or_tax_no_clause_speaks_of_is_declined(service):
         assert _decided(service, question).kind != "fees", question
 
 
+def test_how_much_a_fee_is_is_declined_unless_a_clause_states_a_sum(service):
+    # the AI Act speaks of conformity assessment fees (reduced for SMEs) but states no sum
+    for question in (
+        "Roughly how much would a notified body charge a small company for an Annex VII conformity assessment?",
+        "申请确认系统是否属于高影响人工智能，需要交多少申请费？",
+        "第三方评估机构做生成式人工智能安全评估一般是什么价位？",
+    ):
+        decision = _decided(service, question)
+        assert decision.refused and decision.kind == "fees", (question, decision)
+    # a clause that states the sum answers it
+    assert _decided(service, "How much can the fine be for breaking the AI Act's prohibitions?").kind != "fees"
+
+
 def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(service):
     for question, raw in (
         ("欧盟AI法案附件二十规定了什么？", "附件二十"),
@@ -220,6 +233,9 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
     for question in (
         "Will the EU add more use cases to the AI Act's high-risk list next year?",
         "数据安全法预计什么时候修改？",
+        "Do you think Japan will ratify the Council of Europe AI convention next year?",
+        "标识办法以后会不会修订？",
+        "下一版的治理框架会新增哪些风险类别？",
     ):
         decision = _decided(service, question)
         assert decision.refused and decision.kind == "events", question
@@ -234,6 +250,8 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "欧盟委员会预计什么时候发布高风险分类的指南？",
         "Will the Commission issue its guidelines on high-risk classification by next year?",
         "欧盟打算什么时候全面适用AI法案？",
+        "When will the Commission adopt the implementing act on the post-market monitoring plan template?",
+        "我们的模型下一版要上线，需要重新做安全评估吗？",
     ):
         assert not _decided_by(service, future_events, question).refused, question
 
@@ -242,6 +260,8 @@ def test_a_city_or_provinces_own_rules_are_declined_unless_a_clause_speaks_of_th
     for question, place in (
         ("成都有没有出台自己的生成式人工智能地方条例？", "成都"),
         ("Does Munich have its own local rules on facial recognition cameras on top of the AI Act?", "Munich"),
+        ("重庆有没有自己的人工智能条例？", "重庆"),
+        ("首尔市政府有没有单独出台人工智能方面的规定？", "首尔"),
     ):
         decision = _decided(service, question)
         assert decision.refused and decision.kind == "foreign-jurisdiction" and place in decision.reason, question
