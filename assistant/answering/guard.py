@@ -222,8 +222,27 @@ def fees_and_taxes(result: RetrievalResult, ctx: GuardContext) -> RefusalDecisio
     )
 
 
+def _versions(text: str, pattern: re.Pattern) -> list[tuple[float, str]]:
+    """(number, as written) of each version number in ``text``."""
+    return [(float(next(g for g in m.groups() if g)), m.group(0).strip()) for m in pattern.finditer(text)]
+
+
 def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question about a version of a named text newer than the one held: a later version number than its title's
+    (治理框架2.0版 of our V1.0, AI RMF 2.0), or an amendment of a later year than its text."""
     a = result.analysis
+    asked_versions = _versions(a.question, ctx.policy.version_number)
+    for doc_id in a.named_in_question:
+        title = ctx.titles.get(doc_id, doc_id)
+        held = _versions(title, ctx.policy.version_number)
+        if held and asked_versions and max(asked_versions)[0] > max(held)[0]:
+            asked = max(asked_versions)[1]
+            return _decline(
+                a.language,
+                f"语料库中只有{title}，不包含“{asked}”这一版本。",
+                f"The corpus holds {title} only, not “{asked}”.",
+                "newer-version",
+            )
     if not ctx.policy.amendment.search(a.question):
         return None
     asked_years = [int(y) for y in ctx.policy.year.findall(a.question)]

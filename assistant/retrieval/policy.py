@@ -158,6 +158,7 @@ class GuardPolicy:
     fee_evidence: re.Pattern  # a clause that speaks of fees, charges, taxes or costs
     fee_how_much: re.Pattern  # the question asks how much a fee is (not only whether one is due)
     money: re.Pattern  # a sum of money, a rate, or "free of charge": what a clause stating a fee holds
+    version_number: re.Pattern  # a text's version number (V1.0, 2.0版, version 2): its first non-empty group
     court_cases: re.Pattern  # asks about court judgments, case law or a particular case …
     court_texts: re.Pattern  # … and no document's title names a court (the collection holds no court texts)
     future: re.Pattern  # a time to come ("next year", a legislative plan) …
@@ -421,6 +422,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "fee_evidence",
                     "fee_how_much",
                     "money",
+                    "version_number",
                     "court_cases",
                     "court_texts",
                     "future",

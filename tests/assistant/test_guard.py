@@ -64,6 +64,23 @@ def test_an_inserted_article_the_named_text_does_not_have_is_a_missing_clause(se
     assert decision.refused and decision.kind == "missing-clause" and "Article 86a" in decision.reason
 
 
+def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_does_not_hold(service):
+    for question, asked in (
+        ("人工智能安全治理框架2.0版新增了哪些风险？", "2.0版"),
+        ("What does NIST AI RMF 2.0 add on generative AI?", "2.0"),
+        ("What changed in version 2 of the AI Safety Governance Framework?", "version 2"),
+    ):
+        decision = _decided(service, question)
+        assert decision.refused and decision.kind == "newer-version" and asked in decision.reason, (question, decision)
+    # the version held, and numbers that are clauses, not versions
+    for question in (
+        "NIST AI RMF 1.0 的四个核心功能是什么？",
+        "治理框架1.0版提出了哪些原则？",
+        "TC260-003 的 9.2 条讲的是什么？",
+    ):
+        assert _decided(service, question).kind != "newer-version", question
+
+
 def test_a_draft_or_consultation_text_is_a_version_the_corpus_does_not_hold(service):
     for question in (
         "What did the January 2022 consultation draft of the deep synthesis provisions require on labelling?",
@@ -286,6 +303,9 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
         "What share of European companies already use high-risk AI systems?",
         "第一家因为违反数据安全法被处罚的企业是哪家？",
         "How many countries have ratified the Framework Convention on AI?",
+        "Has the AI Office tagged Google's Gemini as a GPAI model with systemic risk?",
+        "Has OpenAI put its SB 53 frontier AI framework on its website yet?",
+        "腾讯去年发布的那份AI治理白皮书里提到了哪些原则？",
     ):
         decision = _decided(service, question)
         assert decision.refused and decision.kind == "events", (question, decision)
