@@ -234,8 +234,8 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     asked_versions = _versions(a.question, ctx.policy.version_number)
     for doc_id in a.named_in_question:
         title = ctx.titles.get(doc_id, doc_id)
-        held = _versions(title, ctx.policy.version_number)
-        if held and asked_versions and max(asked_versions)[0] > max(held)[0]:
+        held_versions = _versions(title, ctx.policy.version_number)
+        if held_versions and asked_versions and max(asked_versions)[0] > max(held_versions)[0]:
             asked = max(asked_versions)[1]
             return _decline(
                 a.language,
