@@ -273,6 +273,25 @@ def draft_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     )
 
 
+def companion_text(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question about what a companion text says (an explanatory report, guidelines, a FAQ, a playbook, 释义, 答记者问)
+    when no document of the collection is one (by its title): the corpus holds the texts themselves, and what they say
+    about such texts is not what those texts say."""
+    a = result.analysis
+    m = ctx.policy.companion_text.search(a.question)
+    if m is None:
+        return None
+    kind = next(g for g in m.groups() if g).lower()
+    if any(kind in t.lower() for t in ctx.titles.values()):
+        return None
+    return _decline(
+        a.language,
+        f"语料库只收录法规文本本身，不包含“{kind}”这类配套文件。",
+        f"The corpus holds the regulation texts themselves, not companion texts such as “{kind}”.",
+        "unknown-document",
+    )
+
+
 def nothing_found(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     if result.clauses:
         return None
@@ -324,6 +343,7 @@ RULES: tuple[Rule, ...] = (
     fees_and_taxes,
     newer_version,
     draft_version,
+    companion_text,
     nothing_found,
     weak_evidence,
 )

@@ -158,6 +158,9 @@ class GuardPolicy:
     fee_evidence: re.Pattern  # a clause that speaks of fees, charges, taxes or costs
     fee_how_much: re.Pattern  # the question asks how much a fee is (not only whether one is due)
     money: re.Pattern  # a sum of money, a rate, or "free of charge": what a clause stating a fee holds
+    companion_text: (
+        re.Pattern
+    )  # asks what a companion text says (explanatory report, guidelines, FAQ …): group = its kind
     version_number: re.Pattern  # a text's version number (V1.0, 2.0版, version 2): its first non-empty group
     court_cases: re.Pattern  # asks about court judgments, case law or a particular case …
     court_texts: re.Pattern  # … and no document's title names a court (the collection holds no court texts)
@@ -423,6 +426,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "fee_how_much",
                     "money",
                     "version_number",
+                    "companion_text",
                     "court_cases",
                     "court_texts",
                     "future",

@@ -53,8 +53,9 @@ def test_the_question_text_part_tells_facts_texts_do_not_hold_from_rules(fact, r
 
 
 def test_the_guard_declines_by_the_model_and_answers_a_covered_question(service):
-    # (not "How much does the AI Office pay its staff?": the fee rule declines that one first, no clause speaking of pay)
-    for question in ("What salary does the head of the AI Office earn?", "上海市对自动驾驶出租车的收费标准是多少？"):
+    # (not "How much does the AI Office pay its staff?" nor "上海市对自动驾驶出租车的收费标准是多少？": the fee rule declines
+    # those first, no clause stating a sum)
+    for question in ("What salary does the head of the AI Office earn?", "上海的无人驾驶出租车由哪家公司运营？"):
         declined = service.answer(question)
         assert declined.refused and declined.refusal_kind == "weak-evidence", question
     answered = service.answer("Which AI practices are prohibited by the EU AI Act?")

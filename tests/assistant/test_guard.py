@@ -5,6 +5,7 @@ from __future__ import annotations
 from assistant.answering.guard import (
     RULES,
     RefusalDecision,
+    companion_text,
     company_enforcement,
     court_cases,
     decide,
@@ -45,6 +46,7 @@ def test_the_first_rule_that_decides_wins(service):
         "fees_and_taxes",
         "newer_version",
         "draft_version",
+        "companion_text",
         "nothing_found",
         "weak_evidence",
     ]
@@ -79,6 +81,29 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
         "TC260-003 的 9.2 条讲的是什么？",
     ):
         assert _decided(service, question).kind != "newer-version", question
+
+
+def test_what_a_companion_text_says_is_declined_unless_the_collection_holds_one(service):
+    for question, kind in (
+        (
+            "What does the Commission's guidance on prohibited practices say about emotion recognition at work?",
+            "guidance",
+        ),
+        ("What does the AI RMF Playbook suggest for GOVERN 1.1?", "playbook"),
+        ("数据安全法的释义里对重要数据是怎么解释的？", "释义"),
+    ):
+        decision = _decided(service, question)
+        assert decision.refused and decision.kind == "unknown-document" and kind in decision.reason, (
+            question,
+            decision,
+        )
+    # what the texts say about such texts is theirs to say
+    for question in (
+        "What must the Commission's guidelines on high-risk classification include under the AI Act?",
+        "By when must the Commission provide guidelines on the high-risk classification rules?",
+        "Does the NIST AI RMF say organizations should follow guidance from standards bodies?",
+    ):
+        assert not _decided_by(service, companion_text, question).refused, question
 
 
 def test_a_draft_or_consultation_text_is_a_version_the_corpus_does_not_hold(service):
