@@ -321,7 +321,6 @@ def analyse(
     named = [doc_id for doc_id, _ in resolver.find(question)]
     named += [doc_id for doc_id in _titled_names(question, resolver) if doc_id not in named]
     named += [doc_id for doc_id in _loosely_named(question, resolver, rules) if doc_id not in named]
-    named += [doc_id for doc_id in resolver.find_variants(question) if doc_id not in named]
     unresolved_laws: list[str] = []
     if not named:  # no name of ours in the question: an English law name may still name a text titled in Chinese
         for m in rules.law_name.finditer(question):

@@ -68,30 +68,6 @@ class DocResolver:
         in_force = [d for d in found if self.docs[d].status not in REVOKED_STATUSES]
         return (in_force or found)[0]
 
-    def find_variants(self, text: str) -> list[str]:
-        """The documents a Chinese name in ``text`` names with one character written otherwise (布莱奇利宣言 for our
-        布莱切利宣言, a typo): a name of at least ``variant_min_chars`` characters, the same but for one character
-        after its first two (欧盟, 韩国: another country's text is another text) and before its last two (宣言, 条例,
-        办法: the kind of text stays), where no name of ours was found exactly."""
-        taken = [False] * len(text)
-        for name, _ in self._names:
-            for m in find_names(name, text.lower()):
-                taken[m.start() : m.end()] = [True] * (m.end() - m.start())
-        found: list[str] = []
-        for name, doc_id in self._names:
-            size = len(name)
-            if size < self.policy.variant_min_chars or not _ALL_CJK.fullmatch(name[-2:]) or doc_id in found:
-                continue
-            for start in range(len(text) - size + 1):
-                window = text[start : start + size]
-                if any(taken[start : start + size]) or window[-2:] != name[-2:]:
-                    continue
-                differ = [i for i, (a, b) in enumerate(zip(window, name)) if a != b]
-                if len(differ) == 1 and differ[0] >= 2 and _ALL_CJK.fullmatch(window):
-                    found.append(doc_id)
-                    break
-        return found
-
     def _names_of(self, docs: list[DocInfo]) -> list[tuple[str, str]]:
         """(lower-case name, doc_id) for every name of every document, also without the country prefix."""
         names: list[tuple[str, str]] = []
@@ -190,7 +166,6 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-_ALL_CJK = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][sS])?")
 
 

@@ -137,7 +137,6 @@ class NamesPolicy:
     resemblance: float
     title_tail_words: int
     loose_stop_words: tuple[str, ...] = ()  # left out when an English name is matched word by word
-    variant_min_chars: int = 0  # a Chinese name at least this long is found with one character written otherwise
 
 
 @dataclass(frozen=True)
@@ -404,7 +403,6 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             n.number("resemblance"),
             n.integer("title_tail_words"),
             n.words("loose_stop_words"),
-            n.integer("variant_min_chars"),
         ),
         guard=GuardPolicy(
             **{
