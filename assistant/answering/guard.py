@@ -222,19 +222,40 @@ def fees_and_taxes(result: RetrievalResult, ctx: GuardContext) -> RefusalDecisio
     )
 
 
-def _versions(text: str, pattern: re.Pattern) -> list[tuple[float, str]]:
-    """(number, as written) of each version number in ``text``."""
-    return [(float(next(g for g in m.groups() if g)), m.group(0).strip()) for m in pattern.finditer(text)]
+_TITLE_WORD = re.compile(r"[A-Za-z]{2,}|[\u4e00-\u9fff]{2}")
+
+
+def _versions(text: str, pattern: re.Pattern) -> list[tuple[float, str, int, int]]:
+    """(number, as written, start, end) of each version number in ``text``."""
+    out = []
+    for m in pattern.finditer(text):
+        number = next((g for g in m.groups() if g), None)
+        if number is not None:
+            out.append((float(number), m.group(0).strip(), m.start(), m.end()))
+    return out
+
+
+def _names_the_title(question: str, start: int, end: int, title: str) -> bool:
+    """Whether a version number in the question is written against the title: the word right before it ("RMF 2.0",
+    "框架2.0版") or the first word after "of (the)" ("version 2 of the Framework") is a word of the title."""
+    before = _TITLE_WORD.findall(question[max(0, start - 12) : start])
+    after = re.match(r"\s*(?:of\s+(?:the\s+)?)?([A-Za-z]{2,}|[\u4e00-\u9fff]{2})", question[end:])
+    words = [w.lower() for w in ([before[-1]] if before else []) + ([after.group(1)] if after else [])]
+    return any(w in title.lower() for w in words)
 
 
 def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """A question about a version of a named text newer than the one held: a later version number than its title's
     (治理框架2.0版 of our V1.0, AI RMF 2.0), or an amendment of a later year than its text."""
     a = result.analysis
-    asked_versions = _versions(a.question, ctx.policy.version_number)
     for doc_id in a.named_in_question:
         title = ctx.titles.get(doc_id, doc_id)
         held_versions = _versions(title, ctx.policy.version_number)
+        asked_versions = [
+            v
+            for v in _versions(a.question, ctx.policy.version_number)
+            if _names_the_title(a.question, v[2], v[3], title)
+        ]
         if held_versions and asked_versions and max(asked_versions)[0] > max(held_versions)[0]:
             asked = max(asked_versions)[1]
             return _decline(
@@ -281,8 +302,8 @@ def companion_text(result: RetrievalResult, ctx: GuardContext) -> RefusalDecisio
     m = ctx.policy.companion_text.search(a.question)
     if m is None:
         return None
-    kind = next(g for g in m.groups() if g).lower()
-    if any(kind in t.lower() for t in ctx.titles.values()):
+    kind = next((g for g in m.groups() if g), m.group(0)).lower()
+    if any(kind.rstrip("s") in t.lower() for t in ctx.titles.values()):
         return None
     return _decline(
         a.language,

@@ -224,10 +224,11 @@ class AnswerService:
         checked: list[CheckedPart] = []
         for n, part in enumerate(parts):
             asked = without_connector(part)
-            decision = self.decide(self.retriever.run(asked, history=history, filters=Filters.of(filters)))
+            result = self.retriever.run(asked, history=history, filters=Filters.of(filters))
+            decision = self.decide(result)
             uncovered = decision.refused and (decision.kind != "weak-evidence" or self._asks_unheld_kind(asked))
             after_uncovered = any(c.declined is not None for c in checked)
-            alone = self._stands_alone(asked, n == 0) and (not after_uncovered or self._names_its_own_subject(asked))
+            alone = self._stands_alone(asked, n == 0) and (not after_uncovered or self._names_its_own_subject(result))
             checked.append(CheckedPart(asked, decision if uncovered else None, alone))
         declined = sum(c.declined is not None for c in checked)
         return checked if 0 < declined < len(checked) else []
@@ -245,11 +246,13 @@ class AnswerService:
             and (first or not rules.follow_up_hint.search(part))
         )
 
-    def _names_its_own_subject(self, part: str) -> bool:
+    @staticmethod
+    def _names_its_own_subject(part: RetrievalResult) -> bool:
         """Whether a part that follows one the corpus does not cover may still be answered on its own: it names a
-        document of ours and does not compare with what came before. Later parts build on earlier ones
+        document of ours, and if it compares, it names both sides itself. Later parts build on earlier ones
         ("个保法第80条讲的是啥？是不是关于过渡期安排的？", "…? 和欧盟AI法案比起来怎么样？", "…, and what does it say?")."""
-        return bool(self.retriever.index.resolver.find(part)) and not comparison_policy().cues.search(part)
+        named = part.analysis.named_in_question
+        return bool(named) and (len(named) >= 2 or not comparison_policy().cues.search(part.analysis.question))
 
     @staticmethod
     def _asks_unheld_kind(text: str) -> bool:

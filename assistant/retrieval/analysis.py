@@ -237,9 +237,15 @@ def _unknown_instruments(
         number = next((g for g in m.groups() if g), None)  # the alternative that matched
         if number and not any(name in m.group(0) for name in unknown) and not resolver.find(m.group(0)):
             numbered.append((m.group(0).strip(), unicodedata.normalize("NFKC", number)))
+    if named:
+        return unknown, loose, numbered
+    # an instrument named in words (GDPR, the Bletchley Declaration) that the corpus does not hold
+    for m in policy.other_instrument.finditer(question):
+        if m.group(0) not in unknown:
+            unknown.append(m.group(0))
     # an instrument named in English words that none of our names matches, even loosely: unknown unless a text of
-    # ours mentions it ("the GPAI Code of Practice" under the AI Act, which speaks of codes of practice, is declined
-    # only when no clause mentions that name)
+    # ours mentions it (beside a text of ours it is not looked for: "the Law Enforcement Directive", which the AI Act
+    # cites by number only, is part of a question about the AI Act)
     for m in policy.instrument_name.finditer(question):
         name = m.group(0).strip()
         if (
@@ -249,12 +255,6 @@ def _unknown_instruments(
             and name not in loose
         ):
             loose.append(name)
-    if named:
-        return unknown, loose, numbered
-    # an instrument named in words (GDPR, the Bletchley Declaration) that the corpus does not hold
-    for m in policy.other_instrument.finditer(question):
-        if m.group(0) not in unknown:
-            unknown.append(m.group(0))
     plain = _BOOK_TITLE.sub("，", question)
     found = [*policy.cn_instrument_name.finditer(plain), *policy.cn_instrument_in_use.finditer(plain)]
     for m in found:  # a full title without 《》

@@ -170,29 +170,38 @@ _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][sS])?")
 
 
 class _LooseNames:
-    """English names matched word by word: a name names a document when each of its words (singular, without stop
-    words) is a word of the document's names or the initials of a run of two to five of their words (with or
-    without the stop words: CoE is Council of Europe, AI artificial intelligence), and one of its words is in that
-    document's names only (not only "AI", "Council" or "Regulation")."""
+    """English names matched word by word, in two safe cases: the name is one of the document's names once words are
+    put in the singular and stop words left out ("the Network Data Security Regulation"), or each of its words is a
+    word of the document's names or the initials of a run of them, and one of its words is initials that only this
+    document's names have (CoE: Council of Europe; not "AI", which every title spells out). A name of other words
+    ("the California AI Transparency Act", "the Vilnius Convention") is another text."""
 
     def __init__(self, docs: list[DocInfo], policy: NamesPolicy) -> None:
         self.stop = frozenset(policy.loose_stop_words)
         self.words: dict[str, set[str]] = {}  # doc_id -> its names' words and initials
+        self.initials: dict[str, set[str]] = {}  # doc_id -> the initials of runs of its names' words
+        self.phrases: dict[str, set[tuple[str, ...]]] = {}  # doc_id -> its names, singular, without stop words
         for d in docs:
             words: set[str] = set()
+            initials: set[str] = set()
+            phrases: set[tuple[str, ...]] = set()
             for name in {d.title, d.title_en, *d.aliases}:
                 if not name or CJK.search(name):
                     continue
                 tokens = self._tokens(name)
-                words |= {t for t in tokens if t not in self.stop}
-                for run in (tokens, [t for t in tokens if t not in self.stop]):
+                content = [t for t in tokens if t not in self.stop]
+                words |= set(content)
+                phrases.add(tuple(content))
+                for run in (tokens, content):
                     for size in range(2, 6):
-                        words |= {"".join(t[0] for t in run[i : i + size]) for i in range(len(run) - size + 1)}
+                        initials |= {"".join(t[0] for t in run[i : i + size]) for i in range(len(run) - size + 1)}
             if words:
-                self.words[d.doc_id] = words
+                self.words[d.doc_id] = words | initials
+                self.initials[d.doc_id] = initials - words
+                self.phrases[d.doc_id] = phrases
         self.documents_with: dict[str, int] = {}
-        for words in self.words.values():
-            for w in words:
+        for known in self.words.values():
+            for w in known:
                 self.documents_with[w] = self.documents_with.get(w, 0) + 1
 
     @staticmethod
@@ -209,8 +218,14 @@ class _LooseNames:
 
     def find(self, name: str) -> list[str]:
         words = [t for t in self._tokens(name) if t not in self.stop]
-        if len(words) < 2 or not self.words:
+        if len(words) < 2:
             return []
-        if not any(self.documents_with.get(w) == 1 for w in words):
-            return []
-        return [doc_id for doc_id, known in self.words.items() if all(w in known for w in words)]
+        as_phrase = [d for d, phrases in self.phrases.items() if tuple(words) in phrases]
+        if as_phrase:
+            return as_phrase
+        return [
+            doc_id
+            for doc_id, known in self.words.items()
+            if all(w in known for w in words)
+            and any(w in self.initials[doc_id] and self.documents_with.get(w) == 1 for w in words)
+        ]

@@ -70,7 +70,6 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
     for question, asked in (
         ("人工智能安全治理框架2.0版新增了哪些风险？", "2.0版"),
         ("What does NIST AI RMF 2.0 add on generative AI?", "2.0"),
-        ("What changed in version 2 of the AI Safety Governance Framework?", "version 2"),
     ):
         decision = _decided(service, question)
         assert decision.refused and decision.kind == "newer-version" and asked in decision.reason, (question, decision)
@@ -78,7 +77,9 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
     for question in (
         "NIST AI RMF 1.0 的四个核心功能是什么？",
         "治理框架1.0版提出了哪些原则？",
-        "TC260-003 的 9.2 条讲的是什么？",
+        # a version number of the user's own product
+        "Under the NIST AI RMF, do we need to redo MEASURE 2.7 before we ship v2 of our model?",
+        "我们的大模型3.0版上线前，按治理框架要做哪些评估？",
     ):
         assert _decided(service, question).kind != "newer-version", question
 
@@ -102,6 +103,9 @@ def test_what_a_companion_text_says_is_declined_unless_the_collection_holds_one(
         "What must the Commission's guidelines on high-risk classification include under the AI Act?",
         "By when must the Commission provide guidelines on the high-risk classification rules?",
         "Does the NIST AI RMF say organizations should follow guidance from standards bodies?",
+        "What guidance does the NIST AI RMF give on red-teaming?",
+        "Which guidelines does the Governance Framework list for developers?",
+        "What does the guidance in the NIST AI RMF say about third-party risks?",
     ):
         assert not _decided_by(service, companion_text, question).refused, question
 
@@ -185,6 +189,7 @@ def test_a_fee_or_tax_no_clause_speaks_of_is_declined(service):
         "Do small companies have to pay to take part in an AI regulatory sandbox?",
         "Which authority is in charge of coordinating cybersecurity work under China's Cybersecurity Law?",
         "《中华人民共和国个人所得税法》和个人信息保护法对个人信息的定义一样吗？",  # a fee word in a title only
+        "What does the AI Act require of the people in charge of human oversight?",
     ):
         assert _decided(service, question).kind != "fees", question
 
@@ -198,8 +203,6 @@ def test_how_much_a_fee_is_is_declined_unless_a_clause_states_a_sum(service):
     ):
         decision = _decided(service, question)
         assert decision.refused and decision.kind == "fees", (question, decision)
-    # a clause that states the sum answers it
-    assert _decided(service, "How much can the fine be for breaking the AI Act's prohibitions?").kind != "fees"
 
 
 def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(service):
@@ -217,13 +220,6 @@ def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(s
     assert not service.retriever.run("深度合成规定附件二有什么内容？").missing_refs
 
 
-def test_an_instrument_no_text_mentions_is_declined_also_beside_a_text_of_ours(service):
-    decision = _decided(service, "What does the GPAI Code of Practice under the AI Act require of signatories?")
-    assert decision.refused and decision.kind == "unknown-document" and "GPAI Code of Practice" in decision.reason
-    # one our texts mention is something the corpus can speak about
-    assert not _decided(service, "Which Defense Production Act powers did EO 14110 invoke?").refused
-
-
 def test_a_lettered_annex_or_a_top_level_part_the_named_text_does_not_have_is_a_missing_clause(service):
     for question, raw in (
         ("What does Annex B of TC260-003 list as extra risks for multimodal models?", "Annex B"),
@@ -235,8 +231,9 @@ def test_a_lettered_annex_or_a_top_level_part_the_named_text_does_not_have_is_a_
     for question in ("What does Annex A of TC260-003 list?", "治理框架第3部分讲了什么？", "TC260-003第5章有哪些要求？"):
         result = service.retriever.run(question)
         assert not result.missing_refs and not service.decide(result).refused, question
-    # a law's chapters are not units: the text cannot be said to lack one
+    # a law's chapters are not units: the text cannot be said to lack one; nor a part another named text has
     assert not service.retriever.run("个保法第九章讲了什么？").missing_refs
+    assert not service.retriever.run("治理框架和TC260-003的第7章分别讲了什么？").missing_refs
 
 
 def test_a_question_about_court_judgments_or_cases_is_declined(service):
@@ -294,6 +291,8 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "欧盟打算什么时候全面适用AI法案？",
         "When will the Commission adopt the implementing act on the post-market monitoring plan template?",
         "我们的模型下一版要上线，需要重新做安全评估吗？",
+        "我们的模型下一版要新增人脸识别功能，需要重新备案吗？",
+        "Our model predicts creditworthiness; will we have to revise its documentation under the AI Act?",
     ):
         assert not _decided_by(service, future_events, question).refused, question
 
@@ -316,6 +315,7 @@ def test_a_city_or_provinces_own_rules_are_declined_unless_a_clause_speaks_of_th
         "We store data on local servers in Shanghai; what rules apply to sending it abroad under PIPL?",
         "深度合成服务的算法备案完成都需要多久？",
         "Can a city like San Francisco adopt its own ordinance on frontier developers' catastrophic risk after SB 53?",
+        "我们是上海的企业，需要制定自己的数据安全管理细则吗？",
     ):
         assert not _decided_by(service, local_rules, question).refused, question
 
@@ -337,6 +337,7 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
     # a company named in a question about the user's own system, or named as an example (also in a list)
     for question in (
         "If we fine-tune Llama and offer it as a chatbot in the EU, what transparency duties do we have?",
+        "Are Llama models released under an open licence covered by the AI Act's open-source exemption?",
         "If we fine tune Llama, are we a provider under the AI Act?",
         "我们用百度的大模型做客服机器人，需要履行哪些标识义务？",
         "We use OpenAI's GPT-4 in a hiring tool; is our tool classified as high-risk?",

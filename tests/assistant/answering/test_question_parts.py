@@ -99,6 +99,17 @@ def test_a_part_after_an_uncovered_part_is_answered_alone_only_when_it_names_its
     assert answer.refused and answer.uncovered == []
 
 
+def test_a_comparison_of_two_of_our_texts_after_an_uncovered_part_stands_alone(service):
+    question = "日本的《人工智能推进法》对企业规定了哪些义务？数据安全法和个保法对重要数据的规定有什么区别？"
+    answer = service.answer(question)
+    assert not answer.refused
+    assert answer.uncovered and "人工智能推进法" in answer.uncovered[0]
+    assert {c.doc_id for c in answer.citations} & {
+        "cn-data-security-law-2021",
+        "cn-personal-information-protection-law-2021",
+    }
+
+
 def test_a_question_of_one_part_is_answered_as_before(service):
     answer = service.answer("深度合成服务提供者对换脸功能要做什么提示？")
     assert not answer.refused and answer.uncovered == []
