@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.answering.answerability import AnswerabilityModel, load_model
-from assistant.retrieval.policy import GuardPolicy, RankingPolicy, default_policy
+from assistant.retrieval.policy import GuardPolicy, RankingPolicy, default_policy, first_group
 from assistant.retrieval.types import RetrievalResult
 from common.settings import Settings
 
@@ -225,21 +225,16 @@ def fees_and_taxes(result: RetrievalResult, ctx: GuardContext) -> RefusalDecisio
 _TITLE_WORD = re.compile(r"[A-Za-z]{2,}|[\u4e00-\u9fff]{2}")
 
 
-def _versions(text: str, pattern: re.Pattern) -> list[tuple[float, str, int, int]]:
-    """(number, as written, start, end) of each version number in ``text``."""
-    out = []
-    for m in pattern.finditer(text):
-        number = next((g for g in m.groups() if g), None)
-        if number is not None:
-            out.append((float(number), m.group(0).strip(), m.start(), m.end()))
-    return out
+def _versions(text: str, pattern: re.Pattern) -> list[tuple[float, re.Match]]:
+    """(number, match) of each version number in ``text``."""
+    return [(float(number), m) for m in pattern.finditer(text) if (number := first_group(m)) is not None]
 
 
-def _names_the_title(question: str, start: int, end: int, title: str) -> bool:
+def _names_the_title(question: str, version: re.Match, title: str) -> bool:
     """Whether a version number in the question is written against the title: the word right before it ("RMF 2.0",
     "框架2.0版") or the first word after "of (the)" ("version 2 of the Framework") is a word of the title."""
-    before = _TITLE_WORD.findall(question[max(0, start - 12) : start])
-    after = re.match(r"\s*(?:of\s+(?:the\s+)?)?([A-Za-z]{2,}|[\u4e00-\u9fff]{2})", question[end:])
+    before = _TITLE_WORD.findall(question[max(0, version.start() - 12) : version.start()])
+    after = re.match(r"\s*(?:of\s+(?:the\s+)?)?([A-Za-z]{2,}|[\u4e00-\u9fff]{2})", question[version.end() :])
     words = [w.lower() for w in ([before[-1]] if before else []) + ([after.group(1)] if after else [])]
     return any(w in title.lower() for w in words)
 
@@ -248,20 +243,17 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     """A question about a version of a named text newer than the one held: a later version number than its title's
     (治理框架2.0版 of our V1.0, AI RMF 2.0), or an amendment of a later year than its text."""
     a = result.analysis
-    for doc_id in a.named_in_question:
+    in_question = _versions(a.question, ctx.policy.version_number)
+    for doc_id in a.named_in_question if in_question else ():
         title = ctx.titles.get(doc_id, doc_id)
-        held_versions = _versions(title, ctx.policy.version_number)
-        asked_versions = [
-            v
-            for v in _versions(a.question, ctx.policy.version_number)
-            if _names_the_title(a.question, v[2], v[3], title)
-        ]
-        if held_versions and asked_versions and max(asked_versions)[0] > max(held_versions)[0]:
-            asked = max(asked_versions)[1]
+        versions_held = [number for number, _ in _versions(title, ctx.policy.version_number)]
+        asked = [(number, m) for number, m in in_question if _names_the_title(a.question, m, title)]
+        if versions_held and asked and max(number for number, _ in asked) > max(versions_held):
+            asked_as = max((number, m.group(0).strip()) for number, m in asked)[1]
             return _decline(
                 a.language,
-                f"语料库中只有{title}，不包含“{asked}”这一版本。",
-                f"The corpus holds {title} only, not “{asked}”.",
+                f"语料库中只有{title}，不包含“{asked_as}”这一版本。",
+                f"The corpus holds {title} only, not “{asked_as}”.",
                 "newer-version",
             )
     if not ctx.policy.amendment.search(a.question):
@@ -302,7 +294,7 @@ def companion_text(result: RetrievalResult, ctx: GuardContext) -> RefusalDecisio
     m = ctx.policy.companion_text.search(a.question)
     if m is None:
         return None
-    kind = next((g for g in m.groups() if g), m.group(0)).lower()
+    kind = (first_group(m) or m.group(0)).lower()
     if any(kind.rstrip("s") in t.lower() for t in ctx.titles.values()):
         return None
     return _decline(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from assistant.retrieval.dictionary import translations
 from assistant.retrieval.documents import DocResolver
 from assistant.retrieval.glossary import expand_terms, find_names, jurisdiction_names
-from assistant.retrieval.policy import AnalysisPolicy, RankingPolicy, default_policy
+from assistant.retrieval.policy import AnalysisPolicy, RankingPolicy, default_policy, first_group
 from assistant.retrieval.references import ClauseRef, parse_clause_refs
 from common.language import detect_language
 from ingest.keyword_index import tokenize
@@ -234,7 +234,7 @@ def _unknown_instruments(
         if not resolver.find(m.group(0)):
             unknown.append(m.group(0))
     for m in policy.numbered_reference.finditer(question):
-        number = next((g for g in m.groups() if g), None)  # the alternative that matched
+        number = first_group(m)  # the alternative that matched
         if number and not any(name in m.group(0) for name in unknown) and not resolver.find(m.group(0)):
             numbered.append((m.group(0).strip(), unicodedata.normalize("NFKC", number)))
     if named:

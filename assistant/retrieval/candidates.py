@@ -136,13 +136,13 @@ class LookupSource:
         """The question names a clause its named document does not have."""
         if doc_id not in analysis.named_in_question or ref.listed or ref.kind not in self.policy.missing_clause_kinds:
             return False
-        aliases = _aliases(ref, labels)
         if ref.kind == "part":  # 第7部分: a text numbered 1, 1.1 … without a clause 7 (a law's chapters are not units)
             named = [self.index.docs[d].units for d in analysis.named_in_question if d in self.index.docs]
             units = self.index.docs[doc_id].units if doc_id in self.index.docs else frozenset()
             return any(u.isdigit() for u in units) and not any(
                 ref.unit in held or _sub_provisions(held, [ref.unit]) for held in named
             )
+        aliases = _aliases(ref, labels)
         return (
             not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in aliases)
             and (ref.kind not in _FAMILIES or self._has_family(doc_id, _FAMILIES[ref.kind]))

@@ -158,9 +158,7 @@ class GuardPolicy:
     fee_evidence: re.Pattern  # a clause that speaks of fees, charges, taxes or costs
     fee_how_much: re.Pattern  # the question asks how much a fee is (not only whether one is due)
     money: re.Pattern  # a sum of money, a rate, or "free of charge": what a clause stating a fee holds
-    companion_text: (
-        re.Pattern
-    )  # asks what a companion text says (explanatory report, guidelines, FAQ …): group = its kind
+    companion_text: re.Pattern  # asks what a companion text says (guidance, FAQ …): its first group, the kind
     version_number: re.Pattern  # a text's version number (V1.0, 2.0版, version 2): its first non-empty group
     court_cases: re.Pattern  # asks about court judgments, case law or a particular case …
     court_texts: re.Pattern  # … and no document's title names a court (the collection holds no court texts)
@@ -486,6 +484,11 @@ def load_policy(path: Path | str = DEFAULT_POLICY_FILE) -> RankingPolicy:
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror or exc}") from exc
     return parse_policy(text, str(path))
+
+
+def first_group(match: re.Match) -> str | None:
+    """The value of a policy pattern of alternatives: the first group the alternative that matched filled."""
+    return next((g for g in match.groups() if g), None)
 
 
 def default_policy() -> RankingPolicy:

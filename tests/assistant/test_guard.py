@@ -20,6 +20,13 @@ def _decided(service, question: str) -> RefusalDecision:
     return service.decide(service.retriever.run(question))
 
 
+def _assert_declined(service, question: str, kind: str, said: str = "") -> RefusalDecision:
+    """The guard declines ``question`` for the reason ``kind``, its reason saying ``said``."""
+    decision = _decided(service, question)
+    assert decision.refused and decision.kind == kind and said in decision.reason, (question, decision)
+    return decision
+
+
 def _decided_by(service, rule, question: str) -> RefusalDecision:
     """The decision of one rule alone (no decision: answer)."""
     return decide(service.retriever.run(question), service.settings, {}, {}, rules=(rule,))
@@ -71,8 +78,7 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
         ("人工智能安全治理框架2.0版新增了哪些风险？", "2.0版"),
         ("What does NIST AI RMF 2.0 add on generative AI?", "2.0"),
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "newer-version" and asked in decision.reason, (question, decision)
+        _assert_declined(service, question, "newer-version", asked)
     # the version held, and numbers that are clauses, not versions
     for question in (
         "NIST AI RMF 1.0 的四个核心功能是什么？",
@@ -93,11 +99,7 @@ def test_what_a_companion_text_says_is_declined_unless_the_collection_holds_one(
         ("What does the AI RMF Playbook suggest for GOVERN 1.1?", "playbook"),
         ("数据安全法的释义里对重要数据是怎么解释的？", "释义"),
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "unknown-document" and kind in decision.reason, (
-            question,
-            decision,
-        )
+        _assert_declined(service, question, "unknown-document", kind)
     # what the texts say about such texts is theirs to say
     for question in (
         "What must the Commission's guidelines on high-risk classification include under the AI Act?",
@@ -116,8 +118,7 @@ def test_a_draft_or_consultation_text_is_a_version_the_corpus_does_not_hold(serv
         "数据安全法草案二审稿对重要数据出境是怎么写的？",
         "What did the European Parliament's negotiating position say about foundation models?",
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "draft-version", (question, decision)
+        _assert_declined(service, question, "draft-version")
     # drafting as what a text regulates is not a draft of it
     assert service.decide(
         service.retriever.run("Who drafts the codes of practice for general-purpose AI models?")
@@ -138,8 +139,7 @@ def test_an_instrument_or_provision_named_by_a_number_the_collection_never_menti
         ("加州SB 53第22757.25条对开源模型的豁免是怎么规定的？", "第22757.25条"),
         ("根据EO 14148，联邦机构还要遵守拜登的AI行政令吗？", "EO 14148"),  # a name inside Chinese text
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "unknown-document" and name in decision.reason, question
+        _assert_declined(service, question, "unknown-document", name)
     # numbers the collection mentions: in a title or id (EO 14110), the issuer (国务院令第790号), a clause (the AI
     # Act cites Regulation (EU) 2019/1020), a section heading of SB 53; and numbers too short to tell (SB 53)
     for question in (
@@ -201,8 +201,7 @@ def test_how_much_a_fee_is_is_declined_unless_a_clause_states_a_sum(service):
         "申请确认系统是否属于高影响人工智能，需要交多少申请费？",
         "第三方评估机构做生成式人工智能安全评估一般是什么价位？",
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "fees", (question, decision)
+        _assert_declined(service, question, "fees")
 
 
 def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(service):
@@ -211,8 +210,7 @@ def test_an_annex_or_appendix_the_named_text_does_not_have_is_a_missing_clause(s
         ("What does Annex XIX of the AI Act list?", "Annex XIX"),
         ("TC260-003附录D给了哪些例子？", "附录D"),
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "missing-clause" and raw in decision.reason, (question, decision)
+        _assert_declined(service, question, "missing-clause", raw)
     for question in ("欧盟AI法案附件三列了哪些高风险领域？", "TC260-003附录A列了哪些安全风险？"):
         result = service.retriever.run(question)
         assert not result.missing_refs and not service.decide(result).refused, question
@@ -226,8 +224,7 @@ def test_a_lettered_annex_or_a_top_level_part_the_named_text_does_not_have_is_a_
         ("治理框架第7部分“国际合作指引”里有哪些条目？", "第7部分"),
         ("TC260-003第十二章讲了什么？", "第十二章"),
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "missing-clause" and raw in decision.reason, (question, decision)
+        _assert_declined(service, question, "missing-clause", raw)
     for question in ("What does Annex A of TC260-003 list?", "治理框架第3部分讲了什么？", "TC260-003第5章有哪些要求？"):
         result = service.retriever.run(question)
         assert not result.missing_refs and not service.decide(result).refused, question
@@ -242,8 +239,7 @@ def test_a_question_about_court_judgments_or_cases_is_declined(service):
         "有没有法院依据深度合成规定判过冒充他人声音的案子？",
         "What is the leading case law on PIPL's consent rules?",
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "events", question
+        decision = _assert_declined(service, question, "events")
         assert "court" in decision.reason or "法院" in decision.reason, decision.reason
     # what a court may do under a text is in the text; 判断 is telling apart, 判过刑 a scenario, "ruled out" and
     # "the use case" are not rulings and cases
@@ -276,8 +272,7 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "标识办法以后会不会修订？",
         "下一版的治理框架会新增哪些风险类别？",
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "events", question
+        _assert_declined(service, question, "events")
     # a date to come that the texts set, and a time to come in the user's own plans
     for question in (
         "When do the AI Act's rules on general-purpose AI models apply?",
@@ -304,8 +299,7 @@ def test_a_city_or_provinces_own_rules_are_declined_unless_a_clause_speaks_of_th
         ("重庆有没有自己的人工智能条例？", "重庆"),
         ("首尔市政府有没有单独出台人工智能方面的规定？", "首尔"),
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "foreign-jurisdiction" and place in decision.reason, question
+        _assert_declined(service, question, "foreign-jurisdiction", place)
     # a company in a city is not the city's rules; SB 53 speaks of city ordinances
     for question in (
         "我们是北京的一家公司，提供生成式人工智能服务需要履行哪些义务？",
@@ -332,8 +326,7 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
         "Has OpenAI put its SB 53 frontier AI framework on its website yet?",
         "腾讯去年发布的那份AI治理白皮书里提到了哪些原则？",
     ):
-        decision = _decided(service, question)
-        assert decision.refused and decision.kind == "events", (question, decision)
+        _assert_declined(service, question, "events")
     # a company named in a question about the user's own system, or named as an example (also in a list)
     for question in (
         "If we fine-tune Llama and offer it as a chatbot in the EU, what transparency duties do we have?",
