@@ -36,7 +36,11 @@ def select_clauses(
         by_unit.setdefault((c.doc_id, c.unit), []).append(c)
     lookups = {(c.doc_id, c.unit) for c in result.lookup_hits}
     searched = [c for c in ranked if (c.doc_id, c.unit) not in lookups]
-    chosen: list[Unit] = [u for u in by_unit if u in lookups]
+    # the clauses named, and any unit ranked above them (the liability clause citing a named article, for a
+    # question about its penalty)
+    units = list(by_unit)
+    first_named = next((n for n, u in enumerate(units) if u in lookups), None)
+    chosen: list[Unit] = [] if first_named is None else [*units[:first_named], *(u for u in units if u in lookups)]
     if result.sides:  # a comparison: each side's best units, whatever their score against the other side's
         chosen += _units_per_side(result, searched, chosen, jurisdiction_of)
     elif not chosen:

@@ -14,6 +14,7 @@ import numpy as np
 from assistant.metrics import unit_norm
 from assistant.retrieval.documents import DocInfo, DocResolver
 from assistant.retrieval.policy import RankingPolicy, default_policy
+from assistant.retrieval.references import units_cited
 from assistant.retrieval.types import Filters
 from common.documents import DocumentMeta
 from common.settings import Settings
@@ -90,6 +91,7 @@ class ClauseIndex:
     _tokens: dict[int, set[str]]
     _heading_tokens: dict[int, set[str]]
     _title_tokens: dict[str, set[str]]
+    _cited: dict[int, set[str]]
     _lower_text: str | None  # the clause texts, lower-cased (mentions, mentions_number)
     _described_text: str | None  # each document's id, titles, issuer and aliases, lower-cased (mentions_number)
     keyword: KeywordIndex
@@ -142,6 +144,7 @@ class ClauseIndex:
             "_tokens": {},
             "_heading_tokens": {},
             "_title_tokens": {},
+            "_cited": {},
             "_lower_text": None,
             "_described_text": None,
             "keyword": keyword,
@@ -216,6 +219,13 @@ class ClauseIndex:
                 else set(tokenize(keyword_text(self.texts[row], self.metas[row])))
             )
         return tokens
+
+    def units_cited(self, row: int) -> set[str]:
+        """The unit labels a chunk refers to by number ("违反本法第二十一条…" -> 第二十一条), normalised (cached)."""
+        cited = self._cited.get(row)
+        if cited is None:
+            cited = self._cited[row] = {unit_norm(u) for u in units_cited(self.texts[row])}
+        return cited
 
     def heading_tokens_of(self, row: int) -> set[str]:
         """The keyword tokens of a chunk's heading path (cached)."""

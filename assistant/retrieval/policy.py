@@ -91,6 +91,7 @@ class DiversityPolicy:
 class CrossRefPolicy:
     limit: int
     from_best: int
+    penalty_from_best: int  # a question about penalties: liability clauses citing one of this many best clauses
 
 
 @dataclass(frozen=True)
@@ -392,7 +393,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             _per_language(dv, "passage_max_chars"),
             _per_language(dv, "sibling_context_chars"),
         ),
-        crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best")),
+        crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best"), x.integer("penalty_from_best")),
         evidence=EvidencePolicy(e.integer("coverage_clauses")),
         names=NamesPolicy(
             n.integer("min_chars"),

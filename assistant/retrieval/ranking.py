@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.metrics import unit_norm
 from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.candidates import keyword_query
 from assistant.retrieval.comparison import Side, interleave, side_mask
@@ -17,7 +18,13 @@ from assistant.retrieval.comparison import policy as comparison_policy
 from assistant.retrieval.documents import REVOKED_STATUSES
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.learned import Ranker, load_ranker, rescore
-from assistant.retrieval.policy import DateOfApplicationPolicy, DiversityPolicy, FusionPolicy, RankingPolicy
+from assistant.retrieval.policy import (
+    CrossRefPolicy,
+    DateOfApplicationPolicy,
+    DiversityPolicy,
+    FusionPolicy,
+    RankingPolicy,
+)
 from assistant.retrieval.types import Candidate, CandidateSets
 from ingest.keyword_index import tokenize
 
@@ -105,6 +112,26 @@ def apply_rules(
         factor = rule.factor if holds else rule.otherwise
         if factor != 1.0:
             score *= np.where(selectors[rule.rows](), factor, 1.0)
+
+
+def penalties_citing_best(score: np.ndarray, keep: np.ndarray, index: ClauseIndex, policy: CrossRefPolicy) -> None:
+    """A question about penalties whose best clauses are obligations, not liability clauses: a liability clause of
+    the same text that cites one of them ("违反本法第二十一条规定的…" for 第二十一条) is what answers it, so it is
+    scored as the best clause it cites plus its own score (which keeps the order among such clauses)."""
+    penalty = index.roles.penalty
+    top = np.argsort(-np.where(keep, score, -np.inf), kind="stable")[: policy.penalty_from_best]
+    best: dict[tuple[str, str], float] = {}
+    for r in top:
+        if not keep[r] or penalty[r]:
+            break  # only the obligations ranked above every liability clause
+        best.setdefault((str(index.doc_of[r]), unit_norm(index.metas[r]["unit"])), float(score[r]))
+    if not best:
+        return
+    docs = list({d for d, _ in best})
+    for r in np.flatnonzero(keep & penalty & np.isin(index.doc_of, docs)):
+        cited = [best[k] for u in index.units_cited(int(r)) if (k := (str(index.doc_of[r]), u)) in best]
+        if cited:
+            score[r] += max(cited)
 
 
 def date_of_application(
@@ -353,6 +380,8 @@ def rank(
         date_of_application(score, keep, index, policy.date_of_application, fused)
     for n, c in enumerate(lookup):  # the first row of a lookup is the piece asked for
         score[c.row] += policy.lookup.bonus + (policy.lookup.first_bonus if n == 0 else 0.0)
+    if "penalty" in analysis.intents:  # "违反第二十七条会被罚多少？" too: after the lookup's bonus
+        penalties_citing_best(score, keep, index, policy.crossrefs)
     whole_units = (
         {(index.doc_of[c.row], index.metas[c.row]["unit"]) for c in lookup}
         if lookup and is_pure_lookup(analysis, policy.diversity)

@@ -125,3 +125,23 @@ def parse_clause_refs(text: str, max_listed: int | None = None) -> list[ClauseRe
                     )
                 )
     return refs
+
+
+# ---- references inside clause text (the grammar of legal drafting, not tunable)
+_CN_LIST = re.compile(
+    r"第[一二三四五六七八九十百零]+条(?:第[一二三四五六七八九十百零]+款)?(?:[、和及至或]第[一二三四五六七八九十百零]+条(?:第[一二三四五六七八九十百零]+款)?)*"
+)
+_CN_NUMBER = re.compile(r"第([一二三四五六七八九十百零]+)条")
+_EN_LIST = re.compile(r"\b(?:Articles?|Sections?|Sec\.)\s+\d+[\w().-]*(?:(?:,\s*|,?\s+(?:and|or|to)\s+)\d+[\w().-]*)*")
+_EN_NUMBER = re.compile(r"(?<![\w(.])(\d+(?:[.-]\d+)*)")
+
+
+def units_cited(text: str, english_kind: str = "Article") -> set[str]:
+    """The units of its own document a clause refers to by number: 第二十一条、第二十七条 -> {第二十一条, 第二十七条},
+    "Articles 16, 22 and 26" -> {Article 16, Article 22, Article 26} (references to other documents included:
+    the caller keeps the ones its document has)."""
+    out = {f"第{n}条" for m in _CN_LIST.finditer(text) for n in _CN_NUMBER.findall(m.group(0))}
+    for m in _EN_LIST.finditer(text):
+        kind = "Section" if m.group(0).lower().startswith("sec") else english_kind
+        out |= {f"{kind} {n}" for n in _EN_NUMBER.findall(m.group(0).split(None, 1)[1])}
+    return out

@@ -25,7 +25,7 @@ from corpus_ids import (
 
 from assistant.retrieval.analysis import analyse, question_language
 from assistant.retrieval.glossary import expand_terms
-from assistant.retrieval.references import cn_to_int, int_to_cn, parse_clause_refs
+from assistant.retrieval.references import cn_to_int, int_to_cn, parse_clause_refs, units_cited
 
 # ---- document names -------------------------------------------------------------------------------------------
 
@@ -600,3 +600,28 @@ def test_a_chinese_title_proves_a_text_absent_only_where_documents_have_chinese_
     assert analyse(question, english_only).unknown_titles == ()
     assert resolver.names_documents_in_chinese
     assert analyse(question, resolver).unknown_titles == ("2022年外国账户税收合规条例",)
+
+
+@pytest.mark.parametrize(
+    "text, units",
+    [
+        (
+            "违反本法第二十七条、第二十九条、第三十条规定的，由有关主管部门责令改正",
+            {"第二十七条", "第二十九条", "第三十条"},
+        ),
+        ("依照本条例第十条第二款和第十三条的规定", {"第十条", "第十三条"}),
+        (
+            "obligations of providers pursuant to Article 16; (f) pursuant to Article 31, Article 33(1), (3) and (4)",
+            {"Article 16", "Article 31", "Article 33"},
+        ),
+        (
+            "other than those laid down in Articles 5, 16 and 26(1) to 30",
+            {"Article 5", "Article 16", "Article 26", "Article 30"},
+        ),
+        ("as provided in Sections 3 and 4.2", {"Section 3", "Section 4.2"}),
+        ("the penalties are set out in paragraph 2", set()),
+    ],
+)
+def test_units_a_clause_cites_by_number(text, units):
+    """The articles a clause refers to, lists included, not the paragraphs inside them ((1), (3) and (4))."""
+    assert units_cited(text) == units

@@ -477,6 +477,48 @@ def test_colloquial_penalty_follow_up_finds_the_liability_clause_of_a_text_witho
     ), [c.label for c in answer.citations]
 
 
+@pytest.mark.parametrize(
+    "first, follow_up, expected",
+    [
+        (
+            "数据安全法第三十条要求重要数据的处理者做什么？",
+            "要是一直不做，会被怎么罚？",
+            ("cn-data-security-law-2021", "第四十五条"),
+        ),
+        (
+            "What does Article 50 of the EU AI Act require from providers of chatbots?",
+            "And if a provider ignores that, what fine can it get?",
+            ("eu-ai-act-2024", "Article 99"),
+        ),
+    ],
+)
+def test_penalty_follow_up_leads_with_the_liability_clause_citing_the_obligation(service, first, follow_up, expected):
+    """'What if we don't?' after an obligation: the answer is the liability clause that cites that article by
+    number (数据安全法第四十五条 cites 第三十条, Article 99(4)(g) cites Article 50), not the obligation again."""
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": service.answer(first).text}]
+    answer = service.answer(follow_up, history=history)
+    assert (answer.citations[0].doc_id, answer.citations[0].unit) == expected, [c.label for c in answer.citations]
+
+
+def test_penalty_for_a_named_article_cites_the_liability_clause_too(service):
+    """'违反第二十七条会被罚多少？' names the obligation; the fine is in 第四十五条, which cites it."""
+    answer = service.answer("违反数据安全法第二十七条的数据安全保护义务会被罚多少？")
+    units = [(c.doc_id, c.unit) for c in answer.citations]
+    assert units[:2] == [("cn-data-security-law-2021", "第四十五条"), ("cn-data-security-law-2021", "第二十七条")], (
+        units
+    )
+    assert "五十万元" in answer.text
+
+
+def test_penalty_question_without_an_obligation_found_keeps_the_liability_clause_it_asked_for(service):
+    """A question asked straight at a liability clause is unchanged: PIPL's 第六十六条 (fines up to 五千万元)."""
+    answer = service.answer("违反个人信息保护法，情节严重的最高罚款是多少？")
+    assert (answer.citations[0].doc_id, answer.citations[0].unit) == (
+        "cn-personal-information-protection-law-2021",
+        "第六十六条",
+    ), [c.label for c in answer.citations]
+
+
 def test_dense_search_is_exact_and_respects_the_mask(retriever):
     """The dense candidates are the true nearest clauses (Chroma's HNSW search is approximate and ranked differently
     in two processes over one index), and a mask limits them to its rows."""
