@@ -53,9 +53,16 @@ def test_units_close_to_the_best_are_cited_up_to_the_limit():
 
 def test_named_clauses_are_what_is_cited_and_cross_references_never_are():
     named = clause("a", "9", 0.2)
-    ranked = [clause("b", "1", 1.0), named, clause("c", "1", 0.9, cross_reference=True)]
+    ranked = [named, clause("b", "1", 0.19), clause("c", "1", 0.9, cross_reference=True)]
     assert units(select(result("a Article 9", ranked, lookup_hits=[named]))) == [("a", "9")]
     assert ("c", "1") not in units(select(result("anything", ranked)))
+
+
+def test_a_unit_ranked_above_a_named_clause_is_cited_before_it():
+    """Only a liability clause citing the named article is ranked above it ('违反第二十七条会被罚多少？')."""
+    named = clause("a", "27", 0.5)
+    ranked = [clause("a", "45", 1.0), named, clause("a", "30", 0.49)]
+    assert units(select(result("a Article 27", ranked, lookup_hits=[named]))) == [("a", "45"), ("a", "27")]
 
 
 def test_a_named_document_gets_its_best_clause_beyond_the_limit():
