@@ -277,7 +277,9 @@ class AnswerService:
     def decide(self, result: RetrievalResult, rules: tuple[Rule, ...] = RULES) -> RefusalDecision:
         """Whether to answer: the guard's rules (assistant/answering/guard.py) on a retrieval result."""
         index = self.retriever.index
-        doc_years = {d: info.text_year for d, info in index.docs.items() if info.text_year}
+        year_of = {d: info.text_year for d, info in index.docs.items() if info.text_year}
+        # the newest version held of each text: 网络安全法（2016年原文） is held in its 2025 amended version too
+        doc_years = {d: max(year_of.get(v, 0) for v in index.resolver.versions_of(d)) for d in year_of}
         titles = {d: self.names.document_title(d) for d in index.docs}
         return decide(result, self.settings, doc_years, titles, self.retriever.policy, rules)
 

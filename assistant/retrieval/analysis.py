@@ -305,6 +305,15 @@ def _intents(question: str, search_text: str, policy: RankingPolicy) -> frozense
     return frozenset(i.name for i in policy.intents if i.pattern.search(texts[i.text]))
 
 
+def _with_old_versions(doc_ids: list[str], resolver: DocResolver, keep_current: bool) -> list[str]:
+    """Each document's revoked or superseded version in its place, or, with ``keep_current``, after it."""
+    out: list[str] = []
+    for d in doc_ids:
+        old = resolver.old_version_of(d)
+        out += [x for x in ([d, old] if keep_current else [old]) if x not in out]
+    return out
+
+
 def analyse(
     question: str,
     resolver: DocResolver,
@@ -338,9 +347,11 @@ def analyse(
         doc_ids = [d for d in doc_ids if d not in qualified]
     unknown, loose, numbered = _unknown_instruments(question, resolver, named, rules)
     wants_old = bool(rules.old_version.search(question))
-    if wants_old:  # "2016年原文的网络安全法": the name resolves to the text in force; switch to the old one
-        named = [resolver.old_version_of(d) for d in named]
-        doc_ids = [resolver.old_version_of(d) for d in doc_ids]
+    wants_current = bool(rules.current_version.search(question))
+    if wants_old:  # "2016年原文的网络安全法": the name resolves to the text in force; switch to the old one ...
+        # ... or, asked beside the text in force ("2016年原版和2025年修正后的现行版本相比"), add the old one
+        named = _with_old_versions(named, resolver, keep_current=wants_current)
+        doc_ids = _with_old_versions(doc_ids, resolver, keep_current=wants_current)
     search_text = conversation.search_text
     return QueryAnalysis(
         question=question,
@@ -358,7 +369,7 @@ def analyse(
         unknown_if_unmentioned=tuple(loose),
         numbered_references=tuple(numbered),
         wants_old_version=wants_old,
-        wants_current_version=bool(rules.current_version.search(question)),
+        wants_current_version=wants_current,
         expansions=tuple(expand_terms(search_text)),
         # word-by-word translations only where keyword search would otherwise be blind: the collection holds no
         # text in the question's language (a Chinese question to English rulebooks); the glossary serves the rest

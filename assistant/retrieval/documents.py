@@ -95,6 +95,11 @@ class DocResolver:
             return None
         return doc_id
 
+    def versions_of(self, doc_id: str) -> list[str]:
+        """The documents sharing this one's title (网络安全法 2016 and 2025), itself included."""
+        info = self.docs.get(doc_id)
+        return self._same_title.get(info.title, [doc_id]) if info is not None else [doc_id]
+
     def old_version_of(self, doc_id: str) -> str:
         """The revoked/superseded document that shares this one's title (网络安全法 2016 for 2025), or itself."""
         info = self.docs.get(doc_id)

@@ -90,6 +90,27 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
         assert _decided(service, question).kind != "newer-version", question
 
 
+def test_an_amendment_year_held_in_another_version_of_the_named_text_is_not_a_version_missing(service):
+    """网络安全法 is held as its 2016 text and its 2025 amended text: a question comparing the two is answered from
+    both versions (before, naming 2016 made the 2016 text the only one, and its 2025 amendment 'not held')."""
+    for question, versions in (
+        (
+            "网络安全法2016年原版和2025年修正后的现行版本相比，不履行等级保护义务的罚款有什么变化？",
+            {"cn-cybersecurity-law-2016", "cn-cybersecurity-law-2025-amended"},
+        ),
+        (
+            "How did the 2025 amendment change the Cybersecurity Law's rule on foreign organisations that harm "
+            "China's cybersecurity, compared with the 2016 text?",
+            {"cn-cybersecurity-law-2016", "cn-cybersecurity-law-2025-amended"},
+        ),
+    ):
+        answer = service.answer(question)
+        assert not answer.refused, (question, answer.text[:200])
+        assert {c.doc_id for c in answer.citations} == versions, [c.label for c in answer.citations]
+    # an amendment later than every version held is still not held
+    _assert_declined(service, "数据安全法2025年修订后新增了什么？", "newer-version", "2025")
+
+
 def test_what_a_companion_text_says_is_declined_unless_the_collection_holds_one(service):
     for question, kind in (
         (
