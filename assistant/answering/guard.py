@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.answering.answerability import AnswerabilityModel, load_model
 from assistant.retrieval.policy import GuardPolicy, RankingPolicy, default_policy, first_group
@@ -29,7 +29,8 @@ from common.settings import Settings
 class RefusalDecision:
     refused: bool
     reason: str = ""
-    kind: str = ""  # foreign-jurisdiction, unknown-document, missing-clause, newer-version, draft-version, events,
+    kind: str = ""  # foreign-jurisdiction, unknown-document, missing-clause, newer-version, older-version,
+    #                 draft-version, events,
     #                 fees, weak-evidence
 
 
@@ -43,6 +44,7 @@ class GuardContext:
     min_coverage: float  # settings.refusal_min_coverage
     doc_years: dict[str, int]  # the year of the newest version each indexed text includes
     titles: dict[str, str]  # how answers name each document
+    amended: dict[str, tuple[int, int]] = field(default_factory=dict)  # texts held only as amended: (issued, amended)
     answerability: AnswerabilityModel | None = None  # the evidence model (None: the two thresholds)
 
 
@@ -272,6 +274,30 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     return None
 
 
+def older_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question about an earlier wording of a named text that the collection holds only as amended (the OECD
+    Recommendation of 2019 as amended in 2024: "what did the 2019 version of principle 1.4 say?")."""
+    a = result.analysis
+    # the year each mention asks for: "the 2019 version" -> 2019; "before it was revised (in 2024)" -> none
+    asked = [
+        [int(y) for y in ctx.policy.year.findall(m.group(0))] for m in ctx.policy.older_version.finditer(a.question)
+    ]
+    for doc_id in a.named_in_question if asked else ():
+        if doc_id not in ctx.amended:
+            continue
+        issued, amended = ctx.amended[doc_id]
+        if all(years and min(years) >= amended for years in asked):
+            continue  # the wording as amended is the one asked for ("the 2024 version")
+        title = ctx.titles.get(doc_id, doc_id)
+        return _decline(
+            a.language,
+            f"语料库中的{title}是{amended}年修订后的文本，不包含修订前（{issued}年）的原有表述。",
+            f"The corpus holds {title} as amended in {amended}, not its earlier ({issued}) wording.",
+            "older-version",
+        )
+    return None
+
+
 def draft_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """A question about a draft, consultation text or negotiating position, when no document of the collection is
     a draft (by its title)."""
@@ -355,6 +381,7 @@ RULES: tuple[Rule, ...] = (
     local_rules,
     fees_and_taxes,
     newer_version,
+    older_version,
     draft_version,
     companion_text,
     nothing_found,
@@ -370,6 +397,7 @@ def decide(
     titles: dict[str, str],
     policy: RankingPolicy | None = None,
     rules: tuple[Rule, ...] = RULES,
+    amended: dict[str, tuple[int, int]] | None = None,
 ) -> RefusalDecision:
     """The first rule's decision, else answer. The answerability model decides weak evidence when the policy
     ranks with the learned model (its probabilities are the model's main input)."""
@@ -380,6 +408,7 @@ def decide(
         min_coverage=settings.refusal_min_coverage,
         doc_years=doc_years,
         titles=titles,
+        amended=amended or {},
         answerability=load_model() if policy.learned.model else None,
     )
     for rule in rules:

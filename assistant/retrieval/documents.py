@@ -22,6 +22,7 @@ class DocInfo(DocumentMeta):
 
     aliases: tuple[str, ...] = ()
     text_year: int = 0
+    amended_year: int = 0  # the year of the latest amendment the text includes, when the catalog says (version_date)
     units: frozenset[str] = frozenset()
 
 

@@ -168,6 +168,7 @@ class GuardPolicy:
     localities: re.Pattern  # names a city or province …
     local_rules: re.Pattern  # … and asks about its own rules
     local_evidence: re.Pattern  # a clause that speaks of city or local rule-making
+    older_version: re.Pattern  # asks for an earlier wording of a text (the 2019 version, before it was revised)
 
 
 @dataclass(frozen=True)
@@ -433,6 +434,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "localities",
                     "local_rules",
                     "local_evidence",
+                    "older_version",
                 )
             }
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.answering.guard import (
     RULES,
     RefusalDecision,
@@ -52,6 +54,7 @@ def test_the_first_rule_that_decides_wins(service):
         "local_rules",
         "fees_and_taxes",
         "newer_version",
+        "older_version",
         "draft_version",
         "companion_text",
         "nothing_found",
@@ -109,6 +112,62 @@ def test_an_amendment_year_held_in_another_version_of_the_named_text_is_not_a_ve
         assert {c.doc_id for c in answer.citations} == versions, [c.label for c in answer.citations]
     # an amendment later than every version held is still not held
     _assert_declined(service, "数据安全法2025年修订后新增了什么？", "newer-version", "2025")
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("Has the Court of Justice of the EU ever ruled on the AI Act's ban on social scoring?", "events"),
+        ("Has any data protection authority already fined a company under the AI Act?", "events"),
+        ("有没有法院依据数据安全法判决的案件？", "events"),
+        ("腾讯已经在韩国指定国内代理人了吗？", "events"),
+        ("Has Alibaba's Qwen completed the algorithm filing, and what is its filing number?", "events"),
+        ("When is the EU expected to amend the AI Act's list of high-risk uses?", "events"),
+        ("Which AI labs signed the Frontier AI Safety Commitments?", "events"),
+        ("听说杭州自己出台了一个算法条例，罚得比国家规定还重，具体怎么罚？", "foreign-jurisdiction"),
+    ],
+)
+def test_enforcement_events_expected_lawmaking_and_a_citys_own_rules_are_declined(service, question, kind):
+    """Facts no regulation text holds: a court's or regulator's decision, what a company has done, what lawmakers
+    are expected to change, which companies signed a pledge, a city's own regulation."""
+    _assert_declined(service, question, kind)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When is the AI Act expected to apply to high-risk AI systems?",
+        "When will the Commission publish guidelines on classifying high-risk systems?",
+        "有没有规定检察院可以对侵害众多个人权益的案件提起诉讼？",
+        "个人信息保护法有没有关于公益诉讼案件的规定？",
+        "负责算法备案的是哪家机构？",
+        "Which providers have to register their high-risk systems in the EU database?",
+        "Does the Korean AI Basic Act let the minister delegate authority to a Metropolitan City Mayor?",
+    ],
+)
+def test_what_the_texts_say_about_dates_courts_filings_and_cities_is_answered(service, question):
+    """The same words in questions the texts answer: a date of application, what a court or prosecutor may do,
+    who keeps the filings, who must register, a city mayor's delegated authority."""
+    assert not _decided(service, question).refused, question
+
+
+def test_an_earlier_wording_of_a_text_held_only_as_amended_is_declined(service):
+    """The OECD Recommendation (2019) is held as amended in 2024: its 2019 wording is not in the corpus. A text held
+    as first issued (the AI Act), or held in its old version too (网络安全法 2016), and the amended wording itself,
+    are answered."""
+    for question in (
+        "For a paper I need the 2019 version of the OECD AI Principles: what did principle 1.4 say then?",
+        "What did the OECD AI Principles say about robustness before they were revised in 2024?",
+        "OECD AI原则修订前的版本对透明度是怎么规定的？",
+    ):
+        _assert_declined(service, question, "older-version", "2024")
+    for question in (
+        "What does principle 1.4 of the OECD AI Recommendation say?",
+        "When were the OECD AI Principles first adopted and when were they amended?",
+        "What did the original version of the EU AI Act say about general-purpose AI models?",
+        "网络安全法修订前的版本对关键信息基础设施是怎么规定的？",
+    ):
+        assert _decided(service, question).kind != "older-version", question
 
 
 def test_what_a_companion_text_says_is_declined_unless_the_collection_holds_one(service):
