@@ -50,3 +50,19 @@ def test_a_question_naming_nothing_that_needs_the_context_keeps_it(service):
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": service.answer(first).text}]
     answer = service.answer("Can we send an incomplete initial report first and complete it later?", history=history)
     assert ("eu-ai-act-2024", "Article 73") in cited(answer)
+
+
+@pytest.mark.parametrize(
+    "follow_up",
+    ["OK, so concretely what are we on the hook for once we fall in that bucket?", "好的，那具体要履行哪些义务？"],
+)
+def test_a_follow_up_after_a_word_of_acknowledgement_keeps_the_conversation(service, follow_up):
+    """'OK, so …' and '好的，那…' start like follow-ups: the Korean act asked about stays the subject (before, the
+    English one was read alone and answered from the EU AI Act)."""
+    first = "Is a model that approves loan applications high-impact AI under Korea's AI Framework Act?"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": service.answer(first).text}]
+    analysis = service.retriever.analyse(follow_up, history)
+    assert analysis.is_follow_up and not analysis.may_stand_alone  # not also searched as a question on its own
+    answer = service.answer(follow_up, history=history)
+    assert not answer.refused and answer.citations
+    assert answer.citations[0].doc_id == "kr-ai-framework-act-2025-en", cited(answer)

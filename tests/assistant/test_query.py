@@ -66,6 +66,7 @@ def test_document_names_resolve(resolver, question, doc_id):
         ("加州SB 53对吹哨人有什么保护？", SB53),
         ("What did the Bletchley Declaration say about frontier AI?", BLETCHLEY),
         ("布莱切利宣言提到了哪些风险？", BLETCHLEY),
+        ("《布莱奇利宣言》怎么看前沿人工智能的风险？", BLETCHLEY),  # the other usual transliteration
         ("Which institutes does the Seoul Declaration welcome?", SEOUL),
         ("What does the Seoul Statement of Intent say about safety science?", SEOUL),
         ("首尔宣言和AI安全研究所", SEOUL),
