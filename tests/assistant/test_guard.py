@@ -151,6 +151,12 @@ def test_what_the_texts_say_about_dates_courts_filings_and_cities_is_answered(se
     assert not _decided(service, question).refused, question
 
 
+def test_expected_lawmaking_is_a_future_event_and_an_expected_payment_is_not(service):
+    """'expected to amend' asks what lawmakers will do; 'expected to be paid' (a rulebook's fee schedule) does not."""
+    assert _decided_by(service, future_events, "When is the EU expected to amend the AI Act's high-risk list?").refused
+    assert not _decided_by(service, future_events, "When are the annual supervision fees expected to be paid?").refused
+
+
 def test_an_earlier_wording_of_a_text_held_only_as_amended_is_declined(service):
     """The OECD Recommendation (2019) is held as amended in 2024: its 2019 wording is not in the corpus. A text held
     as first issued (the AI Act), or held in its old version too (网络安全法 2016), and the amended wording itself,
