@@ -347,7 +347,8 @@ def analyse(
         doc_ids = [d for d in doc_ids if d not in qualified]
     unknown, loose, numbered = _unknown_instruments(question, resolver, named, rules)
     wants_old = bool(rules.old_version.search(question))
-    wants_current = bool(rules.current_version.search(question))
+    # the text in force named beside the old one ("before the 2025 amendment" names only the old one)
+    wants_current = bool(rules.current_version.search(rules.old_version.sub(" ", question)))
     if wants_old:  # "2016年原文的网络安全法": the name resolves to the text in force; switch to the old one ...
         # ... or, asked beside the text in force ("2016年原版和2025年修正后的现行版本相比"), add the old one
         named = _with_old_versions(named, resolver, keep_current=wants_current)

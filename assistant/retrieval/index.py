@@ -92,7 +92,7 @@ class ClauseIndex:
     _tokens: dict[int, set[str]]
     _heading_tokens: dict[int, set[str]]
     _title_tokens: dict[str, set[str]]
-    _cited: dict[int, set[str]]
+    _cited: dict[int, dict[str, frozenset[str]]]
     _lower_text: str | None  # the clause texts, lower-cased (mentions, mentions_number)
     _described_text: str | None  # each document's id, titles, issuer and aliases, lower-cased (mentions_number)
     keyword: KeywordIndex
@@ -221,11 +221,12 @@ class ClauseIndex:
             )
         return tokens
 
-    def units_cited(self, row: int) -> set[str]:
-        """The unit labels a chunk refers to by number ("违反本法第二十一条…" -> 第二十一条), normalised (cached)."""
+    def units_cited(self, row: int) -> dict[str, frozenset[str]]:
+        """The unit labels a chunk refers to by number, normalised, each with the paragraphs cited ("" the whole
+        unit): "违反本法第二十一条…" -> {第二十一条: {""}} (cached)."""
         cited = self._cited.get(row)
         if cited is None:
-            cited = self._cited[row] = {unit_norm(u) for u in units_cited(self.texts[row])}
+            cited = self._cited[row] = {unit_norm(u): frozenset(p) for u, p in units_cited(self.texts[row]).items()}
         return cited
 
     def heading_tokens_of(self, row: int) -> set[str]:

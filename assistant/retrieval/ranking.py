@@ -117,7 +117,9 @@ def apply_rules(
 def penalties_citing_best(score: np.ndarray, keep: np.ndarray, index: ClauseIndex, policy: CrossRefPolicy) -> None:
     """A question about penalties whose best clauses are obligations, not liability clauses: a liability clause of
     the same text that cites one of them ("违反本法第二十一条规定的…" for 第二十一条) is what answers it, so it is
-    scored as the best clause it cites plus its own score (which keeps the order among such clauses)."""
+    scored as the best clause it cites plus its own score (which keeps the order among such clauses). When
+    liability clauses cite different paragraphs of one clause (第二十四条第一款 / 第三款), which one answers is not
+    known: none is lifted for it."""
     penalty = index.roles.penalty
     top = np.argsort(-np.where(keep, score, -np.inf), kind="stable")[: policy.penalty_from_best]
     best: dict[tuple[str, str], float] = {}
@@ -127,11 +129,19 @@ def penalties_citing_best(score: np.ndarray, keep: np.ndarray, index: ClauseInde
         best.setdefault((str(index.doc_of[r]), unit_norm(index.metas[r]["unit"])), float(score[r]))
     if not best:
         return
-    docs = list({d for d, _ in best})
-    for r in np.flatnonzero(keep & penalty & np.isin(index.doc_of, docs)):
-        cited = [best[k] for u in index.units_cited(int(r)) if (k := (str(index.doc_of[r]), u)) in best]
-        if cited:
-            score[r] += max(cited)
+    citing: dict[tuple[str, str], list[tuple[int, frozenset[str]]]] = {}
+    for r in np.flatnonzero(keep & penalty & np.isin(index.doc_of, list({d for d, _ in best}))):
+        for unit, paragraphs in index.units_cited(int(r)).items():
+            if (key := (str(index.doc_of[r]), unit)) in best:
+                citing.setdefault(key, []).append((int(r), paragraphs))
+    lift: dict[int, float] = {}
+    for key, rows in citing.items():
+        if len({p for _, p in rows if "" not in p}) > 1:
+            continue  # different paragraphs of the clause, by different liability clauses
+        for r, _ in rows:
+            lift[r] = max(lift.get(r, 0.0), best[key])
+    for r, value in lift.items():
+        score[r] += value
 
 
 def date_of_application(

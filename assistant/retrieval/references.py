@@ -128,20 +128,46 @@ def parse_clause_refs(text: str, max_listed: int | None = None) -> list[ClauseRe
 
 
 # ---- references inside clause text (the grammar of legal drafting, not tunable)
-_CN_LIST = re.compile(
-    r"第[一二三四五六七八九十百零]+条(?:第[一二三四五六七八九十百零]+款)?(?:[、和及至或]第[一二三四五六七八九十百零]+条(?:第[一二三四五六七八九十百零]+款)?)*"
-)
-_CN_NUMBER = re.compile(r"第([一二三四五六七八九十百零]+)条")
+_CN = "[一二三四五六七八九十百零]+"
+_CN_ITEM = rf"第{_CN}条(?:第{_CN}款)?"
+_CN_LIST = re.compile(rf"{_CN_ITEM}(?:[、和及至或](?:{_CN_ITEM}|第{_CN}款))*")
+_CN_PART = re.compile(rf"([、和及至或]?)(?:第({_CN})条(?:第({_CN})款)?|第({_CN})款)")
 _EN_LIST = re.compile(r"\b(?:Articles?|Sections?|Sec\.)\s+\d+[\w().-]*(?:(?:,\s*|,?\s+(?:and|or|to)\s+)\d+[\w().-]*)*")
-_EN_NUMBER = re.compile(r"(?<![\w(.])(\d+(?:[.-]\d+)*)")
+_EN_PART = re.compile(r"(\bto\s+)?(?<![\w(.])(\d+(?:[.-]\d+)*)(?:\((\d+)\))?")
+
+Cited = dict[str, set[str]]  # unit -> the paragraphs cited ("" for the whole unit)
 
 
-def units_cited(text: str, english_kind: str = "Article") -> set[str]:
-    """The units of its own document a clause refers to by number: 第二十一条、第二十七条 -> {第二十一条, 第二十七条},
-    "Articles 16, 22 and 26" -> {Article 16, Article 22, Article 26} (references to other documents included:
-    the caller keeps the ones its document has)."""
-    out = {f"第{n}条" for m in _CN_LIST.finditer(text) for n in _CN_NUMBER.findall(m.group(0))}
+def units_cited(text: str, english_kind: str = "Article") -> Cited:
+    """The units of its own document a clause refers to by number, each with the paragraphs cited:
+    第二十四条第一款、第二款 -> {第二十四条: {一}}, 第四十三条至第四十五条 -> 第四十三条, 第四十四条, 第四十五条 (whole),
+    "Articles 16, 22 and 26(1)" -> Article 16, Article 22 (whole), Article 26 ({1}) (references to other
+    documents included: the caller keeps the ones its document has)."""
+    out: Cited = {}
+
+    def add(unit: str, paragraph: str | None) -> None:
+        out.setdefault(unit, set()).add(paragraph or "")
+
+    for m in _CN_LIST.finditer(text):
+        previous, unit = 0, ""
+        for joint, number, paragraph, more in _CN_PART.findall(m.group(0)):
+            if more:  # 第二十四条第一款、第二款: another paragraph of the same unit
+                add(unit, more)
+                continue
+            n = cn_to_int(number)
+            if joint == "至" and previous and previous < n:
+                for k in range(previous + 1, n):
+                    add(f"第{int_to_cn(k)}条", None)
+            unit = f"第{number}条"
+            add(unit, paragraph)
+            previous = n
     for m in _EN_LIST.finditer(text):
         kind = "Section" if m.group(0).lower().startswith("sec") else english_kind
-        out |= {f"{kind} {n}" for n in _EN_NUMBER.findall(m.group(0).split(None, 1)[1])}
+        previous = 0
+        for to, number, paragraph in _EN_PART.findall(m.group(0).split(None, 1)[1]):
+            if to and number.isdigit() and previous and previous < int(number):
+                for k in range(previous + 1, int(number)):
+                    add(f"{kind} {k}", None)
+            add(f"{kind} {number}", paragraph)
+            previous = int(number) if number.isdigit() else 0
     return out

@@ -143,6 +143,16 @@ def test_enforcement_events_expected_lawmaking_and_a_citys_own_rules_are_decline
         "负责算法备案的是哪家机构？",
         "Which providers have to register their high-risk systems in the EU database?",
         "Does the Korean AI Basic Act let the minister delegate authority to a Metropolitan City Mayor?",
+        # the same words, used otherwise (review of 2026-12-07)
+        "Are high-risk AI systems expected to pass a conformity assessment before being placed on the market?",
+        "When is a provider expected to amend its technical documentation under the AI Act?",
+        "Is personal information obtained by Baidu through its search engine subject to PIPL's consent rules?",
+        "抖音已经备案的推荐算法发生变更后怎么办理变更手续？",
+        "抖音的算法备案是哪家机构负责审核？",
+        "Which providers registered in the EU database must update their registration when information changes?",
+        "Can the Court of Justice review the Commission's decision to fine a GPAI provider?",
+        "网络安全法对于有没有造成严重后果的案件，罚款标准一样吗？",
+        "我们在深圳，企业是否要自己制定个人信息保护的细则？",
     ],
 )
 def test_what_the_texts_say_about_dates_courts_filings_and_cities_is_answered(service, question):
@@ -171,6 +181,9 @@ def test_an_earlier_wording_of_a_text_held_only_as_amended_is_declined(service):
         "What does principle 1.4 of the OECD AI Recommendation say?",
         "When were the OECD AI Principles first adopted and when were they amended?",
         "What did the original version of the EU AI Act say about general-purpose AI models?",
+        "What is the original wording of OECD AI Principle 1.4 on robustness, security and safety?",
+        "Under the Korean AI Basic Act, if we release an updated model, does the previous version need a new impact "
+        "assessment?",
         "网络安全法修订前的版本对关键信息基础设施是怎么规定的？",
     ):
         assert _decided(service, question).kind != "older-version", question

@@ -608,21 +608,24 @@ def test_a_chinese_title_proves_a_text_absent_only_where_documents_have_chinese_
     [
         (
             "违反本法第二十七条、第二十九条、第三十条规定的，由有关主管部门责令改正",
-            {"第二十七条", "第二十九条", "第三十条"},
+            {"第二十七条": {""}, "第二十九条": {""}, "第三十条": {""}},
         ),
-        ("依照本条例第十条第二款和第十三条的规定", {"第十条", "第十三条"}),
+        ("依照本条例第十条第二款和第十三条的规定", {"第十条": {"二"}, "第十三条": {""}}),
+        ("违反本法第二十四条第一款、第二款的", {"第二十四条": {"一", "二"}}),
+        ("违反本法第四十三条至第四十五条规定的", {"第四十三条": {""}, "第四十四条": {""}, "第四十五条": {""}}),
         (
             "obligations of providers pursuant to Article 16; (f) pursuant to Article 31, Article 33(1), (3) and (4)",
-            {"Article 16", "Article 31", "Article 33"},
+            {"Article 16": {""}, "Article 31": {""}, "Article 33": {"1"}},
         ),
         (
-            "other than those laid down in Articles 5, 16 and 26(1) to 30",
-            {"Article 5", "Article 16", "Article 26", "Article 30"},
+            "other than those laid down in Articles 5, 16 and 26(1) to 28",
+            {"Article 5": {""}, "Article 16": {""}, "Article 26": {"1"}, "Article 27": {""}, "Article 28": {""}},
         ),
-        ("as provided in Sections 3 and 4.2", {"Section 3", "Section 4.2"}),
-        ("the penalties are set out in paragraph 2", set()),
+        ("as provided in Sections 3 and 4.2", {"Section 3": {""}, "Section 4.2": {""}}),
+        ("the penalties are set out in paragraph 2", {}),
     ],
 )
 def test_units_a_clause_cites_by_number(text, units):
-    """The articles a clause refers to, lists included, not the paragraphs inside them ((1), (3) and (4))."""
+    """The articles a clause refers to, lists and ranges included, each with the paragraphs it names ("" for the
+    whole article): (3) and (4) after Article 33(1) are not counted as articles."""
     assert units_cited(text) == units

@@ -510,6 +510,14 @@ def test_penalty_for_a_named_article_cites_the_liability_clause_too(service):
     assert "五十万元" in answer.text
 
 
+def test_liability_clauses_citing_different_paragraphs_of_the_obligation_are_not_lifted(service):
+    """网络安全法第六十二条 cites 第二十四条第一款、第二款, 第七十一条 its 第三款: which one answers a question about
+    第二十四条 is not known from the citation, so neither is put above it."""
+    answer = service.answer("网络产品、服务的提供者收集用户信息前没有向用户明示并取得同意，要承担什么法律责任？")
+    units = [c.unit for c in answer.citations]
+    assert units[0] != "第六十二条", units
+
+
 def test_penalty_question_without_an_obligation_found_keeps_the_liability_clause_it_asked_for(service):
     """A question asked straight at a liability clause is unchanged: PIPL's 第六十六条 (fines up to 五千万元)."""
     answer = service.answer("违反个人信息保护法，情节严重的最高罚款是多少？")
