@@ -154,8 +154,8 @@ def units_cited(text: str, english_kind: str = "Article") -> Cited:
             if more:  # 第二十四条第一款、第二款: another paragraph of the same unit
                 add(unit, more)
                 continue
-            n = cn_to_int(number)
-            if joint == "至" and previous and previous < n:
+            n = cn_to_int(number) or 0
+            if joint == "至" and 0 < previous < n:
                 for k in range(previous + 1, n):
                     add(f"第{int_to_cn(k)}条", None)
             unit = f"第{number}条"
