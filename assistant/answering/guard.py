@@ -30,8 +30,7 @@ class RefusalDecision:
     refused: bool
     reason: str = ""
     kind: str = ""  # foreign-jurisdiction, unknown-document, missing-clause, newer-version, older-version,
-    #                 draft-version, events,
-    #                 fees, weak-evidence
+    #                 draft-version, events, fees, weak-evidence
 
 
 Decision = RefusalDecision
@@ -164,7 +163,8 @@ def court_cases(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision |
 def future_events(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """A question about what legislators or regulators will do next (next year's amendment, a legislative plan)."""
     a = result.analysis
-    if not (ctx.policy.future.search(a.question) and ctx.policy.future_change.search(a.question)):
+    q = a.question
+    if not (ctx.policy.lawmaking.search(q) or (ctx.policy.future.search(q) and ctx.policy.future_change.search(q))):
         return None
     return _decline(
         a.language,

@@ -277,21 +277,17 @@ class AnswerService:
     def decide(self, result: RetrievalResult, rules: tuple[Rule, ...] = RULES) -> RefusalDecision:
         """Whether to answer: the guard's rules (assistant/answering/guard.py) on a retrieval result."""
         index = self.retriever.index
-        year_of = {d: info.text_year for d, info in index.docs.items() if info.text_year}
-        # the newest version held of each text: 网络安全法（2016年原文） is held in its 2025 amended version too
-        doc_years = {d: max(year_of.get(v, 0) for v in index.resolver.versions_of(d)) for d in year_of}
         titles = {d: self.names.document_title(d) for d in index.docs}
-        return decide(result, self.settings, doc_years, titles, self.retriever.policy, rules, self._held_only_amended())
-
-    def _held_only_amended(self) -> dict[str, tuple[int, int]]:
-        """The texts held only in a version amended after they were issued: doc_id -> (year issued, year amended)."""
-        index = self.retriever.index
-        out: dict[str, tuple[int, int]] = {}
-        for d, info in index.docs.items():
-            issued = int(info.issued[:4]) if (info.issued or "")[:4].isdigit() else 0
-            if issued and info.amended_year > issued and len(index.resolver.versions_of(d)) == 1:
-                out[d] = (issued, info.amended_year)
-        return out
+        resolver = index.resolver
+        return decide(
+            result,
+            self.settings,
+            resolver.newest_year,
+            titles,
+            self.retriever.policy,
+            rules,
+            resolver.held_only_amended,
+        )
 
     # ---- 2. refuse, compose or generate ---------------------------------------------------------------------------
     def _respond(self, p: PreparedQuestion, mode: str, day: date) -> Generator[str, None, AnswerBody]:

@@ -44,6 +44,18 @@ class DocResolver:
         self._same_title: dict[str, list[str]] = {}
         for d in docs:
             self._same_title.setdefault(d.title, []).append(d.doc_id)
+        # the year of the newest version held of each text (网络安全法（2016年原文） is held in its 2025 amended
+        # version too), and the texts held only in a version amended after they were issued: (year issued, amended)
+        self.newest_year = {
+            d.doc_id: max(self.docs[v].text_year for v in self.versions_of(d.doc_id)) for d in docs if d.text_year
+        }
+        self.held_only_amended = {
+            d.doc_id: (int(d.issued[:4]), d.amended_year)
+            for d in docs
+            if (d.issued or "")[:4].isdigit()
+            and 0 < int(d.issued[:4]) < d.amended_year
+            and len(self.versions_of(d.doc_id)) == 1
+        }
         # (doc_id, title without country prefix and trailing date) of the documents with no name in Latin letters
         self._named_only_in_chinese = [
             (d.doc_id, re.sub(r"[（(][^）)]*[）)]\s*$", "", re.sub(self.policy.strip_prefix, "", d.title)).strip())

@@ -163,7 +163,8 @@ class GuardPolicy:
     version_number: re.Pattern  # a text's version number (V1.0, 2.0版, version 2): its first non-empty group
     court_cases: re.Pattern  # asks about court judgments, case law or a particular case …
     court_texts: re.Pattern  # … and no document's title names a court (the collection holds no court texts)
-    future: re.Pattern  # a time to come ("next year", a legislative plan) …
+    lawmaking: re.Pattern  # asks what lawmakers will do (a legislative plan, a law expected to be amended) …
+    future: re.Pattern  # … or a time to come ("next year") …
     future_change: re.Pattern  # … and a change to the rules: asks what legislators or regulators will do next
     localities: re.Pattern  # names a city or province …
     local_rules: re.Pattern  # … and asks about its own rules
@@ -430,6 +431,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "court_cases",
                     "court_texts",
                     "future",
+                    "lawmaking",
                     "future_change",
                     "localities",
                     "local_rules",
