@@ -18,6 +18,7 @@ class CatalogEntry(DocumentMeta):
     version_date: str = ""  # date of the latest amendment the text includes
     edition: str = ""  # distinguishes versions that share a title: 2016年原文, 2025年修正
     aliases: tuple[str, ...] = ()
+    not_included: tuple[str, ...] = ()  # texts the file's version note says it does not include, as users name them
     scheme: str = ""
     preamble_label: str = ""
     heading_units: dict[str, str] = field(default_factory=dict)
@@ -46,6 +47,7 @@ def load_catalog(path: Path) -> dict[str, CatalogEntry]:
         if values.get("status", "") not in ("", *STATUSES):
             raise CatalogError(f"{path}: {doc_id}: status {values['status']!r} is not one of {', '.join(STATUSES)}")
         values["aliases"] = tuple(values.get("aliases", ()))
+        values["not_included"] = tuple(values.get("not_included", ()))
         values["issued"] = str(values.get("issued", ""))
         values["effective"] = str(values.get("effective", ""))
         values["version_date"] = str(values.get("version_date", ""))

@@ -3,7 +3,7 @@
 An ordered list of small rules, each ``(RetrievalResult, GuardContext) -> RefusalDecision | None``; the first
 decision wins, and no decision means answer. Two kinds of reasons:
 - what the question names is not in the corpus: a clause number the named document does not have, a document
-  title or standard number that is not indexed, a jurisdiction no document covers, enforcement facts about a
+  title or standard number that is not indexed, a text a document's own version note says its file leaves out, a jurisdiction no document covers, enforcement facts about a
   company, statistics, an amendment newer than the text we hold — regulation texts do not contain those;
 - weak evidence: nothing named, and the retrieved clauses are neither semantically close nor cover the
   question's keywords (thresholds in settings, calibrated on the dev set); or, on evidence from enriched texts,
@@ -30,7 +30,7 @@ class RefusalDecision:
     refused: bool
     reason: str = ""
     kind: str = ""  # foreign-jurisdiction, unknown-document, missing-clause, newer-version, older-version,
-    #                 draft-version, events, fees, weak-evidence
+    #                 draft-version, not-included, events, fees, weak-evidence
 
 
 Decision = RefusalDecision
@@ -44,6 +44,7 @@ class GuardContext:
     doc_years: dict[str, int]  # the year of the newest version each indexed text includes
     titles: dict[str, str]  # how answers name each document
     amended: dict[str, tuple[int, int]] = field(default_factory=dict)  # texts held only as amended: (issued, amended)
+    not_included: dict[str, tuple[str, ...]] = field(default_factory=dict)  # doc_id -> texts its file leaves out
     answerability: AnswerabilityModel | None = None  # the evidence model (None: the two thresholds)
 
 
@@ -83,6 +84,36 @@ def unknown_document(result: RetrievalResult, ctx: GuardContext) -> RefusalDecis
         f"The corpus does not contain the text of {names}.",
         "unknown-document",
     )
+
+
+_LOOSE = re.compile(r"[\s\-‐‑–—'’‘\"“”「」『』]")
+
+
+def _loose(text: str) -> str:
+    """Lower case, without spaces, hyphens and quotes: "GB 45438-2025", "'Frontier AI Safety' commitments"."""
+    return _LOOSE.sub("", text).lower()
+
+
+def not_included(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question that names a text a document's own version note says the file does not include (the catalog's
+    ``not_included``: the AI Act's later "digital omnibus" amendments, the standard GB 45438-2025 that the labelling
+    measures point to, the Convention's Explanatory Report), when no retrieved clause names it: a clause pointing
+    to a text does not hold what that text says."""
+    a = result.analysis
+    asked = _loose(a.question)
+    for doc_id, names in ctx.not_included.items():
+        for name in names:
+            key = _loose(name)
+            if not key or key not in asked or any(key in _loose(c.ranked_text) for c in result.clauses):
+                continue
+            title = ctx.titles.get(doc_id, doc_id)
+            return _decline(
+                a.language,
+                f"语料库中的{title}不包含“{name}”：该文件的版本说明写明未收录。",
+                f"The corpus's copy of {title} does not include “{name}”: its version note says so.",
+                "not-included",
+            )
+    return None
 
 
 def foreign_jurisdiction(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
@@ -372,6 +403,7 @@ def weak_evidence(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
 
 RULES: tuple[Rule, ...] = (
     missing_clause,
+    not_included,
     unknown_document,
     foreign_jurisdiction,
     company_enforcement,
@@ -398,6 +430,7 @@ def decide(
     policy: RankingPolicy | None = None,
     rules: tuple[Rule, ...] = RULES,
     amended: dict[str, tuple[int, int]] | None = None,
+    not_included: dict[str, tuple[str, ...]] | None = None,
 ) -> RefusalDecision:
     """The first rule's decision, else answer. The answerability model decides weak evidence when the policy
     ranks with the learned model (its probabilities are the model's main input)."""
@@ -409,6 +442,7 @@ def decide(
         doc_years=doc_years,
         titles=titles,
         amended=amended or {},
+        not_included=not_included or {},
         answerability=load_model() if policy.learned.model else None,
     )
     for rule in rules:

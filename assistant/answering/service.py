@@ -287,6 +287,7 @@ class AnswerService:
             self.retriever.policy,
             rules,
             resolver.held_only_amended,
+            resolver.not_included,
         )
 
     # ---- 2. refuse, compose or generate ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ class DocInfo(DocumentMeta):
     year of the newest version its text includes, and the unit labels present in the index."""
 
     aliases: tuple[str, ...] = ()
+    not_included: tuple[str, ...] = ()  # the catalog's: texts the file says it does not include
     text_year: int = 0
     amended_year: int = 0  # the year of the latest amendment the text includes, when the catalog says (version_date)
     units: frozenset[str] = frozenset()
@@ -56,6 +57,8 @@ class DocResolver:
             and 0 < int(d.issued[:4]) < d.amended_year
             and len(self.versions_of(d.doc_id)) == 1
         }
+        # what each document's file leaves out, by its version note (the catalog's not_included)
+        self.not_included = {d.doc_id: d.not_included for d in docs if d.not_included}
         # (doc_id, title without country prefix and trailing date) of the documents with no name in Latin letters
         self._named_only_in_chinese = [
             (d.doc_id, re.sub(r"[（(][^）)]*[）)]\s*$", "", re.sub(self.policy.strip_prefix, "", d.title)).strip())

@@ -71,6 +71,7 @@ def _documents(metas: list[dict], catalog: dict[str, CatalogEntry]) -> dict[str,
         docs[doc_id] = DocInfo(
             **{**vars(document), "title": document.title or doc_id},
             aliases=entry.aliases if entry else (),
+            not_included=entry.not_included if entry else (),
             text_year=max([int(d[:4]) for d in dates if d[:4].isdigit()], default=0),
             amended_year=int(entry.version_date[:4]) if entry and entry.version_date[:4].isdigit() else 0,
             units=frozenset(units_by_doc[doc_id]),

@@ -45,6 +45,7 @@ def test_the_first_rule_that_decides_wins(service):
     assert decide(result, service.settings, {}, {}, rules=rules).kind == "a"
     assert [rule.__name__ for rule in RULES] == [
         "missing_clause",
+        "not_included",
         "unknown_document",
         "foreign_jurisdiction",
         "company_enforcement",
@@ -187,6 +188,26 @@ def test_an_earlier_wording_of_a_text_held_only_as_amended_is_declined(service):
         "网络安全法修订前的版本对关键信息基础设施是怎么规定的？",
     ):
         assert _decided(service, question).kind != "older-version", question
+
+
+def test_a_text_the_version_note_says_the_file_leaves_out_is_declined_unless_a_clause_names_it(service):
+    for question, said in (
+        ("What did the digital omnibus change in Article 6 of the AI Act?", "digital omnibus"),
+        ("欧盟AI法案被数字综合修正案改过之后，第五十条还要求水印吗？", "数字综合"),
+        ("强制性国标 GB 45438-2025 对图片的隐式标识有什么格式要求？", "GB 45438"),
+        ("韩国AI基本法施行令规定的高影响人工智能认定标准是什么？", "施行令"),
+        ("What does the Explanatory Report say about Article 3 of the Council of Europe AI convention?", "Explanatory"),
+    ):
+        _assert_declined(service, question, "not-included", said)
+    # the Seoul Declaration's paragraph 3 names the commitments: what it says of them is the corpus's to answer
+    decision = _decided(service, "Does the Seoul Declaration note the Frontier AI Safety Commitments?")
+    assert decision.kind != "not-included", decision
+    for question in (
+        "What does Article 50 of the AI Act require of deployers of deepfakes?",
+        "标识办法第十一条要求服务提供者符合哪些标准？",
+        "Under Korea's AI Basic Act, which matters are left to Presidential Decree for high-impact AI?",
+    ):
+        assert _decided(service, question).kind != "not-included", question
 
 
 def test_what_a_companion_text_says_is_declined_unless_the_collection_holds_one(service):

@@ -40,7 +40,7 @@ def test_metadata_round_trip_and_the_older_link_name():
 def test_catalog_reads_source_url_or_official_url_and_refuses_unknown_statuses(tmp_path):
     path = tmp_path / "catalog.toml"
     path.write_text(
-        '[documents.a]\nsource_url = "https://a.example"\n'
+        '[documents.a]\nsource_url = "https://a.example"\nnot_included = ["GB 45438", "施行令"]\n'
         '[documents.b]\nofficial_url = "https://b.example"\nstatus = "revoked"\n',
         encoding="utf-8",
     )
@@ -50,6 +50,7 @@ def test_catalog_reads_source_url_or_official_url_and_refuses_unknown_statuses(t
         "https://b.example",
         "revoked",
     )
+    assert (catalog["a"].not_included, catalog["b"].not_included) == (("GB 45438", "施行令"), ())
     path.write_text('[documents.a]\nstatus = "obsolete"\n', encoding="utf-8")
     with pytest.raises(CatalogError, match="obsolete"):
         load_catalog(path)
