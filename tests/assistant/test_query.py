@@ -497,6 +497,18 @@ def test_covered_jurisdictions_are_recognised(resolver, question, code):
     assert analysis.foreign_jurisdictions == ()
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我们是外企在华子公司，员工数据要传到新加坡总部，需要先做什么？",  # 在华: in China
+        "个人信息出境到新加坡的服务器前要做安全评估吗？",  # 出境: leaving China
+    ],
+)
+def test_data_leaving_china_for_a_foreign_place_is_a_question_about_china(resolver, question):
+    analysis = analyse(question, resolver)
+    assert analysis.jurisdictions == ("CN",) and analysis.foreign_jurisdictions == ("SG",)
+
+
 # ---- language, expansions, follow-ups -------------------------------------------------------------------------
 
 
