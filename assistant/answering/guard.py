@@ -95,24 +95,33 @@ def _loose(text: str) -> str:
 
 
 def not_included(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
-    """A question that names a text a document's own version note says the file does not include (the catalog's
+    """A question about a text that a document's own version note says its file leaves out (the catalog's
     ``not_included``: the AI Act's later "digital omnibus" amendments, the standard GB 45438-2025 that the labelling
-    measures point to, the Convention's Explanatory Report), when no retrieved clause names it: a clause pointing
-    to a text does not hold what that text says."""
+    measures point to, the Korean Enforcement Decree), asked of that document (it is named, or holds one of the
+    three best clauses), when no retrieved clause names the left-out text in any of its names (the Seoul
+    Declaration's paragraph 3 names the Frontier AI Safety Commitments: what it says of them is answered), and the
+    question does not ask what the held text itself says ("before the digital omnibus", "施行令还没出来之前",
+    ``[guard.held_text_itself]``): a clause pointing to a text does not hold what that text says."""
     a = result.analysis
     asked = _loose(a.question)
-    for doc_id, names in ctx.not_included.items():
-        for name in names:
-            key = _loose(name)
-            if not key or key not in asked or any(key in _loose(c.ranked_text) for c in result.clauses):
-                continue
-            title = ctx.titles.get(doc_id, doc_id)
-            return _decline(
-                a.language,
-                f"语料库中的{title}不包含“{name}”：该文件的版本说明写明未收录。",
-                f"The corpus's copy of {title} does not include “{name}”: its version note says so.",
-                "not-included",
-            )
+    if not ctx.not_included or ctx.policy.held_text_itself.search(a.question):
+        return None
+    concerned = dict.fromkeys([*a.doc_ids, *(c.doc_id for c in result.clauses[:3])])
+    for doc_id in concerned:
+        names = ctx.not_included.get(doc_id, ())
+        said = next((name for name in names if _loose(name) and _loose(name) in asked), None)
+        if said is None:
+            continue
+        keys = [_loose(name) for name in names if _loose(name)]
+        if any(key in _loose(c.ranked_text) for c in result.clauses for key in keys):
+            continue
+        title = ctx.titles.get(doc_id, doc_id)
+        return _decline(
+            a.language,
+            f"语料库中的{title}不包含“{said}”：该文件的版本说明写明未收录。",
+            f"The corpus's copy of {title} does not include “{said}”: its version note says so.",
+            "not-included",
+        )
     return None
 
 
@@ -403,9 +412,9 @@ def weak_evidence(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
 
 RULES: tuple[Rule, ...] = (
     missing_clause,
-    not_included,
     unknown_document,
     foreign_jurisdiction,
+    not_included,
     company_enforcement,
     statistics,
     court_cases,

@@ -170,6 +170,7 @@ class GuardPolicy:
     local_rules: re.Pattern  # … and asks about its own rules
     local_evidence: re.Pattern  # a clause that speaks of city or local rule-making
     older_version: re.Pattern  # asks for an earlier wording of a text (the 2019 version, before it was revised)
+    held_text_itself: re.Pattern  # names a left-out text but asks what the held one says (before it, apart from it)
 
 
 @dataclass(frozen=True)
@@ -437,6 +438,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "local_rules",
                     "local_evidence",
                     "older_version",
+                    "held_text_itself",
                 )
             }
         ),

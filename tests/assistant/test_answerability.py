@@ -65,7 +65,7 @@ def test_the_guard_declines_by_the_model_and_answers_a_covered_question(service)
 def test_a_question_naming_a_document_is_declined_by_the_model_only_below_its_own_threshold(service, tmp_path):
     model = load_model(str(MODEL_FILE))
     assert 0 < model.named_threshold < 1
-    future = "Will the AI Act be delayed by the digital omnibus next year?"  # names the Act, asks for the future
+    future = "Will the AI Act be delayed by a new amending package next year?"  # names the Act, asks for the future
     declined = service.answer(future)
     assert declined.refused and declined.refusal_kind == "weak-evidence"
     for covered in (

@@ -45,9 +45,9 @@ def test_the_first_rule_that_decides_wins(service):
     assert decide(result, service.settings, {}, {}, rules=rules).kind == "a"
     assert [rule.__name__ for rule in RULES] == [
         "missing_clause",
-        "not_included",
         "unknown_document",
         "foreign_jurisdiction",
+        "not_included",
         "company_enforcement",
         "statistics",
         "court_cases",
@@ -194,18 +194,26 @@ def test_a_text_the_version_note_says_the_file_leaves_out_is_declined_unless_a_c
     for question, said in (
         ("What did the digital omnibus change in Article 6 of the AI Act?", "digital omnibus"),
         ("欧盟AI法案被数字综合修正案改过之后，第五十条还要求水印吗？", "数字综合"),
-        ("强制性国标 GB 45438-2025 对图片的隐式标识有什么格式要求？", "GB 45438"),
+        ("标识办法第十一条指向的强制性国标45438对元数据字段有什么要求？", "45438"),
         ("韩国AI基本法施行令规定的高影响人工智能认定标准是什么？", "施行令"),
         ("What does the Explanatory Report say about Article 3 of the Council of Europe AI convention?", "Explanatory"),
     ):
         _assert_declined(service, question, "not-included", said)
-    # the Seoul Declaration's paragraph 3 names the commitments: what it says of them is the corpus's to answer
-    decision = _decided(service, "Does the Seoul Declaration note the Frontier AI Safety Commitments?")
-    assert decision.kind != "not-included", decision
     for question in (
+        # the Seoul Declaration's paragraph 3 names the commitments: what it says of them is the corpus's to answer,
+        # in either language
+        "Does the Seoul Declaration note the Frontier AI Safety Commitments?",
+        "首尔宣言第3段是怎么提到前沿人工智能安全承诺的？",
+        # what the held text itself says: before the left-out text, or what it leaves to it
+        "Before the digital omnibus changes, what did Article 6 of the AI Act say about high-risk classification?",
+        "Which matters does the Korean AI Basic Act leave to the Enforcement Decree?",
+        "韩国AI基本法中哪些事项授权由施行令（总统令）规定？",
+        # the words in another sense, or about another document
+        "Is the EU AI Act an omnibus regulation covering all sectors, or a sector-specific one?",
+        "深度合成服务提供者需要向用户提供算法解释报告吗？",
+        "新一代人工智能发展规划中关于数字综合治理能力有什么部署？",
         "What does Article 50 of the AI Act require of deployers of deepfakes?",
         "标识办法第十一条要求服务提供者符合哪些标准？",
-        "Under Korea's AI Basic Act, which matters are left to Presidential Decree for high-impact AI?",
     ):
         assert _decided(service, question).kind != "not-included", question
 

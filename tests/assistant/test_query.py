@@ -498,15 +498,16 @@ def test_covered_jurisdictions_are_recognised(resolver, question, code):
 
 
 @pytest.mark.parametrize(
-    "question",
+    "question, jurisdictions, foreign",
     [
-        "我们是外企在华子公司，员工数据要传到新加坡总部，需要先做什么？",  # 在华: in China
-        "个人信息出境到新加坡的服务器前要做安全评估吗？",  # 出境: leaving China
+        ("我们是外企在华子公司，员工数据要传到新加坡总部，需要先做什么？", ("CN",), ("SG",)),  # 在华: in China
+        ("我们在华盛顿州部署AI招聘工具，要遵守什么法律？", (), ("US-WA",)),  # not 在华
+        ("在华盛顿特区的联邦机构使用人工智能有什么要求？", ("US",), ()),
     ],
 )
-def test_data_leaving_china_for_a_foreign_place_is_a_question_about_china(resolver, question):
+def test_in_china_and_washington_are_told_apart(resolver, question, jurisdictions, foreign):
     analysis = analyse(question, resolver)
-    assert analysis.jurisdictions == ("CN",) and analysis.foreign_jurisdictions == ("SG",)
+    assert analysis.jurisdictions == jurisdictions and analysis.foreign_jurisdictions == foreign
 
 
 # ---- language, expansions, follow-ups -------------------------------------------------------------------------
