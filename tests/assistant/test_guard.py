@@ -168,6 +168,25 @@ def test_expected_lawmaking_is_a_future_event_and_an_expected_payment_is_not(ser
     assert not _decided_by(service, future_events, "When are the annual supervision fees expected to be paid?").refused
 
 
+def test_a_lawmaker_passing_or_replacing_a_law_is_a_future_event(service):
+    """A law a lawmaker is expected to pass, adopt or replace; not an implementing or delegated act the texts schedule,
+    nor the user's own rules."""
+    for question in (
+        "Is the NPC expected to enact a national artificial intelligence law soon?",
+        "When is the CAC going to replace the interim measures with permanent rules?",
+        "网信办会不会出台新的深度合成管理规定来取代现在这个？",
+    ):
+        assert _decided_by(service, future_events, question).refused, question
+    for question in (
+        "When will the Commission adopt the implementing act on the template for post-market monitoring?",
+        "Which delegated acts will the Commission adopt to amend Annex III?",
+        "Will we need to introduce internal rules for AI use under the AI Act?",
+        "Will the AI Act replace national rules on AI in member states?",
+        "我们会不会需要修订内部的数据安全管理办法？",
+    ):
+        assert not _decided_by(service, future_events, question).refused, question
+
+
 def test_an_earlier_wording_of_a_text_held_only_as_amended_is_declined(service):
     """The OECD Recommendation (2019) is held as amended in 2024: its 2019 wording is not in the corpus. A text held
     as first issued (the AI Act), or held in its old version too (网络安全法 2016), and the amended wording itself,
