@@ -169,20 +169,27 @@ def test_expected_lawmaking_is_a_future_event_and_an_expected_payment_is_not(ser
 
 
 def test_a_lawmaker_passing_or_replacing_a_law_is_a_future_event(service):
-    """A law a lawmaker is expected to pass, adopt or replace; not an implementing or delegated act the texts schedule,
-    nor the user's own rules."""
+    """A law a legislature, a country or its government is expected to pass or replace; not what a held text tells an
+    authority to adopt (guidelines, implementing acts, 国务院制定的办法), nor a company's own rules (review of
+    2026-12-07)."""
     for question in (
         "Is the NPC expected to enact a national artificial intelligence law soon?",
-        "When is the CAC going to replace the interim measures with permanent rules?",
-        "网信办会不会出台新的深度合成管理规定来取代现在这个？",
+        "Is the US Congress going to pass a federal AI statute this session?",
+        "国家会不会出台专门的人工智能法律？",
+        "国家打算什么时候把生成式AI暂行办法升级成正式的管理办法？",
     ):
         assert _decided_by(service, future_events, question).refused, question
     for question in (
-        "When will the Commission adopt the implementing act on the template for post-market monitoring?",
+        "By when will the Commission issue guidelines on the classification rules for high-risk AI systems?",
+        "When will the Commission adopt implementing acts specifying the detailed rules for AI regulatory sandboxes?",
+        "Will the State Council issue measures for critical information infrastructure protection?",
+        "Will models that pass the 10^25 FLOP threshold be subject to extra rules?",
         "Which delegated acts will the Commission adopt to amend Annex III?",
         "Will we need to introduce internal rules for AI use under the AI Act?",
-        "Will the AI Act replace national rules on AI in member states?",
-        "我们会不会需要修订内部的数据安全管理办法？",
+        "国务院会不会制定关键信息基础设施安全保护办法？",
+        "公司打算修订隐私政策和个人信息处理规定，需要重新取得同意吗？",
+        "深度合成服务提供者将会通过什么方式落实标识规定？",
+        "修改后的网络安全法什么时候会取代原来的网络安全法？",
     ):
         assert not _decided_by(service, future_events, question).refused, question
 
