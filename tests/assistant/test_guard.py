@@ -126,6 +126,8 @@ def test_an_amendment_year_held_in_another_version_of_the_named_text_is_not_a_ve
         ("When is the EU expected to amend the AI Act's list of high-risk uses?", "events"),
         ("Which AI labs signed the Frontier AI Safety Commitments?", "events"),
         ("听说杭州自己出台了一个算法条例，罚得比国家规定还重，具体怎么罚？", "foreign-jurisdiction"),
+        ("成都市有没有出台自己的数据条例？对我们的App有什么额外要求？", "foreign-jurisdiction"),
+        ("Our hiring tool is used in Barcelona. What does the city's algorithm transparency law require?", "foreign-jurisdiction"),
     ],
 )
 def test_enforcement_events_expected_lawmaking_and_a_citys_own_rules_are_declined(service, question, kind):
@@ -154,6 +156,8 @@ def test_enforcement_events_expected_lawmaking_and_a_citys_own_rules_are_decline
         "Can the Court of Justice review the Commission's decision to fine a GPAI provider?",
         "网络安全法对于有没有造成严重后果的案件，罚款标准一样吗？",
         "我们在深圳，企业是否要自己制定个人信息保护的细则？",
+        "我们在上海，公司需要出台自己的数据安全管理办法吗？",
+        "What does the AI Act say about a city's use of real-time biometric identification in Paris?",
     ],
 )
 def test_what_the_texts_say_about_dates_courts_filings_and_cities_is_answered(service, question):
@@ -202,10 +206,14 @@ def test_an_earlier_wording_of_a_text_held_only_as_amended_is_declined(service):
         "For a paper I need the 2019 version of the OECD AI Principles: what did principle 1.4 say then?",
         "What did the OECD AI Principles say about robustness before they were revised in 2024?",
         "OECD AI原则修订前的版本对透明度是怎么规定的？",
+        "Please quote the original 2019 wording of the OECD principle on accountability.",
+        "What did the OECD AI Principles say on robustness before the 2024 update?",
     ):
         _assert_declined(service, question, "older-version", "2024")
     for question in (
         "What does principle 1.4 of the OECD AI Recommendation say?",
+        "What does the 2024 version of the OECD principle on transparency say?",
+        "What was the original 2016 text of the Cybersecurity Law's Article 21?",
         "When were the OECD AI Principles first adopted and when were they amended?",
         "What did the original version of the EU AI Act say about general-purpose AI models?",
         "What is the original wording of OECD AI Principle 1.4 on robustness, security and safety?",
