@@ -127,7 +127,10 @@ def test_an_amendment_year_held_in_another_version_of_the_named_text_is_not_a_ve
         ("Which AI labs signed the Frontier AI Safety Commitments?", "events"),
         ("听说杭州自己出台了一个算法条例，罚得比国家规定还重，具体怎么罚？", "foreign-jurisdiction"),
         ("成都市有没有出台自己的数据条例？对我们的App有什么额外要求？", "foreign-jurisdiction"),
-        ("Our hiring tool is used in Barcelona. What does the city's algorithm transparency law require?", "foreign-jurisdiction"),
+        (
+            "Our hiring tool is used in Barcelona. What does the city's algorithm transparency law require?",
+            "foreign-jurisdiction",
+        ),
     ],
 )
 def test_enforcement_events_expected_lawmaking_and_a_citys_own_rules_are_declined(service, question, kind):
