@@ -127,10 +127,6 @@ def test_an_amendment_year_held_in_another_version_of_the_named_text_is_not_a_ve
         ("Which AI labs signed the Frontier AI Safety Commitments?", "events"),
         ("听说杭州自己出台了一个算法条例，罚得比国家规定还重，具体怎么罚？", "foreign-jurisdiction"),
         ("成都市有没有出台自己的数据条例？对我们的App有什么额外要求？", "foreign-jurisdiction"),
-        (
-            "Our hiring tool is used in Barcelona. What does the city's algorithm transparency law require?",
-            "foreign-jurisdiction",
-        ),
     ],
 )
 def test_enforcement_events_expected_lawmaking_and_a_citys_own_rules_are_declined(service, question, kind):
@@ -160,6 +156,9 @@ def test_enforcement_events_expected_lawmaking_and_a_citys_own_rules_are_decline
         "网络安全法对于有没有造成严重后果的案件，罚款标准一样吗？",
         "我们在深圳，企业是否要自己制定个人信息保护的细则？",
         "我们在上海，公司需要出台自己的数据安全管理办法吗？",
+        "上海的上市公司出台了自己的数据安全管理办法，还需要满足网络数据安全管理条例的哪些要求？",
+        "杭州某公司出台了自己的算法管理规定，是否还需要按照算法推荐管理规定进行备案？",
+        "首尔市政府出台了自己的人工智能伦理规定，韩国AI基本法对此有什么要求？",
         "What does the AI Act say about a city's use of real-time biometric identification in Paris?",
     ],
 )
@@ -209,8 +208,6 @@ def test_an_earlier_wording_of_a_text_held_only_as_amended_is_declined(service):
         "For a paper I need the 2019 version of the OECD AI Principles: what did principle 1.4 say then?",
         "What did the OECD AI Principles say about robustness before they were revised in 2024?",
         "OECD AI原则修订前的版本对透明度是怎么规定的？",
-        "Please quote the original 2019 wording of the OECD principle on accountability.",
-        "What did the OECD AI Principles say on robustness before the 2024 update?",
     ):
         _assert_declined(service, question, "older-version", "2024")
     for question in (
