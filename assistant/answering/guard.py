@@ -3,8 +3,9 @@
 An ordered list of small rules, each ``(RetrievalResult, GuardContext) -> RefusalDecision | None``; the first
 decision wins, and no decision means answer. Two kinds of reasons:
 - what the question names is not in the corpus: a clause number the named document does not have, a document
-  title or standard number that is not indexed, a text a document's own version note says its file leaves out, a jurisdiction no document covers, enforcement facts about a
-  company, statistics, an amendment newer than the text we hold — regulation texts do not contain those;
+  title or standard number that is not indexed, a text a document's own version note says its file leaves out, a
+  jurisdiction no document covers, enforcement facts about a company, statistics, an amendment newer than the text
+  we hold — regulation texts do not contain those;
 - weak evidence: nothing named, and the retrieved clauses are neither semantically close nor cover the
   question's keywords (thresholds in settings, calibrated on the dev set); or, on evidence from enriched texts,
   the answerability model's probability is below its threshold (another threshold when the question, or the
@@ -107,13 +108,14 @@ def not_included(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision 
     if not ctx.not_included or ctx.policy.held_text_itself.search(a.question):
         return None
     concerned = dict.fromkeys([*a.doc_ids, *(c.doc_id for c in result.clauses[:3])])
+    clause_texts: list[str] | None = None  # the retrieved clauses, loosened once, when a name is asked about
     for doc_id in concerned:
-        names = ctx.not_included.get(doc_id, ())
-        said = next((name for name in names if _loose(name) and _loose(name) in asked), None)
+        keys = {name: key for name in ctx.not_included.get(doc_id, ()) if (key := _loose(name))}
+        said = next((name for name, key in keys.items() if key in asked), None)
         if said is None:
             continue
-        keys = [_loose(name) for name in names if _loose(name)]
-        if any(key in _loose(c.ranked_text) for c in result.clauses for key in keys):
+        clause_texts = clause_texts if clause_texts is not None else [_loose(c.ranked_text) for c in result.clauses]
+        if any(key in text for text in clause_texts for key in keys.values()):
             continue
         title = ctx.titles.get(doc_id, doc_id)
         return _decline(
