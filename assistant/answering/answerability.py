@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.retrieval.glossary import jurisdiction_names
 from assistant.retrieval.policy import GuardPolicy
 from assistant.retrieval.types import RetrievalResult
 from ingest.keyword_index import tokenize
@@ -101,9 +102,40 @@ class AnswerabilityError(ValueError):
     """A model file that cannot be used; the message names the file."""
 
 
+@lru_cache(maxsize=64)
+def _names_of(codes: tuple[str, ...]) -> re.Pattern:
+    """Any name of these jurisdictions (resources/jurisdictions.tsv), in lower-cased text."""
+    names = [
+        re.escape(n) if _HAN.search(n) else rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])"
+        for n, c in jurisdiction_names()
+        if c in codes
+    ]
+    return re.compile("|".join(names) or "(?!)")
+
+
+def _only_where_from(question: str, codes: tuple[str, ...], guard: GuardPolicy) -> bool:
+    """Every mention of these jurisdictions says where the asker is or where data goes (``[guard.where_from]``,
+    ``[guard.where_to]``)."""
+    lower = question.lower()
+    mentions = list(_names_of(codes).finditer(lower))
+    return bool(mentions) and all(
+        guard.where_from.match(lower, m.end()) or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
+        for m in mentions
+    )
+
+
 def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindModel | None) -> np.ndarray:
     a, e = result.analysis, result.evidence
     question = a.question
+    # A foreign jurisdiction named as where the asker is from or where data goes, beside a jurisdiction or a
+    # document the corpus holds ("we are a Japanese company offering … in China", "同步到新加坡的服务器"), says
+    # nothing of whether the corpus answers: the model reads the question without it. (A question about a foreign
+    # jurisdiction's own instrument, or naming only foreign jurisdictions and no document of ours, is declined by
+    # the guard before this model.)
+    incidental = bool(a.foreign_jurisdictions and (a.jurisdictions or a.named_in_question)) and _only_where_from(
+        question, a.foreign_jurisdictions, guard
+    )
+    asked = _names_of(a.foreign_jurisdictions).sub(" ", question.lower()) if incidental else question
     return np.array(
         [
             e.top_probability,
@@ -117,14 +149,14 @@ def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindMode
             float(bool(a.named_in_question)),
             float(bool(result.lookup_hits)),
             float(bool(a.jurisdictions)),
-            float(bool(a.foreign_jurisdictions)),
+            float(bool(a.foreign_jurisdictions) and not incidental),
             float(bool(guard.companies.search(question) and guard.enforcement.search(question))),
             float(bool(guard.statistics.search(question))),
             float(bool(guard.amendment.search(question))),
             float(a.language == "zh"),
             float(a.is_follow_up),
             math.log1p(e.question_words),
-            kind.score(a.question) if kind is not None else 0.0,
+            kind.score(asked) if kind is not None else 0.0,
         ],
         dtype=np.float64,
     )

@@ -444,7 +444,9 @@ def decide(
     not_included: dict[str, tuple[str, ...]] | None = None,
 ) -> RefusalDecision:
     """The first rule's decision, else answer. The answerability model decides weak evidence when the policy
-    ranks with the learned model (its probabilities are the model's main input)."""
+    ranks with the learned model (its probabilities are the model's main input); it is loaded only when the rules
+    include weak evidence (`regqa train-answerability` runs the explicit rules alone, and must run when the
+    shipped model no longer fits the features)."""
     policy = policy or default_policy()
     ctx = GuardContext(
         policy=policy.guard,
@@ -454,7 +456,7 @@ def decide(
         titles=titles,
         amended=amended or {},
         not_included=not_included or {},
-        answerability=load_model() if policy.learned.model else None,
+        answerability=load_model() if policy.learned.model and weak_evidence in rules else None,
     )
     for rule in rules:
         decision = rule(result, ctx)

@@ -75,10 +75,10 @@ def with_unmentioned_as_unknown(
     instruments and provisions named by a number the collection never mentions ("EO 14148", "section 1107.5")."""
     unknown = list(analysis.unknown_titles)
     for name in analysis.unknown_if_unmentioned:
-        if not mentions(name) and name not in unknown:
+        if not mentions(name) and not any(name in u for u in unknown):  # "Japan's AI Promotion Act" holds it
             unknown.append(name)
     for name, number in analysis.numbered_references:
-        if not mentions_number(number) and name not in unknown:
+        if not mentions_number(number) and not any(name in u for u in unknown):
             unknown.append(name)
     return dataclasses.replace(analysis, unknown_titles=tuple(unknown))
 
@@ -134,11 +134,11 @@ def _conversation(
     return _Conversation(True, f"{question}\n{last}", doc_ids, may_stand_alone)
 
 
-def _jurisdictions(lower: str, indexed: set[str]) -> tuple[list[str], list[str], list[int]]:
-    """(indexed jurisdictions named, foreign ones named, where each foreign name ends)."""
+def _jurisdictions(lower: str, indexed: set[str]) -> tuple[list[str], list[str], list[tuple[int, int]]]:
+    """(indexed jurisdictions named, foreign ones named, where each foreign name starts and ends)."""
     jurisdictions: list[str] = []
     foreign: list[str] = []
-    foreign_ends: list[int] = []
+    foreign_spans: list[tuple[int, int]] = []
     taken = [False] * len(lower)
     for name, code in jurisdiction_names():
         for m in find_names(name, lower):
@@ -155,8 +155,21 @@ def _jurisdictions(lower: str, indexed: set[str]) -> tuple[list[str], list[str],
             if code not in target:
                 target.append(code)
             if target is foreign:
-                foreign_ends.append(m.end())
-    return jurisdictions, foreign, foreign_ends
+                foreign_spans.append((m.start(), m.end()))
+    return jurisdictions, foreign, foreign_spans
+
+
+def _foreign_instruments(question: str, foreign_spans: list[tuple[int, int]], policy: AnalysisPolicy) -> list[str]:
+    """Instruments a foreign jurisdiction owns, as the question names them ("Japan's APPI", "New York's RAISE Act",
+    "Brazil's AI bill", "日本的个人信息保护法"): the corpus holds no text of a jurisdiction it has no document for."""
+    found: list[str] = []
+    for start, end in sorted(foreign_spans):
+        m = policy.foreign_instrument.match(question, end)
+        if m and question[max(0, start - 4) : start].lower() == "the ":  # "the UK's proposed AI bill"
+            start -= 4
+        if m and (name := question[start : m.end()].strip()) not in found:
+            found.append(name)
+    return found
 
 
 def _qualified_by_foreign(
@@ -340,12 +353,15 @@ def analyse(
                 named.append(translated)
     conversation = _conversation(question, named, history or [], resolver, rules)
     doc_ids = conversation.doc_ids
-    jurisdictions, foreign, foreign_ends = _jurisdictions(question.lower(), indexed_jurisdictions)
+    jurisdictions, foreign, foreign_spans = _jurisdictions(question.lower(), indexed_jurisdictions)
+    foreign_ends = [end for _, end in foreign_spans]
     if foreign_ends and named:  # a foreign jurisdiction's own instrument, whose name contains names of ours
         qualified = _qualified_by_foreign(question, resolver, foreign_ends, rules)
         named = [d for d in named if d not in qualified]
         doc_ids = [d for d in doc_ids if d not in qualified]
     unknown, loose, numbered = _unknown_instruments(question, resolver, named, rules)
+    for name in _foreign_instruments(question, foreign_spans, rules):  # the longer name replaces one it holds
+        unknown = [u for u in unknown if u not in name] + [name]
     wants_old = bool(rules.old_version.search(question))
     # the text in force named beside the old one ("before the 2025 amendment" names only the old one)
     wants_current = bool(rules.current_version.search(rules.old_version.sub(" ", question)))

@@ -120,6 +120,7 @@ class AnalysisPolicy:
     other_instrument: re.Pattern
     instrument_name: re.Pattern
     law_name: re.Pattern  # a law or rulebook named in English words, for clause numbers of an unresolved text
+    foreign_instrument: re.Pattern  # right after a foreign jurisdiction's name: an instrument it owns
     cn_instrument_name: re.Pattern
     cn_instrument_in_use: re.Pattern  # a title ending in 办法 / 规定 … used as one ("X规定里", "X办法要求")
     qualifier_gap: re.Pattern
@@ -171,6 +172,8 @@ class GuardPolicy:
     local_evidence: re.Pattern  # a clause that speaks of city or local rule-making
     older_version: re.Pattern  # asks for an earlier wording of a text (the 2019 version, before it was revised)
     held_text_itself: re.Pattern  # names a left-out text but asks what the held one says (before it, apart from it)
+    where_from: re.Pattern  # after a foreign jurisdiction's name: it is where the asker is ("a Japanese company")
+    where_to: re.Pattern  # before one: it is where data or servers are ("servers in Singapore", "同步到新加坡")
 
 
 @dataclass(frozen=True)
@@ -354,6 +357,7 @@ def _analysis(s: _Section) -> AnalysisPolicy:
                 "other_instrument",
                 "instrument_name",
                 "law_name",
+                "foreign_instrument",
                 "cn_instrument_name",
                 "cn_instrument_in_use",
                 "qualifier_gap",
@@ -439,6 +443,8 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "local_evidence",
                     "older_version",
                     "held_text_itself",
+                    "where_from",
+                    "where_to",
                 )
             }
         ),

@@ -538,3 +538,30 @@ def test_a_clause_number_of_another_named_jurisdictions_text_is_not_missing(serv
     # the named text's own jurisdiction does not excuse a number it lacks
     result = service.retriever.run("中国的深度合成规定第30条讲了什么？")
     assert result.missing_refs and service.decide(result).kind == "missing-clause"
+
+
+def test_a_question_under_a_foreign_jurisdictions_own_law_is_declined(service):
+    """Asked under Japan's APPI, the question is about a text the corpus does not hold, although it names China."""
+    _assert_declined(
+        service,
+        "We're a Japanese company. Under Japan's APPI, do we need our Japanese users' consent before transferring "
+        "their data to our processor in China?",
+        "unknown-document",
+        "Japan's APPI",
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我们是一家日本公司，在中国提供生成式AI服务，需要遵守生成式人工智能服务管理暂行办法吗？",
+        "We are a UK company's subsidiary in China. What does the GenAI Measures require for filing?",
+        "Our Canadian parent company wants to deploy emotion recognition in our EU offices. Is that allowed?",
+        "一家印度公司向中国境内公众提供算法推荐服务，需要备案吗？",
+    ],
+)
+def test_where_the_asker_is_from_does_not_make_a_question_unanswerable(service, question):
+    """A foreign jurisdiction named as the asker's home or where data goes ([guard.where_from], [guard.where_to])
+    is read past by the answerability model: the question is about a covered jurisdiction's rules."""
+    decision = _decided(service, question)
+    assert not decision.refused, (question, decision)

@@ -465,6 +465,38 @@ def test_a_foreign_jurisdictions_own_instrument_is_not_one_of_ours(resolver, que
 
 
 @pytest.mark.parametrize(
+    "question, name",
+    [
+        ("Under Japan's APPI, do we need consent before sending data to our processor in China?", "Japan's APPI"),
+        ("What does New York's RAISE Act require from frontier model developers?", "New York's RAISE Act"),
+        ("How do China's GenAI measures compare with the UK's proposed AI bill?", "the UK's proposed AI bill"),
+        ("SB 53 versus Colorado's AI Act: which is stricter?", "Colorado's AI Act"),
+        ("日本的个人信息保护法对向境外提供个人数据有什么要求？", "日本的个人信息保护法"),
+        ("日本去年通过的AI推进法和韩国AI基本法比，罚则哪个更重？", "日本去年通过的AI推进法"),
+    ],
+)
+def test_a_foreign_jurisdictions_own_instrument_is_an_unknown_title(resolver, question, name):
+    """An instrument a jurisdiction without documents owns is a text the corpus does not hold, also when the
+    question names a covered jurisdiction or a document of ours beside it."""
+    assert name in analyse(question, resolver).unknown_titles
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Canada's law firm clients ask us: what does the AI Act say about deployers?",
+        "Does Japan's approach differ from the EU AI Act?",
+        "Japan's government adhered to the OECD AI principles; what do they say about transparency?",
+        "日本的做法和中国的深度合成规定有什么不同？",
+        "日本公司适用生成式AI办法吗？",
+        "Does the EU AI Act apply to a Japanese company selling into the EU?",
+    ],
+)
+def test_a_foreign_jurisdiction_named_without_an_instrument_of_its_own_names_no_unknown_title(resolver, question):
+    assert analyse(question, resolver).unknown_titles == ()
+
+
+@pytest.mark.parametrize(
     "question, doc_id",
     [
         ("日本的AI指南和我国生成式AI办法有什么不同？", "cn-genai-interim-measures-2023"),
