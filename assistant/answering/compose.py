@@ -181,8 +181,15 @@ class Composer:
             citations = [self.names.citation(n, c, language) for n, c in enumerate(clauses, 1)]
         index = self.retriever.index
         best = max((c.score for c in clauses), default=0.0)
+        named = {(c.doc_id, c.unit) for c in result.lookup_hits}
         pieces = [
-            Piece(cit.n, clause.own_text, index.is_framing(clause.chunk_id), clause.score / best if best > 0 else 1.0)
+            Piece(
+                cit.n,
+                clause.own_text,
+                index.is_framing(clause.chunk_id),
+                clause.score / best if best > 0 else 1.0,
+                named=(clause.doc_id, clause.unit) in named,
+            )
             for cit, clause in zip(citations, clauses)
         ]
         question = LeadQuestion(

@@ -60,6 +60,9 @@ class LeadPolicy:
     min_words_en: int
     values: tuple[ValueKind, ...]
     feature_words: FeatureWords
+    overview: (
+        re.Pattern
+    )  # asks what a named clause says as a whole ("第十七条讲的是什么？", "What is Article 86 about?")
 
 
 @lru_cache(maxsize=1)
@@ -84,6 +87,7 @@ def policy() -> LeadPolicy:
         min_words_en=data["min_words_en"],
         values=kinds,
         feature_words=feature_words(data),
+        overview=re.compile("|".join(data["overview"]["question"]), re.I),
     )
 
 
@@ -102,6 +106,7 @@ class Piece:
     text: str
     framing: bool = False
     share: float = 1.0  # the clause's ranking score (only its ratio to the other cited clauses' matters)
+    named: bool = False  # the question names this clause by its number
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,11 @@ class LeadQuestion:
     asked: str = ""
     wants_definition: bool = False
     comparison: bool = False
+
+    @property
+    def overview(self) -> bool:
+        """Asks what a clause says as a whole: its lead is the named clause's opening sentences."""
+        return bool(policy().overview.search(self.asked or self.text))
 
 
 @dataclass
@@ -176,14 +186,21 @@ def compose_lead(
 ) -> Lead:
     """The lead for an extractive answer ("" when no cited clause has a sentence)."""
     p = policy()
-    if model is not None:
-        scored = model_scores(question, pieces, weight_of, model, similarity)
+    limit = max_sentences or p.max_sentences
+    named = [piece for piece in pieces if piece.named]
+    if named and question.overview and not question.comparison:
+        chosen = opening_sentences(named, question.language, limit)
     else:
-        scored = _score_sentences(question.text, pieces, weight_of, question.wants_definition)
-    if not scored:
+        if model is not None:
+            scored = model_scores(question, pieces, weight_of, model, similarity)
+        else:
+            scored = _score_sentences(question.text, pieces, weight_of, question.wants_definition)
+        if not scored:
+            return Lead()
+        floor = 0.0 if model is not None else p.also_within * scored[0].score
+        chosen = in_reading_order(choose(scored, question.language, limit, floor))
+    if not chosen:
         return Lead()
-    floor = 0.0 if model is not None else p.also_within * scored[0].score
-    chosen = in_reading_order(choose(scored, question.language, max_sentences or p.max_sentences, floor))
     zh = question.language == "zh"
     text = ("" if zh else " ").join(f"{c.text}[{c.n}]" if zh else f"{c.text} [{c.n}]" for c in chosen)
     value = _front_value(question.text, chosen[0].text)
@@ -213,6 +230,25 @@ def choose(scored: list[Scored], language: str, limit: int, floor: float) -> lis
         chosen.append(cand)
         per_clause[cand.n] = per_clause.get(cand.n, 0) + 1
         used += len(cand.text)
+    return chosen
+
+
+def opening_sentences(named: list[Piece], language: str, limit: int) -> list[Scored]:
+    """The lead of "what does 第十七条 say": the named clauses' sentences in the order of their text (a clause
+    states its main rule first), at most ``max_per_clause`` of each when several are named, while the lead fits
+    the budget (the first sentence always)."""
+    p = policy()
+    budget = p.max_chars["zh" if language == "zh" else "en"]
+    per_clause = limit if len(named) == 1 else p.max_per_clause
+    chosen: list[Scored] = []
+    used = 0
+    for piece in named:
+        found = [(s, e) for s, e in sentences(piece.text) if is_sentence(piece.text[s:e])][:per_clause]
+        for s, e in found:
+            if len(chosen) >= limit or (chosen and used + e - s > budget):
+                return chosen
+            chosen.append(Scored(piece.n, s, e, piece.text[s:e], 1.0, True))
+            used += e - s
     return chosen
 
 

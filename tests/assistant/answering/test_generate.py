@@ -334,7 +334,7 @@ def test_failed_rewrite_falls_back_to_carrying_the_conversation_over(generative_
 @pytest.mark.parametrize(
     "question, kind",
     [
-        ("What does Colorado's AI law require from developers of high-risk systems?", "foreign-jurisdiction"),
+        ("What does Colorado require from developers of high-risk AI systems?", "foreign-jurisdiction"),
         ("《人工智能法》第三条规定了什么？", "unknown-document"),
         ("What does Article 30 of the Generative AI Measures say?", "missing-clause"),
         ("What is a good recipe for chocolate chip cookies?", "weak-evidence"),

@@ -41,6 +41,25 @@ def test_lead_stays_within_its_budget_and_skips_signature_lines():
     assert "METSOLA" not in lead.text and "The President" not in lead.text
 
 
+def test_what_a_named_clause_says_is_led_by_its_opening_sentences():
+    """ "第十七条讲的是什么？" asks for the clause as a whole: its main rule, first in its text, opens the lead, not
+    the later sentence that happens to share the most words with the question."""
+    clause = "第十七条 提供者应当提供关闭选项。用户选择关闭算法推荐服务的，提供者应当停止服务。提供者应当说明理由。"
+    asked = "算法推荐规定第十七条讲的是什么？"
+    named = compose_lead(LeadQuestion(asked, "zh", asked=asked), [Piece(1, clause, named=True)], UNIFORM)
+    assert named.text.startswith("提供者应当提供关闭选项。[1]用户选择关闭算法推荐服务的")
+    scored = compose_lead(LeadQuestion(asked, "zh", asked=asked), [Piece(1, clause)], UNIFORM)  # not named
+    assert not scored.text.startswith("提供者应当提供关闭选项。")
+    focused = "What does Article 17 say about switching off recommendation?"  # a part of the clause: scored
+    assert not LeadQuestion(focused, "en", asked=focused).overview
+    assert LeadQuestion("What is Article 17 about?", "en", asked="What is Article 17 about?").overview
+
+
+def test_service_leads_a_question_about_a_named_article_with_its_main_rule(service):
+    answer = service.answer("算法推荐管理规定第十七条讲的是什么？")
+    assert answer.lead.startswith("算法推荐服务提供者应当向用户提供不针对其个人特征的选项"), answer.lead
+
+
 def test_service_leads_answer_first(service):
     answer = service.answer("算法推荐备案多久内办")
     assert answer.lead.startswith("十个工作日"), answer.lead
