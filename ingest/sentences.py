@@ -18,7 +18,38 @@ import numpy as np
 
 from ingest.text_vectors import load_text_vectors, sync_text_vectors, text_key
 
-_SENTENCE_END = re.compile(r"[。；！？!?;]|\.(?=\s|$)|\n")
+# A full stop ends a sentence before a space or the end, but not after an abbreviation ("etc.", "Jan.", "No.") nor
+# before a word in lower case ("… sales, etc. as prescribed by Presidential Decree": one sentence).
+_ABBREVIATIONS = (
+    "etc",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Sept",
+    "Oct",
+    "Nov",
+    "Dec",
+    "No",
+    "Nos",
+    "Art",
+    "Sec",
+    "para",
+    "e.g",
+    "i.e",
+    "cf",
+    "vs",
+    "Co",
+    "Inc",
+    "Ltd",
+)
+_SENTENCE_END = re.compile(
+    r"[。；！？!?;]|" + "".join(rf"(?<!\b{re.escape(a)})" for a in _ABBREVIATIONS) + r"\.(?=\s*$|\s+(?![a-z]))|\n"
+)
 _LINE_MARK = re.compile(r"^(#{1,6}\s+|[-*+]\s+|>\s*)")
 _UNIT_LABEL = re.compile(r"^第[一二三四五六七八九十百零]+条\s*")
 

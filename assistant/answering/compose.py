@@ -189,6 +189,7 @@ class Composer:
                 index.is_framing(clause.chunk_id),
                 clause.score / best if best > 0 else 1.0,
                 named=(clause.doc_id, clause.unit) in named,
+                position=(clause.doc_id, clause.unit, int(clause.meta.get("part", 0) or 0)),
             )
             for cit, clause in zip(citations, clauses)
         ]

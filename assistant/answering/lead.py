@@ -63,6 +63,7 @@ class LeadPolicy:
     overview: (
         re.Pattern
     )  # asks what a named clause says as a whole ("第十七条讲的是什么？", "What is Article 86 about?")
+    overview_focus: re.Pattern  # … but names a topic, paragraph or item of it ("especially …", 第二款, Article 50(4))
 
 
 @lru_cache(maxsize=1)
@@ -88,6 +89,7 @@ def policy() -> LeadPolicy:
         values=kinds,
         feature_words=feature_words(data),
         overview=re.compile("|".join(data["overview"]["question"]), re.I),
+        overview_focus=re.compile("|".join(data["overview"]["focus"]), re.I),
     )
 
 
@@ -107,6 +109,7 @@ class Piece:
     framing: bool = False
     share: float = 1.0  # the clause's ranking score (only its ratio to the other cited clauses' matters)
     named: bool = False  # the question names this clause by its number
+    position: tuple[str, str, int] = ("", "", 0)  # document, unit and piece number: where the piece is in its text
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ class LeadQuestion:
     @property
     def overview(self) -> bool:
         """Asks what a clause says as a whole: its lead is the named clause's opening sentences."""
-        return bool(policy().overview.search(self.asked or self.text))
+        asked = self.asked or self.text
+        return bool(policy().overview.search(asked)) and not policy().overview_focus.search(asked)
 
 
 @dataclass
@@ -242,8 +246,15 @@ def opening_sentences(named: list[Piece], language: str, limit: int) -> list[Sco
     per_clause = limit if len(named) == 1 else p.max_per_clause
     chosen: list[Scored] = []
     used = 0
+    first_cited = {}
     for piece in named:
-        found = [(s, e) for s, e in sentences(piece.text) if is_sentence(piece.text[s:e])][:per_clause]
+        first_cited.setdefault(piece.position[:2], piece.n)
+    # the named clauses in citation order, the pieces of a unit cut in several in the order of its text
+    for piece in sorted(named, key=lambda piece: (first_cited[piece.position[:2]], piece.position[2])):
+        found = [
+            (s, e) for s, e in sentences(piece.text) if is_sentence(piece.text[s:e]) and "**" not in piece.text[s:e]
+        ]
+        found = found[:per_clause]
         for s, e in found:
             if len(chosen) >= limit or (chosen and used + e - s > budget):
                 return chosen

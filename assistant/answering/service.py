@@ -73,6 +73,7 @@ class CheckedPart:
     asked: str  # the part without the connector that joined it ("and", "另外"): what is searched and named
     declined: RefusalDecision | None  # the guard's decision when the corpus does not cover the part, else None
     stands_alone: bool  # can be answered without the other parts (as a follow-up question that stands alone)
+    names_clause: bool = False  # names a clause of ours by its number, and retrieval found it
 
 
 @dataclass(frozen=True)
@@ -187,9 +188,12 @@ class AnswerService:
         uncovered = [(c.asked, c.declined) for c in parts if c.declined is not None]
         # the whole is declined but some parts are covered: answer those, and say which are not. A part is answered
         # on its own only when it stands alone (not "…, and what thresholds does it use?", not "最终稿又改成了什么？")
-        # and does not itself read as asking for a kind of fact regulation texts do not hold (a count, a change)
+        # and does not itself read as asking for a kind of fact regulation texts do not hold (a count, a change),
+        # unless it names a clause we hold ("And what does Article 14 of PIPL say about consent?")
         answerable = [
-            c.asked for c in parts if c.declined is None and c.stands_alone and not self._asks_unheld_kind(c.asked)
+            c.asked
+            for c in parts
+            if c.declined is None and c.stands_alone and (c.names_clause or not self._asks_unheld_kind(c.asked))
         ]
         # what the answer answers when a part is not covered (the question the LLM is asked)
         covered = " ".join(c.asked for c in parts if c.declined is None) if uncovered else ""
@@ -229,7 +233,7 @@ class AnswerService:
             uncovered = decision.refused and (decision.kind != "weak-evidence" or self._asks_unheld_kind(asked))
             after_uncovered = any(c.declined is not None for c in checked)
             alone = self._stands_alone(asked, n == 0) and (not after_uncovered or self._names_its_own_subject(result))
-            checked.append(CheckedPart(asked, decision if uncovered else None, alone))
+            checked.append(CheckedPart(asked, decision if uncovered else None, alone, bool(result.lookup_hits)))
         declined = sum(c.declined is not None for c in checked)
         return checked if 0 < declined < len(checked) else []
 

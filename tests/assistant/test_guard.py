@@ -120,6 +120,8 @@ def test_an_amendment_year_held_in_another_version_of_the_named_text_is_not_a_ve
     [
         ("Has the Court of Justice of the EU ever ruled on the AI Act's ban on social scoring?", "events"),
         ("Has any data protection authority already fined a company under the AI Act?", "events"),
+        ("Has any company already been fined under Article 5 of the AI Act?", "events"),
+        ("有没有公司因为违反欧盟AI法案第50条透明度义务被罚款？", "events"),
         ("有没有法院依据数据安全法判决的案件？", "events"),
         ("腾讯已经在韩国指定国内代理人了吗？", "events"),
         ("Has Alibaba's Qwen completed the algorithm filing, and what is its filing number?", "events"),
@@ -565,3 +567,13 @@ def test_where_the_asker_is_from_does_not_make_a_question_unanswerable(service, 
     is read past by the answerability model: the question is about a covered jurisdiction's rules."""
     decision = _decided(service, question)
     assert not decision.refused, (question, decision)
+
+
+def test_a_part_naming_a_clause_we_hold_is_answered_beside_a_foreign_instrument(service):
+    """The part about Japan's APPI is named as not covered; the part naming PIPL's article is answered."""
+    answer = service.answer(
+        "What does Japan's APPI say about consent? And what does Article 14 of PIPL say about consent?"
+    )
+    assert not answer.refused, answer.text[:200]
+    assert answer.uncovered == ["What does Japan's APPI say about consent?"]
+    assert ("cn-personal-information-protection-law-2021", "第十四条") in [(c.doc_id, c.unit) for c in answer.citations]

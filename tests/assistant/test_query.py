@@ -473,6 +473,9 @@ def test_a_foreign_jurisdictions_own_instrument_is_not_one_of_ours(resolver, que
         ("SB 53 versus Colorado's AI Act: which is stricter?", "Colorado's AI Act"),
         ("日本的个人信息保护法对向境外提供个人数据有什么要求？", "日本的个人信息保护法"),
         ("日本去年通过的AI推进法和韩国AI基本法比，罚则哪个更重？", "日本去年通过的AI推进法"),
+        ("Canada's Bill C-27 aside, what does the EU AI Act say about general-purpose AI?", "Canada's Bill C-27"),
+        ("印度DPDP与中国个人信息保护法在同意规则上有什么差异？", "印度DPDP"),
+        ("What does New York City's bias-audit law require?", "New York City's bias-audit law"),
     ],
 )
 def test_a_foreign_jurisdictions_own_instrument_is_an_unknown_title(resolver, question, name):
@@ -490,6 +493,13 @@ def test_a_foreign_jurisdictions_own_instrument_is_an_unknown_title(resolver, qu
         "日本的做法和中国的深度合成规定有什么不同？",
         "日本公司适用生成式AI办法吗？",
         "Does the EU AI Act apply to a Japanese company selling into the EU?",
+        "Japan's automakers now follow AI Act rules too — what does Article 9 of the EU AI Act require?",
+        "India's CEO wants to know whether the EU AI Act prohibits social scoring.",
+        "Texas's ERCOT grid operator uses AI for load balancing: is that critical infrastructure under Annex III?",
+        "Brazil's bill payments app uses an AI fraud detector: is that high-risk under the EU AI Act?",
+        "英国法律顾问问我们欧盟人工智能法第五十条规定了哪些透明度义务？",
+        "日本的算法团队开发了推荐系统，在中国上线前需要按算法推荐管理规定备案吗？",
+        "印度的司法实践不谈，欧盟人工智能法第五条禁止了哪些人工智能实践？",
     ],
 )
 def test_a_foreign_jurisdiction_named_without_an_instrument_of_its_own_names_no_unknown_title(resolver, question):

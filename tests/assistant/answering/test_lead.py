@@ -18,6 +18,15 @@ def test_sentences_skip_headings_labels_and_list_marks():
     assert found[-1] == "a listed point that is long enough to count."
 
 
+def test_a_full_stop_after_an_abbreviation_or_before_lower_case_does_not_end_a_sentence():
+    text = "Operators meeting the standards for users, sales, etc. as prescribed shall report. <Amended on Jan. 20, 2026> Next."
+    found = [text[a:b] for a, b in sentences(text)]
+    assert found == [
+        "Operators meeting the standards for users, sales, etc. as prescribed shall report.",
+        "<Amended on Jan. 20, 2026> Next.",
+    ]
+
+
 def test_lead_quotes_the_best_sentences_verbatim_with_their_numbers():
     pieces = [
         Piece(1, "第九条 提供者应当在十个工作日内完成备案手续。提供者应当公示备案编号。"),
@@ -50,9 +59,20 @@ def test_what_a_named_clause_says_is_led_by_its_opening_sentences():
     assert named.text.startswith("提供者应当提供关闭选项。[1]用户选择关闭算法推荐服务的")
     scored = compose_lead(LeadQuestion(asked, "zh", asked=asked), [Piece(1, clause)], UNIFORM)  # not named
     assert not scored.text.startswith("提供者应当提供关闭选项。")
-    focused = "What does Article 17 say about switching off recommendation?"  # a part of the clause: scored
-    assert not LeadQuestion(focused, "en", asked=focused).overview
-    assert LeadQuestion("What is Article 17 about?", "en", asked="What is Article 17 about?").overview
+    for focused in [  # a part of the clause (a topic, a paragraph, an item): scored as usual
+        "What does Article 17 say about switching off recommendation?",
+        "Give me the gist of Article 26 of the AI Act, especially the log retention period.",
+        "What does Article 50(4) of the AI Act say?",
+        "深度合成管理规定第十七条第二款说的是什么？",
+        "关于用户标签，算法推荐管理规定第十七条规定了什么？",
+    ]:
+        assert not LeadQuestion(focused, "en", asked=focused).overview, focused
+    for whole in [
+        "What is Article 17 about?",
+        "人工智能生成合成内容标识办法第四条是关于什么的？",
+        "Summarize Article 5 of the EU AI Act.",
+    ]:
+        assert LeadQuestion(whole, "en", asked=whole).overview, whole
 
 
 def test_service_leads_a_question_about_a_named_article_with_its_main_rule(service):
