@@ -246,7 +246,7 @@ def opening_sentences(named: list[Piece], language: str, limit: int) -> list[Sco
     per_clause = limit if len(named) == 1 else p.max_per_clause
     chosen: list[Scored] = []
     used = 0
-    first_cited = {}
+    first_cited: dict[tuple[str, str], int] = {}
     for piece in named:
         first_cited.setdefault(piece.position[:2], piece.n)
     # the named clauses in citation order, the pieces of a unit cut in several in the order of its text
