@@ -684,3 +684,17 @@ def test_units_a_clause_cites_by_number(text, units):
     """The articles a clause refers to, lists and ranges included, each with the paragraphs it names ("" for the
     whole article): (3) and (4) after Article 33(1) are not counted as articles."""
     assert units_cited(text) == units
+
+
+@pytest.mark.parametrize(
+    "question, penalty",
+    [
+        ("And if we simply don't appoint one, what's our exposure?", True),
+        ("What happens if we just don't bother appointing one?", True),
+        ("如果我们不做标识会怎样？", True),
+        ("Can we send a partial report first if we don't have all the facts yet?", False),
+        ("What must a provider disclose to users?", False),
+    ],
+)
+def test_what_happens_if_we_do_not_comply_asks_for_the_penalty(resolver, question, penalty):
+    assert ("penalty" in analyse(question, resolver).intents) is penalty
