@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +32,8 @@ from assistant.answering.lead_scoring import (
     load_lead_model,
     sentence_features,
 )
+from assistant.retrieval.references import ClauseRef
+from common.numerals import cn_to_int
 from ingest.keyword_index import tokenize
 from ingest.sentences import sentences
 
@@ -63,7 +65,8 @@ class LeadPolicy:
     overview: (
         re.Pattern
     )  # asks what a named clause says as a whole ("第十七条讲的是什么？", "What is Article 86 about?")
-    overview_focus: re.Pattern  # … but names a topic, paragraph or item of it ("especially …", 第二款, Article 50(4))
+    overview_focus: re.Pattern  # … but names a topic of it ("especially …", 关于用户标签)
+    overview_part: re.Pattern  # … or a paragraph or item of it (第二款, Article 50(4)): opens there when found
 
 
 @lru_cache(maxsize=1)
@@ -90,6 +93,7 @@ def policy() -> LeadPolicy:
         feature_words=feature_words(data),
         overview=re.compile("|".join(data["overview"]["question"]), re.I),
         overview_focus=re.compile("|".join(data["overview"]["focus"]), re.I),
+        overview_part=re.compile("|".join(data["overview"]["part"]), re.I),
     )
 
 
@@ -110,6 +114,7 @@ class Piece:
     share: float = 1.0  # the clause's ranking score (only its ratio to the other cited clauses' matters)
     named: bool = False  # the question names this clause by its number
     position: tuple[str, str, int] = ("", "", 0)  # document, unit and piece number: where the piece is in its text
+    asked_at: tuple[int, int] | None = None  # [start, end) in ``text`` of the paragraph or item the question names
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,18 @@ class LeadQuestion:
     def overview(self) -> bool:
         """Asks what a clause says as a whole: its lead is the named clause's opening sentences."""
         asked = self.asked or self.text
-        return bool(policy().overview.search(asked)) and not policy().overview_focus.search(asked)
+        p = policy()
+        return (
+            bool(p.overview.search(asked)) and not p.overview_focus.search(asked) and not p.overview_part.search(asked)
+        )
+
+    @property
+    def overview_of_part(self) -> bool:
+        """Asks what a paragraph or item of a clause says as a whole ("What does Article 50(4) say?"): its lead opens
+        at that paragraph or item, when the clause's text shows where it starts."""
+        asked = self.asked or self.text
+        p = policy()
+        return bool(p.overview.search(asked) and not p.overview_focus.search(asked) and p.overview_part.search(asked))
 
 
 @dataclass
@@ -192,8 +208,11 @@ def compose_lead(
     p = policy()
     limit = max_sentences or p.max_sentences
     named = [piece for piece in pieces if piece.named]
+    at_part = [piece for piece in named if piece.asked_at is not None]
     if named and question.overview and not question.comparison:
         chosen = opening_sentences(named, question.language, limit)
+    elif at_part and question.overview_of_part and not question.comparison:
+        chosen = opening_sentences(at_part[:1], question.language, limit)  # the first place the part is found
     else:
         if model is not None:
             scored = model_scores(question, pieces, weight_of, model, similarity)
@@ -251,8 +270,11 @@ def opening_sentences(named: list[Piece], language: str, limit: int) -> list[Sco
         first_cited.setdefault(piece.position[:2], piece.n)
     # the named clauses in citation order, the pieces of a unit cut in several in the order of its text
     for piece in sorted(named, key=lambda piece: (first_cited[piece.position[:2]], piece.position[2])):
+        start, end = piece.asked_at or (0, len(piece.text))
         found = [
-            (s, e) for s, e in sentences(piece.text) if is_sentence(piece.text[s:e]) and "**" not in piece.text[s:e]
+            (s, e)
+            for s, e in sentences(piece.text)
+            if start <= s and e <= end and is_sentence(piece.text[s:e]) and "**" not in piece.text[s:e]
         ]
         found = found[:per_clause]
         for s, e in found:
@@ -261,6 +283,62 @@ def opening_sentences(named: list[Piece], language: str, limit: int) -> list[Sco
             chosen.append(Scored(piece.n, s, e, piece.text[s:e], 1.0, True))
             used += e - s
     return chosen
+
+
+_CN_NUMBER = "[一二三四五六七八九十百]+"
+_CN_ITEM_LINE = re.compile(rf"[（(]{_CN_NUMBER}[）)]")
+
+
+def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int] | None:
+    """[start, end) of the paragraph "4. …" / "(4) …" and, within it, of its point "(e) …" (``marks``: 4, e)."""
+    at, end = 0, len(text)
+    for n, mark in enumerate(marks):
+        point = nested or n > 0
+        head = rf"\({re.escape(mark)}\)" if point else rf"{re.escape(mark)}\.|\({re.escape(mark)}\)"
+        m = re.compile(rf"(?m)^[ \t>*-]*(?:{head})\s").search(text, at)
+        if m is None:
+            return None
+        at = m.start()
+        same_level = r"\(\w+\)|\d+\." if point else r"\d+\.|\(\d+\)"  # a point ends at the next point or paragraph
+        following = re.compile(rf"(?m)^[ \t>*-]*(?:{same_level})\s").search(text, m.end())
+        end = following.start() if following else len(text)
+    return at, end
+
+
+def paragraph_start(text: str, question: str, unit: str, refs: Sequence[ClauseRef]) -> tuple[int, int] | None:
+    """Where, in a clause's ``text``, the paragraph or item the question names of ``unit`` starts and ends:
+    "Article 50(4)" → from the line "4. …" (or "(4) …") to the next paragraph's; "(1)(e)" → the line "(e) …" after
+    paragraph 1, to the next point's; "第十七条第二款" → the clause's second paragraph (a line that is not an item
+    "（一）…"), to the third; "第一款第三项" → the line "（三）…" after the first paragraph, to the next line. None when
+    the question names none or the text does not show it."""
+    for ref in refs:
+        if ref.unit != unit:
+            continue
+        if ref.point:
+            marks = re.findall(r"\((\w+)\)", ref.point)
+            if not marks:
+                return None
+            found = _marked(text, marks)
+            # a later piece of a unit cut in several holds the point without its paragraph's number: the point alone
+            return found if found or len(marks) == 1 else _marked(text, marks[-1:], nested=True)
+        m = re.search(re.escape(ref.raw) + rf"\s*第({_CN_NUMBER})款(?:第({_CN_NUMBER})项)?", question)
+        if m is None:
+            return None
+        lines = [(k.start(), k.end(), k.group(0).strip()) for k in re.finditer(r"(?m)^[ \t]*\S.*$", text)]
+        paragraphs = [n for n, (_, _, line) in enumerate(lines) if not _CN_ITEM_LINE.match(line)]
+        wanted = cn_to_int(m.group(1))
+        if not 1 <= wanted <= len(paragraphs):
+            return None
+        first = paragraphs[wanted - 1]
+        following = [n for n in paragraphs if n > first]
+        last = following[0] if following else len(lines)  # the paragraph's lines: first … last - 1
+        if not m.group(2):
+            return lines[first][0], lines[last - 1][1]
+        for start, end, line in lines[first + 1 : last]:
+            if re.match(rf"[（(]{m.group(2)}[）)]", line):
+                return start, end
+        return None
+    return None
 
 
 def in_reading_order(chosen: list[Scored]) -> list[Scored]:

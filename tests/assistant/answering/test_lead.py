@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.lead import LeadQuestion, Piece, compose_lead, sentences
+from assistant.answering.lead import LeadQuestion, Piece, compose_lead, paragraph_start, sentences
+from assistant.retrieval.references import parse_clause_refs
 
 UNIFORM = lambda token: 1.0  # noqa: E731  (every question word weighs the same)
 
@@ -62,7 +63,7 @@ def test_what_a_named_clause_says_is_led_by_its_opening_sentences():
     for focused in [  # a part of the clause (a topic, a paragraph, an item): scored as usual
         "What does Article 17 say about switching off recommendation?",
         "Give me the gist of Article 26 of the AI Act, especially the log retention period.",
-        "What does Article 50(4) of the AI Act say?",
+        "What does Article 50(4) of the AI Act say?",  # a paragraph: opens there when found (below)
         "深度合成管理规定第十七条第二款说的是什么？",
         "关于用户标签，算法推荐管理规定第十七条规定了什么？",
     ]:
@@ -73,6 +74,31 @@ def test_what_a_named_clause_says_is_led_by_its_opening_sentences():
         "Summarize Article 5 of the EU AI Act.",
     ]:
         assert LeadQuestion(whole, "en", asked=whole).overview, whole
+
+
+def test_a_named_paragraph_or_item_is_found_in_the_clause_text():
+    en = "1. Providers shall inform people.\n\n2. Providers shall mark outputs:\n\n(a) in a machine-readable way;\n\n(b) visibly.\n\n3. Deployers shall disclose deep fakes."
+    q = "What does Article 50(2)(b) say?"
+    start, end = paragraph_start(en, q, "Article 50", parse_clause_refs(q))
+    assert en[start:end].strip() == "(b) visibly."
+    q = "What does Article 50(3) say?"
+    start, end = paragraph_start(en, q, "Article 50", parse_clause_refs(q))
+    assert en[start:end].strip() == "3. Deployers shall disclose deep fakes."
+    zh = "提供者应当标识。\n提供下列服务的，应当提示：\n（一）智能对话；\n（二）合成人声。\n提供者应当保存日志。"
+    q = "第十七条第二款讲的是什么？"
+    start, end = paragraph_start(zh, q, "第十七条", parse_clause_refs(q))
+    assert zh[start:end] == "提供下列服务的，应当提示：\n（一）智能对话；\n（二）合成人声。"
+    q = "第十七条第二款第二项讲的是什么？"
+    start, end = paragraph_start(zh, q, "第十七条", parse_clause_refs(q))
+    assert zh[start:end] == "（二）合成人声。"
+    assert paragraph_start(zh, "第十七条讲的是什么？", "第十七条", parse_clause_refs("第十七条讲的是什么？")) is None
+    q = "第十七条第五款讲的是什么？"  # the text has three paragraphs
+    assert paragraph_start(zh, q, "第十七条", parse_clause_refs(q)) is None
+
+
+def test_service_leads_a_question_about_a_named_paragraph_with_that_paragraph(service):
+    answer = service.answer("深度合成管理规定第十七条第二款说的是什么？")
+    assert answer.lead.startswith("深度合成服务提供者提供前款规定之外的深度合成服务的"), answer.lead
 
 
 def test_service_leads_a_question_about_a_named_article_with_its_main_rule(service):
