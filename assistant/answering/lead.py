@@ -327,7 +327,7 @@ def paragraph_start(text: str, question: str, unit: str, refs: Sequence[ClauseRe
         lines = [(k.start(), k.end(), k.group(0).strip()) for k in re.finditer(r"(?m)^[ \t]*\S.*$", text)]
         paragraphs = [n for n, (_, _, line) in enumerate(lines) if not _CN_ITEM_LINE.match(line)]
         wanted = cn_to_int(m.group(1))
-        if not 1 <= wanted <= len(paragraphs):
+        if wanted is None or not 1 <= wanted <= len(paragraphs):
             return None
         first = paragraphs[wanted - 1]
         following = [n for n in paragraphs if n > first]
