@@ -46,6 +46,12 @@ _ABBREVIATIONS = (
     "Co",
     "Inc",
     "Ltd",
+    "U.S.C",
+    "U.S",
+    "p",
+    "pp",
+    "seq",
+    "al",
 )
 _SENTENCE_END = re.compile(
     r"[。；！？!?;]|" + "".join(rf"(?<!\b{re.escape(a)})" for a in _ABBREVIATIONS) + r"\.(?=\s*$|\s+(?![a-z]))|\n"

@@ -289,44 +289,81 @@ _CN_NUMBER = "[一二三四五六七八九十百]+"
 _CN_ITEM_LINE = re.compile(rf"[（(]{_CN_NUMBER}[）)]")
 
 
+_ROMAN = {"i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"}
+
+
 def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int] | None:
-    """[start, end) of the paragraph "4. …" / "(4) …" and, within it, of its point "(e) …" (``marks``: 4, e)."""
+    """[start, end) of the paragraph ("4. …", or "(4) …" in a text whose paragraphs are so numbered, such as the
+    Korean act's, whose "1. …" lines are subparagraphs) and, within it, of its point "(e) …" (``marks``: 4, e); a
+    point ends at the next point (not at its own sub-points "(i)", "(ii)") or paragraph."""
+    parenthesised = re.search(r"(?m)^[ \t>*-]*\(1\)\s", text) is not None
+    paragraph = r"\(\d+\)" if parenthesised else r"\d+\."
     at, end = 0, len(text)
     for n, mark in enumerate(marks):
         point = nested or n > 0
-        head = rf"\({re.escape(mark)}\)" if point else rf"{re.escape(mark)}\.|\({re.escape(mark)}\)"
-        m = re.compile(rf"(?m)^[ \t>*-]*(?:{head})\s").search(text, at)
+        if point:
+            head = rf"\({re.escape(mark)}\)"
+        else:
+            head = rf"\({re.escape(mark)}\)" if parenthesised else rf"{re.escape(mark)}\."
+        m = re.compile(rf"(?m)^[ \t>*-]*(?:{head})\s").search(text, at, end)
         if m is None:
             return None
         at = m.start()
-        same_level = r"\(\w+\)|\d+\." if point else r"\d+\.|\(\d+\)"  # a point ends at the next point or paragraph
-        following = re.compile(rf"(?m)^[ \t>*-]*(?:{same_level})\s").search(text, m.end())
-        end = following.start() if following else len(text)
+        if point:
+            nexts = [
+                k.start()
+                for k in re.finditer(rf"(?m)^[ \t>*-]*(?:\(([a-z]+|\d+)\)|{paragraph})\s", text[m.end() : end])
+                if not (k.group(1) and k.group(1) in _ROMAN and mark not in _ROMAN)
+            ]
+            end = m.end() + nexts[0] if nexts else end
+        else:
+            following = re.compile(rf"(?m)^[ \t>*-]*(?:{paragraph})\s").search(text, m.end())
+            end = following.start() if following else len(text)
     return at, end
+
+
+_CN_NUM = r"[一二三四五六七八九十百]+|\d+"
+
+
+def _number(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() else cn_to_int(raw)
 
 
 def paragraph_start(text: str, question: str, unit: str, refs: Sequence[ClauseRef]) -> tuple[int, int] | None:
     """Where, in a clause's ``text``, the paragraph or item the question names of ``unit`` starts and ends:
-    "Article 50(4)" → from the line "4. …" (or "(4) …") to the next paragraph's; "(1)(e)" → the line "(e) …" after
-    paragraph 1, to the next point's; "第十七条第二款" → the clause's second paragraph (a line that is not an item
-    "（一）…"), to the third; "第一款第三项" → the line "（三）…" after the first paragraph, to the next line. None when
-    the question names none or the text does not show it."""
+    "Article 50(4)" / "paragraph 4 of Article 50" → from the paragraph's line to the next paragraph's; "(1)(e)" →
+    the line "(e) …" within paragraph 1 (in a later piece of a unit cut in several, which lacks paragraph numbers:
+    the point alone); "第十七条第二款" → the clause's second paragraph (a line that is not an item "（一）…"), to the
+    third; "第一款第三项" / "第三项" / "第1款第（3）项" → the line "（三）…" of that (or the first) paragraph. None
+    when the question names none or the text does not show it."""
     for ref in refs:
         if ref.unit != unit:
             continue
-        if ref.point:
-            marks = re.findall(r"\((\w+)\)", ref.point)
+        point = ref.point
+        number = re.search(r"[\d-]+[a-z]?$", ref.unit)
+        if not point and number and ref.kind == "article":
+            said = re.search(
+                rf"\bparagraph\s+(\d+)\s+of\s+(?:the\s+)?(?:Article|Art\.?)\s*{re.escape(number.group(0))}\b",
+                question,
+                re.I,
+            )
+            point = f"({said.group(1)})" if said else ""
+        if point:
+            marks = re.findall(r"\((\w+)\)", point)
             if not marks:
                 return None
             found = _marked(text, marks)
-            # a later piece of a unit cut in several holds the point without its paragraph's number: the point alone
-            return found if found or len(marks) == 1 else _marked(text, marks[-1:], nested=True)
-        m = re.search(re.escape(ref.raw) + rf"\s*第({_CN_NUMBER})款(?:第({_CN_NUMBER})项)?", question)
-        if m is None:
+            if found or len(marks) == 1 or re.search(r"(?m)^[ \t>*-]*(?:\d+\.|\(\d+\))\s", text):
+                return found
+            return _marked(text, marks[-1:], nested=True)  # a later piece: the point alone
+        m = re.search(
+            re.escape(ref.raw) + rf"\s*(?:第\s*({_CN_NUM})\s*款)?(?:第\s*[（(]?({_CN_NUM})[）)]?\s*项)?", question
+        )
+        if m is None or not (m.group(1) or m.group(2)):
             return None
         lines = [(k.start(), k.end(), k.group(0).strip()) for k in re.finditer(r"(?m)^[ \t]*\S.*$", text)]
         paragraphs = [n for n, (_, _, line) in enumerate(lines) if not _CN_ITEM_LINE.match(line)]
-        wanted = cn_to_int(m.group(1))
+        wanted = _number(m.group(1)) if m.group(1) else 1
         if wanted is None or not 1 <= wanted <= len(paragraphs):
             return None
         first = paragraphs[wanted - 1]
@@ -334,8 +371,10 @@ def paragraph_start(text: str, question: str, unit: str, refs: Sequence[ClauseRe
         last = following[0] if following else len(lines)  # the paragraph's lines: first … last - 1
         if not m.group(2):
             return lines[first][0], lines[last - 1][1]
+        item = _number(m.group(2))
         for start, end, line in lines[first + 1 : last]:
-            if re.match(rf"[（(]{m.group(2)}[）)]", line):
+            k = _CN_ITEM_LINE.match(line)
+            if k and _number(k.group(0).strip("（()）")) == item:
                 return start, end
         return None
     return None

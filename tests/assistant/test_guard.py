@@ -577,3 +577,16 @@ def test_a_part_naming_a_clause_we_hold_is_answered_beside_a_foreign_instrument(
     assert not answer.refused, answer.text[:200]
     assert answer.uncovered == ["What does Japan's APPI say about consent?"]
     assert ("cn-personal-information-protection-law-2021", "第十四条") in [(c.doc_id, c.unit) for c in answer.citations]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "网络安全法里，有没有企业被罚款后还要对直接负责的主管人员处罚的规定？",
+        "数据安全法中，有没有公司被罚款以后还会被责令暂停业务的情形？",
+        "有没有平台因为没做算法备案被处罚的可能？依据的是哪一条？",
+    ],
+)
+def test_a_question_about_what_the_rules_say_of_penalties_is_not_an_enforcement_event(service, question):
+    decision = _decided(service, question)
+    assert decision.kind != "events", (question, decision)

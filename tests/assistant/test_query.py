@@ -693,6 +693,8 @@ def test_units_a_clause_cites_by_number(text, units):
         ("What happens if we just don't bother appointing one?", True),
         ("如果我们不做标识会怎样？", True),
         ("Can we send a partial report first if we don't have all the facts yet?", False),
+        ("如果我们不做个性化推荐，还需要提供关闭算法推荐的选项吗？", False),
+        ("Is our exposure to the high-risk obligations reduced if we only deploy the system?", False),
         ("What must a provider disclose to users?", False),
     ],
 )
