@@ -53,8 +53,8 @@ _ABBREVIATIONS = (
     "seq",
     "al",
 )
-_SENTENCE_END = re.compile(
-    r"[。；！？!?;]|" + "".join(rf"(?<!\b{re.escape(a)})" for a in _ABBREVIATIONS) + r"\.(?=\s*$|\s+(?![a-z]))|\n"
+_SENTENCE_END = re.compile(  # the full stop first, then what precedes it: the abbreviations are checked only at a "."
+    r"[。；！？!?;]|\." + "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS) + r"(?=\s*$|\s+(?![a-z]))|\n"
 )
 _LINE_MARK = re.compile(r"^(#{1,6}\s+|[-*+]\s+|>\s*)")
 _UNIT_LABEL = re.compile(r"^第[一二三四五六七八九十百零]+条\s*")
