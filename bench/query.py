@@ -55,7 +55,9 @@ def main() -> None:
     t = time.perf_counter()
     service = AnswerService(settings)
     if not len(service.retriever.index):  # timing an empty index measures nothing
-        raise SystemExit(f"the index in {settings.index_dir} is empty: run `regqa ingest` first (or set REGQA_INDEX_DIR)")
+        raise SystemExit(
+            f"the index in {settings.index_dir} is empty: run `regqa ingest` first (or set REGQA_INDEX_DIR)"
+        )
     service.warm_up()
     startup_s = time.perf_counter() - t
     total, retrieve = [], []
