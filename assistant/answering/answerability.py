@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.retrieval.glossary import jurisdiction_names
+from assistant.retrieval.glossary import jurisdiction_names, name_pattern
 from assistant.retrieval.policy import GuardPolicy
 from assistant.retrieval.types import RetrievalResult
 from ingest.keyword_index import tokenize
@@ -105,11 +105,7 @@ class AnswerabilityError(ValueError):
 @lru_cache(maxsize=64)
 def _names_of(codes: tuple[str, ...]) -> re.Pattern:
     """Any name of these jurisdictions (resources/jurisdictions.tsv), in lower-cased text."""
-    names = [
-        re.escape(n) if _HAN.search(n) else rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])"
-        for n, c in jurisdiction_names()
-        if c in codes
-    ]
+    names = [name_pattern(n).pattern for n, c in jurisdiction_names() if c in codes]  # longest first
     return re.compile("|".join(names) or "(?!)")
 
 

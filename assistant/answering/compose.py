@@ -16,7 +16,7 @@ from assistant import dates
 from assistant.answering.comparison import comparison_opening, side_name
 from assistant.answering.follow_ups import suggest_follow_ups
 from assistant.answering.guard import RefusalDecision
-from assistant.answering.lead import Lead, LeadQuestion, Piece, compose_lead, lead_model, paragraph_start
+from assistant.answering.lead import Lead, LeadQuestion, Piece, asked_span, compose_lead, lead_model
 from assistant.answering.lead import policy as lead_policy
 from assistant.answering.lead_scoring import LeadModel, SentenceSimilarity
 from assistant.answering.models import Citation
@@ -190,9 +190,7 @@ class Composer:
                 clause.score / best if best > 0 else 1.0,
                 named=(clause.doc_id, clause.unit) in named,
                 position=(clause.doc_id, clause.unit, int(clause.meta.get("part", 0) or 0)),
-                asked_at=paragraph_start(
-                    clause.own_text, result.analysis.question, clause.unit, result.analysis.clause_refs
-                )
+                asked_at=asked_span(clause.own_text, result.analysis.question, clause.unit, result.analysis.clause_refs)
                 if (clause.doc_id, clause.unit) in named
                 else None,
             )

@@ -32,8 +32,7 @@ from assistant.answering.lead_scoring import (
     load_lead_model,
     sentence_features,
 )
-from assistant.retrieval.references import ClauseRef
-from common.numerals import cn_to_int
+from assistant.retrieval.references import ClauseRef, cn_or_arabic
 from ingest.keyword_index import tokenize
 from ingest.sentences import sentences
 
@@ -128,22 +127,25 @@ class LeadQuestion:
     wants_definition: bool = False
     comparison: bool = False
 
+    def _asks_overview(self) -> tuple[bool, bool]:
+        """(asks what a clause or a part of it says as a whole, names a paragraph or item of it)."""
+        asked = self.asked or self.text
+        p = policy()
+        whole = bool(p.overview.search(asked)) and not p.overview_focus.search(asked)
+        return whole, bool(p.overview_part.search(asked))
+
     @property
     def overview(self) -> bool:
         """Asks what a clause says as a whole: its lead is the named clause's opening sentences."""
-        asked = self.asked or self.text
-        p = policy()
-        return (
-            bool(p.overview.search(asked)) and not p.overview_focus.search(asked) and not p.overview_part.search(asked)
-        )
+        asks, part = self._asks_overview()
+        return asks and not part
 
     @property
     def overview_of_part(self) -> bool:
         """Asks what a paragraph or item of a clause says as a whole ("What does Article 50(4) say?"): its lead opens
         at that paragraph or item, when the clause's text shows where it starts."""
-        asked = self.asked or self.text
-        p = policy()
-        return bool(p.overview.search(asked) and not p.overview_focus.search(asked) and p.overview_part.search(asked))
+        asks, part = self._asks_overview()
+        return asks and part
 
 
 @dataclass
@@ -286,9 +288,8 @@ def opening_sentences(named: list[Piece], language: str, limit: int) -> list[Sco
 
 
 _CN_NUMBER = "[一二三四五六七八九十百]+"
+_CN_OR_ARABIC = rf"{_CN_NUMBER}|\d+"
 _CN_ITEM_LINE = re.compile(rf"[（(]{_CN_NUMBER}[）)]")
-
-
 _ROMAN = {"i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"}
 
 
@@ -322,14 +323,7 @@ def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int
     return at, end
 
 
-_CN_NUM = r"[一二三四五六七八九十百]+|\d+"
-
-
-def _number(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() else cn_to_int(raw)
-
-
-def paragraph_start(text: str, question: str, unit: str, refs: Sequence[ClauseRef]) -> tuple[int, int] | None:
+def asked_span(text: str, question: str, unit: str, refs: Sequence[ClauseRef]) -> tuple[int, int] | None:
     """Where, in a clause's ``text``, the paragraph or item the question names of ``unit`` starts and ends:
     "Article 50(4)" / "paragraph 4 of Article 50" → from the paragraph's line to the next paragraph's; "(1)(e)" →
     the line "(e) …" within paragraph 1 (in a later piece of a unit cut in several, which lacks paragraph numbers:
@@ -357,13 +351,14 @@ def paragraph_start(text: str, question: str, unit: str, refs: Sequence[ClauseRe
                 return found
             return _marked(text, marks[-1:], nested=True)  # a later piece: the point alone
         m = re.search(
-            re.escape(ref.raw) + rf"\s*(?:第\s*({_CN_NUM})\s*款)?(?:第\s*[（(]?({_CN_NUM})[）)]?\s*项)?", question
+            re.escape(ref.raw) + rf"\s*(?:第\s*({_CN_OR_ARABIC})\s*款)?(?:第\s*[（(]?({_CN_OR_ARABIC})[）)]?\s*项)?",
+            question,
         )
         if m is None or not (m.group(1) or m.group(2)):
             return None
         lines = [(k.start(), k.end(), k.group(0).strip()) for k in re.finditer(r"(?m)^[ \t]*\S.*$", text)]
         paragraphs = [n for n, (_, _, line) in enumerate(lines) if not _CN_ITEM_LINE.match(line)]
-        wanted = _number(m.group(1)) if m.group(1) else 1
+        wanted = cn_or_arabic(m.group(1)) if m.group(1) else 1
         if wanted is None or not 1 <= wanted <= len(paragraphs):
             return None
         first = paragraphs[wanted - 1]
@@ -371,10 +366,10 @@ def paragraph_start(text: str, question: str, unit: str, refs: Sequence[ClauseRe
         last = following[0] if following else len(lines)  # the paragraph's lines: first … last - 1
         if not m.group(2):
             return lines[first][0], lines[last - 1][1]
-        item = _number(m.group(2))
+        item = cn_or_arabic(m.group(2))
         for start, end, line in lines[first + 1 : last]:
             k = _CN_ITEM_LINE.match(line)
-            if k and _number(k.group(0).strip("（()）")) == item:
+            if k and cn_or_arabic(k.group(0).strip("（()）")) == item:
                 return start, end
         return None
     return None

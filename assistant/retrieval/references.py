@@ -69,7 +69,7 @@ def _listed_refs(text: str, max_listed: int) -> tuple[list[ClauseRef], list[tupl
     return refs, spans
 
 
-def _cn_or_arabic(raw: str) -> int | None:
+def cn_or_arabic(raw: str) -> int | None:
     """三 or 3: 3."""
     return int(raw) if raw.isdigit() else cn_to_int(raw)
 
@@ -88,12 +88,12 @@ def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
         return (None if _DATE_OR_VERSION.fullmatch(m.group(1)) else m.group(1)), ""
     labels = {"recital": "Recital {}", "annex": "Annex {}", "section": "Sec. {}", "appendix": "Appendix {}"}
     if kind == "cn-annex":  # 附件三, 附件3: Annex III (附件零: no reference)
-        roman = to_roman(_cn_or_arabic(m.group(1)) or 0)
+        roman = to_roman(cn_or_arabic(m.group(1)) or 0)
         return (f"Annex {roman}" if roman else None), ""
     if kind == "cn-appendix":  # 附录B: Appendix B
         return f"Appendix {m.group(1)}", ""
     if kind == "cn-part":  # 第7部分: 7
-        number = _cn_or_arabic(m.group(1))
+        number = cn_or_arabic(m.group(1))
         return (str(number) if number else None), ""
     if kind == "outcome":
         return f"{m.group(1).upper()} {m.group(2)}", ""

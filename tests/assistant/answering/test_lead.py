@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.lead import LeadQuestion, Piece, compose_lead, paragraph_start, sentences
+from assistant.answering.lead import LeadQuestion, Piece, asked_span, compose_lead, sentences
 from assistant.retrieval.references import parse_clause_refs
 
 UNIFORM = lambda token: 1.0  # noqa: E731  (every question word weighs the same)
@@ -79,35 +79,35 @@ def test_what_a_named_clause_says_is_led_by_its_opening_sentences():
 def test_a_named_paragraph_or_item_is_found_in_the_clause_text():
     en = "1. Providers shall inform people.\n\n2. Providers shall mark outputs:\n\n(a) in a machine-readable way;\n\n(b) visibly.\n\n3. Deployers shall disclose deep fakes."
     q = "What does Article 50(2)(b) say?"
-    start, end = paragraph_start(en, q, "Article 50", parse_clause_refs(q))
+    start, end = asked_span(en, q, "Article 50", parse_clause_refs(q))
     assert en[start:end].strip() == "(b) visibly."
     q = "What does Article 50(3) say?"
-    start, end = paragraph_start(en, q, "Article 50", parse_clause_refs(q))
+    start, end = asked_span(en, q, "Article 50", parse_clause_refs(q))
     assert en[start:end].strip() == "3. Deployers shall disclose deep fakes."
     zh = "提供者应当标识。\n提供下列服务的，应当提示：\n（一）智能对话；\n（二）合成人声。\n提供者应当保存日志。"
     q = "第十七条第二款讲的是什么？"
-    start, end = paragraph_start(zh, q, "第十七条", parse_clause_refs(q))
+    start, end = asked_span(zh, q, "第十七条", parse_clause_refs(q))
     assert zh[start:end] == "提供下列服务的，应当提示：\n（一）智能对话；\n（二）合成人声。"
     q = "第十七条第二款第二项讲的是什么？"
-    start, end = paragraph_start(zh, q, "第十七条", parse_clause_refs(q))
+    start, end = asked_span(zh, q, "第十七条", parse_clause_refs(q))
     assert zh[start:end] == "（二）合成人声。"
-    assert paragraph_start(zh, "第十七条讲的是什么？", "第十七条", parse_clause_refs("第十七条讲的是什么？")) is None
+    assert asked_span(zh, "第十七条讲的是什么？", "第十七条", parse_clause_refs("第十七条讲的是什么？")) is None
     q = "第十七条第五款讲的是什么？"  # the text has three paragraphs
-    assert paragraph_start(zh, q, "第十七条", parse_clause_refs(q)) is None
+    assert asked_span(zh, q, "第十七条", parse_clause_refs(q)) is None
     items_first = "提供下列服务的，应当提示：\n（一）智能对话；\n（二）合成人声。\n提供者应当保存日志。"
     for q in ["第十七条第二项讲的是什么？", "第17条第1款第（2）项讲的是什么？"]:  # an item of the first paragraph
-        start, end = paragraph_start(items_first, q, "第十七条", parse_clause_refs(q))
+        start, end = asked_span(items_first, q, "第十七条", parse_clause_refs(q))
         assert items_first[start:end] == "（二）合成人声。", q
     korean = "(1) An operator shall do the following:\n1. Identify risks;\n2. Monitor incidents.\n(2) An operator shall submit the results."
     for q in ["What does Article 32(2) say?", "What does paragraph 2 of Article 32 say?"]:  # "2." is a subparagraph
-        start, end = paragraph_start(korean, q, "Article 32", parse_clause_refs(q))
+        start, end = asked_span(korean, q, "Article 32", parse_clause_refs(q))
         assert korean[start:end] == "(2) An operator shall submit the results.", q
     points = "1. Prohibited:\n(h) remote identification, unless:\n(i) victims;\n(ii) threats;\n2. Other."
     q = "What does Article 5(1)(h) say?"
-    start, end = paragraph_start(points, q, "Article 5", parse_clause_refs(q))
+    start, end = asked_span(points, q, "Article 5", parse_clause_refs(q))
     assert points[start:end].strip() == "(h) remote identification, unless:\n(i) victims;\n(ii) threats;"
     q = "What does Article 5(2)(h) say?"  # paragraph 2 has no point (h): not paragraph 1's
-    assert paragraph_start(points, q, "Article 5", parse_clause_refs(q)) is None
+    assert asked_span(points, q, "Article 5", parse_clause_refs(q)) is None
 
 
 def test_service_leads_a_question_about_a_named_paragraph_with_that_paragraph(service):
