@@ -32,7 +32,7 @@ from assistant.answering.lead_scoring import (
     load_lead_model,
     sentence_features,
 )
-from assistant.retrieval.references import ClauseRef, cn_or_arabic
+from assistant.retrieval.references import ClauseRef, cn_or_arabic, unit_labels
 from ingest.keyword_index import tokenize
 from ingest.sentences import sentences
 
@@ -296,21 +296,32 @@ _ROMAN = {"i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"}
 def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int] | None:
     """[start, end) of the paragraph ("4. …", or "(4) …" in a text whose paragraphs are so numbered, such as the
     Korean act's, whose "1. …" lines are subparagraphs) and, within it, of its point "(e) …" (``marks``: 4, e); a
-    point ends at the next point (not at its own sub-points "(i)", "(ii)") or paragraph."""
+    point ends at the next point (not at its own sub-points "(i)", "(ii)") or paragraph. A code's lettered
+    subdivision "(c) …" (22757.13(c)(2): c, 2) runs to the next letter's line, and its paragraph "(2) …" may open on
+    the subdivision's own line ("(c) (1) Subject to …")."""
     parenthesised = re.search(r"(?m)^[ \t>*-]*\(1\)\s", text) is not None
     paragraph = r"\(\d+\)" if parenthesised else r"\d+\."
     at, end = 0, len(text)
     for n, mark in enumerate(marks):
         point = nested or n > 0
-        if point:
+        lettered = n == 0 and not nested and not mark.isdigit()  # a code's subdivision: (c) of 22757.13(c)(2)
+        if point or lettered:
             head = rf"\({re.escape(mark)}\)"
         else:
             head = rf"\({re.escape(mark)}\)" if parenthesised else rf"{re.escape(mark)}\."
-        m = re.compile(rf"(?m)^[ \t>*-]*(?:{head})\s").search(text, at, end)
+        # a point may open on its parent's line: "(c) (1) Subject to paragraph (2), …"
+        opened = r"(?:\(\w+\)\s*)*" if point else ""
+        m = re.compile(rf"(?m)^[ \t>*-]*{opened}(?:{head})\s").search(text, at, end)
         if m is None:
             return None
         at = m.start()
-        if point:
+        if lettered:  # to the next subdivision: (c) runs to (d)
+            following = None
+            if len(mark) == 1 and mark.isalpha() and mark.lower() != "z":
+                successor = re.escape(chr(ord(mark) + 1))
+                following = re.compile(rf"(?m)^[ \t>*-]*\({successor}\)\s").search(text, m.end())
+            end = following.start() if following else len(text)
+        elif point:
             nexts = [
                 k.start()
                 for k in re.finditer(rf"(?m)^[ \t>*-]*(?:\(([a-z]+|\d+)\)|{paragraph})\s", text[m.end() : end])
@@ -327,11 +338,12 @@ def asked_span(text: str, question: str, unit: str, refs: Sequence[ClauseRef]) -
     """Where, in a clause's ``text``, the paragraph or item the question names of ``unit`` starts and ends:
     "Article 50(4)" / "paragraph 4 of Article 50" → from the paragraph's line to the next paragraph's; "(1)(e)" →
     the line "(e) …" within paragraph 1 (in a later piece of a unit cut in several, which lacks paragraph numbers:
-    the point alone); "第十七条第二款" → the clause's second paragraph (a line that is not an item "（一）…"), to the
-    third; "第一款第三项" / "第三项" / "第1款第（3）项" → the line "（三）…" of that (or the first) paragraph. None
-    when the question names none or the text does not show it."""
+    the point alone); "Section 22757.13(c)(2)" → paragraph (2) of subdivision (c); "第十七条第二款" → the clause's
+    second paragraph (a line that is not an item "（一）…"), to the third; "第一款第三项" / "第三项" / "第1款第（3）项" →
+    the line "（三）…" of that (or the first) paragraph. None when the question names none or the text does not show
+    it."""
     for ref in refs:
-        if ref.unit != unit:
+        if unit not in unit_labels(ref):  # Section 22757.13 of a code whose unit is 22757.13
             continue
         point = ref.point
         number = re.search(r"[\d-]+[a-z]?$", ref.unit)

@@ -17,9 +17,9 @@ import numpy as np
 from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import FusionPolicy, LookupPolicy
-from assistant.retrieval.references import ClauseRef
+from assistant.retrieval.references import ClauseRef, unit_labels
 from assistant.retrieval.types import Candidate, Filters, Lookup
-from common.numerals import cn_to_int, from_roman, int_to_cn, to_roman
+from common.numerals import from_roman, to_roman
 from ingest.embeddings import Embedder
 
 
@@ -46,25 +46,6 @@ def _piece_holding(rows: list[int], locators: list[str], unit: str, point: str) 
 # Kinds of reference a document may hold without the splitter having made units of them: a number is missing only
 # when the document has other units of the family.
 _FAMILIES = {"annex": ("Annex ",), "appendix": ("Appendix ", "附录")}
-
-
-def _unit_labels(ref: ClauseRef) -> list[str]:
-    """The labels a reference may be stored under (Article 17 of a Chinese text is its 第十七条, 第5条 of an English
-    text its Article 5)."""
-    labels = [ref.unit]
-    article = re.fullmatch(r"Article (\d+)", ref.unit)
-    if article:
-        labels.append(f"第{int_to_cn(int(article.group(1)))}条")
-    cn_article = re.fullmatch(r"第(.+)条", ref.unit)
-    article_number = cn_to_int(cn_article.group(1)) if cn_article else None
-    if article_number:
-        labels.append(f"Article {article_number}")
-    if ref.kind == "section":
-        labels.append("Section " + ref.unit.split(" ", 1)[1])
-    if ref.kind in ("section", "number"):  # a rulebook's 1.2.1, a code's 22757.13, a CFR part's § 1002.4
-        number = ref.unit.split(" ", 1)[-1]
-        labels += [number, f"§ {number}"]
-    return list(dict.fromkeys(labels))
 
 
 def _aliases(ref: ClauseRef, labels: list[str]) -> list[str]:
@@ -97,7 +78,7 @@ class LookupSource:
         missing: list[tuple[str, ClauseRef]] = []
         index = self.index
         for ref in analysis.clause_refs:
-            labels = _unit_labels(ref)
+            labels = unit_labels(ref)
             # with no document named, 第八十条 is looked for as printed: as Article 80 it would also be the AI Act's
             as_printed = [u for u in labels if ref.kind != "cn-article" or not u.startswith("Article ")]
             targets = list(analysis.doc_ids) or [

@@ -32,7 +32,7 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("annex", re.compile(r"\bAnnex\s+([IVXL]+)\b", re.I)),
     ("cn-annex", re.compile(rf"附件\s*([{CN_NUMERALS}]+|\d+)(?![\d{CN_NUMERALS}]*[条款项])")),
     ("outcome", re.compile(r"\b(GOVERN|MAP|MEASURE|MANAGE)\s+(\d+(?:\.\d+)?)\b", re.I)),
-    ("section", re.compile(r"\b(?:Section|Sec\.?)\s*(\d+(?:\.\d+)*)\b", re.I)),
+    ("section", re.compile(r"\b(?:Section|Sec\.?)\s*(\d+(?:\.\d+)*)\b((?:\(\w+\))*)", re.I)),
     ("para", re.compile(r"\b(?:operative\s+)?(?:paragraph|para\.?)\s*(\d+)\b(?!\s+of\s+(?:the\s+)?Art)", re.I)),
     ("para", re.compile(r"第\s*(\d+|[" + CN_NUMERALS + r"]+)\s*段")),
     ("appendix", re.compile(r"\bAppendix\s+([A-D])\b", re.I)),
@@ -40,7 +40,8 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("cn-appendix", re.compile(r"附录\s*([A-Z])(?![A-Za-z.\d])")),
     # 第7部分, 第十二章 of a text numbered 1, 1.1, 1.1.1: its top-level clause (of a law: a chapter, not a unit)
     ("cn-part", re.compile(rf"第\s*([{CN_NUMERALS}]+|\d+)\s*(?:部分|章)")),
-    ("number", re.compile(r"(?<![\d./])(\d+(?:\.\d+)+|[A-Z]\.\d+)(?![\d/])\s*(?:条|节|款|clause)?")),
+    # a code's section or a rulebook's rule, and the subdivision asked for: 22757.13(c)(2), 2.2.4(1)
+    ("number", re.compile(r"(?<![\d./])(\d+(?:\.\d+)+|[A-Z]\.\d+)((?:\(\w+\))*)(?![\d/])\s*(?:条|节|款|clause)?")),
 ]
 _DATE_OR_VERSION = re.compile(r"(19|20)\d\d\.\d+|\d+\.\d+\.\d+\.\d+")
 
@@ -85,7 +86,7 @@ def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
         raw = m.group(1)
         return f"para {raw if raw.isdigit() else cn_to_int(raw)}", ""
     if kind == "number":
-        return (None if _DATE_OR_VERSION.fullmatch(m.group(1)) else m.group(1)), ""
+        return (None if _DATE_OR_VERSION.fullmatch(m.group(1)) else m.group(1)), m.group(2) or ""
     labels = {"recital": "Recital {}", "annex": "Annex {}", "section": "Sec. {}", "appendix": "Appendix {}"}
     if kind == "cn-annex":  # 附件三, 附件3: Annex III (附件零: no reference)
         roman = to_roman(cn_or_arabic(m.group(1)) or 0)
@@ -98,7 +99,26 @@ def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
     if kind == "outcome":
         return f"{m.group(1).upper()} {m.group(2)}", ""
     value = m.group(1).upper() if kind in ("annex", "appendix") else m.group(1)
-    return labels[kind].format(value), ""
+    return labels[kind].format(value), (m.group(2) or "") if kind == "section" else ""
+
+
+def unit_labels(ref: ClauseRef) -> list[str]:
+    """The labels a reference may be stored under (Article 17 of a Chinese text is its 第十七条, 第5条 of an English
+    text its Article 5; Section 22757.13 of a code its 22757.13 or § 22757.13)."""
+    labels = [ref.unit]
+    article = re.fullmatch(r"Article (\d+)", ref.unit)
+    if article:
+        labels.append(f"第{int_to_cn(int(article.group(1)))}条")
+    cn_article = re.fullmatch(r"第(.+)条", ref.unit)
+    article_number = cn_to_int(cn_article.group(1)) if cn_article else None
+    if article_number:
+        labels.append(f"Article {article_number}")
+    if ref.kind == "section":
+        labels.append("Section " + ref.unit.split(" ", 1)[1])
+    if ref.kind in ("section", "number"):  # a rulebook's 1.2.1, a code's 22757.13, a CFR part's § 1002.4
+        number = ref.unit.split(" ", 1)[-1]
+        labels += [number, f"§ {number}"]
+    return list(dict.fromkeys(labels))
 
 
 def parse_clause_refs(text: str, max_listed: int | None = None) -> list[ClauseRef]:

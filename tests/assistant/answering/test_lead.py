@@ -110,9 +110,41 @@ def test_a_named_paragraph_or_item_is_found_in_the_clause_text():
     assert asked_span(points, q, "Article 5", parse_clause_refs(q)) is None
 
 
+def test_a_codes_subdivision_and_its_paragraphs_are_found():
+    # California style: subdivision (c), its paragraphs (1), (2) — the first on the subdivision's own line
+    code = (
+        "### 22757.13.\n\n(a) The Office shall establish a mechanism.\n\n"
+        "(b) (1) The Office shall take summaries.\n\n(2) The Office shall limit access.\n\n"
+        "(c) (1) Subject to paragraph (2), a developer shall report within 15 days.\n\n"
+        "(2) If the risk is imminent, the developer shall disclose it within 24 hours.\n\n"
+        "(3) A developer may file an amended report.\n\n(d) The Office shall review reports."
+    )
+    for q, expected in [
+        (
+            "What does Section 22757.13(c)(2) require?",
+            "(2) If the risk is imminent, the developer shall disclose it within 24 hours.",
+        ),
+        ("What does 22757.13(b)(2) say?", "(2) The Office shall limit access."),
+        ("What does 22757.13(c)(1) say?", "(c) (1) Subject to paragraph (2), a developer shall report within 15 days."),
+        ("What does Section 22757.13(d) say?", "(d) The Office shall review reports."),
+    ]:
+        start, end = asked_span(code, q, "22757.13", parse_clause_refs(q))
+        assert code[start:end].strip() == expected, q
+    q = "What does Section 22757.13(c) say?"  # the subdivision runs to the next one
+    start, end = asked_span(code, q, "22757.13", parse_clause_refs(q))
+    assert code[start:end].startswith("(c) (1) Subject") and code[start:end].rstrip().endswith("amended report.")
+    q = "What does Section 22757.13(e) say?"  # the text has no (e)
+    assert asked_span(code, q, "22757.13", parse_clause_refs(q)) is None
+
+
 def test_service_leads_a_question_about_a_named_paragraph_with_that_paragraph(service):
     answer = service.answer("深度合成管理规定第十七条第二款说的是什么？")
     assert answer.lead.startswith("深度合成服务提供者提供前款规定之外的深度合成服务的"), answer.lead
+
+
+def test_service_leads_a_question_about_a_codes_paragraph_with_that_paragraph(service):
+    answer = service.answer("What does Section 22757.13(c)(2) of SB 53 require?")
+    assert answer.lead.startswith("(2) If a frontier developer discovers that a critical safety incident"), answer.lead
 
 
 def test_service_leads_a_question_about_a_named_article_with_its_main_rule(service):
