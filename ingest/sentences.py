@@ -57,6 +57,7 @@ _SENTENCE_END = re.compile(  # the full stop first, then what precedes it: the a
     r"[。；！？!?;]|\." + "".join(rf"(?<!\b{re.escape(a)}\.)" for a in _ABBREVIATIONS) + r"(?=\s*$|\s+(?![a-z]))|\n"
 )
 _LINE_MARK = re.compile(r"^(#{1,6}\s+|[-*+]\s+|>\s*)")
+_HEADING_LINE = re.compile(r"(?m)^[ \t]*#{1,6}\s.*$")
 _UNIT_LABEL = re.compile(r"^第[一二三四五六七八九十百零]+条\s*")
 
 
@@ -68,11 +69,15 @@ def sentences(text: str) -> list[tuple[int, int]]:
         start = m.end()
     if start < len(text):
         out.append((start, len(text)))
+    # a heading is a title, not a sentence, also where a full stop inside it ("#### 4.5. Reducing the Risks …") cuts it
+    headings = [(m.start(), m.end()) for m in _HEADING_LINE.finditer(text)]
     spans = []
     for s, e in out:
         chunk = text[s:e]
         lead_ws = len(chunk) - len(chunk.lstrip())
         s += lead_ws
+        if any(a <= s < b for a, b in headings):
+            continue
         mark = _LINE_MARK.match(text[s:e])
         if mark:
             if mark.group(1).startswith("#"):

@@ -66,6 +66,7 @@ class LeadPolicy:
     )  # asks what a named clause says as a whole ("第十七条讲的是什么？", "What is Article 86 about?")
     overview_focus: re.Pattern  # … but names a topic of it ("especially …", 关于用户标签)
     overview_part: re.Pattern  # … or a paragraph or item of it (第二款, Article 50(4)): opens there when found
+    part_question: re.Pattern  # more ways to ask what a named paragraph or item says ("what does 5(1)(e) prohibit")
 
 
 @lru_cache(maxsize=1)
@@ -93,6 +94,7 @@ def policy() -> LeadPolicy:
         overview=re.compile("|".join(data["overview"]["question"]), re.I),
         overview_focus=re.compile("|".join(data["overview"]["focus"]), re.I),
         overview_part=re.compile("|".join(data["overview"]["part"]), re.I),
+        part_question=re.compile("|".join(data["overview"]["part_question"]), re.I),
     )
 
 
@@ -127,25 +129,28 @@ class LeadQuestion:
     wants_definition: bool = False
     comparison: bool = False
 
-    def _asks_overview(self) -> tuple[bool, bool]:
-        """(asks what a clause or a part of it says as a whole, names a paragraph or item of it)."""
+    def _asks_overview(self) -> tuple[bool, bool, bool]:
+        """(asks what a clause or a part of it says as a whole, names a paragraph or item of it, asks what that
+        part says in one of the further ways)."""
         asked = self.asked or self.text
         p = policy()
-        whole = bool(p.overview.search(asked)) and not p.overview_focus.search(asked)
-        return whole, bool(p.overview_part.search(asked))
+        focused = bool(p.overview_focus.search(asked))
+        whole = bool(p.overview.search(asked)) and not focused
+        return whole, bool(p.overview_part.search(asked)), bool(p.part_question.search(asked)) and not focused
 
     @property
     def overview(self) -> bool:
         """Asks what a clause says as a whole: its lead is the named clause's opening sentences."""
-        asks, part = self._asks_overview()
+        asks, part, _ = self._asks_overview()
         return asks and not part
 
     @property
     def overview_of_part(self) -> bool:
-        """Asks what a paragraph or item of a clause says as a whole ("What does Article 50(4) say?"): its lead opens
-        at that paragraph or item, when the clause's text shows where it starts."""
-        asks, part = self._asks_overview()
-        return asks and part
+        """Asks what a paragraph or item of a clause says as a whole ("What does Article 50(4) say?", "what does
+        22757.12(e) prohibit?"): its lead opens at that paragraph or item, when the clause's text shows where it
+        starts."""
+        asks, part, asks_part = self._asks_overview()
+        return (asks or asks_part) and part
 
 
 @dataclass
@@ -316,15 +321,19 @@ def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int
             return None
         at = m.start()
         if lettered:  # to the next subdivision: (c) runs to (d)
-            following = None
+            end = len(text)
             if len(mark) == 1 and mark.isalpha() and mark.lower() != "z":
                 successor = re.escape(chr(ord(mark) + 1))
-                following = re.compile(rf"(?m)^[ \t>*-]*\({successor}\)\s").search(text, m.end())
-            end = following.start() if following else len(text)
+                for k in re.finditer(rf"(?m)^[ \t>*-]*\({successor}\)\s", text[m.end() :]):
+                    # not the first item "(i)" of a list that the line above opens ("… that includes:")
+                    if not text[: m.end() + k.start()].rstrip().endswith((":", "：")):
+                        end = m.end() + k.start()
+                        break
         elif point:
+            heads = r"[a-z]+|\d+|[A-Z]+" if mark.isupper() else r"[a-z]+|\d+"  # (A) ends at (B)
             nexts = [
                 k.start()
-                for k in re.finditer(rf"(?m)^[ \t>*-]*(?:\(([a-z]+|\d+)\)|{paragraph})\s", text[m.end() : end])
+                for k in re.finditer(rf"(?m)^[ \t>*-]*(?:\(({heads})\)|{paragraph})\s", text[m.end() : end])
                 if not (k.group(1) and k.group(1) in _ROMAN and mark not in _ROMAN)
             ]
             end = m.end() + nexts[0] if nexts else end
@@ -332,6 +341,17 @@ def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int
             following = re.compile(rf"(?m)^[ \t>*-]*(?:{paragraph})\s").search(text, m.end())
             end = following.start() if following else len(text)
     return at, end
+
+
+# a point written after a code's section or a numbered rule: (c), (2), (iv), (A)
+_WRITTEN_POINT = r"\((?:[ivxlc]{1,5}|[A-Za-z]{1,2}|\d{1,3})\)"
+
+
+def _written_point(question: str, ref: ClauseRef) -> str:
+    """The subdivision a question names after a section or numbered rule: "22757.13(c)(2)", "Section 22757.13 (c) (2)"
+    → "(c)(2)" ("" when none). Only the lead reads it; retrieval takes such a reference as the whole unit."""
+    m = re.search(re.escape(ref.raw) + rf"\s?((?:{_WRITTEN_POINT}\s?)+)", question)
+    return re.sub(r"\s", "", m.group(1)) if m else ""
 
 
 def asked_span(text: str, question: str, unit: str, refs: Sequence[ClauseRef]) -> tuple[int, int] | None:
@@ -345,7 +365,7 @@ def asked_span(text: str, question: str, unit: str, refs: Sequence[ClauseRef]) -
     for ref in refs:
         if unit not in unit_labels(ref):  # Section 22757.13 of a code whose unit is 22757.13
             continue
-        point = ref.point
+        point = ref.point or (_written_point(question, ref) if ref.kind in ("section", "number") else "")
         number = re.search(r"[\d-]+[a-z]?$", ref.unit)
         if not point and number and ref.kind == "article":
             said = re.search(
@@ -368,6 +388,9 @@ def asked_span(text: str, question: str, unit: str, refs: Sequence[ClauseRef]) -
         )
         if m is None or not (m.group(1) or m.group(2)):
             return None
+        if not re.fullmatch(r"第.+条", unit):  # 第五十条第四款 of an English text: its paragraph "4." / "(4)"
+            paragraph_number = cn_or_arabic(m.group(1)) if m.group(1) else None
+            return _marked(text, [str(paragraph_number)]) if paragraph_number else None
         lines = [(k.start(), k.end(), k.group(0).strip()) for k in re.finditer(r"(?m)^[ \t]*\S.*$", text)]
         paragraphs = [n for n, (_, _, line) in enumerate(lines) if not _CN_ITEM_LINE.match(line)]
         wanted = cn_or_arabic(m.group(1)) if m.group(1) else 1

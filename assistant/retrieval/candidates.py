@@ -79,6 +79,8 @@ class LookupSource:
         index = self.index
         for ref in analysis.clause_refs:
             labels = unit_labels(ref)
+            if ref.kind == "number" and analysis.doc_ids:  # 第4.5节 of a named order whose units are "Sec. 4.5"
+                labels += [f"Sec. {ref.unit}", f"Section {ref.unit}"]
             # with no document named, 第八十条 is looked for as printed: as Article 80 it would also be the AI Act's
             as_printed = [u for u in labels if ref.kind != "cn-article" or not u.startswith("Article ")]
             targets = list(analysis.doc_ids) or [

@@ -32,7 +32,7 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("annex", re.compile(r"\bAnnex\s+([IVXL]+)\b", re.I)),
     ("cn-annex", re.compile(rf"附件\s*([{CN_NUMERALS}]+|\d+)(?![\d{CN_NUMERALS}]*[条款项])")),
     ("outcome", re.compile(r"\b(GOVERN|MAP|MEASURE|MANAGE)\s+(\d+(?:\.\d+)?)\b", re.I)),
-    ("section", re.compile(r"\b(?:Section|Sec\.?)\s*(\d+(?:\.\d+)*)\b((?:\(\w+\))*)", re.I)),
+    ("section", re.compile(r"\b(?:Section|Sec\.?)\s*(\d+(?:\.\d+)*)\b", re.I)),
     ("para", re.compile(r"\b(?:operative\s+)?(?:paragraph|para\.?)\s*(\d+)\b(?!\s+of\s+(?:the\s+)?Art)", re.I)),
     ("para", re.compile(r"第\s*(\d+|[" + CN_NUMERALS + r"]+)\s*段")),
     ("appendix", re.compile(r"\bAppendix\s+([A-D])\b", re.I)),
@@ -40,8 +40,7 @@ _REF_PATTERNS: list[tuple[str, re.Pattern]] = [
     ("cn-appendix", re.compile(r"附录\s*([A-Z])(?![A-Za-z.\d])")),
     # 第7部分, 第十二章 of a text numbered 1, 1.1, 1.1.1: its top-level clause (of a law: a chapter, not a unit)
     ("cn-part", re.compile(rf"第\s*([{CN_NUMERALS}]+|\d+)\s*(?:部分|章)")),
-    # a code's section or a rulebook's rule, and the subdivision asked for: 22757.13(c)(2), 2.2.4(1)
-    ("number", re.compile(r"(?<![\d./])(\d+(?:\.\d+)+|[A-Z]\.\d+)((?:\(\w+\))*)(?![\d/])\s*(?:条|节|款|clause)?")),
+    ("number", re.compile(r"(?<![\d./])(\d+(?:\.\d+)+|[A-Z]\.\d+)(?![\d/])\s*(?:条|节|款|clause)?")),
 ]
 _DATE_OR_VERSION = re.compile(r"(19|20)\d\d\.\d+|\d+\.\d+\.\d+\.\d+")
 
@@ -86,7 +85,7 @@ def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
         raw = m.group(1)
         return f"para {raw if raw.isdigit() else cn_to_int(raw)}", ""
     if kind == "number":
-        return (None if _DATE_OR_VERSION.fullmatch(m.group(1)) else m.group(1)), m.group(2) or ""
+        return (None if _DATE_OR_VERSION.fullmatch(m.group(1)) else m.group(1)), ""
     labels = {"recital": "Recital {}", "annex": "Annex {}", "section": "Sec. {}", "appendix": "Appendix {}"}
     if kind == "cn-annex":  # 附件三, 附件3: Annex III (附件零: no reference)
         roman = to_roman(cn_or_arabic(m.group(1)) or 0)
@@ -99,7 +98,7 @@ def _unit_of(kind: str, m: re.Match) -> tuple[str | None, str]:
     if kind == "outcome":
         return f"{m.group(1).upper()} {m.group(2)}", ""
     value = m.group(1).upper() if kind in ("annex", "appendix") else m.group(1)
-    return labels[kind].format(value), (m.group(2) or "") if kind == "section" else ""
+    return labels[kind].format(value), ""
 
 
 def unit_labels(ref: ClauseRef) -> list[str]:

@@ -187,9 +187,6 @@ def test_current_version_wording_is_noticed(resolver):
         ("operative paragraph 7", "para 7", "para", ""),
         ("第3段", "para 3", "para", ""),
         ("Appendix B", "Appendix B", "appendix", ""),
-        ("Section 22757.13(c)(2)", "Sec. 22757.13", "section", "(c)(2)"),  # a code's subdivision and paragraph
-        ("22757.13(c)(2)", "22757.13", "number", "(c)(2)"),
-        ("rule 2.2.4(1)", "2.2.4", "number", "(1)"),
         ("9.4 条", "9.4", "number", ""),
         ("A.2", "A.2", "number", ""),
     ],

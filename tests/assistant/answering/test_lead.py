@@ -19,6 +19,11 @@ def test_sentences_skip_headings_labels_and_list_marks():
     assert found[-1] == "a listed point that is long enough to count."
 
 
+def test_a_heading_cut_by_its_own_full_stop_is_not_a_sentence():
+    text = "#### 4.5. Reducing the Risks Posed by Synthetic Content.\n\nTo foster capabilities, agencies shall act."
+    assert [text[a:b] for a, b in sentences(text)] == ["To foster capabilities, agencies shall act."]
+
+
 def test_a_full_stop_after_an_abbreviation_or_before_lower_case_does_not_end_a_sentence():
     text = "Operators meeting the standards for users, sales, etc. as prescribed shall report. <Amended on Jan. 20, 2026> Next."
     found = [text[a:b] for a, b in sentences(text)]
@@ -135,6 +140,40 @@ def test_a_codes_subdivision_and_its_paragraphs_are_found():
     assert code[start:end].startswith("(c) (1) Subject") and code[start:end].rstrip().endswith("amended report.")
     q = "What does Section 22757.13(e) say?"  # the text has no (e)
     assert asked_span(code, q, "22757.13", parse_clause_refs(q)) is None
+    q = "What does Section 22757.13 (c) (2) say?"  # written with spaces
+    start, end = asked_span(code, q, "22757.13", parse_clause_refs(q))
+    assert code[start:end].strip().startswith("(2) If the risk is imminent")
+    assert parse_clause_refs(q)[0].point == ""  # retrieval still takes the whole section
+
+
+def test_a_subdivision_ends_at_the_next_letter_not_at_its_own_roman_items():
+    code = (
+        "(g) Agencies shall report.\n\n(h) Within 180 days, the Secretary shall submit a report that includes:\n\n"
+        "(i) gaps in talent;\n\n(ii) hiring barriers.\n\n(i) The Director shall publish guidance.\n\n"
+        "(j) Nothing here.\n\n(k) (1) (A) A developer shall not mislead.\n\n(B) Nor omit.\n\n(2) Other."
+    )
+    q = "What does Section 10.2(h) say?"
+    start, end = asked_span(code, q, "Sec. 10.2", parse_clause_refs(q))
+    assert code[start:end].rstrip().endswith("(ii) hiring barriers."), code[start:end]
+    q = "What does Section 10.2(k)(1)(A) say?"  # an upper-case subparagraph ends at the next one
+    start, end = asked_span(code, q, "Sec. 10.2", parse_clause_refs(q))
+    assert code[start:end].strip() == "(k) (1) (A) A developer shall not mislead."
+
+
+def test_a_chinese_paragraph_number_of_an_english_article_is_its_numbered_paragraph():
+    en = "### Article 50 — Transparency\n\n1. Providers shall inform people.\n\n2. Providers shall mark outputs:\n\n(a) in a machine-readable way;\n\n3. Deployers shall disclose deep fakes."
+    q = "欧盟人工智能法第五十条第三款讲的是什么？"
+    start, end = asked_span(en, q, "Article 50", parse_clause_refs(q))
+    assert en[start:end].strip() == "3. Deployers shall disclose deep fakes."
+    q = "欧盟人工智能法第五十条第九款讲的是什么？"  # no such paragraph: scored as usual
+    assert asked_span(en, q, "Article 50", parse_clause_refs(q)) is None
+
+
+def test_a_named_part_may_be_asked_with_require_or_prohibit_but_a_whole_clause_with_a_topic_is_not_an_overview():
+    assert LeadQuestion("What does 22757.12(e) of SB 53 prohibit?", "en").overview_of_part
+    assert LeadQuestion("What does Article 5(1)(e) of the AI Act prohibit?", "en").overview_of_part
+    topical = LeadQuestion("For deepfakes, what does Article 50 of the AI Act require?", "en")
+    assert not topical.overview and not topical.overview_of_part
 
 
 def test_service_leads_a_question_about_a_named_paragraph_with_that_paragraph(service):
