@@ -109,13 +109,16 @@ def _names_of(codes: tuple[str, ...]) -> re.Pattern:
     return re.compile("|".join(names) or "(?!)")
 
 
-def _only_where_from(question: str, codes: tuple[str, ...], guard: GuardPolicy) -> bool:
+def _only_where_from(question: str, codes: tuple[str, ...], guard: GuardPolicy, named_text: str = "") -> bool:
     """Every mention of these jurisdictions says where the asker is or where data goes (``[guard.where_from]``,
-    ``[guard.where_to]``)."""
+    ``[guard.where_to]``), or that the country signs or joins a document the question names whose retrieved clauses
+    (``named_text``, lower-cased) name that country: its list of signatories or participants (``[guard.party_to]``)."""
     lower = question.lower()
     mentions = list(_names_of(codes).finditer(lower))
     return bool(mentions) and all(
-        guard.where_from.match(lower, m.end()) or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
+        guard.where_from.match(lower, m.end())
+        or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
+        or (guard.party_to.match(lower, m.end()) and _names_of(codes).search(named_text) is not None)
         for m in mentions
     )
 
@@ -128,8 +131,9 @@ def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindMode
     # nothing of whether the corpus answers: the model reads the question without it. (A question about a foreign
     # jurisdiction's own instrument, or naming only foreign jurisdictions and no document of ours, is declined by
     # the guard before this model.)
+    named_text = " ".join(c.text for c in result.clauses[:5] if c.doc_id in a.doc_ids).lower()
     incidental = bool(a.foreign_jurisdictions and (a.jurisdictions or a.named_in_question)) and _only_where_from(
-        question, a.foreign_jurisdictions, guard
+        question, a.foreign_jurisdictions, guard, named_text
     )
     asked = _names_of(a.foreign_jurisdictions).sub(" ", question.lower()) if incidental else question
     return np.array(

@@ -569,6 +569,28 @@ def test_where_the_asker_is_from_does_not_make_a_question_unanswerable(service, 
     assert not decision.refused, (question, decision)
 
 
+@pytest.mark.parametrize(
+    "question, unit",
+    [
+        ("Did Japan sign the Bletchley Declaration?", "signatories"),
+        ("Was India among the countries at the Bletchley summit?", "signatories"),
+        ("日本签署了布莱切利宣言吗？", "signatories"),
+        ("Did Singapore endorse the Seoul Declaration?", "para 1"),
+    ],
+)
+def test_a_country_asked_about_as_signing_a_declaration_that_lists_it_is_answered(service, question, unit):
+    """[guard.party_to]: the country is named as signing or joining a document of ours whose clauses name it (the
+    declaration's list of signatories), so it is not a foreign jurisdiction's own rules."""
+    answer = service.answer(question)
+    assert not answer.refused, (question, answer.text[:200])
+    assert unit in [c.unit for c in answer.citations], [c.unit for c in answer.citations]
+
+
+def test_a_country_adopting_rules_of_its_own_is_still_not_covered(service):
+    """ "adopt" is not a way of joining a held text: Japan's own rules are not in the corpus."""
+    assert _decided(service, "Has Japan adopted rules like the EU AI Act?").refused
+
+
 def test_a_part_naming_a_clause_we_hold_is_answered_beside_a_foreign_instrument(service):
     """The part about Japan's APPI is named as not covered; the part naming PIPL's article is answered."""
     answer = service.answer(
