@@ -118,9 +118,19 @@ def _only_where_from(question: str, codes: tuple[str, ...], guard: GuardPolicy, 
     return bool(mentions) and all(
         guard.where_from.match(lower, m.end())
         or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
-        or (guard.party_to.match(lower, m.end()) and _names_of(codes).search(named_text) is not None)
+        or _party_to(lower, m, codes, guard, named_text)
         for m in mentions
     )
+
+
+def _party_to(lower: str, mention: re.Match, codes: tuple[str, ...], guard: GuardPolicy, named_text: str) -> bool:
+    """The country of ``mention`` signs or joins the document named, whose clauses (``named_text``) name that same
+    country, and the question asks nothing more ([guard.party_to], [guard.party_to_more])."""
+    signs = guard.party_to.match(lower, mention.end())
+    if signs is None or guard.party_to_more.search(lower, signs.end()):
+        return False
+    country = [code for code in codes if _names_of((code,)).fullmatch(mention.group(0))]
+    return bool(country) and _names_of(tuple(country)).search(named_text) is not None
 
 
 def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindModel | None) -> np.ndarray:

@@ -324,10 +324,11 @@ def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int
             end = len(text)
             if len(mark) == 1 and mark.isalpha() and mark.lower() != "z":
                 successor = re.escape(chr(ord(mark) + 1))
-                for k in re.finditer(rf"(?m)^[ \t>*-]*\({successor}\)\s", text[m.end() :]):
+                # (a search from m.end(), not of a slice: "^" is then a real line start, not the middle of "(h) (i) …")
+                for k in re.compile(rf"(?m)^[ \t>*-]*\({successor}\)\s").finditer(text, m.end()):
                     # not the first item "(i)" of a list that the line above opens ("… that includes:")
-                    if not text[: m.end() + k.start()].rstrip().endswith((":", "：")):
-                        end = m.end() + k.start()
+                    if not text[: k.start()].rstrip().endswith((":", "：")):
+                        end = k.start()
                         break
         elif point:
             heads = r"[a-z]+|\d+|[A-Z]+" if mark.isupper() else r"[a-z]+|\d+"  # (A) ends at (B)

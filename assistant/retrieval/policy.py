@@ -175,6 +175,7 @@ class GuardPolicy:
     where_from: re.Pattern  # after a foreign jurisdiction's name: it is where the asker is ("a Japanese company")
     where_to: re.Pattern  # before one: it is where data or servers are ("servers in Singapore", "同步到新加坡")
     party_to: re.Pattern  # after one: it signs or joins the text named ("Did Japan sign the Bletchley Declaration?")
+    party_to_more: re.Pattern  # … unless the rest of the question asks more ("and did it comply", "how much funding")
 
 
 @dataclass(frozen=True)
@@ -447,6 +448,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "where_from",
                     "where_to",
                     "party_to",
+                    "party_to_more",
                 )
             }
         ),
