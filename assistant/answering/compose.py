@@ -202,6 +202,7 @@ class Composer:
             asked=result.analysis.question,
             wants_definition="definition" in result.analysis.intents,
             comparison=bool(result.sides),
+            documents=tuple(result.analysis.doc_ids),
         )
         if not result.sides:
             return question, [(pieces, lead_policy().max_sentences)]

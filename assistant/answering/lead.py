@@ -128,6 +128,7 @@ class LeadQuestion:
     asked: str = ""
     wants_definition: bool = False
     comparison: bool = False
+    documents: tuple[str, ...] = ()  # the documents the question names
 
     def _asks_overview(self) -> tuple[bool, bool, bool]:
         """(asks what a clause or a part of it says as a whole, names a paragraph or item of it, asks what that
@@ -229,6 +230,9 @@ def compose_lead(
             return Lead()
         floor = 0.0 if model is not None else p.also_within * scored[0].score
         chosen = in_reading_order(choose(scored, question.language, limit, floor))
+        listed = None if question.comparison else listed_country(question, pieces)
+        if listed is not None:  # "Did Japan sign the Bletchley Declaration?": "The countries represented were: … Japan"
+            return _with_listed(listed, chosen, question.language, limit)
     if not chosen:
         return Lead()
     zh = question.language == "zh"
@@ -238,6 +242,28 @@ def compose_lead(
         text = (f"{value}：" if zh else f"{value}: ") + text
     spans: dict[int, list[tuple[int, int]]] = {}
     for c in chosen:
+        spans.setdefault(c.n, []).append((c.start, c.end))
+    return Lead(text, spans)
+
+
+def _with_listed(listed: tuple[Scored, Scored], chosen: list[Scored], language: str, limit: int) -> Lead:
+    """The lead opening with a list's first line and its line naming the country asked about, then the chosen
+    sentences that still fit (one fewer than the limit: the two lines count as one)."""
+    intro, item = listed
+    zh = language == "zh"
+    budget = policy().max_chars["zh" if zh else "en"]
+    used = len(intro.text) + len(item.text)
+    rest: list[Scored] = []
+    for c in chosen:
+        inside = c.n == item.n and c.start < item.end and intro.start < c.end
+        if inside or len(rest) + 1 >= limit or used + len(c.text) > budget:
+            continue
+        rest.append(c)
+        used += len(c.text)
+    first = f"{intro.text}……{item.text}[{item.n}]" if zh else f"{intro.text} … {item.text} [{item.n}]"
+    text = ("" if zh else " ").join([first, *(f"{c.text}[{c.n}]" if zh else f"{c.text} [{c.n}]" for c in rest)])
+    spans: dict[int, list[tuple[int, int]]] = {item.n: [(intro.start, intro.end), (item.start, item.end)]}
+    for c in rest:
         spans.setdefault(c.n, []).append((c.start, c.end))
     return Lead(text, spans)
 
@@ -261,6 +287,37 @@ def choose(scored: list[Scored], language: str, limit: int, floor: float) -> lis
         per_clause[cand.n] = per_clause.get(cand.n, 0) + 1
         used += len(cand.text)
     return chosen
+
+
+_LIST_LINE = re.compile(r"(?m)^[ \t]*(\S.*?)[ \t]*$")
+_LIST_ITEM = re.compile(r"[-*+]\s+(.{1,80})$")
+
+
+def listed_country(question: LeadQuestion, pieces: list[Piece]) -> tuple[Scored, Scored] | None:
+    """The line that opens a list and the list line naming a country the question names, in a clause of a document
+    the question names ("The countries represented were:" … "- Japan" of the Bletchley Declaration, for "Did Japan
+    sign the Bletchley Declaration?"): a list line is too short to be a sentence, yet it is the answer."""
+    from assistant.retrieval.glossary import jurisdiction_names, name_pattern
+
+    asked = (question.asked or question.text).lower()
+    codes = {code for name, code in jurisdiction_names() if name_pattern(name.lower()).search(asked)}
+    names = [name_pattern(name.lower()) for name, code in jurisdiction_names() if code in codes]
+    if not names or not question.documents:
+        return None
+    for piece in pieces:
+        if piece.position[0] not in question.documents:
+            continue
+        intro: tuple[int, int] | None = None
+        for m in _LIST_LINE.finditer(piece.text):
+            line = m.group(1)
+            item = _LIST_ITEM.match(line)
+            if item is None:
+                intro = (m.start(1), m.end(1)) if line.endswith((":", "：")) else None
+            elif intro is not None and any(p.search(item.group(1).lower()) for p in names):
+                s, e = m.start(1) + item.start(1), m.start(1) + item.end(1)
+                first = Scored(piece.n, intro[0], intro[1], piece.text[intro[0] : intro[1]], 1.0, True)
+                return first, Scored(piece.n, s, e, piece.text[s:e], 1.0, True)
+    return None
 
 
 def opening_sentences(named: list[Piece], language: str, limit: int) -> list[Scored]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.lead import LeadQuestion, Piece, asked_span, compose_lead, sentences
+from assistant.answering.lead import LeadQuestion, Piece, asked_span, compose_lead, listed_country, sentences
 from assistant.retrieval.references import parse_clause_refs
 
 UNIFORM = lambda token: 1.0  # noqa: E731  (every question word weighs the same)
@@ -184,6 +184,24 @@ def test_service_leads_a_question_about_a_named_paragraph_with_that_paragraph(se
 def test_service_leads_a_question_about_a_codes_paragraph_with_that_paragraph(service):
     answer = service.answer("What does Section 22757.13(c)(2) of SB 53 require?")
     assert answer.lead.startswith("(2) If a frontier developer discovers that a critical safety incident"), answer.lead
+
+
+def test_a_signatory_question_is_led_by_the_list_line_naming_the_country(service):
+    """A list line is too short to be a sentence; for "Did Japan sign …?" it is the answer."""
+    answer = service.answer("Did Japan sign the Bletchley Declaration?")
+    assert answer.lead.startswith("The countries represented were: … Japan [1]"), answer.lead
+    (cit,) = [c for c in answer.citations if c.n == 1]
+    whole = cit.unit_text or cit.quote
+    assert [whole[a:b] for a, b in cit.spans][:2] == ["The countries represented were:", "Japan"]
+
+
+def test_a_list_line_leads_only_for_a_country_it_names_in_a_document_the_question_names():
+    text = "The countries represented were:\n\n- Australia\n- Japan\n\nOn 23 October 2024, New Zealand joined."
+    piece = Piece(1, text, position=("bletchley", "signatories", 0))
+    intro, item = listed_country(LeadQuestion("Did Japan sign it?", "en", documents=("bletchley",)), [piece])
+    assert (intro.text, item.text) == ("The countries represented were:", "Japan")
+    assert listed_country(LeadQuestion("Did India sign it?", "en", documents=("bletchley",)), [piece]) is None
+    assert listed_country(LeadQuestion("Did Japan sign it?", "en", documents=("seoul",)), [piece]) is None
 
 
 def test_service_leads_a_question_about_a_named_article_with_its_main_rule(service):
