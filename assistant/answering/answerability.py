@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.retrieval.glossary import jurisdiction_names, name_pattern
+from assistant.retrieval.glossary import names_of
 from assistant.retrieval.policy import GuardPolicy
 from assistant.retrieval.types import RetrievalResult
 from ingest.keyword_index import tokenize
@@ -102,19 +102,12 @@ class AnswerabilityError(ValueError):
     """A model file that cannot be used; the message names the file."""
 
 
-@lru_cache(maxsize=64)
-def _names_of(codes: tuple[str, ...]) -> re.Pattern:
-    """Any name of these jurisdictions (resources/jurisdictions.tsv), in lower-cased text."""
-    names = [name_pattern(n).pattern for n, c in jurisdiction_names() if c in codes]  # longest first
-    return re.compile("|".join(names) or "(?!)")
-
-
 def _only_where_from(question: str, codes: tuple[str, ...], guard: GuardPolicy, named_text: str = "") -> bool:
     """Every mention of these jurisdictions says where the asker is or where data goes (``[guard.where_from]``,
     ``[guard.where_to]``), or that the country signs or joins a document the question names whose retrieved clauses
     (``named_text``, lower-cased) name that country: its list of signatories or participants (``[guard.party_to]``)."""
     lower = question.lower()
-    mentions = list(_names_of(codes).finditer(lower))
+    mentions = list(names_of(codes).finditer(lower))
     return bool(mentions) and all(
         guard.where_from.match(lower, m.end())
         or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
@@ -129,8 +122,8 @@ def _party_to(lower: str, mention: re.Match, codes: tuple[str, ...], guard: Guar
     signs = guard.party_to.match(lower, mention.end())
     if signs is None or guard.party_to_more.search(lower, signs.end()):
         return False
-    country = [code for code in codes if _names_of((code,)).fullmatch(mention.group(0))]
-    return bool(country) and _names_of(tuple(country)).search(named_text) is not None
+    country = [code for code in codes if names_of((code,)).fullmatch(mention.group(0))]
+    return bool(country) and names_of(tuple(country)).search(named_text) is not None
 
 
 def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindModel | None) -> np.ndarray:
@@ -145,7 +138,7 @@ def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindMode
     incidental = bool(a.foreign_jurisdictions and (a.jurisdictions or a.named_in_question)) and _only_where_from(
         question, a.foreign_jurisdictions, guard, named_text
     )
-    asked = _names_of(a.foreign_jurisdictions).sub(" ", question.lower()) if incidental else question
+    asked = names_of(a.foreign_jurisdictions).sub(" ", question.lower()) if incidental else question
     return np.array(
         [
             e.top_probability,

@@ -32,6 +32,7 @@ from assistant.answering.lead_scoring import (
     load_lead_model,
     sentence_features,
 )
+from assistant.retrieval.glossary import codes_named, names_of
 from assistant.retrieval.references import ClauseRef, cn_or_arabic, unit_labels
 from ingest.keyword_index import tokenize
 from ingest.sentences import sentences
@@ -236,7 +237,7 @@ def compose_lead(
     if not chosen:
         return Lead()
     zh = question.language == "zh"
-    text = ("" if zh else " ").join(f"{c.text}[{c.n}]" if zh else f"{c.text} [{c.n}]" for c in chosen)
+    text = _cited_text([(c.text, c.n) for c in chosen], zh)
     value = _front_value(question.text, chosen[0].text)
     if value:
         text = (f"{value}：" if zh else f"{value}: ") + text
@@ -244,6 +245,11 @@ def compose_lead(
     for c in chosen:
         spans.setdefault(c.n, []).append((c.start, c.end))
     return Lead(text, spans)
+
+
+def _cited_text(parts: list[tuple[str, int]], zh: bool) -> str:
+    """The lead's text: each part followed by its citation number ("…。[1]" in Chinese, "… [1]" in English)."""
+    return ("" if zh else " ").join(f"{text}[{n}]" if zh else f"{text} [{n}]" for text, n in parts)
 
 
 def _with_listed(listed: tuple[Scored, Scored], chosen: list[Scored], language: str, limit: int) -> Lead:
@@ -260,8 +266,8 @@ def _with_listed(listed: tuple[Scored, Scored], chosen: list[Scored], language: 
             continue
         rest.append(c)
         used += len(c.text)
-    first = f"{intro.text}……{item.text}[{item.n}]" if zh else f"{intro.text} … {item.text} [{item.n}]"
-    text = ("" if zh else " ").join([first, *(f"{c.text}[{c.n}]" if zh else f"{c.text} [{c.n}]" for c in rest)])
+    opening = f"{intro.text}……{item.text}" if zh else f"{intro.text} … {item.text}"
+    text = _cited_text([(opening, item.n), *((c.text, c.n) for c in rest)], zh)
     spans: dict[int, list[tuple[int, int]]] = {item.n: [(intro.start, intro.end), (item.start, item.end)]}
     for c in rest:
         spans.setdefault(c.n, []).append((c.start, c.end))
@@ -297,13 +303,12 @@ def listed_country(question: LeadQuestion, pieces: list[Piece]) -> tuple[Scored,
     """The line that opens a list and the list line naming a country the question names, in a clause of a document
     the question names ("The countries represented were:" … "- Japan" of the Bletchley Declaration, for "Did Japan
     sign the Bletchley Declaration?"): a list line is too short to be a sentence, yet it is the answer."""
-    from assistant.retrieval.glossary import jurisdiction_names, name_pattern
-
-    asked = (question.asked or question.text).lower()
-    codes = {code for name, code in jurisdiction_names() if name_pattern(name.lower()).search(asked)}
-    names = [name_pattern(name.lower()) for name, code in jurisdiction_names() if code in codes]
-    if not names or not question.documents:
+    if not question.documents:
         return None
+    codes = codes_named((question.asked or question.text).lower())
+    if not codes:
+        return None
+    names = names_of(codes)
     for piece in pieces:
         if piece.position[0] not in question.documents:
             continue
@@ -313,7 +318,7 @@ def listed_country(question: LeadQuestion, pieces: list[Piece]) -> tuple[Scored,
             item = _LIST_ITEM.match(line)
             if item is None:
                 intro = (m.start(1), m.end(1)) if line.endswith((":", "：")) else None
-            elif intro is not None and any(p.search(item.group(1).lower()) for p in names):
+            elif intro is not None and names.search(item.group(1).lower()):
                 s, e = m.start(1) + item.start(1), m.start(1) + item.end(1)
                 first = Scored(piece.n, intro[0], intro[1], piece.text[intro[0] : intro[1]], 1.0, True)
                 return first, Scored(piece.n, s, e, piece.text[s:e], 1.0, True)
@@ -389,12 +394,12 @@ def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int
                         break
         elif point:
             heads = r"[a-z]+|\d+|[A-Z]+" if mark.isupper() else r"[a-z]+|\d+"  # (A) ends at (B)
-            nexts = [
+            nexts = [  # searched from m.end(), as for a subdivision: "^" only at a real line start
                 k.start()
-                for k in re.finditer(rf"(?m)^[ \t>*-]*(?:\(({heads})\)|{paragraph})\s", text[m.end() : end])
+                for k in re.compile(rf"(?m)^[ \t>*-]*(?:\(({heads})\)|{paragraph})\s").finditer(text, m.end(), end)
                 if not (k.group(1) and k.group(1) in _ROMAN and mark not in _ROMAN)
             ]
-            end = m.end() + nexts[0] if nexts else end
+            end = nexts[0] if nexts else end
         else:
             following = re.compile(rf"(?m)^[ \t>*-]*(?:{paragraph})\s").search(text, m.end())
             end = following.start() if following else len(text)

@@ -49,6 +49,19 @@ def name_pattern(name: str) -> re.Pattern:
     return re.compile(r"(?<![a-z0-9])" + re.escape(name) + r"(?![a-z0-9])")
 
 
+@lru_cache(maxsize=64)
+def names_of(codes: tuple[str, ...]) -> re.Pattern:
+    """Any name of these jurisdictions (resources/jurisdictions.tsv), longest first, in lower-cased text."""
+    names = [name_pattern(n).pattern for n, c in jurisdiction_names() if c in codes]
+    return re.compile("|".join(names) or "(?!)")
+
+
+def codes_named(text_lower: str) -> tuple[str, ...]:
+    """The jurisdictions a lower-cased text names by any of their names (no overlap resolution: query analysis
+    decides which names count, this only asks which jurisdictions are mentioned)."""
+    return tuple(dict.fromkeys(code for name, code in jurisdiction_names() if name_pattern(name).search(text_lower)))
+
+
 def find_name(name: str, text_lower: str) -> re.Match | None:
     return name_pattern(name).search(text_lower)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from assistant.answering.lead import LeadQuestion, Piece, asked_span, compose_lead, listed_country, sentences
 from assistant.retrieval.references import parse_clause_refs
 
@@ -176,14 +178,23 @@ def test_a_named_part_may_be_asked_with_require_or_prohibit_but_a_whole_clause_w
     assert not topical.overview and not topical.overview_of_part
 
 
-def test_service_leads_a_question_about_a_named_paragraph_with_that_paragraph(service):
-    answer = service.answer("深度合成管理规定第十七条第二款说的是什么？")
-    assert answer.lead.startswith("深度合成服务提供者提供前款规定之外的深度合成服务的"), answer.lead
-
-
-def test_service_leads_a_question_about_a_codes_paragraph_with_that_paragraph(service):
-    answer = service.answer("What does Section 22757.13(c)(2) of SB 53 require?")
-    assert answer.lead.startswith("(2) If a frontier developer discovers that a critical safety incident"), answer.lead
+@pytest.mark.parametrize(
+    "question, opening",
+    [
+        # a named paragraph: that paragraph
+        ("深度合成管理规定第十七条第二款说的是什么？", "深度合成服务提供者提供前款规定之外的深度合成服务的"),
+        # a code's subdivision and paragraph: that paragraph
+        (
+            "What does Section 22757.13(c)(2) of SB 53 require?",
+            "(2) If a frontier developer discovers that a critical safety incident",
+        ),
+        # a named article as a whole: its main rule
+        ("算法推荐管理规定第十七条讲的是什么？", "算法推荐服务提供者应当向用户提供不针对其个人特征的选项"),
+    ],
+)
+def test_service_leads_a_question_about_a_named_clause_or_part_with_it(service, question, opening):
+    answer = service.answer(question)
+    assert answer.lead.startswith(opening), answer.lead
 
 
 def test_a_signatory_question_is_led_by_the_list_line_naming_the_country(service):
@@ -202,11 +213,6 @@ def test_a_list_line_leads_only_for_a_country_it_names_in_a_document_the_questio
     assert (intro.text, item.text) == ("The countries represented were:", "Japan")
     assert listed_country(LeadQuestion("Did India sign it?", "en", documents=("bletchley",)), [piece]) is None
     assert listed_country(LeadQuestion("Did Japan sign it?", "en", documents=("seoul",)), [piece]) is None
-
-
-def test_service_leads_a_question_about_a_named_article_with_its_main_rule(service):
-    answer = service.answer("算法推荐管理规定第十七条讲的是什么？")
-    assert answer.lead.startswith("算法推荐服务提供者应当向用户提供不针对其个人特征的选项"), answer.lead
 
 
 def test_service_leads_answer_first(service):
