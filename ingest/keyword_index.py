@@ -230,6 +230,11 @@ def _jieba():
     return jieba
 
 
+def jieba_tokenizer():
+    """jieba, initialised once with the glossary's terms (for other uses than tokens: part-of-speech tags)."""
+    return _jieba()
+
+
 # Bump when tokenization changes: it is part of the fingerprint, so saved keyword indexes are rebuilt.
 TOKENIZER_VERSION = "3"
 

@@ -37,6 +37,7 @@ FEATURES: tuple[str, ...] = (
     "unknown_word_share",
     "numbers_uncovered",
     "numbers_asked",
+    "unknown_names",  # names (places, organisations …) the corpus never uses: 0, 1 or 2 and more
     "names_document",
     "names_clause",  # a clause named by number was found
     "names_jurisdiction",
@@ -126,6 +127,21 @@ def _party_to(lower: str, mention: re.Match, codes: tuple[str, ...], guard: Guar
     return bool(country) and names_of(tuple(country)).search(named_text) is not None
 
 
+def _where_from_names(question: str, names: tuple[str, ...], guard: GuardPolicy) -> list[str]:
+    """The names that only say where the asker is or where data goes ("我们在深圳，…", "a startup in Berlin",
+    "Lisbon office"), read as ``[guard.where_from]`` / ``[guard.where_to]``."""
+    lower = question.lower()
+    found = []
+    for name in names:
+        mentions = list(re.finditer(re.escape(name), lower))
+        if mentions and all(
+            guard.where_from.match(lower, m.end()) or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
+            for m in mentions
+        ):
+            found.append(name)
+    return found
+
+
 def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindModel | None) -> np.ndarray:
     a, e = result.analysis, result.evidence
     question = a.question
@@ -139,6 +155,10 @@ def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindMode
         question, a.foreign_jurisdictions, guard, named_text
     )
     asked = names_of(a.foreign_jurisdictions).sub(" ", question.lower()) if incidental else question
+    # so is any other name that only says where the asker is (a city of a covered country: "我们在上海，…")
+    where_from = _where_from_names(question, e.names, guard)
+    if where_from:
+        asked = re.sub("|".join(re.escape(n) for n in where_from), " ", asked, flags=re.IGNORECASE)
     return np.array(
         [
             e.top_probability,
@@ -149,6 +169,7 @@ def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindMode
             e.unknown_word_share,
             min(e.numbers_uncovered, 3),
             min(e.numbers_asked, 3),
+            min(len(set(e.unknown_names) - set(where_from)), 2),
             float(bool(a.named_in_question)),
             float(bool(result.lookup_hits)),
             float(bool(a.jurisdictions)),

@@ -6,8 +6,10 @@ rules); the questions the rules already decline are left out of the fit, and so 
 texts without enrichment). Declines are counted as the guard makes them: the explicit rules, then the two thresholds
 or the model.
 A logistic regression (scikit-learn, balanced classes, standardised features) is fitted; the threshold is the
-highest that keeps the answer service's declined answerable questions on the validation split (rules and model
-together) within ``max_false_declines``. Written: the coefficients as JSON, and a report.
+highest that keeps the answer service's declined answerable questions (rules and model together) within
+``max_false_declines`` on the validation split joined with the training questions scored out of fold (a
+validation split alone holds a few dozen unanswerable questions: its curve moves by single questions). Written:
+the coefficients as JSON, and a report.
 """
 
 from __future__ import annotations
@@ -80,6 +82,21 @@ def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[i
     )
 
 
+def joined(a: Rows, b: Rows) -> Rows:
+    """The questions of both."""
+    return Rows(
+        np.vstack([a.x, b.x]),
+        np.concatenate([a.answerable, b.answerable]),
+        a.langs + b.langs,
+        a.declined_by_rules + b.declined_by_rules,
+        a.questions + b.questions,
+        np.concatenate([a.exempt, b.exempt]),
+        np.concatenate([a.passed, b.passed]),
+        np.concatenate([a.named, b.named]),
+        np.concatenate([a.weak, b.weak]),
+    )
+
+
 def _kind_pipeline():
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -138,6 +155,7 @@ def train(
     progress: SplitProgress | None = None,
 ) -> dict:
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     fit_rows = collect(service, train_items, split_progress(progress, "train"))
     val_rows = collect(service, validation_items, split_progress(progress, "validation"))
@@ -151,13 +169,25 @@ def train(
     mean = decidable.mean(axis=0)
     scale = np.where(decidable.std(axis=0) > 1e-9, decidable.std(axis=0), 1.0)
     regression = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
-    regression.fit((decidable - mean) / scale, fit_rows.answerable[~fit_rows.exempt])
+    labels = fit_rows.answerable[~fit_rows.exempt]
+    regression.fit((decidable - mean) / scale, labels)
     model = AnswerabilityModel(mean, scale, regression.coef_[0], float(regression.intercept_[0]), 0.0)
+    # the training questions' probabilities out of fold, beside validation's, choose the thresholds
+    fit_p = np.array([model.probability(x) for x in fit_rows.x])
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=7)
+    fit_p[~fit_rows.exempt] = cross_val_predict(
+        LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000),
+        (decidable - mean) / scale,
+        labels,
+        cv=folds,
+        method="predict_proba",
+    )[:, 1]
     val_p = np.array([model.probability(x) for x in val_rows.x])
-    curve = {float(t): declines(val_rows, val_p, float(t)) for t in THRESHOLDS}
+    choose_rows, choose_p = joined(fit_rows, val_rows), np.concatenate([fit_p, val_p])
+    curve = {float(t): declines(choose_rows, choose_p, float(t)) for t in THRESHOLDS}
     allowed = [t for t, d in curve.items() if (d["all"]["answerable_declined"] or 0) <= max_false_declines]
     threshold = max(allowed) if allowed else float(THRESHOLDS[0])
-    named_curve = {float(t): declines(val_rows, val_p, threshold, float(t)) for t in [0.0, *THRESHOLDS]}
+    named_curve = {float(t): declines(choose_rows, choose_p, threshold, float(t)) for t in [0.0, *THRESHOLDS]}
     named_allowed = [t for t, d in named_curve.items() if (d["all"]["answerable_declined"] or 0) <= max_false_declines]
     named_threshold = max(named_allowed) if named_allowed else 0.0
     model = AnswerabilityModel(mean, scale, model.coef, model.intercept, threshold, kind, named_threshold)
@@ -172,10 +202,12 @@ def train(
             "validation_declined_by_rules": len(val_rows.declined_by_rules),
         },
         "train": declines(fit_rows, train_p, threshold, named_threshold),
-        "validation": named_curve[named_threshold],
+        "train_out_of_fold": declines(fit_rows, fit_p, threshold, named_threshold),
+        "validation": declines(val_rows, val_p, threshold, named_threshold),
+        "chosen_on": named_curve[named_threshold],
         "coefficients": dict(sorted(zip(FEATURES, model.coef.round(3).tolist()), key=lambda kv: -abs(kv[1]))),
-        "validation_curve": {str(t): d["all"] for t, d in curve.items()},
-        "validation_curve_named": {str(t): d["all"] for t, d in named_curve.items()},
+        "curve": {str(t): d["all"] for t, d in curve.items()},
+        "curve_named": {str(t): d["all"] for t, d in named_curve.items()},
     }
     write_json(model_path, model.to_dict())
     if report_path:

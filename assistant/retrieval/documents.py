@@ -42,6 +42,7 @@ class DocResolver:
             ):
                 by_name[name] = doc_id
         self._names = sorted(by_name.items(), key=lambda p: -len(p[0]))
+        self.names_text = "\n".join(name for name, _ in self._names)  # every name, lower-case, one per line
         self._same_title: dict[str, list[str]] = {}
         for d in docs:
             self._same_title.setdefault(d.title, []).append(d.doc_id)

@@ -8,13 +8,16 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from ingest.enrichment import texts_of
-from ingest.keyword_index import tokenize
+from ingest.keyword_index import jieba_tokenizer, tokenize
 
 if TYPE_CHECKING:
     from assistant.retrieval.analysis import QueryAnalysis
     from assistant.retrieval.index import ClauseIndex
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CAPITALISED = re.compile(r"\b[A-Z][\w\u00C0-\u024F'’-]+")
+_SENTENCE_OPEN = re.compile(r"(?:^|[.?!:;\"“(\n])\s*$")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -28,11 +31,39 @@ class Evidence:
     unknown_words: tuple[str, ...] = ()  # those words, rarest first
     numbers_asked: int = 0  # numbers (years, amounts, article numbers) in the question
     numbers_uncovered: int = 0  # ... that the best clauses do not contain
+    names: tuple[str, ...] = ()  # names in the question: places, organisations … (``names_in``)
+    unknown_names: tuple[str, ...] = ()  # ... that the corpus never uses
     question_words: int = 0  # distinct keyword tokens of the question
     enriched: bool = False  # the best clause's unit has enrichment (the answerability model was trained on such)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def names_in(question: str, tags: tuple[str, ...]) -> tuple[str, ...]:
+    """The question's names, lower-case: English capitalised words that do not open a sentence ("Amsterdam",
+    "CJEU"), Chinese words jieba tags as one of ``tags`` (深圳, 纽约市)."""
+    names = [m.group(0) for m in _CAPITALISED.finditer(question) if not _SENTENCE_OPEN.search(question[: m.start()])]
+    if tags and _HAN.search(question):
+        import jieba.posseg
+
+        jieba_tokenizer()  # the keyword index's dictionary, loaded once
+        names += [w for w, tag in jieba.posseg.cut(question) if tag in tags and len(w) > 1 and _HAN.search(w)]
+    return tuple(dict.fromkeys(re.sub(r"['’]s?$", "", name).lower() for name in names))
+
+
+def unknown_names(names: tuple[str, ...], df: dict[str, int], document_names: str) -> tuple[str, ...]:
+    """Those of ``names`` that no clause (``df``: the keyword index's document frequencies) and no document name
+    contains."""
+    unknown = []
+    for name in names:
+        words = tokenize(name)
+        if not words or any(df.get(w) for w in words):
+            continue
+        if re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", document_names):
+            continue
+        unknown.append(name)
+    return tuple(unknown)
 
 
 def measure(
@@ -44,6 +75,7 @@ def measure(
     top_enrichment: float,
     coverage: float,
     clauses: int,
+    name_tags: tuple[str, ...] = (),
 ) -> Evidence:
     """The measures over the ``clauses`` best ranked rows (``ranked``: row -> score, best first)."""
     rows = list(ranked)[:clauses]
@@ -55,6 +87,7 @@ def measure(
     unknown = sorted((w for w in words if not df.get(w)), key=lambda w: -weights[w])
     best_text = "\n".join(index.texts[r] for r in rows)
     numbers = set(_NUMBER.findall(analysis.question))
+    names = names_in(analysis.question, name_tags)
     return Evidence(
         top_probability=round(probabilities[0], 4) if probabilities else 0.0,
         second_probability=round(probabilities[1], 4) if len(probabilities) > 1 else 0.0,
@@ -65,6 +98,8 @@ def measure(
         unknown_words=tuple(unknown),
         numbers_asked=len(numbers),
         numbers_uncovered=sum(1 for n in numbers if n not in best_text),
+        names=names,
+        unknown_names=unknown_names(names, df, index.resolver.names_text),
         question_words=len(words),
         enriched=bool(rows) and bool(texts_of(index.metas[rows[0]])),
     )

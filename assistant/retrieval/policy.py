@@ -97,6 +97,7 @@ class CrossRefPolicy:
 @dataclass(frozen=True)
 class EvidencePolicy:
     coverage_clauses: int
+    name_tags: tuple[str, ...]  # jieba part-of-speech tags read as names (places, organisations)
 
 
 @dataclass(frozen=True)
@@ -403,7 +404,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             _per_language(dv, "sibling_context_chars"),
         ),
         crossrefs=CrossRefPolicy(x.integer("limit"), x.integer("from_best"), x.integer("penalty_from_best")),
-        evidence=EvidencePolicy(e.integer("coverage_clauses")),
+        evidence=EvidencePolicy(e.integer("coverage_clauses"), e.words("name_tags")),
         names=NamesPolicy(
             n.integer("min_chars"),
             n.integer("min_bare_chars"),

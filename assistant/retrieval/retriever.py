@@ -113,6 +113,7 @@ class HybridRetriever:
             top_enrichment=max((c.score for c in enriched), default=0.0),
             coverage=coverage,
             clauses=self.policy.evidence.coverage_clauses,
+            name_tags=self.policy.evidence.name_tags,
         )
         timings["retrieve_ms"] = _ms(t0)
         return RetrievalResult(
