@@ -25,6 +25,7 @@ console = Console()
 err_console = Console(stderr=True)
 SHIPPED_RANKER_MODEL = Path(__file__).resolve().parent / "resources" / "ranker.txt"
 SHIPPED_ANSWERABILITY_MODEL = Path(__file__).resolve().parent / "resources" / "answerability.json"
+PLAIN_MODEL_FILE = SHIPPED_ANSWERABILITY_MODEL.with_name("answerability-plain.json")  # answering/answerability.py's
 SHIPPED_LEAD_MODEL = Path(__file__).resolve().parent / "resources" / "lead_model.txt"
 
 
@@ -438,6 +439,12 @@ def train_answerability(
     max_false_declines: float = typer.Option(
         0.01, "--max-false-declines", help="Share of answerable validation questions the service may decline."
     ),
+    without_enrichment: bool = typer.Option(
+        False,
+        "--without-enrichment",
+        help="The model for texts without enrichment (a user's own documents), written by default to "
+        "assistant/resources/answerability-plain.json: run over an index ingested with REGQA_ENRICHMENT_DIR= (empty).",
+    ),
 ) -> None:
     """Train the answerability model on a question bank (see assistant/answering/answerability_training.py)."""
     from assistant.answering.answerability_training import train as fit
@@ -445,7 +452,15 @@ def train_answerability(
     train_items, validation_items = _training_splits(train, validation)
     service = _service(_settings(feedback_log_declined=False), None)
     with _split_progress() as progress:
-        result = fit(service, train_items, validation_items, model, report, max_false_declines, progress)
+        if without_enrichment and model == SHIPPED_ANSWERABILITY_MODEL:
+            model = PLAIN_MODEL_FILE
+        try:
+            result = fit(
+                service, train_items, validation_items, model, report, max_false_declines, progress, without_enrichment
+            )
+        except ValueError as exc:
+            console.print(f"[red]error[/red] {exc}")
+            raise typer.Exit(1) from exc
     v = result["validation"]
     console.print(
         f"threshold {result['threshold']} (naming a document: {result['named_threshold']}); validation: "

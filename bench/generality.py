@@ -151,7 +151,7 @@ def run_baselines(settings: Settings, items: list[Item]) -> dict[str, dict]:
     return {name: {"chunks": len(chunks), **s.summary()} for name, s in scores.items()}
 
 
-def run_regqa(settings: Settings, items: list[Item]) -> dict:
+def run_regqa(settings: Settings, items: list[Item], decisions: list[dict] | None = None) -> dict:
     from assistant.answering.service import AnswerService
 
     service = AnswerService(settings)
@@ -163,6 +163,17 @@ def run_regqa(settings: Settings, items: list[Item]) -> dict:
         t = time.perf_counter()
         answer = service.answer(item.question, history=item.history)
         latencies.append((time.perf_counter() - t) * 1000)
+        if decisions is not None:
+            decisions.append(
+                {
+                    "question": item.question,
+                    "type": item.type,
+                    "answerable": item.answerable,
+                    "declined": answer.refused,
+                    "kind": answer.refusal_kind,
+                    "cited": [f"{c.doc_id} {c.unit}" for c in answer.citations],
+                }
+            )
         if not item.answerable:
             declined_ok.append(answer.refused)
             continue
@@ -192,7 +203,9 @@ def run_regqa(settings: Settings, items: list[Item]) -> dict:
     }
 
 
-def measure(corpus: Path, questions: Path, work: Path, embedding_model: str | None) -> dict:
+def measure(
+    corpus: Path, questions: Path, work: Path, embedding_model: str | None, decisions: list[dict] | None = None
+) -> dict:
     empty_catalog = work / "no-catalog.toml"
     empty_catalog.write_text("", encoding="utf-8")
     values = {"corpus_dir": corpus, "index_dir": work / "index", "catalog_path": empty_catalog, "chroma_host": ""}
@@ -213,7 +226,7 @@ def measure(corpus: Path, questions: Path, work: Path, embedding_model: str | No
         "documents": len(documents),
         "units": sum(d.units for d in documents.values()),
         "ingest_s": round(ingest_s, 1),
-        "regqa": run_regqa(settings, items),
+        "regqa": run_regqa(settings, items, decisions),
         **run_baselines(settings, items),
     }
 
@@ -225,14 +238,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", action="append", help="a name per corpus (default: the folder name)")
     parser.add_argument("--embedding-model", default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "generality.json")
+    parser.add_argument("--dump", type=Path, help="also write each question's decision and citations: DUMP/NAME.jsonl")
     args = parser.parse_args(argv)
     if len(args.corpus) != len(args.questions):
         parser.error("give one --questions per --corpus")
     names = args.name or [c.name for c in args.corpus]
     results = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
     for name, corpus, questions in zip(names, args.corpus, args.questions):
+        decisions: list[dict] = []
         with tempfile.TemporaryDirectory(prefix="regqa-generality-") as tmp:
-            result = measure(corpus.resolve(), questions.resolve(), Path(tmp), args.embedding_model)
+            result = measure(corpus.resolve(), questions.resolve(), Path(tmp), args.embedding_model, decisions)
+        if args.dump:
+            args.dump.mkdir(parents=True, exist_ok=True)
+            lines = [json.dumps(d, ensure_ascii=False) for d in decisions]
+            (args.dump / f"{name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         result["measured"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         results[name] = result
         print(json.dumps({name: result}, ensure_ascii=False, indent=1))

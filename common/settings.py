@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     index_dir: Path = PROJECT_ROOT / "var" / "index"
     catalog_path: Path = PROJECT_ROOT / "corpus" / "catalog.toml"
     collection_name: str = "regqa_clauses"
-    # questions and paraphrases per unit, indexed for search (ingest/enrichment.py); None = none
+    # questions and paraphrases per unit, indexed for search (ingest/enrichment.py); None (REGQA_ENRICHMENT_DIR=
+    # empty) = none
     enrichment_dir: Path | None = PROJECT_ROOT / "corpus" / "enrichment"
 
     # --- embedding ----------------------------------------------------------------------------------
@@ -141,6 +142,11 @@ class Settings(BaseSettings):
     # trimmed to max_history_turns / max_history_chars, forgotten after this long without a message
     bot_conversation_idle_s: float = 3600.0
     bot_max_conversations: int = 10_000  # remembered conversations per bot (the least recently used go first)
+
+    @field_validator("enrichment_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("corpus_dir", "index_dir", "catalog_path", "feedback_path", "enrichment_dir", mode="after")
     @classmethod

@@ -27,6 +27,8 @@ from ingest.keyword_index import tokenize
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "resources" / "answerability.json"
+# the model for evidence from texts without enrichment (a user's own documents): trained on an index built without it
+PLAIN_MODEL_FILE = MODEL_FILE.with_name("answerability-plain.json")
 
 FEATURES: tuple[str, ...] = (
     "top_probability",

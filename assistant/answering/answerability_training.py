@@ -26,6 +26,17 @@ from assistant.answering.service import AnswerService
 from assistant.metrics import EvalItem
 from assistant.model_files import SplitProgress, split_progress, write_json
 
+# What the model for texts without enrichment does not read: what the question's wording says of the bank's corpus
+# (its unanswerable questions ask for fees, statistics, years, amendments, enforcement against companies; a
+# user's rulebook may answer exactly those), not how well the evidence covers the question.
+PLAIN_LEAVES_OUT = (
+    "question_kind",
+    "numbers_asked",
+    "question_chinese",
+    "mentions_companies_and_enforcement",
+    "mentions_statistics",
+    "mentions_amendment",
+)
 THRESHOLDS = np.round(np.arange(0.02, 0.9, 0.01), 2)
 KIND_C = 1.0  # the question-text model's regularisation (smaller: stronger)
 
@@ -45,7 +56,14 @@ class Rows:
     weak: np.ndarray  # declined by the two thresholds (assistant/answering/guard.py weak_evidence)
 
 
-def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[int, int], None] | None = None) -> Rows:
+def collect(
+    service: AnswerService,
+    items: list[EvalItem],
+    progress: Callable[[int, int], None] | None = None,
+    plain: bool = False,
+) -> Rows:
+    """The rows of ``items``; ``plain``: for the model of evidence from texts without enrichment (the index has none,
+    so that is not a reason to exempt a question)."""
     xs, ys, langs, ruled, questions, exempt, passed, named, weak = [], [], [], [], [], [], [], [], []
     guard = service.retriever.policy.guard
     settings = service.settings
@@ -60,7 +78,7 @@ def collect(service: AnswerService, items: list[EvalItem], progress: Callable[[i
             questions.append(item.question)
             structure = bool(result.analysis.doc_ids and guard.structure.search(result.analysis.question))
             passed.append(bool(result.lookup_hits or structure))
-            exempt.append(passed[-1] or not result.evidence.enriched)
+            exempt.append(passed[-1] or (not plain and not result.evidence.enriched))
             named.append(bool(result.analysis.doc_ids))
             weak.append(
                 not result.analysis.doc_ids
@@ -153,18 +171,29 @@ def train(
     report_path: Path | None,
     max_false_declines: float,
     progress: SplitProgress | None = None,
+    plain: bool = False,
 ) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    fit_rows = collect(service, train_items, split_progress(progress, "train"))
-    val_rows = collect(service, validation_items, split_progress(progress, "validation"))
-    kind, out_of_fold = fit_question_kind(
-        [item.question for item in train_items], np.array([not item.answerable for item in train_items])
-    )
-    column = FEATURES.index("question_kind")
-    fit_rows.x[:, column] = [out_of_fold[q] for q in fit_rows.questions]
-    val_rows.x[:, column] = [kind.score(q) for q in val_rows.questions]
+    if plain and service.retriever.index.enrichment.vectors.size:
+        raise ValueError("the model for texts without enrichment is trained on an index built without it")
+    fit_rows = collect(service, train_items, split_progress(progress, "train"), plain)
+    val_rows = collect(service, validation_items, split_progress(progress, "validation"), plain)
+    # The question-text model learns what the bank's corpus does not hold (fees, court cases …); a user's own
+    # documents may hold exactly that (a fees rulebook): the model for texts without enrichment reads evidence only.
+    kind: QuestionKindModel | None = None
+    if plain:
+        for name in PLAIN_LEAVES_OUT:
+            fit_rows.x[:, FEATURES.index(name)] = 0.0
+            val_rows.x[:, FEATURES.index(name)] = 0.0
+    else:
+        kind, out_of_fold = fit_question_kind(
+            [item.question for item in train_items], np.array([not item.answerable for item in train_items])
+        )
+        column = FEATURES.index("question_kind")
+        fit_rows.x[:, column] = [out_of_fold[q] for q in fit_rows.questions]
+        val_rows.x[:, column] = [kind.score(q) for q in val_rows.questions]
     decidable = fit_rows.x[~fit_rows.exempt]  # the questions the model may decline
     mean = decidable.mean(axis=0)
     scale = np.where(decidable.std(axis=0) > 1e-9, decidable.std(axis=0), 1.0)
@@ -194,6 +223,7 @@ def train(
     train_p = np.array([model.probability(x) for x in fit_rows.x])
     report = {
         **model.to_dict(),
+        "without_enrichment": plain,
         "max_false_declines": max_false_declines,
         "questions": {
             "train": len(train_items),

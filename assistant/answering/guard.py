@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from assistant.answering.answerability import AnswerabilityModel, load_model
+from assistant.answering.answerability import PLAIN_MODEL_FILE, AnswerabilityModel, load_model
 from assistant.retrieval.policy import GuardPolicy, RankingPolicy, default_policy, first_group
 from assistant.retrieval.types import RetrievalResult
 from common.settings import Settings
@@ -47,6 +47,7 @@ class GuardContext:
     amended: dict[str, tuple[int, int]] = field(default_factory=dict)  # texts held only as amended: (issued, amended)
     not_included: dict[str, tuple[str, ...]] = field(default_factory=dict)  # doc_id -> texts its file leaves out
     answerability: AnswerabilityModel | None = None  # the evidence model (None: the two thresholds)
+    plain_answerability: AnswerabilityModel | None = None  # the same for evidence from texts without enrichment
 
 
 Rule = Callable[[RetrievalResult, GuardContext], RefusalDecision | None]
@@ -386,13 +387,14 @@ def nothing_found(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
 
 def weak_evidence(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """No clause found by number, and either nothing named and the evidence weak by the two thresholds (neither the
-    best dense similarity nor the keyword coverage reaches its threshold), or — on evidence from enriched texts, what
-    the answerability model was trained on — the model puts the probability that the corpus answers below its
-    threshold: one for questions that name nothing, another for questions that name a document."""
+    best dense similarity nor the keyword coverage reaches its threshold), or the answerability model puts the
+    probability that the corpus answers below its threshold: one for questions that name nothing, another for
+    questions that name a document. Evidence from enriched texts is read by the model trained on such; evidence from
+    texts without enrichment (a user's own documents) by the model trained on an index built without it."""
     a = result.analysis
     if result.lookup_hits:
         return None
-    model = ctx.answerability if result.evidence.enriched else None
+    model = ctx.answerability if result.evidence.enriched else ctx.plain_answerability
     if a.doc_ids and ctx.policy.structure.search(a.question):
         return None  # how the named document is built: it is held
     if a.doc_ids:
@@ -457,6 +459,9 @@ def decide(
         amended=amended or {},
         not_included=not_included or {},
         answerability=load_model() if policy.learned.model and weak_evidence in rules else None,
+        plain_answerability=(
+            load_model(str(PLAIN_MODEL_FILE)) if policy.learned.model and weak_evidence in rules else None
+        ),
     )
     for rule in rules:
         decision = rule(result, ctx)

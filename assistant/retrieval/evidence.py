@@ -18,6 +18,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CAPITALISED = re.compile(r"\b[A-Z][\w\u00C0-\u024F'’-]+")
 _SENTENCE_OPEN = re.compile(r"(?:^|[.?!:;\"“(\n])\s*$")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,16 @@ def names_in(question: str, tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(re.sub(r"['’]s?$", "", name).lower() for name in names))
 
 
-def unknown_names(names: tuple[str, ...], df: dict[str, int], document_names: str) -> tuple[str, ...]:
+def unknown_names(names: tuple[str, ...], df: dict[str, int], document_names: str, best_text: str) -> tuple[str, ...]:
     """Those of ``names`` that no clause (``df``: the keyword index's document frequencies) and no document name
-    contains."""
+    contains; a name counts only in the script of the best clauses (``best_text``): an English name asked of Chinese
+    texts (a cross-lingual question) is not expected in them, nor a Chinese one in English texts."""
+    han = len(_HAN.findall(best_text))
+    latin = len(_LATIN.findall(best_text))
     unknown = []
     for name in names:
+        if (_HAN.search(name) and han == 0) or (not _HAN.search(name) and latin < han):
+            continue
         words = tokenize(name)
         if not words or any(df.get(w) for w in words):
             continue
@@ -99,7 +105,7 @@ def measure(
         numbers_asked=len(numbers),
         numbers_uncovered=sum(1 for n in numbers if n not in best_text),
         names=names,
-        unknown_names=unknown_names(names, df, index.resolver.names_text),
+        unknown_names=unknown_names(names, df, index.resolver.names_text, best_text),
         question_words=len(words),
         enriched=bool(rows) and bool(texts_of(index.metas[rows[0]])),
     )

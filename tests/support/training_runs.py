@@ -21,9 +21,10 @@ def run_training(
     env: dict[str, str],
     report: Path | None = None,
     timeout: float = 600,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess:
-    """``regqa <command> --train … --validation … --model … [--report …]`` in a subprocess."""
-    args = [command, "--train", str(train), "--validation", str(validation), "--model", str(model)]
+    """``regqa <command> --train … --validation … --model … [--report …] [extra …]`` in a subprocess."""
+    args = [command, "--train", str(train), "--validation", str(validation), "--model", str(model), *extra]
     if report is not None:
         args += ["--report", str(report)]
     return subprocess.run(
