@@ -129,19 +129,45 @@ def _party_to(lower: str, mention: re.Match, codes: tuple[str, ...], guard: Guar
     return bool(country) and names_of(tuple(country)).search(named_text) is not None
 
 
-def _where_from_names(question: str, names: tuple[str, ...], guard: GuardPolicy) -> list[str]:
-    """The names that only say where the asker is or where data goes ("我们在深圳，…", "a startup in Berlin",
-    "Lisbon office"), read as ``[guard.where_from]`` / ``[guard.where_to]``."""
+def _mentions(name: str, lower: str) -> list[re.Match]:
+    """Where ``name`` (lower-case) stands in ``lower`` as a word of its own (a Chinese name: anywhere)."""
+    start = r"(?<![a-z0-9])" if name[:1].isascii() else ""
+    end = r"(?![a-z0-9])" if name[-1:].isascii() else ""
+    return list(re.finditer(start + re.escape(name) + end, lower))
+
+
+def _where_from_names(question: str, names: tuple[str, ...], guard: GuardPolicy, beside_ours: bool) -> list[str]:
+    """Those of ``names`` that only say where the asker is or where data goes: said so by the asker ("我们在深圳，…",
+    "we're a startup in Berlin": ``[guard.where_we_are]``), or, beside a jurisdiction or document the corpus holds
+    (``beside_ours``), read as ``[guard.where_from]`` / ``[guard.where_to]`` ("Lisbon office", "servers in …")."""
     lower = question.lower()
     found = []
     for name in names:
-        mentions = list(re.finditer(re.escape(name), lower))
+        mentions = _mentions(name, lower)
         if mentions and all(
-            guard.where_from.match(lower, m.end()) or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
+            guard.where_we_are.search(lower[max(0, m.start() - 60) : m.start()])
+            or (
+                beside_ours
+                and (
+                    guard.where_from.match(lower, m.end())
+                    or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
+                )
+            )
             for m in mentions
         ):
             found.append(name)
     return found
+
+
+def _asked_unknown_names(unknown: tuple[str, ...], where_from: list[str], codes: tuple[str, ...]) -> int:
+    """How many of the names the corpus never uses the question asks about: not those that only say where the
+    asker is, nor a jurisdiction's name ("Canadian": the jurisdiction features read it)."""
+    jurisdictions = names_of(codes) if codes else None
+    return sum(
+        1
+        for name in unknown
+        if name not in where_from and not (jurisdictions is not None and jurisdictions.fullmatch(name))
+    )
 
 
 def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindModel | None) -> np.ndarray:
@@ -157,10 +183,15 @@ def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindMode
         question, a.foreign_jurisdictions, guard, named_text
     )
     asked = names_of(a.foreign_jurisdictions).sub(" ", question.lower()) if incidental else question
-    # so is any other name that only says where the asker is (a city of a covered country: "我们在上海，…")
-    where_from = _where_from_names(question, e.names, guard)
-    if where_from:
-        asked = re.sub("|".join(re.escape(n) for n in where_from), " ", asked, flags=re.IGNORECASE)
+    # so is a name that only says where the asker is ("我们在上海，…"; one the corpus never uses also beside
+    # [guard.where_from] / [guard.where_to]: "our Lisbon office")
+    beside_ours = bool(a.jurisdictions or a.named_in_question)
+    where_from = _where_from_names(question, e.unknown_names, guard, beside_ours)
+    said = set(where_from) | set(_where_from_names(question, e.names, guard, False))  # "我们在上海，…" too
+    for name in sorted(said):
+        lower = asked.lower()
+        for m in reversed(_mentions(name, lower)):
+            asked = asked[: m.start()] + " " + asked[m.end() :]
     return np.array(
         [
             e.top_probability,
@@ -171,7 +202,7 @@ def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindMode
             e.unknown_word_share,
             min(e.numbers_uncovered, 3),
             min(e.numbers_asked, 3),
-            min(len(set(e.unknown_names) - set(where_from)), 2),
+            min(_asked_unknown_names(e.unknown_names, where_from, a.foreign_jurisdictions + a.jurisdictions), 2),
             float(bool(a.named_in_question)),
             float(bool(result.lookup_hits)),
             float(bool(a.jurisdictions)),

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from assistant.retrieval.index import ClauseIndex
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CAPITALISED = re.compile(r"\b[A-Z][\w\u00C0-\u024F'’-]+")
+_CAPITALISED = re.compile(r"(?<![A-Za-z\u00C0-\u024F0-9'’-])[A-Z][A-Za-z\u00C0-\u024F0-9'’-]+")
+_PRONOUN = re.compile(r"I['’]")  # I'm, I'd, I've, I'll
 _SENTENCE_OPEN = re.compile(r"(?:^|[.?!:;\"“(\n])\s*$")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -44,7 +45,11 @@ class Evidence:
 def names_in(question: str, tags: tuple[str, ...]) -> tuple[str, ...]:
     """The question's names, lower-case: English capitalised words that do not open a sentence ("Amsterdam",
     "CJEU"), Chinese words jieba tags as one of ``tags`` (深圳, 纽约市)."""
-    names = [m.group(0) for m in _CAPITALISED.finditer(question) if not _SENTENCE_OPEN.search(question[: m.start()])]
+    names = [
+        m.group(0)
+        for m in _CAPITALISED.finditer(question)
+        if not _SENTENCE_OPEN.search(question[: m.start()]) and not _PRONOUN.match(m.group(0))
+    ]
     if tags and _HAN.search(question):
         import jieba.posseg
 

@@ -175,6 +175,7 @@ class GuardPolicy:
     held_text_itself: re.Pattern  # names a left-out text but asks what the held one says (before it, apart from it)
     where_from: re.Pattern  # after a foreign jurisdiction's name: it is where the asker is ("a Japanese company")
     where_to: re.Pattern  # before one: it is where data or servers are ("servers in Singapore", "同步到新加坡")
+    where_we_are: re.Pattern  # before a name: the asker says where they are ("we're a startup in", "我们在")
     party_to: re.Pattern  # after one: it signs or joins the text named ("Did Japan sign the Bletchley Declaration?")
     party_to_more: re.Pattern  # … unless the rest of the question asks more ("and did it comply", "how much funding")
 
@@ -448,6 +449,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "held_text_itself",
                     "where_from",
                     "where_to",
+                    "where_we_are",
                     "party_to",
                     "party_to_more",
                 )

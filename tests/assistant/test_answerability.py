@@ -78,9 +78,11 @@ def test_a_name_the_corpus_never_uses_is_a_feature_unless_it_says_where_the_aske
 def test_the_guard_declines_by_the_model_and_answers_a_covered_question(service):
     # (not "How much does the AI Office pay its staff?" nor "上海市对自动驾驶出租车的收费标准是多少？": the fee rule declines
     # those first, no clause stating a sum)
-    # ("What salary does the head of the AI Office earn?" was one: the model retrained on 2026-12-07 on more questions
-    # gives it 0.13 against a threshold of 0.08, a known miss named in that session's note)
-    for question in ("How much is the AI Office director paid?", "上海的无人驾驶出租车由哪家公司运营？"):
+    for question in (
+        "What salary does the head of the AI Office earn?",
+        "How much is the AI Office director paid?",
+        "上海的无人驾驶出租车由哪家公司运营？",
+    ):
         declined = service.answer(question)
         assert declined.refused and declined.refusal_kind == "weak-evidence", question
     answered = service.answer("Which AI practices are prohibited by the EU AI Act?")
@@ -138,6 +140,8 @@ def test_train_answerability_writes_a_model_that_loads(tmp_path, full_index, cli
     named_never = written["curve_named"]["0.0"]  # questions naming a document never declined by it
     assert named_never == written["curve"][str(written["threshold"])]
     chosen = written["curve_named"][str(written["named_threshold"])]
-    assert chosen["answerable_declined"] <= 0.01 and chosen == written["chosen_on"]["all"]
+    lowest = min(written["curve"], key=float)  # (taken when no threshold keeps within the limit)
+    assert chosen["answerable_declined"] <= 0.01 or str(written["threshold"]) == lowest
+    assert chosen == written["chosen_on"]["all"]
     assert set(written["validation"]) == set(written["train_out_of_fold"]) == {"all", "zh", "en"}
     assert set(written["coefficients"]) == set(json.loads(model.read_text())["features"])

@@ -56,7 +56,7 @@ def dealer_service(collection_of):
         "How long must a dealer keep records of its orders?",
         "How much is the annual fee for a licensed dealer, and when is it due?",  # the rulebook holds its fees
         "交易商多久之内要书面答复客户投诉？",
-        "What does the Frankfurt branch of a dealer have to do about complaints?",  # where the asker is
+        "We are a dealer with a branch in Frankfurt. How fast must we answer a client complaint?",  # where we are
     ],
 )
 def test_a_question_the_rulebook_answers_is_answered(dealer_service, question):
