@@ -25,7 +25,6 @@ console = Console()
 err_console = Console(stderr=True)
 SHIPPED_RANKER_MODEL = Path(__file__).resolve().parent / "resources" / "ranker.txt"
 SHIPPED_ANSWERABILITY_MODEL = Path(__file__).resolve().parent / "resources" / "answerability.json"
-PLAIN_MODEL_FILE = SHIPPED_ANSWERABILITY_MODEL.with_name("answerability-plain.json")  # answering/answerability.py's
 SHIPPED_LEAD_MODEL = Path(__file__).resolve().parent / "resources" / "lead_model.txt"
 
 
@@ -447,6 +446,7 @@ def train_answerability(
     ),
 ) -> None:
     """Train the answerability model on a question bank (see assistant/answering/answerability_training.py)."""
+    from assistant.answering.answerability import PLAIN_MODEL_FILE
     from assistant.answering.answerability_training import train as fit
 
     train_items, validation_items = _training_splits(train, validation)

@@ -112,10 +112,16 @@ def _only_where_from(question: str, codes: tuple[str, ...], guard: GuardPolicy, 
     lower = question.lower()
     mentions = list(names_of(codes).finditer(lower))
     return bool(mentions) and all(
-        guard.where_from.match(lower, m.end())
-        or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
-        or _party_to(lower, m, codes, guard, named_text)
-        for m in mentions
+        _from_or_to(lower, m, guard) or _party_to(lower, m, codes, guard, named_text) for m in mentions
+    )
+
+
+def _from_or_to(lower: str, mention: re.Match, guard: GuardPolicy) -> bool:
+    """The words around ``mention`` say it is where the asker is from or where data goes ([guard.where_from] right
+    after it, [guard.where_to] right before it)."""
+    return bool(
+        guard.where_from.match(lower, mention.end())
+        or guard.where_to.search(lower[max(0, mention.start() - 40) : mention.start()])
     )
 
 
@@ -136,23 +142,18 @@ def _mentions(name: str, lower: str) -> list[re.Match]:
     return list(re.finditer(start + re.escape(name) + end, lower))
 
 
-def _where_from_names(question: str, names: tuple[str, ...], guard: GuardPolicy, beside_ours: bool) -> list[str]:
+def _where_from_names(question: str, names: tuple[str, ...], unknown: tuple[str, ...], guard: GuardPolicy) -> list[str]:
     """Those of ``names`` that only say where the asker is or where data goes: said so by the asker ("我们在深圳，…",
-    "we're a startup in Berlin": ``[guard.where_we_are]``), or, beside a jurisdiction or document the corpus holds
-    (``beside_ours``), read as ``[guard.where_from]`` / ``[guard.where_to]`` ("Lisbon office", "servers in …")."""
+    "we're a startup in Berlin": ``[guard.where_we_are]``), or, for a name the corpus never uses (``unknown``: empty
+    unless the question names a jurisdiction or document the corpus holds), read as ``[guard.where_from]`` /
+    ``[guard.where_to]`` ("Lisbon office", "servers in …")."""
     lower = question.lower()
     found = []
     for name in names:
         mentions = _mentions(name, lower)
         if mentions and all(
             guard.where_we_are.search(lower[max(0, m.start() - 60) : m.start()])
-            or (
-                beside_ours
-                and (
-                    guard.where_from.match(lower, m.end())
-                    or guard.where_to.search(lower[max(0, m.start() - 40) : m.start()])
-                )
-            )
+            or (name in unknown and _from_or_to(lower, m, guard))
             for m in mentions
         ):
             found.append(name)
@@ -185,10 +186,9 @@ def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindMode
     asked = names_of(a.foreign_jurisdictions).sub(" ", question.lower()) if incidental else question
     # so is a name that only says where the asker is ("我们在上海，…"; one the corpus never uses also beside
     # [guard.where_from] / [guard.where_to]: "our Lisbon office")
-    beside_ours = bool(a.jurisdictions or a.named_in_question)
-    where_from = _where_from_names(question, e.unknown_names, guard, beside_ours)
-    said = set(where_from) | set(_where_from_names(question, e.names, guard, False))  # "我们在上海，…" too
-    for name in sorted(said):
+    unknown_beside_ours = e.unknown_names if a.jurisdictions or a.named_in_question else ()
+    where_from = _where_from_names(question, e.names, unknown_beside_ours, guard)
+    for name in sorted(where_from):
         lower = asked.lower()
         for m in reversed(_mentions(name, lower)):
             asked = asked[: m.start()] + " " + asked[m.end() :]

@@ -118,6 +118,20 @@ def joined(a: Rows, b: Rows) -> Rows:
     )
 
 
+def _leave_out(names: tuple[str, ...] | list[str], *rows: Rows) -> None:
+    """Set these features' columns to 0: the fitted model gives them no weight."""
+    for name in names:
+        for r in rows:
+            r.x[:, FEATURES.index(name)] = 0.0
+
+
+def _regression():
+    """The evidence model's logistic regression (balanced classes), fitted once on all rows and once per fold."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+
+
 def _kind_pipeline():
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -176,7 +190,6 @@ def train(
     progress: SplitProgress | None = None,
     plain: bool = False,
 ) -> dict:
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     if plain and service.retriever.index.enrichment.vectors.size:
@@ -187,9 +200,7 @@ def train(
     # documents may hold exactly that (a fees rulebook): the model for texts without enrichment reads evidence only.
     kind: QuestionKindModel | None = None
     if plain:
-        for name in PLAIN_LEAVES_OUT:
-            fit_rows.x[:, FEATURES.index(name)] = 0.0
-            val_rows.x[:, FEATURES.index(name)] = 0.0
+        _leave_out(PLAIN_LEAVES_OUT, fit_rows, val_rows)
     else:
         kind, out_of_fold = fit_question_kind(
             [item.question for item in train_items], np.array([not item.answerable for item in train_items])
@@ -200,9 +211,7 @@ def train(
     rare = [
         name for n, name in enumerate(FEATURES) if np.count_nonzero(fit_rows.x[~fit_rows.exempt, n]) < MIN_FEATURE_ROWS
     ]
-    for name in rare:
-        fit_rows.x[:, FEATURES.index(name)] = 0.0
-        val_rows.x[:, FEATURES.index(name)] = 0.0
+    _leave_out(rare, fit_rows, val_rows)
     decidable = fit_rows.x[~fit_rows.exempt]  # the questions the model may decline
     # Yes/no features are not standardised: divided by the spread of a flag set on 1 row in 2,000, a unit of weight
     # becomes 45 on the log-odds (mentions_companies_and_enforcement, set once, had +6.9), out of the reach of the
@@ -210,7 +219,7 @@ def train(
     flags = np.all(np.isin(decidable, (0.0, 1.0)), axis=0)
     mean = np.where(flags, 0.0, decidable.mean(axis=0))
     scale = np.where(flags | (decidable.std(axis=0) <= 1e-9), 1.0, decidable.std(axis=0))
-    regression = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+    regression = _regression()
     labels = fit_rows.answerable[~fit_rows.exempt]
     regression.fit((decidable - mean) / scale, labels)
     model = AnswerabilityModel(mean, scale, regression.coef_[0], float(regression.intercept_[0]), 0.0)
@@ -218,7 +227,7 @@ def train(
     fit_p = np.array([model.probability(x) for x in fit_rows.x])
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=7)
     fit_p[~fit_rows.exempt] = cross_val_predict(
-        LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000),
+        _regression(),
         (decidable - mean) / scale,
         labels,
         cv=folds,

@@ -450,6 +450,7 @@ def decide(
     include weak evidence (`regqa train-answerability` runs the explicit rules alone, and must run when the
     shipped model no longer fits the features)."""
     policy = policy or default_policy()
+    models = bool(policy.learned.model) and weak_evidence in rules
     ctx = GuardContext(
         policy=policy.guard,
         min_similarity=settings.refusal_min_similarity,
@@ -458,10 +459,8 @@ def decide(
         titles=titles,
         amended=amended or {},
         not_included=not_included or {},
-        answerability=load_model() if policy.learned.model and weak_evidence in rules else None,
-        plain_answerability=(
-            load_model(str(PLAIN_MODEL_FILE)) if policy.learned.model and weak_evidence in rules else None
-        ),
+        answerability=load_model() if models else None,
+        plain_answerability=load_model(str(PLAIN_MODEL_FILE)) if models else None,
     )
     for rule in rules:
         decision = rule(result, ctx)

@@ -9,29 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
+from support.rulebooks import DEALER_RULES
 from support.training_runs import run_training, write_questions
 
 from assistant.answering.answerability import FEATURES, PLAIN_MODEL_FILE, features, load_model
 from assistant.answering.answerability_training import PLAIN_LEAVES_OUT
-
-RULEBOOK = """\
-Sample Dealer Rules (an invented rulebook for tests)
-
-3\tLICENSING
-3.1\tWithdrawal
-3.1.1\tThe Regulator may cancel the licence of a dealer who no longer meets the threshold conditions.
-3.1.2\tA dealer may surrender its licence by written notice.
-3.2\tFees
-3.2.1\tAn applicant must pay the application fee of 5,000 dollars when it files its application.
-3.2.2\tA licensed dealer must pay an annual fee of 2,000 dollars by 31 January of each year.
-4\tCONDUCT
-4.1\tMarket abuse
-4.1.1\tA person who disseminates false or misleading information commits market abuse whether or not the person trades.
-4.1.2\tA dealer must keep records of every order for six years.
-4.2\tComplaints
-4.2.1\tA dealer must answer a client complaint in writing within eight weeks.
-"""
-
 
 BANK = Path(__file__).resolve().parents[2] / "bench" / "eval" / "bank"
 
@@ -47,7 +29,7 @@ def test_the_plain_model_reads_evidence_only():
 def dealer_service(collection_of):
     from assistant.answering.service import AnswerService
 
-    return AnswerService(collection_of("plain-answerability", {"dealer-rules.txt": RULEBOOK}))
+    return AnswerService(collection_of("plain-answerability", {"dealer-rules.txt": DEALER_RULES}))
 
 
 @pytest.mark.parametrize(
@@ -109,7 +91,7 @@ def test_train_without_enrichment_refuses_an_enriched_index(tmp_path, full_index
 
 
 def test_train_without_enrichment_writes_an_evidence_only_model(tmp_path, collection_of, cli_env):
-    settings = collection_of("plain-training", {"dealer-rules.txt": RULEBOOK})
+    settings = collection_of("plain-training", {"dealer-rules.txt": DEALER_RULES})
     train, validation = _bank_rows(tmp_path)
     model, report = tmp_path / "plain.json", tmp_path / "report.json"
     extra = ("--without-enrichment",)

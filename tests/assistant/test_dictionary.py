@@ -4,26 +4,10 @@ a Chinese question finds the provision of an English rulebook nobody wrote a glo
 from __future__ import annotations
 
 import pytest
+from support.rulebooks import DEALER_RULES
 
 from assistant.retrieval.dictionary import dictionary, name_matches, policy, translations
 from assistant.retrieval.types import Filters
-
-RULEBOOK = """\
-Sample Dealer Rules (an invented rulebook for tests)
-
-3\tLICENSING
-3.1\tWithdrawal
-3.1.1\tThe Regulator may cancel the licence of a dealer who no longer meets the threshold conditions.
-3.1.2\tA dealer may surrender its licence by written notice.
-3.2\tFees
-3.2.1\tAn applicant must pay the application fee when it files its application.
-4\tCONDUCT
-4.1\tMarket abuse
-4.1.1\tA person who disseminates false or misleading information commits market abuse whether or not the person trades.
-4.1.2\tA dealer must keep records of every order for six years.
-4.2\tComplaints
-4.2.1\tA dealer must answer a client complaint in writing within eight weeks.
-"""
 
 
 def test_chinese_words_give_english_glosses_and_english_words_chinese_ones():
@@ -40,7 +24,7 @@ def test_chinese_words_give_english_glosses_and_english_words_chinese_ones():
 def rulebook_retriever(collection_of):
     from assistant.retrieval import HybridRetriever
 
-    return HybridRetriever(collection_of("dictionary-rules", {"dealer-rules.txt": RULEBOOK}))
+    return HybridRetriever(collection_of("dictionary-rules", {"dealer-rules.txt": DEALER_RULES}))
 
 
 @pytest.mark.parametrize(
