@@ -24,7 +24,7 @@ from assistant.retrieval.policy import GuardPolicy
 from assistant.retrieval.types import RetrievalResult
 from ingest.keyword_index import tokenize
 
-_HAN = re.compile(r"[\u4e00-\u9fff]+")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "resources" / "answerability.json"
 # the model for evidence from texts without enrichment (a user's own documents): trained on an index built without it
@@ -60,7 +60,7 @@ def question_grams(text: str) -> list[str]:
     words = tokenize(text)
     english = [w for w in words if w.isascii()]
     pairs = [f"{a}_{b}" for a, b in zip(english, english[1:])]
-    chars = [run[i : i + 2] for run in _HAN.findall(text) for i in range(len(run) - 1)]
+    chars = [run[i : i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)]
     return words + pairs + chars
 
 

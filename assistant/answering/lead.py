@@ -55,6 +55,7 @@ class LeadPolicy:
     max_chars: dict[str, int]
     also_within: float
     max_per_clause: int
+    max_per_named_clause: int
     rank_prior: float
     framing_factor: float
     value_bonus: float
@@ -85,6 +86,7 @@ def policy() -> LeadPolicy:
         max_chars=data["max_chars"],
         also_within=data["also_within"],
         max_per_clause=data["max_per_clause"],
+        max_per_named_clause=data["max_per_named_clause"],
         rank_prior=data["rank_prior"],
         framing_factor=data["framing_factor"],
         value_bonus=data["value_bonus"],
@@ -327,11 +329,11 @@ def listed_country(question: LeadQuestion, pieces: list[Piece]) -> tuple[Scored,
 
 def opening_sentences(named: list[Piece], language: str, limit: int) -> list[Scored]:
     """The lead of "what does 第十七条 say": the named clauses' sentences in the order of their text (a clause
-    states its main rule first), at most ``max_per_clause`` of each when several are named, while the lead fits
-    the budget (the first sentence always)."""
+    states its main rule first), at most ``max_per_named_clause`` of each when several are named, while the lead
+    fits the budget (the first sentence always)."""
     p = policy()
     budget = p.max_chars["zh" if language == "zh" else "en"]
-    per_clause = limit if len(named) == 1 else p.max_per_clause
+    per_clause = limit if len(named) == 1 else p.max_per_named_clause
     chosen: list[Scored] = []
     used = 0
     first_cited: dict[tuple[str, str], int] = {}

@@ -58,6 +58,20 @@ def test_lead_stays_within_its_budget_and_skips_signature_lines():
     assert "METSOLA" not in lead.text and "The President" not in lead.text
 
 
+def test_a_lead_may_quote_three_sentences_of_the_one_clause_that_answers():
+    """The one clause that answers may hold the answer in its third matching sentence: a scored lead takes up to
+    max_sentences of it; when several named clauses are asked about as a whole, each gets at most two."""
+    clause = "第九条 提供者应当备案。提供者应当公示备案编号。提供者应当更新备案信息。"
+    lead = compose_lead(LeadQuestion("提供者的备案义务有哪些？", "zh"), [Piece(1, clause)], UNIFORM)
+    assert lead.text.count("[1]") == 3, lead.text
+    asked = "第九条和第十条讲的是什么？"
+    other = "第十条 用户可以投诉。平台应当处理投诉。平台应当反馈结果。"
+    both = compose_lead(
+        LeadQuestion(asked, "zh", asked=asked), [Piece(1, clause, named=True), Piece(2, other, named=True)], UNIFORM
+    )
+    assert both.text.count("[1]") == 2 and both.text.count("[2]") == 1, both.text
+
+
 def test_what_a_named_clause_says_is_led_by_its_opening_sentences():
     """ "第十七条讲的是什么？" asks for the clause as a whole: its main rule, first in its text, opens the lead, not
     the later sentence that happens to share the most words with the question."""
