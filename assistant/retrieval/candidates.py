@@ -17,7 +17,7 @@ import numpy as np
 from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.index import ClauseIndex
 from assistant.retrieval.policy import FusionPolicy, LookupPolicy
-from assistant.retrieval.references import ClauseRef, unit_labels
+from assistant.retrieval.references import ClauseRef, cn_or_arabic, unit_labels
 from assistant.retrieval.types import Candidate, Filters, Lookup
 from common.numerals import from_roman, to_roman
 from ingest.embeddings import Embedder
@@ -45,6 +45,7 @@ def _piece_holding(rows: list[int], locators: list[str], unit: str, point: str) 
 
 # Kinds of reference a document may hold without the splitter having made units of them: a number is missing only
 # when the document has other units of the family.
+_ARTICLE_UNIT = re.compile(r"Article \d|第.+条$")  # a text numbered by articles: 第五条 there is its article
 _FAMILIES = {"annex": ("Annex ",), "appendix": ("Appendix ", "附录")}
 
 
@@ -94,6 +95,10 @@ class LookupSource:
                 continue
             for doc_id in targets:
                 rows = [r for r in (r for u in labels for r in index.rows_of_unit(doc_id, u)) if keep[r]]
+                if not rows and analysis.doc_ids:  # 第五条 of a resolution or an initiative: its paragraph or item 5
+                    rows = [
+                        r for u in self._numbered_instead(doc_id, ref) for r in index.rows_of_unit(doc_id, u) if keep[r]
+                    ]
                 if not rows and doc_id in index.docs and ref.kind in ("number", "section"):
                     rows = [
                         r
@@ -125,12 +130,25 @@ class LookupSource:
             return any(u.isdigit() for u in units) and not any(
                 ref.unit in held or _sub_provisions(held, [ref.unit]) for held in named
             )
-        aliases = _aliases(ref, labels)
+        aliases = _aliases(ref, labels) + self._numbered_instead(doc_id, ref)
         return (
             not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in aliases)
             and (ref.kind not in _FAMILIES or self._has_family(doc_id, _FAMILIES[ref.kind]))
             and not self._in_another_named_jurisdiction(analysis, doc_id, aliases)
         )
+
+    def _numbered_instead(self, doc_id: str, ref: ClauseRef) -> list[str]:
+        """第五条 or Article 5 of a text numbered by paragraphs or items, not articles (a UN resolution, a declaration,
+        an initiative's list of proposals): its paragraph 5 or item 5 (both, when it has both: an introduction's
+        paragraphs and a list of proposals)."""
+        info = self.index.docs.get(doc_id)
+        if info is None or ref.kind not in ("cn-article", "article"):
+            return []
+        raw = ref.unit[1:-1] if ref.kind == "cn-article" else ref.unit.split(" ", 1)[1]
+        number = cn_or_arabic(raw) if raw.isdigit() or ref.kind == "cn-article" else None
+        if number is None or any(_ARTICLE_UNIT.match(u) for u in info.units):
+            return []
+        return [label for label in (f"para {number}", f"item {number}") if label in info.units]
 
     def _in_another_named_jurisdiction(self, analysis: QueryAnalysis, doc_id: str, labels: list[str]) -> bool:
         """A document of another jurisdiction the question names has the clause ("China's labelling measures and EU
