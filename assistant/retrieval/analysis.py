@@ -219,7 +219,7 @@ def _titled_names(question: str, resolver: DocResolver) -> list[str]:
 
 
 def _loosely_named(question: str, resolver: DocResolver, policy: AnalysisPolicy) -> list[str]:
-    """The documents an English law or instrument name matches only loosely ("the CoE AI Convention", "the Network
+    """The documents an English law or instrument name matches only loosely ("the NDS Regulation", "the Network
     Data Security Regulation"): ``DocResolver.find_loosely``."""
     found: list[str] = []
     for m in [*policy.law_name.finditer(question), *policy.instrument_name.finditer(question)]:

@@ -45,8 +45,10 @@ def _piece_holding(rows: list[int], locators: list[str], unit: str, point: str) 
 
 # Kinds of reference a document may hold without the splitter having made units of them: a number is missing only
 # when the document has other units of the family.
-_ARTICLE_UNIT = re.compile(r"Article \d|第.+条$")  # a text numbered by articles: 第五条 there is its article
 _FAMILIES = {"annex": ("Annex ",), "appendix": ("Appendix ", "附录")}
+
+
+_ARTICLE_UNIT = re.compile(r"Article \d|第.+条$")  # a text numbered by articles: 第五条 there is its article
 
 
 def _aliases(ref: ClauseRef, labels: list[str]) -> list[str]:
@@ -93,9 +95,10 @@ class LookupSource:
                 # 第十七条 with no document named: ambiguous; Article 95 of a law we cannot name: not ours to pick.
                 # Leave it to search
                 continue
+            held_by_named = any(index.rows_of_unit(d, u) for d in analysis.doc_ids for u in labels)
             for doc_id in targets:
                 rows = [r for r in (r for u in labels for r in index.rows_of_unit(doc_id, u)) if keep[r]]
-                if not rows and analysis.doc_ids:  # 第五条 of a resolution or an initiative: its paragraph or item 5
+                if not rows and analysis.doc_ids and not held_by_named:  # 第五条 of a resolution: its paragraph 5
                     rows = [
                         r for u in self._numbered_instead(doc_id, ref) for r in index.rows_of_unit(doc_id, u) if keep[r]
                     ]
@@ -130,25 +133,29 @@ class LookupSource:
             return any(u.isdigit() for u in units) and not any(
                 ref.unit in held or _sub_provisions(held, [ref.unit]) for held in named
             )
-        aliases = _aliases(ref, labels) + self._numbered_instead(doc_id, ref)
+        aliases = _aliases(ref, labels)
         return (
-            not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in aliases)
+            not self._numbered_instead(doc_id, ref)
+            and not any(self.index.rows_of_unit(d, u) for d in analysis.named_in_question for u in aliases)
             and (ref.kind not in _FAMILIES or self._has_family(doc_id, _FAMILIES[ref.kind]))
             and not self._in_another_named_jurisdiction(analysis, doc_id, aliases)
         )
 
     def _numbered_instead(self, doc_id: str, ref: ClauseRef) -> list[str]:
-        """第五条 or Article 5 of a text numbered by paragraphs or items, not articles (a UN resolution, a declaration,
-        an initiative's list of proposals): its paragraph 5 or item 5 (both, when it has both: an introduction's
-        paragraphs and a list of proposals)."""
+        """第五条 or Article 5 of a text numbered by items or paragraphs, not articles: its item 5 (an initiative's
+        proposals), else its paragraph 5 when the text prints that number ("5. Emphasizes …" of a UN resolution; not
+        the fifth of a commentary's unnumbered paragraphs). Not for a point of it (Article 5(2))."""
         info = self.index.docs.get(doc_id)
-        if info is None or ref.kind not in ("cn-article", "article"):
+        if info is None or ref.point or ref.kind not in ("cn-article", "article"):
             return []
-        raw = ref.unit[1:-1] if ref.kind == "cn-article" else ref.unit.split(" ", 1)[1]
-        number = cn_or_arabic(raw) if raw.isdigit() or ref.kind == "cn-article" else None
+        number = cn_or_arabic(ref.unit[1:-1] if ref.kind == "cn-article" else ref.unit.split(" ", 1)[1])
         if number is None or any(_ARTICLE_UNIT.match(u) for u in info.units):
             return []
-        return [label for label in (f"para {number}", f"item {number}") if label in info.units]
+        if f"item {number}" in info.units:
+            return [f"item {number}"]
+        rows = self.index.rows_of_unit(doc_id, f"para {number}")
+        printed = rows and re.match(rf"\s*{number}\.\s", self.index.texts[rows[0]])
+        return [f"para {number}"] if printed else []
 
     def _in_another_named_jurisdiction(self, analysis: QueryAnalysis, doc_id: str, labels: list[str]) -> bool:
         """A document of another jurisdiction the question names has the clause ("China's labelling measures and EU

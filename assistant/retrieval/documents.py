@@ -76,7 +76,7 @@ class DocResolver:
         self._loose = _LooseNames(docs, self.policy)
 
     def find_loosely(self, name: str) -> str | None:
-        """The document an English name that none of our names matches names loosely ("the CoE AI Convention",
+        """The document an English name that none of our names matches names loosely ("the NDS Regulation",
         "the Network Data Security Regulation"; see ``_LooseNames``), if exactly one does (or one in force among
         versions of one title)."""
         found = self._loose.find(name)
@@ -195,7 +195,7 @@ class _LooseNames:
     """English names matched word by word, in two safe cases: the name is one of the document's names once words are
     put in the singular and stop words left out ("the Network Data Security Regulation"), or each of its words is a
     word of the document's names or the initials of a run of them, and one of its words is initials that only this
-    document's names have (CoE: Council of Europe; not "AI", which every title spells out). A name of other words
+    document's names have (NDS: Network Data Security; not "AI", which every title spells out). A name of other words
     ("the California AI Transparency Act", "the Vilnius Convention") is another text."""
 
     def __init__(self, docs: list[DocInfo], policy: NamesPolicy) -> None:

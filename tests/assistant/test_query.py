@@ -64,9 +64,6 @@ def test_document_names_resolve(resolver, question, doc_id):
         ("What does TFAIA require of large frontier developers?", SB53),
         ("Under SB 53, who receives critical safety incident reports?", SB53),
         ("加州SB 53对吹哨人有什么保护？", SB53),
-        # the code sections SB 53 adds, cited as a lawyer cites them
-        ("What does section 22757.14 of California's B&P Code require?", SB53),
-        ("Can you summarize what §22757.15 of California's Bus. & Prof. Code provides?", SB53),
         ("What did the Bletchley Declaration say about frontier AI?", BLETCHLEY),
         ("布莱切利宣言提到了哪些风险？", BLETCHLEY),
         ("《布莱奇利宣言》怎么看前沿人工智能的风险？", BLETCHLEY),  # the other usual transliteration
@@ -93,6 +90,10 @@ NETWORK_DATA = "cn-network-data-security-regulations-2024"
         ("What does Article 4 of the CoE AI Convention require?", COE),
         ("What does Article 34 of the CoE AI convention say?", COE),  # lower case: an alias
         ("What export-control duties does Article 40 of the CoE AI Framework Convention impose?", COE),
+        (
+            "What does the NDS Regulation say about large platforms?",
+            NETWORK_DATA,
+        ),  # initials only this text's names have
         # a plural name in the singular
         ("What counts as a large network platform under the Network Data Security Regulation?", NETWORK_DATA),
     ],
