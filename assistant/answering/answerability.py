@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.retrieval.glossary import names_of
+from assistant.retrieval.glossary import find_names, names_of
 from assistant.retrieval.policy import GuardPolicy
 from assistant.retrieval.types import RetrievalResult
 from ingest.keyword_index import tokenize
@@ -135,13 +135,6 @@ def _party_to(lower: str, mention: re.Match, codes: tuple[str, ...], guard: Guar
     return bool(country) and names_of(tuple(country)).search(named_text) is not None
 
 
-def _mentions(name: str, lower: str) -> list[re.Match]:
-    """Where ``name`` (lower-case) stands in ``lower`` as a word of its own (a Chinese name: anywhere)."""
-    start = r"(?<![a-z0-9])" if name[:1].isascii() else ""
-    end = r"(?![a-z0-9])" if name[-1:].isascii() else ""
-    return list(re.finditer(start + re.escape(name) + end, lower))
-
-
 def _where_from_names(question: str, names: tuple[str, ...], unknown: tuple[str, ...], guard: GuardPolicy) -> list[str]:
     """Those of ``names`` that only say where the asker is or where data goes: said so by the asker ("我们在深圳，…",
     "we're a startup in Berlin": ``[guard.where_we_are]``), or, for a name the corpus never uses (``unknown``: empty
@@ -150,7 +143,7 @@ def _where_from_names(question: str, names: tuple[str, ...], unknown: tuple[str,
     lower = question.lower()
     found = []
     for name in names:
-        mentions = _mentions(name, lower)
+        mentions = list(find_names(name, lower))
         if mentions and all(
             guard.where_we_are.search(lower[max(0, m.start() - 60) : m.start()])
             or (name in unknown and _from_or_to(lower, m, guard))
@@ -190,7 +183,7 @@ def features(result: RetrievalResult, guard: GuardPolicy, kind: QuestionKindMode
     where_from = _where_from_names(question, e.names, unknown_beside_ours, guard)
     for name in sorted(where_from):
         lower = asked.lower()
-        for m in reversed(_mentions(name, lower)):
+        for m in reversed(list(find_names(name, lower))):
             asked = asked[: m.start()] + " " + asked[m.end() :]
     return np.array(
         [
