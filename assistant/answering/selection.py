@@ -64,13 +64,26 @@ def _strongest_units(result: RetrievalResult, searched: list[RetrievedClause], m
         key = (c.doc_id, c.unit)
         if key not in chosen and c.score >= policy().share_of_best * best and len(chosen) < max_units:
             chosen.append(key)
-    # every document the question names gets its best clause, if retrieval found one
-    for doc_id in result.analysis.doc_ids:
+    # every document the question names gets its best clause, if retrieval found one: a weaker unit of a document
+    # not named (or a further unit of a named one) gives way to it, never the best unit
+    named = result.analysis.doc_ids
+    missing: list[Unit] = []
+    for doc_id in named:
         if not any(d == doc_id for d, _ in chosen):
             first = next((c for c in searched if c.doc_id == doc_id), None)
-            if first is not None and len(chosen) < max_units + policy().named_document_extra_units:
-                chosen.append((first.doc_id, first.unit))
-    return chosen
+            if first is not None:
+                missing.append((first.doc_id, first.unit))
+    limit = max_units + policy().named_document_extra_units
+    while len(chosen) + len(missing) > limit:
+        weaker = [
+            k
+            for k in range(len(chosen) - 1, 0, -1)
+            if chosen[k][0] not in named or sum(d == chosen[k][0] for d, _ in chosen) > 1
+        ]
+        if not weaker:
+            break
+        del chosen[weaker[0]]
+    return chosen + missing[: max(0, limit - len(chosen))]
 
 
 def _without_framing(

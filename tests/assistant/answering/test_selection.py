@@ -71,6 +71,15 @@ def test_a_named_document_gets_its_best_clause_beyond_the_limit():
     assert chosen[-1] == ("b", "7") and len(chosen) == MAX_UNITS + policy().named_document_extra_units
 
 
+def test_every_named_document_keeps_its_best_clause_when_one_document_fills_the_limit():
+    """Three documents named, the first ranking its four units above the others' best: each named document is cited,
+    the first document's weakest units giving way (its best stays first)."""
+    ranked = [clause("a", str(n), 1.0 - n / 100) for n in range(4)] + [clause("b", "5", 0.5), clause("c", "9", 0.4)]
+    chosen = units(select(result("compare a, b and c", ranked, doc_ids=["a", "b", "c"])))
+    assert chosen[0] == ("a", "0") and {("b", "5"), ("c", "9")} <= set(chosen)
+    assert len(chosen) == MAX_UNITS + policy().named_document_extra_units
+
+
 def test_a_unit_in_several_pieces_is_quoted_with_its_first_pieces():
     pieces = [clause("a", "5", 1.0 - n / 100, piece=n, parts=4) for n in range(4)]
     selected = select(result("Article 5", pieces))
