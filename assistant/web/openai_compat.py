@@ -24,7 +24,7 @@ from assistant.answering.models import (
     InvalidAsOf,
     InvalidQuestion,
     as_of_date,
-    validate_history,
+    recent_history,
     validate_question,
 )
 from assistant.answering.service import AnswerService
@@ -90,7 +90,11 @@ def completion_of(body: ChatRequest, settings: Settings) -> Completion:
     turns = [{"role": m.role, "content": _text_of(m.content)} for m in body.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1]["role"] != "user":
         raise ApiError(400, "the last message must come from the user", "invalid_request")
-    question, history = turns[-1]["content"], turns[:-1]
+    # a chat client sends the whole conversation with every question and cannot shorten it: the oldest turns beyond
+    # the history limits are dropped, as the web UI and the bots do (POST /v1/ask, whose caller sends what it
+    # chooses, refuses a longer history with a 400)
+    question = turns[-1]["content"]
+    history = recent_history(turns[:-1], settings.max_history_turns, settings.max_history_chars)
     mode = "generative" if body.model and body.model.startswith("generative") else None
     created, completion_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
     try:
@@ -99,7 +103,6 @@ def completion_of(body: ChatRequest, settings: Settings) -> Completion:
         raise ApiError(400, str(exc), "invalid_as_of") from exc
     try:
         validate_question(question)
-        validate_history(history, settings.max_history_turns, settings.max_history_chars)
     except InvalidQuestion as exc:
         raise ApiError(400, str(exc), "invalid_question") from exc
     return Completion(question, history, mode, as_of, completion_id, created, body.model or "regqa")
