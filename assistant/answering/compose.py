@@ -256,11 +256,9 @@ class Composer:
 
     # ---- around the answer ----------------------------------------------------------------------------------------
     def version_notices(self, result: RetrievalResult, language: str) -> list[str]:
-        """A notice per revoked document the answer quotes (among the documents of the top clauses)."""
+        """A notice per revoked document the answer quotes, in citation order (one cited last is as much a quote)."""
         notices = []
-        quoted = {c.document.doc_id for c in self.citations(result, language)}
-        top = dict.fromkeys(c.doc_id for c in result.clauses[: policy().version_notice_clauses])
-        for doc_id in [d for d in top if d in quoted]:
+        for doc_id in dict.fromkeys(c.document.doc_id for c in self.citations(result, language)):
             info = self.retriever.index.docs.get(doc_id)
             if info and info.status in policy().revoked_statuses:
                 title = self.names.document_title(doc_id)

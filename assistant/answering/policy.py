@@ -19,7 +19,6 @@ class AnsweringPolicy:
     pieces_per_split_unit: int
     named_document_extra_units: int
     related_on_refusal: int
-    version_notice_clauses: int
     revoked_statuses: frozenset[str]
     revoked_label: dict[str, str]
     rewrite_turns: int
@@ -43,7 +42,6 @@ def policy() -> AnsweringPolicy:
         pieces_per_split_unit=int(citing["pieces_per_split_unit"]),
         named_document_extra_units=int(citing["named_document_extra_units"]),
         related_on_refusal=int(citing["related_on_refusal"]),
-        version_notice_clauses=int(citing["version_notice_clauses"]),
         revoked_statuses=NO_LONGER_IN_FORCE,
         revoked_label=dict(revoked["label"]),
         rewrite_turns=int(llm["rewrite_turns"]),
