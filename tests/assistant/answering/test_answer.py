@@ -393,10 +393,14 @@ def test_a_revoked_text_cited_below_the_top_clauses_is_noticed_too(service):
 
     def piece(doc_id: str, n: int, parts: int, score: float) -> RetrievedClause:
         meta = {"doc_id": doc_id, "parts": parts, "roles": "operative"}
-        return RetrievedClause(f"{doc_id}:21:{n}", doc_id, "第二十一条", "第二十一条", "网络运营者应当……", meta, score, {})
+        return RetrievedClause(
+            f"{doc_id}:21:{n}", doc_id, "第二十一条", "第二十一条", "网络运营者应当……", meta, score, {}
+        )
 
     ranked = [piece(CSL_2025, n, 5, 1.0 - n / 100) for n in range(5)] + [piece(CSL_2016, 0, 1, 0.5)]
-    analysis = QueryAnalysis(question="等级保护", search_text="等级保护", language="zh", doc_ids=(), intents=frozenset())
+    analysis = QueryAnalysis(
+        question="等级保护", search_text="等级保护", language="zh", doc_ids=(), intents=frozenset()
+    )
     result = RetrievalResult(analysis=analysis, clauses=ranked, lookup_hits=[])
     assert {c.document.doc_id for c in service.composer.citations(result, "zh")} == {CSL_2025, CSL_2016}
     assert any("已废止" in n and "现行文本" in n for n in service.composer.version_notices(result, "zh"))
