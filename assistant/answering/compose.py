@@ -1,6 +1,6 @@
 """Composition: everything an answer says that is built from the retrieved clauses, without an LLM.
 
-The extractive answer (a lead of verbatim sentences with their [n], the line naming the governing provisions, then
+The extractive answer (a lead of verbatim sentences with their [n], the line naming the quoted provisions, then
 the cited clauses quoted verbatim, grouped by document), the citations both answer modes offer, the refusal text
 with its "possibly related" clauses, and the notices, date lines, interpretation and follow-ups around an answer.
 """
@@ -109,9 +109,9 @@ class Composer:
                 result.analysis.question, language, self.side_names(result, language), result.sides, citations
             )
         elif language == "zh":
-            lines = ["根据" + "和".join(self._named_provisions(clauses, language)) + "的规定：", ""]
-        else:
-            lines = ["The governing provisions are " + join_en(self._named_provisions(clauses, language)) + ":", ""]
+            lines = ["以下为" + "和".join(self._named_provisions(clauses, language)) + "的原文：", ""]
+        else:  # "the text of", not "the governing provisions": some cited clauses are only related (about half)
+            lines = ["The text of " + join_en(self._named_provisions(clauses, language)) + ":", ""]
         lines += self._quoted_by_document(citations, language)
         body = "\n".join(lines).rstrip() + "\n"
         return Extractive(lead + "\n\n" + body if lead else body, citations, lead)

@@ -113,7 +113,7 @@ def assert_lead_quotes_citations(answer: Answer) -> None:
 
 
 def lead_line(answer: Answer) -> str:
-    """The line naming the governing provisions: the first line that is neither a notice nor the answer's lead."""
+    """The line naming the quoted provisions: the first line that is neither a notice nor the answer's lead."""
     lead_lines = set(answer.lead.splitlines())
     for line in answer.text.splitlines():
         if line.strip() and not NOTICE_LINE.match(line) and line not in lead_lines:

@@ -638,10 +638,17 @@ def test_standalone_question_with_history_is_not_a_follow_up(resolver):
     assert analysis.search_text == analysis.question
 
 
-def test_a_follow_up_takes_the_document_an_answer_was_given_from_not_one_its_lead_quotes(resolver):
+@pytest.mark.parametrize(
+    "framing",
+    [
+        "以下为《生成式人工智能服务管理暂行办法》第十二条的原文：",
+        "根据《生成式人工智能服务管理暂行办法》第十二条的规定：",
+    ],
+)  # the line of today's answers, and of answers given before 2026-12-07 (a conversation may hold one)
+def test_a_follow_up_takes_the_document_an_answer_was_given_from_not_one_its_lead_quotes(resolver, framing):
     earlier = (
         "提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。[1]\n\n"
-        "根据《生成式人工智能服务管理暂行办法》第十二条的规定：\n\n**《生成式人工智能服务管理暂行办法》**\n> 第十二条 … [1]"
+        f"{framing}\n\n**《生成式人工智能服务管理暂行办法》**\n> 第十二条 … [1]"
     )
     history = [{"role": "user", "content": "生成内容要做什么标识？"}, {"role": "assistant", "content": earlier}]
     analysis = analyse("那违反了怎么罚？", resolver, history)

@@ -19,7 +19,7 @@ def test_pieces_fit_and_nothing_is_lost(measure, limit):
     slack_link = "<https://docs.un.org/en/A/RES/78/311|UN GA Resolution A/RES/78/311 para 3>"
     text = "\n\n".join(
         [
-            "根据《互联网信息服务深度合成管理规定》第十七条的规定：",
+            "以下为《互联网信息服务深度合成管理规定》第十七条的原文：",
             "深度合成服务提供者" * 120,  # one line far longer than the limit, no spaces
             "Calls upon the international community to foster an enabling environment " * 6,
             f"[1] {link}\n[2] {slack_link} &amp; more",

@@ -43,8 +43,8 @@ def test_answer_card_lead_first_clauses_collapsed_and_inline_citations():
 
 
 def test_lead_falls_back_to_the_first_paragraph_that_is_not_a_notice():
-    lead, rest = lead_and_rest({**ANSWER, "lead": "", "text": "> ⚠ note\n\nThe governing provisions are X:\n\n> q [1]"})
-    assert lead == "The governing provisions are X:" and rest == "> q [1]"
+    lead, rest = lead_and_rest({**ANSWER, "lead": "", "text": "> ⚠ note\n\nThe text of X:\n\n> q [1]"})
+    assert lead == "The text of X:" and rest == "> q [1]"
 
 
 def test_clause_panel_whole_unit_with_span_marked_heading_as_title_and_nothing_unescaped():

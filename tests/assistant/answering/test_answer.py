@@ -128,7 +128,7 @@ def test_chinese_question_gets_a_chinese_lead(answers, question):
     answer = answers[question]
     assert answer.language == "zh"
     lead = lead_line(answer)
-    assert lead.startswith("根据") and lead.endswith("的规定：")
+    assert lead.startswith("以下为") and lead.endswith("的原文：")
     for cit in answer.citations:  # the lead names every cited document and unit
         title = cit.label.split("》")[0] + "》" if cit.label.startswith("《") else cit.label.rsplit(" ", 1)[0]
         assert title in lead and cit.unit in lead
@@ -139,15 +139,15 @@ def test_english_question_gets_an_english_lead(answers, question):
     answer = answers[question]
     assert answer.language == "en"
     lead = lead_line(answer)
-    assert lead.startswith("The governing provisions are ") and lead.endswith(":")
-    assert not re.search(r"根据|的规定", lead)
+    assert lead.startswith("The text of ") and lead.endswith(":")
+    assert not re.search(r"以下为|的原文", lead)
     for cit in answer.citations:
         assert cit.unit in lead
 
 
 def test_english_question_about_chinese_rules_is_answered_in_english_with_chinese_quotes(answers):
     answer = answers["How must deep synthesis content be labelled in China?"]
-    assert answer.language == "en" and lead_line(answer).startswith("The governing provisions are")
+    assert answer.language == "en" and lead_line(answer).startswith("The text of ")
     assert any(c.doc_id == DEEP for c in answer.citations)
 
 
@@ -448,7 +448,7 @@ def test_injected_instruction_is_only_quoted_verbatim(injected_service):
         if not line.startswith(">"):
             assert not re.search(r"HACKED|已被攻破|忽略之前", line), line
     assert unquoted.count("HACKED") == quote.count("HACKED") == 1
-    assert lead_line(answer) == "根据《生成式人工智能服务管理暂行办法》第十二条的规定："
+    assert lead_line(answer) == "以下为《生成式人工智能服务管理暂行办法》第十二条的原文："
 
 
 def test_span_labels_never_mix_paragraphs_and_points(service):
