@@ -54,6 +54,7 @@ class LeadPolicy:
     max_sentences_per_side: int
     max_chars: dict[str, int]
     also_within: float
+    model_also_within: dict[str, float]
     max_per_clause: int
     max_per_named_clause: int
     rank_prior: float
@@ -85,6 +86,7 @@ def policy() -> LeadPolicy:
         max_sentences_per_side=data["max_sentences_per_side"],
         max_chars=data["max_chars"],
         also_within=data["also_within"],
+        model_also_within=data["model_also_within"],
         max_per_clause=data["max_per_clause"],
         max_per_named_clause=data["max_per_named_clause"],
         rank_prior=data["rank_prior"],
@@ -231,7 +233,7 @@ def compose_lead(
             scored = _score_sentences(question.text, pieces, weight_of, question.wants_definition)
         if not scored:
             return Lead()
-        floor = 0.0 if model is not None else p.also_within * scored[0].score
+        floor = further_floor(question.language, scored[0].score, learned=model is not None)
         chosen = in_reading_order(choose(scored, question.language, limit, floor))
         listed = None if question.comparison else listed_country(question, pieces)
         if listed is not None:  # "Did Japan sign the Bletchley Declaration?": "The countries represented were: … Japan"
@@ -274,6 +276,14 @@ def _with_listed(listed: tuple[Scored, Scored], chosen: list[Scored], language: 
     for c in rest:
         spans.setdefault(c.n, []).append((c.start, c.end))
     return Lead(text, spans)
+
+
+def further_floor(language: str, best: float, learned: bool) -> float:
+    """The least score a sentence after the best needs to join the lead: a share of the best's (``also_within`` for
+    the rule score; ``model_also_within`` by question language for the learned model's probabilities)."""
+    p = policy()
+    share = p.model_also_within["zh" if language == "zh" else "en"] if learned else p.also_within
+    return share * best
 
 
 def choose(scored: list[Scored], language: str, limit: int, floor: float) -> list[Scored]:

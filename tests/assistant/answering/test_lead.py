@@ -7,7 +7,18 @@ import re
 
 import pytest
 
-from assistant.answering.lead import LeadQuestion, Piece, asked_span, compose_lead, listed_country, sentences
+from assistant.answering.lead import (
+    LeadQuestion,
+    Piece,
+    Scored,
+    asked_span,
+    choose,
+    compose_lead,
+    further_floor,
+    listed_country,
+    policy,
+    sentences,
+)
 from assistant.retrieval.references import parse_clause_refs
 
 UNIFORM = lambda token: 1.0  # noqa: E731  (every question word weighs the same)
@@ -70,6 +81,22 @@ def test_a_lead_may_quote_three_sentences_of_the_one_clause_that_answers():
         LeadQuestion(asked, "zh", asked=asked), [Piece(1, clause, named=True), Piece(2, other, named=True)], UNIFORM
     )
     assert both.text.count("[1]") == 2 and both.text.count("[2]") == 1, both.text
+
+
+def test_a_chinese_lead_leaves_out_sentences_the_model_finds_far_less_likely_than_the_best():
+    """With the learned model a Chinese question's lead takes a further sentence only at model_also_within of the best
+    sentence's probability (it keeps the median lead short); an English question's takes any that fit."""
+    share = policy().model_also_within["zh"]
+    assert share > policy().model_also_within["en"]
+    scored = [
+        Scored(1, 0, 10, "提供者应当在十个工作日内备案。", 0.9, True),
+        Scored(1, 10, 20, "提供者应当公示备案编号。", 0.9 * share * 1.5, True),
+        Scored(2, 0, 10, "用户可以向主管部门投诉。", 0.9 * share * 0.5, True),
+    ]
+    zh = choose(scored, "zh", 3, further_floor("zh", 0.9, learned=True))
+    en = choose(scored, "en", 3, further_floor("en", 0.9, learned=True))
+    assert [s.text for s in zh] == [s.text for s in scored[:2]]
+    assert [s.text for s in en] == [s.text for s in scored]
 
 
 def test_what_a_named_clause_says_is_led_by_its_opening_sentences():
