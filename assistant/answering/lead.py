@@ -372,6 +372,9 @@ _CN_ITEM_LINE = re.compile(rf"[（(]{_CN_NUMBER}[）)]")
 _ROMAN = {"i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x"}
 
 
+BARE_FIRST_PARAGRAPH = re.compile(r"(?m)^[ \t>*-]*1 [A-Z]")
+
+
 def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int] | None:
     """[start, end) of the paragraph ("4. …", or "(4) …" in a text whose paragraphs are so numbered, such as the
     Korean act's, whose "1. …" lines are subparagraphs) and, within it, of its point "(e) …" (``marks``: 4, e); a
@@ -379,7 +382,10 @@ def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int
     subdivision "(c) …" (22757.13(c)(2): c, 2) runs to the next letter's line, and its paragraph "(2) …" may open on
     the subdivision's own line ("(c) (1) Subject to …")."""
     parenthesised = re.search(r"(?m)^[ \t>*-]*\(1\)\s", text) is not None
-    paragraph = r"\(\d+\)" if parenthesised else r"\d+\."
+    # a text whose paragraphs are numbered without a stop ("1 Each Party shall …", the Council of Europe's
+    # conventions) and that has no "1." or "(1)" line
+    bare = not parenthesised and bool(BARE_FIRST_PARAGRAPH.search(text)) and not re.search(r"(?m)^[ \t>*-]*1\.\s", text)
+    paragraph = r"\(\d+\)" if parenthesised else r"\d+(?= [A-Z])" if bare else r"\d+\."
     at, end = 0, len(text)
     for n, mark in enumerate(marks):
         point = nested or n > 0
@@ -387,7 +393,13 @@ def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int
         if point or lettered:
             head = rf"\({re.escape(mark)}\)"
         else:
-            head = rf"\({re.escape(mark)}\)" if parenthesised else rf"{re.escape(mark)}\."
+            head = (
+                rf"\({re.escape(mark)}\)"
+                if parenthesised
+                else rf"{re.escape(mark)}(?= [A-Z])"
+                if bare
+                else rf"{re.escape(mark)}\."
+            )
         # a point may open on its parent's line: "(c) (1) Subject to paragraph (2), …"
         opened = r"(?:\(\w+\)\s*)*" if point else ""
         m = re.compile(rf"(?m)^[ \t>*-]*{opened}(?:{head})\s").search(text, at, end)

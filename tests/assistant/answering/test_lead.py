@@ -156,6 +156,18 @@ def test_a_named_paragraph_or_item_is_found_in_the_clause_text():
     assert points[start:end].strip() == "(h) remote identification, unless:\n(i) victims;\n(ii) threats;"
     q = "What does Article 5(2)(h) say?"  # paragraph 2 has no point (h): not paragraph 1's
     assert asked_span(points, q, "Article 5", parse_clause_refs(q)) is None
+    coe = (  # paragraphs numbered without a stop, points lettered without brackets (the CoE convention)
+        "1 Each Party shall adopt measures.\n\n2 Such measures shall be graduated, and:\n\na take due account of"
+        " context;\n\nb apply iteratively.\n\n4 Each Party shall assess the need for a moratorium or ban."
+    )
+    for q in ["What is paragraph 4 of Article 16 about?", "What does Article 16(2) say?", "第16条第四款讲的是什么？"]:
+        start, end = asked_span(coe, q, "Article 16", parse_clause_refs(q))
+        wanted = "2 Such measures" if "(2)" in q else "4 Each Party"
+        assert coe[start:end].strip().startswith(wanted), q
+    assert asked_span(coe, "What does Article 16(3) say?", "Article 16", parse_clause_refs("Article 16(3)")) is None
+    dated = "It shall apply from:\n\n2 August 2026, for the rest.\n\n1. Providers shall comply."  # dotted: not bare
+    q = "What does Article 113(2) say?"
+    assert asked_span(dated, q, "Article 113", parse_clause_refs(q)) is None
 
 
 def test_a_codes_subdivision_and_its_paragraphs_are_found():
