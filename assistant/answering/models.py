@@ -189,14 +189,22 @@ def validate_history(history: list[dict], max_turns: int, max_chars: int) -> Non
 
 
 def recent_history(history: list[dict], max_turns: int, max_chars: int) -> list[dict]:
-    """The most recent turns that fit the limits (what a chat surface sends with its next question)."""
+    """The most recent turns that fit the limits (what a chat surface sends with its next question). A turn longer
+    than half the character limit is cut to that half (an answer's lead and the line naming its documents come
+    first), so that the last question and its answer both fit; the kept turns start with a user's."""
+    longest = max(1, max_chars // 2)
     kept: list[dict] = []
     total = 0
-    for turn in reversed(history[-max_turns:]):
+    for turn in reversed(history[len(history) - max_turns :] if max_turns > 0 else []):
+        content = turn.get("content") or ""
+        if len(content) > longest:
+            turn = {**turn, "content": content[:longest]}
         total += len(turn.get("content") or "")
         if total > max_chars:
             break
         kept.append(turn)
+    while kept and kept[-1].get("role") != "user":  # (kept is newest first: its end is the oldest turn)
+        kept.pop()
     return list(reversed(kept))
 
 

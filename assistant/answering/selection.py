@@ -44,7 +44,7 @@ def select_clauses(
     if result.sides:  # a comparison: each side's best units, whatever their score against the other side's
         chosen += _units_per_side(result, searched, chosen, jurisdiction_of)
     elif not chosen:
-        chosen = _strongest_units(result, searched, max_units)
+        chosen = _strongest_units(result, searched, max_units, is_framing)
     chosen = _without_framing(result, chosen, by_unit, lookups, is_framing)
     out: list[RetrievedClause] = []
     limit = max(
@@ -56,7 +56,9 @@ def select_clauses(
     return out
 
 
-def _strongest_units(result: RetrievalResult, searched: list[RetrievedClause], max_units: int) -> list[Unit]:
+def _strongest_units(
+    result: RetrievalResult, searched: list[RetrievedClause], max_units: int, is_framing: Callable[[str], bool]
+) -> list[Unit]:
     """The units scoring close to the best, then the best clause of each document the question names."""
     best = searched[0].score if searched else 0.0
     chosen: list[Unit] = []
@@ -70,7 +72,9 @@ def _strongest_units(result: RetrievalResult, searched: list[RetrievedClause], m
     missing: list[Unit] = []
     for doc_id in named:
         if not any(d == doc_id for d, _ in chosen):
-            first = next((c for c in searched if c.doc_id == doc_id), None)
+            # its best unit that is not framing text (a recital added here would be dropped as framing)
+            of_doc = [c for c in searched if c.doc_id == doc_id]
+            first = next((c for c in of_doc if not is_framing(c.chunk_id)), of_doc[0] if of_doc else None)
             if first is not None:
                 missing.append((first.doc_id, first.unit))
     limit = max_units + policy().named_document_extra_units

@@ -86,7 +86,11 @@ def with_unmentioned_as_unknown(
 def _answered_from(content: str, resolver: DocResolver, framing_lines: tuple[str, ...]) -> list[str]:
     """The documents an earlier answer was given from: those named in its framing lines (the lead before them
     quotes clauses, which may cite other texts: 按照《互联网信息服务深度合成管理规定》…), else any it names."""
-    framing = "\n".join(line for line in content.splitlines() if line.startswith(framing_lines))
+    framing = "\n".join(
+        line
+        for line in content.splitlines()
+        if line.startswith(framing_lines) and (line.startswith("**") or line.rstrip().endswith((":", "：")))
+    )
     found = [d for d, _ in resolver.find(framing)] if framing else []
     return found or [d for d, _ in resolver.find(content)]
 

@@ -638,18 +638,23 @@ def test_standalone_question_with_history_is_not_a_follow_up(resolver):
     assert analysis.search_text == analysis.question
 
 
+LEAD_QUOTING_ANOTHER_TEXT = "提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。[1]"
+
+
 @pytest.mark.parametrize(
-    "framing",
+    "lead,framing",
     [
-        "以下为《生成式人工智能服务管理暂行办法》第十二条的原文：",
-        "根据《生成式人工智能服务管理暂行办法》第十二条的规定：",
+        (LEAD_QUOTING_ANOTHER_TEXT, "以下为《生成式人工智能服务管理暂行办法》第十二条的原文："),
+        (LEAD_QUOTING_ANOTHER_TEXT, "根据《生成式人工智能服务管理暂行办法》第十二条的规定："),
+        # a lead sentence that opens like a framing line is not one (it does not end with a colon)
+        (
+            "根据《互联网信息服务深度合成管理规定》，提供者应当对生成内容进行标识。[1]",
+            "以下为《生成式人工智能服务管理暂行办法》第十二条的原文：",
+        ),
     ],
 )  # the line of today's answers, and of answers given before 2026-12-07 (a conversation may hold one)
-def test_a_follow_up_takes_the_document_an_answer_was_given_from_not_one_its_lead_quotes(resolver, framing):
-    earlier = (
-        "提供者应当按照《互联网信息服务深度合成管理规定》对图片、视频等生成内容进行标识。[1]\n\n"
-        f"{framing}\n\n**《生成式人工智能服务管理暂行办法》**\n> 第十二条 … [1]"
-    )
+def test_a_follow_up_takes_the_document_an_answer_was_given_from_not_one_its_lead_quotes(resolver, lead, framing):
+    earlier = f"{lead}\n\n{framing}\n\n**《生成式人工智能服务管理暂行办法》**\n> 第十二条 … [1]"
     history = [{"role": "user", "content": "生成内容要做什么标识？"}, {"role": "assistant", "content": earlier}]
     analysis = analyse("那违反了怎么罚？", resolver, history)
     assert analysis.doc_ids == ("cn-genai-interim-measures-2023",)

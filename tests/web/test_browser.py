@@ -9,7 +9,7 @@ from chat_page import ask, expand_full_text, open_source, source_labels
 def test_chinese_question_streams_a_cited_answer_and_opens_the_clause(page, tmp_path):
     n = ask(page, "生成式人工智能服务提供者对生成的图片、视频要做什么标识？")
     chat = expand_full_text(page, n)
-    assert "根据" in chat and "[1]" in chat
+    assert "以下为" in chat and "的原文：" in chat and "[1]" in chat
     assert "对图片、视频等生成内容进行标识" in chat
     panel = open_source(page, n, "第十二条")
     assert "第十二条" in panel and "对图片、视频等生成内容进行标识" in panel

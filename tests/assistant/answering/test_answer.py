@@ -20,7 +20,7 @@ from corpus_ids import (
     TC260,
 )
 
-from assistant.answering.models import Answer, InvalidQuestion, validate_question
+from assistant.answering.models import Answer, InvalidQuestion, recent_history, validate_question
 from assistant.answering.service import AnswerService
 
 ANSWERABLE = [
@@ -470,3 +470,19 @@ def test_span_labels_never_mix_paragraphs_and_points(service):
         m = re.search(r"\(([^)]+)\)–\(([^)]+)\)$", label)
         if m:
             assert m.group(1).isdigit() == m.group(2).isdigit(), label
+
+
+def test_recent_history_keeps_the_last_question_with_its_long_answer_and_starts_with_a_question():
+    """A long last answer is cut (its lead and provisions line come first), not dropped with its question: a
+    follow-up after it still has its context; kept turns never open with an answer."""
+    history = [
+        {"role": "user", "content": "第十二条讲的是什么？"},
+        {"role": "assistant", "content": "以下为《办法》第十二条的原文：" + "条" * 30_000},
+    ]
+    kept = recent_history(history, max_turns=20, max_chars=20_000)
+    assert [t["role"] for t in kept] == ["user", "assistant"]
+    assert kept[1]["content"].startswith("以下为《办法》第十二条的原文：") and len(kept[1]["content"]) == 10_000
+    long_question = [{"role": "user", "content": "q" * 12_000}, *history[1:]]
+    assert recent_history(long_question, max_turns=20, max_chars=20_000)[0]["role"] == "user"
+    assert recent_history(history[1:], max_turns=20, max_chars=20_000) == []  # an answer without its question
+    assert recent_history(history, max_turns=0, max_chars=20_000) == []

@@ -80,6 +80,13 @@ def test_every_named_document_keeps_its_best_clause_when_one_document_fills_the_
     assert len(chosen) == MAX_UNITS + policy().named_document_extra_units
 
 
+def test_a_named_document_is_cited_by_its_best_clause_that_is_not_framing_text():
+    ranked = [clause("a", str(n), 1.0 - n / 100) for n in range(3)]
+    ranked += [clause("b", "Recital 5", 0.5, roles="recital"), clause("b", "5", 0.4), clause("c", "9", 0.3)]
+    chosen = units(select(result("a, b and c", ranked, doc_ids=["a", "b", "c"]), framing={"b:Recital 5:0"}))
+    assert ("b", "5") in chosen and ("c", "9") in chosen and ("b", "Recital 5") not in chosen
+
+
 def test_a_unit_in_several_pieces_is_quoted_with_its_first_pieces():
     pieces = [clause("a", "5", 1.0 - n / 100, piece=n, parts=4) for n in range(4)]
     selected = select(result("Article 5", pieces))
