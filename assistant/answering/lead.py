@@ -385,21 +385,16 @@ def _marked(text: str, marks: list[str], nested: bool = False) -> tuple[int, int
     # a text whose paragraphs are numbered without a stop ("1 Each Party shall …", the Council of Europe's
     # conventions) and that has no "1." or "(1)" line
     bare = not parenthesised and bool(BARE_FIRST_PARAGRAPH.search(text)) and not re.search(r"(?m)^[ \t>*-]*1\.\s", text)
-    paragraph = r"\(\d+\)" if parenthesised else r"\d+(?= [A-Z])" if bare else r"\d+\."
+
+    def numbered(mark: str) -> str:  # a paragraph's number as this text prints it: "(4)", "4 " or "4."
+        return rf"\({mark}\)" if parenthesised else rf"{mark}(?= [A-Z])" if bare else rf"{mark}\."
+
+    paragraph = numbered(r"\d+")
     at, end = 0, len(text)
     for n, mark in enumerate(marks):
         point = nested or n > 0
         lettered = n == 0 and not nested and not mark.isdigit()  # a code's subdivision: (c) of 22757.13(c)(2)
-        if point or lettered:
-            head = rf"\({re.escape(mark)}\)"
-        else:
-            head = (
-                rf"\({re.escape(mark)}\)"
-                if parenthesised
-                else rf"{re.escape(mark)}(?= [A-Z])"
-                if bare
-                else rf"{re.escape(mark)}\."
-            )
+        head = rf"\({re.escape(mark)}\)" if point or lettered else numbered(re.escape(mark))
         # a point may open on its parent's line: "(c) (1) Subject to paragraph (2), …"
         opened = r"(?:\(\w+\)\s*)*" if point else ""
         m = re.compile(rf"(?m)^[ \t>*-]*{opened}(?:{head})\s").search(text, at, end)

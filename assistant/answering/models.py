@@ -195,11 +195,12 @@ def recent_history(history: list[dict], max_turns: int, max_chars: int) -> list[
     longest = max(1, max_chars // 2)
     kept: list[dict] = []
     total = 0
-    for turn in reversed(history[len(history) - max_turns :] if max_turns > 0 else []):
+    for turn in reversed(history[-max_turns:] if max_turns > 0 else []):
         content = turn.get("content") or ""
         if len(content) > longest:
-            turn = {**turn, "content": content[:longest]}
-        total += len(turn.get("content") or "")
+            content = content[:longest]
+            turn = {**turn, "content": content}
+        total += len(content)
         if total > max_chars:
             break
         kept.append(turn)
