@@ -4,7 +4,9 @@ A line that starts with a provision number opens a unit named by it — ``1.2.1`
 ``§ 1002.4``, ``Rule 3.2``, ``Section 12.3``, ``Part 3.7.(4)``, ``APP 1.4`` — and every line up to the next one
 belongs to it, with ``(1)`` / ``(a)`` / ``(i)`` lines as locators inside it. An appendix, annex, supplement or
 exhibit heading (``Appendix A to Part 1002—…``, ``Supplement I to Part 1002``, ``ANNEX 2``) opens a unit the same
-way. A numbered line directly followed by its first sub-provision (``1.2 Captive Insurance Business`` then
+way, and a provision after it numbered otherwise than the body (the official interpretations' ``Section 1002.9``
+and ``9(b)`` after ``Supplement I``, beside the rule's own ``§ 1002.9``) is labelled as part of it: ``Supplement I,
+9(b)``. A numbered line directly followed by its first sub-provision (``1.2 Captive Insurance Business`` then
 ``1.2.1 …``) is a heading: it names the path of the units below it instead of being a unit. Text before the first
 provision is the preamble.
 
@@ -233,10 +235,19 @@ def split_provisions(body: str, preamble_label: str = "preamble") -> list[Unit]:
     if preamble:
         units.append(Unit(label=preamble_label, path=[], blocks=preamble))
     headings: list[tuple[Provision, str]] = []
+    part: Provision | None = None  # the appendix, annex or supplement whose heading came last
+    body_prefixes: set[str] = set()  # the prefixes numbered in the body before it
     for n, provision in enumerate(provisions):
         following = provisions[n + 1] if n + 1 < len(provisions) else None
         while headings and not headings[-1][0].is_ancestor_of(provision):
             headings.pop()
+        if provision.prefix in ANNEX_FAMILIES:
+            part = provision
+        elif part is not None and provision.prefix in body_prefixes:
+            part = None  # the body's numbering goes on ("4.1.1" after "Annex 1 to Chapter 3")
+        elif part is None:
+            body_prefixes.add(provision.prefix)
+        label = provision.label if part is None or part is provision else f"{part.label}, {provision.label}"
         title = f"{provision.label} {provision.text}".strip()
         if _is_heading(provision, following, lines):
             headings.append((provision, title))
@@ -248,5 +259,5 @@ def split_provisions(body: str, preamble_label: str = "preamble") -> list[Unit]:
             if line.strip() and i not in chapters
         ]
         chapter = [title for i, title in chapters.items() if i < provision.line][-1:]
-        units.append(Unit(label=provision.label, path=[*chapter, *(t for _, t in headings)], blocks=[title, *text]))
+        units.append(Unit(label=label, path=[*chapter, *(t for _, t in headings)], blocks=[title, *text]))
     return units

@@ -164,6 +164,38 @@ def test_appendices_and_supplements_are_units_and_their_contents_entries_are_not
     assert "Supplement I to Part 1002" in units["preamble"].blocks  # a contents entry
 
 
+def test_a_provision_numbered_otherwise_than_the_body_after_a_supplement_heading_is_labelled_as_part_of_it():
+    # the official interpretations restate the rule's sections as "Section 1002.9" and comment on "9(b)": cited as
+    # "§ 1002.9" or "9(b)" they would read as the rule's own text
+    body = "\n".join(
+        [
+            *(f"§ 1002.{n} Heading {n}.\nText of rule {n}." for n in range(1, 10)),
+            "Supplement I to Part 1002—Official Interpretations",
+            "Introduction.",
+            "Section 1002.9—Notifications",
+            "1. General comment on notifications.",
+            "9(b) Form of ECOA notice and statement of specific reasons.",
+            "1. The reasons must be specific.",
+        ]
+    )
+    labels = [u.label for u in split_provisions(body)]
+    assert labels[-4:] == ["§ 1002.9", "Supplement I", "Supplement I, Section 1002.9", "Supplement I, 9(b)"]
+
+
+def test_the_body_numbering_going_on_after_an_annex_leaves_the_annex():
+    body = "\n".join(
+        [
+            *(f"3.{n}.1 Rule {n} of chapter 3.\nIts text." for n in range(1, 9)),
+            "Annex 1 to Chapter 3",
+            "A form to fill in.",
+            "4.1.1 The first rule of chapter 4.",
+            "Its text.",
+        ]
+    )
+    labels = [u.label for u in split_provisions(body)]
+    assert labels[-3:] == ["3.8.1", "Annex 1", "4.1.1"]
+
+
 def test_appendix_letters_rise_past_i_and_a_wrapped_mention_is_text():
     lines = [
         *(f"§ 1002.{n} Heading {n}." for n in range(1, 10)),
