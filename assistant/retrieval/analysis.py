@@ -210,7 +210,11 @@ def _qualified_title_docs(question: str, title: re.Match, resolver: DocResolver)
 
 def _resolves_as_titled(question: str, title: re.Match, resolver: DocResolver) -> bool:
     """Whether a 《title》 names one of our documents, alone or with the words right before it."""
-    return bool(resolver.resolve_title(title.group(1)) or _qualified_title_docs(question, title, resolver))
+    return bool(
+        resolver.resolve_title(title.group(1))
+        or _qualified_title_docs(question, title, resolver)
+        or resolver.find_abbreviated(title.group(1))
+    )
 
 
 def _titled_names(question: str, resolver: DocResolver) -> list[str]:
@@ -232,6 +236,14 @@ def _loosely_named(question: str, resolver: DocResolver, policy: AnalysisPolicy)
             if doc_id is not None and doc_id not in found:
                 found.append(doc_id)
     return found
+
+
+def _unmarked_chinese_titles(question: str, policy: AnalysisPolicy) -> list[str]:
+    """The Chinese instrument names a question gives without 《》 (what ``cn_instrument_name`` and
+    ``cn_instrument_in_use`` find, without a lead-in such as 根据)."""
+    plain = _BOOK_TITLE.sub("，", question)
+    found = [*policy.cn_instrument_name.finditer(plain), *policy.cn_instrument_in_use.finditer(plain)]
+    return [policy.cn_lead_in.split(m.group(1))[-1] for m in found]
 
 
 def _unknown_instruments(
@@ -272,10 +284,7 @@ def _unknown_instruments(
             and name not in loose
         ):
             loose.append(name)
-    plain = _BOOK_TITLE.sub("，", question)
-    found = [*policy.cn_instrument_name.finditer(plain), *policy.cn_instrument_in_use.finditer(plain)]
-    for m in found:  # a full title without 《》
-        name = policy.cn_lead_in.split(m.group(1))[-1]
+    for name in _unmarked_chinese_titles(question, policy):  # a full title without 《》
         if policy.own_rules.search(name):
             continue  # 公司数据分类分级管理办法: a company's own rules, not a regulation
         if (
@@ -283,6 +292,7 @@ def _unknown_instruments(
             and len(name) >= policy.min_cn_instrument_chars
             and not resolver.find(name)
             and not resolver.resembles_a_title(name)
+            and resolver.find_abbreviated(name) is None
             and name not in unknown
         ):
             unknown.append(name)
@@ -347,6 +357,8 @@ def analyse(
     named = [doc_id for doc_id, _ in resolver.find(question)]
     named += [doc_id for doc_id in _titled_names(question, resolver) if doc_id not in named]
     named += [doc_id for doc_id in _loosely_named(question, resolver, rules) if doc_id not in named]
+    # a shortened Chinese title (电商法, 浙江电商条例), outside the names already found
+    named += [doc_id for doc_id, _ in resolver.find_shortened(resolver.without_names(question)) if doc_id not in named]
     unresolved_laws: list[str] = []
     if not named:  # no name of ours in the question: an English law name may still name a text titled in Chinese
         for m in rules.law_name.finditer(question):

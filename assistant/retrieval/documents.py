@@ -13,6 +13,7 @@ from assistant.retrieval.policy import NamesPolicy, default_policy
 from common.documents import NO_LONGER_IN_FORCE, DocumentMeta
 
 REVOKED_STATUSES = NO_LONGER_IN_FORCE  # the one status vocabulary: common/documents.py
+_DATED = re.compile(r"[（(][^）)]*\d{4}[^）)]*[）)]\s*$")  # a trailing "(2021-11-25)", "（2019年修正）"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,12 +75,50 @@ class DocResolver:
         )
 
         self._loose = _LooseNames(docs, self.policy)
+        # (doc_id, Chinese title without the country prefix and a trailing date), for shortened titles; not the
+        # catalog's aliases, which are names users say already (人工智能基本法 of the Korean act is no 人工智能法)
+        self._chinese_titles = [
+            (d.doc_id, bare)
+            for d in docs
+            if CJK.search(d.title or "")
+            and (bare := _DATED.sub("", re.sub(self.policy.strip_prefix, "", d.title)).strip())
+        ]
 
     def find_loosely(self, name: str) -> str | None:
         """The document an English name that none of our names matches names loosely ("the NDS Regulation",
         "the Network Data Security Regulation"; see ``_LooseNames``), if exactly one does (or one in force among
         versions of one title)."""
-        found = self._loose.find(name)
+        return self._one_title(self._loose.find(name))
+
+    def find_abbreviated(self, name: str) -> str | None:
+        """The document a shortened Chinese title names (浙江公共信用条例 for 浙江省公共信用信息管理条例, 浙江电商条例 for
+        浙江省电子商务条例): the one title (or versions of one) holding its characters in the same order, from the
+        title's first character to the same ending (``title_endings``)."""
+        name = re.sub(self.policy.strip_prefix, "", re.sub(r"\s", "", name))
+        if len(name) < self.policy.min_abbreviation_chars or not CJK.search(name):
+            return None
+        found = [doc_id for doc_id, title in self._chinese_titles if _shortens(name, title, self.policy.title_endings)]
+        return self._one_title(found)
+
+    def find_shortened(self, text: str) -> list[tuple[str, str]]:
+        """(doc_id, name) of each shortened Chinese title in ``text`` (电商法, 浙江电商条例: see ``find_abbreviated``),
+        in order of appearance; a name that shortens the titles of several texts names none."""
+        endings = self.policy.title_endings
+        hits: dict[int, tuple[str, str]] = {}
+        for title in dict.fromkeys(t for _, t in self._chinese_titles):
+            for i in (k for k, char in enumerate(text) if char == title[0] and k not in hits):
+                for j in range(i + self.policy.min_abbreviation_chars, min(len(text), i + len(title) - 1) + 1):
+                    name = text[i:j]
+                    if _shortens(name, title, endings):
+                        doc_id = self.find_abbreviated(name)
+                        if doc_id is not None:
+                            hits[i] = (doc_id, name)
+                        break
+        return [hits[i] for i in sorted(hits)]
+
+    def _one_title(self, found: list[str]) -> str | None:
+        """The one document of ``found`` (the one in force among versions of one title), None when they are several
+        or none."""
         if len({self.docs[d].title for d in found}) != 1:
             return None
         in_force = [d for d in found if self.docs[d].status not in REVOKED_STATUSES]
@@ -181,6 +220,22 @@ class DocResolver:
     def resolve_title(self, title: str) -> str | None:
         found = self.find(title)
         return found[0][0] if found else None
+
+
+def _ending(title: str, endings: tuple[str, ...]) -> str:
+    return max((e for e in endings if title.endswith(e)), key=len, default=title[-1:])
+
+
+def _shortens(name: str, title: str, endings: tuple[str, ...]) -> bool:
+    """Whether ``name`` is ``title`` shortened: its characters in the title's order, the first the title's first, and
+    the same ending."""
+    if name == title or len(name) >= len(title) or name[0] != title[0]:
+        return False
+    ending = _ending(title, endings)
+    if not name.endswith(ending) or _ending(name, endings) != ending:
+        return False
+    rest = iter(title[1 : len(title) - len(ending)])
+    return all(char in rest for char in name[1 : len(name) - len(ending)])
 
 
 def _bigrams(text: str) -> set[str]:

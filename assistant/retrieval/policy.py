@@ -140,6 +140,8 @@ class NamesPolicy:
     resemblance: float
     title_tail_words: int
     loose_stop_words: tuple[str, ...] = ()  # left out when an English name is matched word by word
+    title_endings: tuple[str, ...] = ()  # the kinds of instrument a shortened Chinese title must end with as its title
+    min_abbreviation_chars: int = 4
 
 
 @dataclass(frozen=True)
@@ -413,6 +415,8 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             n.number("resemblance"),
             n.integer("title_tail_words"),
             n.words("loose_stop_words"),
+            n.words("title_endings"),
+            n.integer("min_abbreviation_chars"),
         ),
         guard=GuardPolicy(
             **{

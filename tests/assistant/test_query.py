@@ -675,6 +675,59 @@ def test_a_chinese_title_proves_a_text_absent_only_where_documents_have_chinese_
     assert analyse(question, resolver).unknown_titles == ("2022年外国账户税收合规条例",)
 
 
+def _local_rules_resolver():
+    from assistant.retrieval.documents import DocInfo, DocResolver
+
+    titles = {
+        "zj-credit": "浙江省公共信用信息管理条例",
+        "zj-ecommerce": "浙江省电子商务条例",
+        "sh-data": "上海市数据条例",
+        "ecommerce-law": "中华人民共和国电子商务法",
+        "signature-law": "中华人民共和国电子签名法",
+    }
+    return DocResolver([DocInfo(doc_id=d, title=t, language="zh") for d, t in titles.items()])
+
+
+@pytest.mark.parametrize(
+    "question, doc_id",
+    [
+        ("浙江公共信用条例第十四条规定了什么？", "zj-credit"),
+        ("浙江电商条例中的“电子商务经营者”涵盖哪些主体？", "zj-ecommerce"),
+        ("根据上海数据条例，公共数据怎么开放？", "sh-data"),
+        ("《上海数据条例》第五条讲了什么？", "sh-data"),
+        ("电商法对平台经营者有什么要求？", "ecommerce-law"),
+        ("我们要不要按电签法做可靠签名？", "signature-law"),
+    ],
+)
+def test_a_shortened_chinese_title_names_the_one_document_it_shortens(question, doc_id):
+    analysis = analyse(question, _local_rules_resolver())
+    assert analysis.doc_ids == (doc_id,) and analysis.unknown_titles == ()
+
+
+@pytest.mark.parametrize(
+    "question, flagged",
+    [
+        ("浙江数据条例对公共数据有什么规定？", "浙江数据条例"),  # 数据 is in no Zhejiang title held
+        ("上海电商条例第五条讲了什么？", "上海电商条例"),
+        ("杭州公共信用办法第三条规定了什么？", "杭州公共信用办法"),  # another place, another kind of instrument
+    ],
+)
+def test_a_name_that_shortens_no_title_held_is_still_unknown(question, flagged):
+    analysis = analyse(question, _local_rules_resolver())
+    assert analysis.doc_ids == () and analysis.unknown_titles == (flagged,)
+
+
+def test_a_short_name_that_fits_two_titles_names_neither():
+    assert _local_rules_resolver().find_shortened("电子法有什么要求") == []  # 电子商务法 or 电子签名法
+
+
+def test_a_local_regulation_passed_by_a_peoples_congress_is_chinese():
+    from ingest.loaders import infer_jurisdiction
+
+    body = "2021年6月29日 深圳市第七届人民代表大会常务委员会第二次会议通过\n\n第一条 为了规范数据处理活动……"
+    assert infer_jurisdiction("深圳经济特区数据条例", body) == "CN"
+
+
 @pytest.mark.parametrize(
     "text, units",
     [
