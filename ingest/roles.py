@@ -45,6 +45,7 @@ class RoleRules:
     definitions_min_defines: int
     definitions_heading: re.Pattern
     defines: re.Pattern
+    defined_term: re.Pattern  # one definition: its term is the one named group of an alternative that matched
     scope_window: int
     scope_units: int
     scope_heading: re.Pattern
@@ -65,6 +66,7 @@ def role_rules() -> RoleRules:
         for key in (
             "definitions_heading",
             "defines",
+            "defined_term",
             "scope_heading",
             "scope_text",
             "penalty_section",
@@ -84,6 +86,12 @@ def role_rules() -> RoleRules:
         scope_units=int(data["scope_units"]),
         **patterns,
     )
+
+
+def defined_terms(text: str) -> list[str]:
+    """The terms a clause defines, lower-cased ("本条例所称大数据，是指…" → 大数据; "“AI system” means …" → ai system)."""
+    found = (m.group(m.lastgroup).strip().lower() for m in role_rules().defined_term.finditer(text) if m.lastgroup)
+    return list(dict.fromkeys(t for t in found if t))
 
 
 def _defines_terms(text: str, rules: RoleRules) -> bool:

@@ -22,9 +22,11 @@ from ingest.catalog import CatalogEntry, load_catalog
 from ingest.enrichment import EnrichmentVectors
 from ingest.keyword_index import KeywordIndex, keyword_text, sync_keyword_index, tokenize
 from ingest.pipeline import keyword_dir, load_sentences, sorted_rows, sync_enrichment
-from ingest.roles import roles_of
+from ingest.roles import defined_terms, roles_of
 from ingest.sentences import SentenceVectors
 from ingest.store import ClauseStore
+
+QUOTES = "“”\"'‘’「」『』"  # around a term a question asks about
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class ClauseIndex:
     _cited: dict[int, dict[str, frozenset[str]]]
     _lower_text: str | None  # the clause texts, lower-cased (mentions, mentions_number)
     _described_text: str | None  # each document's id, titles, issuer and aliases, lower-cased (mentions_number)
+    _defined: dict[str, list[int]] | None  # each term a clause defines (lower case) -> the rows defining it
     keyword: KeywordIndex
     doc_of: np.ndarray
     status_of: np.ndarray
@@ -149,6 +152,7 @@ class ClauseIndex:
             "_cited": {},
             "_lower_text": None,
             "_described_text": None,
+            "_defined": None,
             "keyword": keyword,
             "doc_of": np.array([m.get("doc_id", "") for m in metas], dtype=object),
             "status_of": np.array([m.get("status", "") for m in metas], dtype=object),
@@ -201,6 +205,31 @@ class ClauseIndex:
             self._described_text = "\n".join(described).lower()
         pattern = re.compile(r"(?<![\d.])" + re.escape(number.lower()) + r"(?![\d]|\.\d)")
         return any(pattern.search(text) for text in (self._clause_text(), self._described_text))
+
+    def rows_defining(self, question: str) -> np.ndarray:
+        """The rows that define a term the question asks the meaning of: a term of the collection's definitions
+        (``ingest.roles.defined_terms``) in quotes in the question, or right after or before the words of
+        ``asked_term_before`` / ``asked_term_after``; of terms inside one another, the longest."""
+        if self._defined is None:
+            defined: dict[str, list[int]] = {}
+            for row, text in enumerate(self.texts):
+                for term in defined_terms(text):
+                    defined.setdefault(term, []).append(row)
+            self._defined = defined
+        rows = np.zeros(len(self.ids), dtype=bool)
+        q = question.lower()
+        rules = self.policy.analysis
+        present = [t for t in self._defined if t in q]
+        for term in present:
+            if any(term != other and term in other for other in present):
+                continue
+            for m in re.finditer(re.escape(term), q):
+                before, after = q[: m.start()], q[m.end() :]
+                quoted = before[-1:] in QUOTES and after[:1] in QUOTES
+                if quoted or rules.asked_term_before.search(before) or rules.asked_term_after.match(after):
+                    rows[self._defined[term]] = True
+                    break
+        return rows
 
     def is_framing(self, chunk_id: str) -> bool:
         """Text that frames rather than rules: a definition list, a recital, a preamble or promulgation notice,

@@ -71,6 +71,12 @@ class DateOfApplicationPolicy:
 
 
 @dataclass(frozen=True)
+class DefiningClausePolicy:
+    when: str  # the condition (as in a rule) under which the rule applies
+    margin: float  # the clause defining the asked term scores this times the best score, plus its own
+
+
+@dataclass(frozen=True)
 class LookupPolicy:
     bonus: float
     first_bonus: float
@@ -130,6 +136,8 @@ class AnalysisPolicy:
     follow_up_hint: re.Pattern
     refers_back: re.Pattern
     self_contained_min_words: int
+    asked_term_before: re.Pattern  # right before a term, asks what it means ("什么是", "what is a", "meaning of")
+    asked_term_after: re.Pattern  # right after a term, asks what it means ("是什么意思", "的定义", "mean?")
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,7 @@ class RankingPolicy:
     fusion: FusionPolicy
     rules: tuple[RankingRule, ...]
     date_of_application: DateOfApplicationPolicy
+    defining_clause: DefiningClausePolicy
     lookup: LookupPolicy
     diversity: DiversityPolicy
     crossrefs: CrossRefPolicy
@@ -371,6 +380,8 @@ def _analysis(s: _Section) -> AnalysisPolicy:
                 "cn_lead_in",
                 "follow_up_hint",
                 "refers_back",
+                "asked_term_before",
+                "asked_term_after",
             )
         },
     )
@@ -388,15 +399,26 @@ def _per_language(section: _Section, key: str) -> dict[str, int]:
 
 def _small_sections(top: _Section) -> dict[str, Any]:
     """The sections of a few scalars each."""
-    d, lk, dv, x, e, n, g, lr = (
+    d, dc, lk, dv, x, e, n, g, lr = (
         top.section(k)
-        for k in ("date_of_application", "lookup", "diversity", "crossrefs", "evidence", "names", "guard", "learned")
+        for k in (
+            "date_of_application",
+            "defining_clause",
+            "lookup",
+            "diversity",
+            "crossrefs",
+            "evidence",
+            "names",
+            "guard",
+            "learned",
+        )
     )
     model = lr.text("model")
     out = dict(
         date_of_application=DateOfApplicationPolicy(
             d.text("when"), d.integer("best_clauses"), d.number("margin"), d.pattern("applies_from")
         ),
+        defining_clause=DefiningClausePolicy(dc.text("when"), dc.number("margin")),
         lookup=LookupPolicy(lk.number("bonus"), lk.number("first_bonus"), lk.words("missing_clause_kinds")),
         diversity=DiversityPolicy(
             dv.integer("max_pieces_per_unit"),
@@ -492,11 +514,12 @@ def parse_policy(text: str, source: str = "<policy>") -> RankingPolicy:
     )
     top.done()
     known = [*CONDITIONS, *(f"intent:{i.name}" for i in intents)]
-    if policy.date_of_application.when not in known:
-        raise PolicyError(
-            f"{source}: date_of_application.when: unknown condition "
-            f"{policy.date_of_application.when!r}; known: {', '.join(known)}"
-        )
+    for section, when in (
+        ("date_of_application", policy.date_of_application.when),
+        ("defining_clause", policy.defining_clause.when),
+    ):
+        if when not in known:
+            raise PolicyError(f"{source}: {section}.when: unknown condition {when!r}; known: {', '.join(known)}")
     return policy
 
 

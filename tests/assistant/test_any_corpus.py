@@ -25,3 +25,38 @@ def test_an_uncatalogued_text_of_unknown_jurisdiction_answers_questions_naming_a
     assert "第二条" in {c.unit for c in answer.citations}
     # a named instrument the collection does not hold is still declined
     assert service.answer("What does the GDPR say about platforms?").refused
+
+
+CREDIT_RULES = """# 浙江省公共信用信息管理条例
+
+第一条 为了规范公共信用信息管理，推进社会信用体系建设，制定本条例。
+
+第二条 本省行政区域内公共信用信息的归集、披露、使用及其管理活动，适用本条例。
+
+本条例所称公共信用信息，是指国家机关在履行职能过程中产生的反映信息主体信用状况的数据和资料。
+
+第三条 公共信用信息管理应当遵循合法、安全、及时、准确的原则。
+
+第四条 县级以上人民政府应当加强对公共信用信息管理工作的领导。
+
+第五条 公共信用信息提供单位应当按照公共信用信息目录归集公共信用信息。
+
+第六条 不良信息的披露期限为五年，自不良行为终止之日起计算。
+"""
+
+
+def test_a_question_naming_a_user_text_by_a_shortened_title_asking_what_a_term_means(collection_of):
+    """浙江公共信用条例 is the user's 浙江省公共信用信息管理条例 (it was declined as a text the corpus does not hold), and
+    the answer to what 公共信用信息 means is the scope article that defines it, first."""
+    from assistant.answering.service import AnswerService
+
+    service = AnswerService(collection_of("credit-rules", {"浙江省公共信用信息管理条例(2017-09-30).md": CREDIT_RULES}))
+    answer = service.answer("浙江公共信用条例里说的“公共信用信息”是什么意思？")
+    assert not answer.refused, answer.text
+    assert answer.citations[0].unit == "第二条"
+    # a clause it does not have is declined as missing from that text, not answered from another clause
+    assert service.answer("浙江公共信用条例第九十条规定了什么？").refused
+    index = service.retriever.index
+    defining = {index.metas[r]["unit"] for r in index.rows_defining("什么是公共信用信息？").nonzero()[0]}
+    assert defining == {"第二条"}
+    assert not index.rows_defining("公共信用信息由谁归集？").any()  # the term, but not its meaning, is asked about

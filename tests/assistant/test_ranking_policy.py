@@ -94,6 +94,11 @@ def test_the_policy_is_passed_to_the_guard(service):
         ("'不对外',", "'不对外(',", "intents.scope.any: not a valid regular expression"),
         ("[guard.year]\npattern", "[guard.year]\nany", "guard.year.any: expected a list of strings"),
         ("margin = 1.05", "margin = ", "not valid TOML"),
+        (
+            '[defining_clause]\nwhen = "intent:definition"',
+            '[defining_clause]\nwhen = "intent:meaning"',
+            "defining_clause.when: unknown condition 'intent:meaning'",
+        ),
     ],
 )
 def test_a_malformed_policy_is_rejected_naming_the_key(old, new, message):

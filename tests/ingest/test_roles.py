@@ -107,3 +107,16 @@ def test_roles_of_reads_stored_metadata():
     assert (
         roles_of({}) == frozenset()
     )  # an index made before roles existed: no roles (the splitter version rebuilds it)
+
+
+def test_the_terms_a_clause_defines():
+    from ingest.roles import defined_terms
+
+    assert defined_terms("第二条 本条例适用于……。\n\n本条例所称大数据，是指以容量大为特征的数据集合。") == ["大数据"]
+    assert defined_terms("下列用语的含义：\n（一）数据，是指任何记录。\n（二）个人数据，是指载有信息的数据。") == [
+        "数据",
+        "个人数据",
+    ]
+    assert defined_terms("“深度合成技术”，是指利用深度学习……的技术") == ["深度合成技术"]
+    assert defined_terms("(1) 'AI system' means a machine-based system") == ["ai system"]
+    assert defined_terms("Providers shall ensure that the system means of redress are available.") == []
