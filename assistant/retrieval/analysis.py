@@ -240,10 +240,11 @@ def _loosely_named(question: str, resolver: DocResolver, policy: AnalysisPolicy)
 
 def _unmarked_chinese_titles(question: str, policy: AnalysisPolicy) -> list[str]:
     """The Chinese instrument names a question gives without 《》 (what ``cn_instrument_name`` and
-    ``cn_instrument_in_use`` find, without a lead-in such as 根据)."""
+    ``cn_instrument_in_use`` find, without a lead-in such as 根据; a place's own named with 的, without it)."""
     plain = _BOOK_TITLE.sub("，", question)
     found = [*policy.cn_instrument_name.finditer(plain), *policy.cn_instrument_in_use.finditer(plain)]
-    return [policy.cn_lead_in.split(m.group(1))[-1] for m in found]
+    places = [m.group(1) + m.group(2) for m in policy.cn_place_title.finditer(plain)]  # 北京市的…条例: 北京市…条例
+    return [*(policy.cn_lead_in.split(m.group(1))[-1] for m in found), *places]
 
 
 def _unknown_instruments(
@@ -357,8 +358,10 @@ def analyse(
     named = [doc_id for doc_id, _ in resolver.find(question)]
     named += [doc_id for doc_id in _titled_names(question, resolver) if doc_id not in named]
     named += [doc_id for doc_id in _loosely_named(question, resolver, rules) if doc_id not in named]
-    # a shortened Chinese title (电商法, 浙江电商条例), outside the names already found
-    named += [doc_id for doc_id, _ in resolver.find_shortened(resolver.without_names(question)) if doc_id not in named]
+    # a shortened Chinese title (电商法, 浙江电商条例, 上海的数据条例), outside the names already found
+    shortened = [doc_id for doc_id, _ in resolver.find_shortened(resolver.without_names(question))]
+    shortened += [d for name in _unmarked_chinese_titles(question, rules) if (d := resolver.find_abbreviated(name))]
+    named += [doc_id for doc_id in dict.fromkeys(shortened) if doc_id not in named]
     unresolved_laws: list[str] = []
     if not named:  # no name of ours in the question: an English law name may still name a text titled in Chinese
         for m in rules.law_name.finditer(question):

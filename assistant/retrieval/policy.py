@@ -130,6 +130,7 @@ class AnalysisPolicy:
     foreign_instrument: re.Pattern  # right after a foreign jurisdiction's name: an instrument it owns
     cn_instrument_name: re.Pattern
     cn_instrument_in_use: re.Pattern  # a title ending in 办法 / 规定 … used as one ("X规定里", "X办法要求")
+    cn_place_title: re.Pattern  # a place's own instrument named with 的: groups place, name ("北京市的…条例")
     qualifier_gap: re.Pattern
     own_rules: re.Pattern
     cn_lead_in: re.Pattern
@@ -375,6 +376,7 @@ def _analysis(s: _Section) -> AnalysisPolicy:
                 "foreign_instrument",
                 "cn_instrument_name",
                 "cn_instrument_in_use",
+                "cn_place_title",
                 "qualifier_gap",
                 "own_rules",
                 "cn_lead_in",

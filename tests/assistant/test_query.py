@@ -696,6 +696,7 @@ def _local_rules_resolver():
         ("根据上海数据条例，公共数据怎么开放？", "sh-data"),
         ("《上海数据条例》第五条讲了什么？", "sh-data"),
         ("电商法对平台经营者有什么要求？", "ecommerce-law"),
+        ("上海的数据条例对公共数据开放怎么规定？", "sh-data"),  # a place's own, named with 的
         ("我们要不要按电签法做可靠签名？", "signature-law"),
     ],
 )
@@ -710,6 +711,8 @@ def test_a_shortened_chinese_title_names_the_one_document_it_shortens(question, 
         ("浙江数据条例对公共数据有什么规定？", "浙江数据条例"),  # 数据 is in no Zhejiang title held
         ("上海电商条例第五条讲了什么？", "上海电商条例"),
         ("杭州公共信用办法第三条规定了什么？", "杭州公共信用办法"),  # another place, another kind of instrument
+        ("重庆的数据条例有没有要求企业设首席数据官？", "重庆数据条例"),
+        ("北京市的数字经济促进条例对数据交易场所是怎么规定的？", "北京市数字经济促进条例"),
     ],
 )
 def test_a_name_that_shortens_no_title_held_is_still_unknown(question, flagged):
