@@ -293,24 +293,36 @@ def http_link(url: str | None) -> str:
     return url if parts.scheme.lower() in ("http", "https") and parts.netloc and plain else ""
 
 
-# Headings that number a part of a text ("1. INTRODUCTION", "第一章 总则", "Article 3", "1.2.1 Scope") name that
-# part, not the document: never a title.
+# Headings that number a part of a text ("1. INTRODUCTION", "1)\tINTRODUCTION", "A. INTRODUCTION", "第一章 总则",
+# "Article 3", "1.2.1 Scope") name that part, not the document: never a title.
 _NUMBERED_HEADING = re.compile(
-    r"^(\d+(\.\d+)*\.?\s|第[一二三四五六七八九十百零\d]+[编章节条]|"
+    r"^(\d+(\.\d+)*[.)]?\s|\(\d+\)\s|[A-Z][.)]\s|第[一二三四五六七八九十百零\d]+[编章节条]|"
     r"(Article|Section|Sec\.|Chapter|CHAPTER|Part|PART|Rule|Annex|ANNEX)\s+[\dIVXLC]+\b|§)"
+)
+# A heading that opens a part of any text ("Definitions", "INTRODUCTION", "Table of Contents", 目录, 总则) is not
+# the document's title either.
+_GENERIC_HEADING = re.compile(
+    r"^(definitions?|interpretation|introduction|contents|table of contents|preamble|foreword|summary|"
+    r"executive summary|overview|background|purpose|scope|glossary|目录|总则|前言|引言|说明)\W*$",
+    re.I,
 )
 
 
 def _first_heading(body: str) -> str:
-    """A title from the text: its first H1, or for a text without headings its first line — never a numbered
-    heading or line; else "" (the caller uses the file name)."""
+    """A title from the text: its first H1, or for a text without headings its first line — never a numbered or
+    generic heading or line ("1) INTRODUCTION", "Definitions"); else "" (the caller uses the file name)."""
     lines = [line.strip() for line in body.splitlines() if line.strip()]
     for line in lines:
-        if line.startswith("# ") and not _NUMBERED_HEADING.match(line[2:].strip()):
+        if line.startswith("# ") and not _part_heading(line[2:].strip()):
             return line[2:].strip()
-    if lines and not any(line.startswith("#") for line in lines) and not _NUMBERED_HEADING.match(lines[0]):
+    if lines and not any(line.startswith("#") for line in lines) and not _part_heading(lines[0]):
         return lines[0][:80]
     return ""
+
+
+def _part_heading(line: str) -> bool:
+    """A heading naming a part of a text (numbered, or a generic one such as "Definitions"), not the text."""
+    return bool(_NUMBERED_HEADING.match(line) or _GENERIC_HEADING.match(line))
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from stage_support import CN_DOC, CN_TITLE, EN_DOC, EN_TITLE, FIXTURE_CORPUS, RULEBOOK
 
 from ingest.catalog import CatalogEntry
@@ -41,6 +42,18 @@ def test_plain_text_without_front_matter_takes_everything_from_the_file():
     assert doc.title == "Sample Data Exchange Member Conduct Rulebook"  # its first line
     assert (doc.language, doc.jurisdiction, doc.status, doc.issued, doc.source_url) == ("en", "", "unknown", "", "")
     assert doc.body == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    ["1)\tINTRODUCTION", "A.\tINTRODUCTION", "(1) General", "Definitions\t", "TABLE OF CONTENTS", "1.2.1 Scope"],
+)
+def test_a_text_opening_with_a_heading_of_one_of_its_parts_takes_its_title_from_the_file_name(tmp_path, first_line):
+    path = tmp_path / "Guidance - Virtual Asset Activities.txt"
+    path.write_text(
+        f"{first_line}\nThis Guidance is issued under section 15(2) of the Regulations.\n", encoding="utf-8"
+    )
+    assert load_document(path, {}).title == "Guidance - Virtual Asset Activities"
 
 
 def test_the_catalog_fills_what_the_file_does_not_say_and_front_matter_wins_over_it():
