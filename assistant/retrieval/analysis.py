@@ -358,9 +358,10 @@ def analyse(
     named = [doc_id for doc_id, _ in resolver.find(question)]
     named += [doc_id for doc_id in _titled_names(question, resolver) if doc_id not in named]
     named += [doc_id for doc_id in _loosely_named(question, resolver, rules) if doc_id not in named]
-    # a shortened Chinese title (电商法, 浙江电商条例, 上海的数据条例), outside the names already found
+    # a shortened Chinese title (电商法, 浙江电商条例, 上海的数据条例, 人脸识别司法解释), outside the names already found
     shortened = [doc_id for doc_id, _ in resolver.find_shortened(resolver.without_names(question))]
     shortened += [d for name in _unmarked_chinese_titles(question, rules) if (d := resolver.find_abbreviated(name))]
+    shortened += [doc_id for doc_id, _ in resolver.find_interpretations(question)]  # 人脸识别司法解释
     named += [doc_id for doc_id in dict.fromkeys(shortened) if doc_id not in named]
     unresolved_laws: list[str] = []
     if not named:  # no name of ours in the question: an English law name may still name a text titled in Chinese

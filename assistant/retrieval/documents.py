@@ -116,6 +116,26 @@ class DocResolver:
                         break
         return [hits[i] for i in sorted(hits)]
 
+    def find_interpretations(self, text: str) -> list[tuple[str, str]]:
+        """(doc_id, topic) of each court interpretation named by its topic ("人脸识别司法解释": ``interpretation_words``):
+        the one document issued by one of ``interpretation_issuers`` whose title holds the longest tail (at least
+        ``min_abbreviation_chars`` + 1 characters) of the words right before."""
+        p = self.policy
+        issued = [(d, t) for d, t in self._chinese_titles if t.startswith(p.interpretation_issuers)]
+        if not issued or not p.interpretation_words:
+            return []
+        found: list[tuple[str, str]] = []
+        words = "|".join(map(re.escape, p.interpretation_words))
+        for m in re.finditer(rf"([\u4e00-\u9fff]+?)(?:这部|那部|这个|该|的)?(?:{words})", text):
+            before = m.group(1)
+            for start in range(len(before) - p.min_abbreviation_chars):
+                topic = before[start:]
+                doc_id = self._one_title([d for d, t in issued if topic in t])
+                if doc_id is not None:
+                    found.append((doc_id, topic))
+                    break
+        return found
+
     def _one_title(self, found: list[str]) -> str | None:
         """The one document of ``found`` (the one in force among versions of one title), None when they are several
         or none."""

@@ -720,6 +720,20 @@ def test_a_name_that_shortens_no_title_held_is_still_unknown(question, flagged):
     assert analysis.doc_ids == () and analysis.unknown_titles == (flagged,)
 
 
+def test_a_court_interpretation_named_by_its_topic_names_the_one_whose_title_holds_it():
+    from assistant.retrieval.documents import DocInfo, DocResolver
+
+    titles = {
+        "face": "最高人民法院关于审理使用人脸识别技术处理个人信息相关民事案件适用法律若干问题的规定",
+        "consumer": "最高人民法院关于审理网络消费纠纷案件适用法律若干问题的规定（一）",
+        "sh-data": "上海市数据条例",
+    }
+    resolver = DocResolver([DocInfo(doc_id=d, title=t, language="zh") for d, t in titles.items()])
+    assert analyse("人脸识别司法解释第二十条怎么规定？", resolver).doc_ids == ("face",)
+    assert analyse("网络消费纠纷这部司法解释里直播带货怎么算？", resolver).doc_ids == ("consumer",)
+    assert analyse("数据条例相关的司法解释有哪些？", resolver).doc_ids == ()  # no court text's title holds it
+
+
 def test_a_short_name_that_fits_two_titles_names_neither():
     assert _local_rules_resolver().find_shortened("电子法有什么要求") == []  # 电子商务法 or 电子签名法
 
