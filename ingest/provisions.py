@@ -242,7 +242,7 @@ def split_provisions(body: str, preamble_label: str = "preamble") -> list[Unit]:
         while headings and not headings[-1][0].is_ancestor_of(provision):
             headings.pop()
         if provision.prefix in ANNEX_FAMILIES:
-            part = provision
+            part = provision if body_prefixes else None  # an annex before any provision: the body has not begun
         elif part is not None and provision.prefix in body_prefixes:
             part = None  # the body's numbering goes on ("4.1.1" after "Annex 1 to Chapter 3")
         elif part is None:

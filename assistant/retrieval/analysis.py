@@ -209,7 +209,8 @@ def _qualified_title_docs(question: str, title: re.Match, resolver: DocResolver)
 
 
 def _resolves_as_titled(question: str, title: re.Match, resolver: DocResolver) -> bool:
-    """Whether a 《title》 names one of our documents, alone or with the words right before it."""
+    """Whether a 《title》 names one of our documents, alone, with the words right before it, or shortened
+    (《上海数据条例》 for 上海市数据条例)."""
     return bool(
         resolver.resolve_title(title.group(1))
         or _qualified_title_docs(question, title, resolver)
@@ -248,7 +249,7 @@ def _unmarked_chinese_titles(question: str, policy: AnalysisPolicy) -> list[str]
 
 
 def _unknown_instruments(
-    question: str, resolver: DocResolver, named: list[str], policy: AnalysisPolicy
+    question: str, resolver: DocResolver, named: list[str], policy: AnalysisPolicy, unmarked: list[str]
 ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """(titles and standards the corpus does not hold, loosely named instruments: unknown unless a text cites
     them, instruments and provisions named by number with their numbers: unknown unless the collection mentions the
@@ -285,7 +286,7 @@ def _unknown_instruments(
             and name not in loose
         ):
             loose.append(name)
-    for name in _unmarked_chinese_titles(question, policy):  # a full title without 《》
+    for name in unmarked:  # a title without 《》 (北京市的…条例: 北京市…条例)
         if policy.own_rules.search(name):
             continue  # 公司数据分类分级管理办法: a company's own rules, not a regulation
         if (
@@ -360,7 +361,8 @@ def analyse(
     named += [doc_id for doc_id in _loosely_named(question, resolver, rules) if doc_id not in named]
     # a shortened Chinese title (电商法, 浙江电商条例, 上海的数据条例, 人脸识别司法解释), outside the names already found
     shortened = [doc_id for doc_id, _ in resolver.find_shortened(resolver.without_names(question))]
-    shortened += [d for name in _unmarked_chinese_titles(question, rules) if (d := resolver.find_abbreviated(name))]
+    unmarked = _unmarked_chinese_titles(question, rules)
+    shortened += [d for name in unmarked if (d := resolver.find_abbreviated(name))]
     shortened += [doc_id for doc_id, _ in resolver.find_interpretations(question)]  # 人脸识别司法解释
     named += [doc_id for doc_id in dict.fromkeys(shortened) if doc_id not in named]
     unresolved_laws: list[str] = []
@@ -379,7 +381,7 @@ def analyse(
         qualified = _qualified_by_foreign(question, resolver, foreign_ends, rules)
         named = [d for d in named if d not in qualified]
         doc_ids = [d for d in doc_ids if d not in qualified]
-    unknown, loose, numbered = _unknown_instruments(question, resolver, named, rules)
+    unknown, loose, numbered = _unknown_instruments(question, resolver, named, rules, unmarked)
     for name in _foreign_instruments(question, foreign_spans, rules):  # the longer name replaces one it holds
         unknown = [u for u in unknown if u not in name] + [name]
     wants_old = bool(rules.old_version.search(question))

@@ -13,7 +13,7 @@ from assistant.retrieval.policy import NamesPolicy, default_policy
 from common.documents import NO_LONGER_IN_FORCE, DocumentMeta
 
 REVOKED_STATUSES = NO_LONGER_IN_FORCE  # the one status vocabulary: common/documents.py
-_DATED = re.compile(r"[（(][^）)]*\d{4}[^）)]*[）)]\s*$")  # a trailing "(2021-11-25)", "（2019年修正）"
+_TRAILING_NOTE = re.compile(r"[（(][^）)]*[）)]\s*$")  # a trailing "(2021-11-25)", "（试行）", "（一）"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,13 +75,13 @@ class DocResolver:
         )
 
         self._loose = _LooseNames(docs, self.policy)
-        # (doc_id, Chinese title without the country prefix and a trailing date), for shortened titles; not the
+        # (doc_id, Chinese title without the country prefix and a trailing note), for shortened titles; not the
         # catalog's aliases, which are names users say already (人工智能基本法 of the Korean act is no 人工智能法)
         self._chinese_titles = [
             (d.doc_id, bare)
             for d in docs
             if CJK.search(d.title or "")
-            and (bare := _DATED.sub("", re.sub(self.policy.strip_prefix, "", d.title)).strip())
+            and (bare := _TRAILING_NOTE.sub("", re.sub(self.policy.strip_prefix, "", d.title)).strip())
         ]
 
     def find_loosely(self, name: str) -> str | None:
@@ -106,9 +106,12 @@ class DocResolver:
         endings = self.policy.title_endings
         hits: dict[int, tuple[str, str]] = {}
         for title in dict.fromkeys(t for _, t in self._chinese_titles):
+            one_char_ending = len(_ending(title, endings)) == 1
             for i in (k for k, char in enumerate(text) if char == title[0] and k not in hits):
                 for j in range(i + self.policy.min_abbreviation_chars, min(len(text), i + len(title) - 1) + 1):
                     name = text[i:j]
+                    if one_char_ending and text[j : j + 1] in self.policy.not_after_title:
+                        continue  # 网安法规, 个保法律: the ending 法 starts a longer word
                     if _shortens(name, title, endings):
                         doc_id = self.find_abbreviated(name)
                         if doc_id is not None:
@@ -247,15 +250,19 @@ def _ending(title: str, endings: tuple[str, ...]) -> str:
 
 
 def _shortens(name: str, title: str, endings: tuple[str, ...]) -> bool:
-    """Whether ``name`` is ``title`` shortened: its characters in the title's order, the first the title's first, and
-    the same ending."""
+    """Whether ``name`` is ``title`` shortened: its characters in the title's order, the first the title's first, the
+    same ending, and a character left out before the last one it keeps (数据安全法 is shortened as 数安法, not as the
+    word 数据 plus 法)."""
     if name == title or len(name) >= len(title) or name[0] != title[0]:
         return False
     ending = _ending(title, endings)
     if not name.endswith(ending) or _ending(name, endings) != ending:
         return False
-    rest = iter(title[1 : len(title) - len(ending)])
-    return all(char in rest for char in name[1 : len(name) - len(ending)])
+    core, title_core = name[: len(name) - len(ending)], title[: len(title) - len(ending)]
+    if title_core.startswith(core):
+        return False  # only the tail before the ending left out: a word and a kind of text, not a name
+    rest = iter(title_core[1:])
+    return all(char in rest for char in core[1:])
 
 
 def _bigrams(text: str) -> set[str]:

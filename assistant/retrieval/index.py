@@ -29,6 +29,15 @@ from ingest.store import ClauseStore
 QUOTES = "“”\"'‘’「」『』"  # around a term a question asks about
 
 
+def _defined_terms(texts: list[str]) -> dict[str, list[int]]:
+    """Each term the clauses define (``ingest.roles.defined_terms``) -> the rows defining it."""
+    defined: dict[str, list[int]] = {}
+    for row, text in enumerate(texts):
+        for term in defined_terms(text):
+            defined.setdefault(term, []).append(row)
+    return defined
+
+
 @dataclass(frozen=True)
 class UnitRoles:
     """Per row: the role of the unit it belongs to."""
@@ -98,7 +107,7 @@ class ClauseIndex:
     _cited: dict[int, dict[str, frozenset[str]]]
     _lower_text: str | None  # the clause texts, lower-cased (mentions, mentions_number)
     _described_text: str | None  # each document's id, titles, issuer and aliases, lower-cased (mentions_number)
-    _defined: dict[str, list[int]] | None  # each term a clause defines (lower case) -> the rows defining it
+    _defined: dict[str, list[int]]  # each term a clause defines (lower case) -> the rows defining it
     keyword: KeywordIndex
     doc_of: np.ndarray
     status_of: np.ndarray
@@ -152,7 +161,7 @@ class ClauseIndex:
             "_cited": {},
             "_lower_text": None,
             "_described_text": None,
-            "_defined": None,
+            "_defined": _defined_terms([r[2] or "" for r in rows]),
             "keyword": keyword,
             "doc_of": np.array([m.get("doc_id", "") for m in metas], dtype=object),
             "status_of": np.array([m.get("status", "") for m in metas], dtype=object),
@@ -208,25 +217,27 @@ class ClauseIndex:
 
     def rows_defining(self, question: str) -> np.ndarray:
         """The rows that define a term the question asks the meaning of: a term of the collection's definitions
-        (``ingest.roles.defined_terms``) in quotes in the question, or right after or before the words of
-        ``asked_term_before`` / ``asked_term_after``; of terms inside one another, the longest."""
-        if self._defined is None:
-            defined: dict[str, list[int]] = {}
-            for row, text in enumerate(self.texts):
-                for term in defined_terms(text):
-                    defined.setdefault(term, []).append(row)
-            self._defined = defined
+        (``ingest.roles.defined_terms``) in quotes in the question, or right before the words of
+        ``asked_term_after``, or right after those of ``asked_term_before`` and ending the phrase ("什么是数据？", not
+        "什么是数据出境安全评估" nor "什么是深度合成服务提供者的义务"); of terms inside one another, the longest. Document
+        names are left out of the question first (网络安全法 does not ask what 网络安全 means)."""
         rows = np.zeros(len(self.ids), dtype=bool)
-        q = question.lower()
+        q = self.resolver.without_names(question).lower()
         rules = self.policy.analysis
         present = [t for t in self._defined if t in q]
         for term in present:
             if any(term != other and term in other for other in present):
                 continue
-            for m in re.finditer(re.escape(term), q):
+            edge = r"\b" if term[:1].isascii() and term[-1:].isascii() else ""
+            for m in re.finditer(edge + re.escape(term) + edge, q):
                 before, after = q[: m.start()], q[m.end() :]
-                quoted = before[-1:] in QUOTES and after[:1] in QUOTES
-                if quoted or rules.asked_term_before.search(before) or rules.asked_term_after.match(after):
+                quoted = bool(before and after) and before[-1] in QUOTES and after[0] in QUOTES
+                ends_phrase = not after or not (after[0].isalnum() or after[0] == "的")
+                if (
+                    quoted
+                    or rules.asked_term_after.match(after)
+                    or (ends_phrase and rules.asked_term_before.search(before))
+                ):
                     rows[self._defined[term]] = True
                     break
         return rows

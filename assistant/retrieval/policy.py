@@ -150,7 +150,8 @@ class NamesPolicy:
     title_tail_words: int
     loose_stop_words: tuple[str, ...] = ()  # left out when an English name is matched word by word
     title_endings: tuple[str, ...] = ()  # the kinds of instrument a shortened Chinese title must end with as its title
-    min_abbreviation_chars: int = 4
+    min_abbreviation_chars: int = 3
+    not_after_title: tuple[str, ...] = ()  # characters that make a title's ending part of a longer word (法律, 法规)
     interpretation_words: tuple[str, ...] = ()  # 司法解释: what users call a court's interpretation, whatever its title
     interpretation_issuers: tuple[str, ...] = ()  # … whose title starts with one of these (最高人民法院关于…的规定)
 
@@ -443,6 +444,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
             n.words("loose_stop_words"),
             n.words("title_endings"),
             n.integer("min_abbreviation_chars"),
+            n.words("not_after_title"),
             n.words("interpretation_words"),
             n.words("interpretation_issuers"),
         ),

@@ -186,16 +186,21 @@ def date_of_application(
 
 
 def defining_clause(
-    score: np.ndarray, keep: np.ndarray, index: ClauseIndex, analysis: QueryAnalysis, policy: DefiningClausePolicy
+    score: np.ndarray,
+    keep: np.ndarray,
+    index: ClauseIndex,
+    analysis: QueryAnalysis,
+    named: list[str],
+    policy: DefiningClausePolicy,
 ) -> None:
     """A question asking what a term means: the clauses defining it (``ClauseIndex.rows_defining``), of the
-    documents the question names if it names any, rank first, in the order of their own scores."""
+    ``named`` documents if the question names any, rank first, in the order of their own scores."""
     rows = index.rows_defining(analysis.question) & keep
-    named = [d for d in analysis.doc_ids if d in index.docs]
     if named:
         rows &= np.isin(index.doc_of, named)
     if rows.any():
-        score[rows] += float(score.max()) * policy.margin
+        kept = score[keep]
+        score[rows] += (float(kept.max()) - min(float(kept.min()), 0.0)) * policy.margin
 
 
 def is_pure_lookup(analysis: QueryAnalysis, policy: DiversityPolicy) -> bool:
@@ -404,7 +409,7 @@ def rank(
     if condition_holds(policy.date_of_application.when, analysis, named):
         date_of_application(score, keep, index, policy.date_of_application, fused)
     if condition_holds(policy.defining_clause.when, analysis, named):
-        defining_clause(score, keep, index, analysis, policy.defining_clause)
+        defining_clause(score, keep, index, analysis, named, policy.defining_clause)
     for n, c in enumerate(lookup):  # the first row of a lookup is the piece asked for
         score[c.row] += policy.lookup.bonus + (policy.lookup.first_bonus if n == 0 else 0.0)
     if "penalty" in analysis.intents:  # "违反第二十七条会被罚多少？" too: after the lookup's bonus

@@ -55,8 +55,10 @@ def test_a_question_naming_a_user_text_by_a_shortened_title_asking_what_a_term_m
     assert not answer.refused, answer.text
     assert answer.citations[0].unit == "第二条"
     # a clause it does not have is declined as missing from that text, not answered from another clause
-    assert service.answer("浙江公共信用条例第九十条规定了什么？").refused
+    assert service.answer("浙江公共信用条例第九十条规定了什么？").refusal_kind == "missing-clause"
     index = service.retriever.index
     defining = {index.metas[r]["unit"] for r in index.rows_defining("什么是公共信用信息？").nonzero()[0]}
     assert defining == {"第二条"}
     assert not index.rows_defining("公共信用信息由谁归集？").any()  # the term, but not its meaning, is asked about
+    assert not index.rows_defining("什么是公共信用信息的披露期限？").any()  # nor here
+    assert not index.rows_defining("公共信用信息").any()  # a bare term is not quoted

@@ -738,6 +738,26 @@ def test_a_short_name_that_fits_two_titles_names_neither():
     assert _local_rules_resolver().find_shortened("电子法有什么要求") == []  # 电子商务法 or 电子签名法
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我们公司处理数据需要遵守哪些数据法规？",  # 数据 + 法: a word and a kind of text, not 数据安全法
+        "个人信息法律责任有哪些？",
+        "网络法规对平台有什么要求？",
+        "电商法律方面要注意什么？",  # 法 opens 法律
+    ],
+)
+def test_words_followed_by_a_kind_of_text_are_not_shortened_titles(resolver, question):
+    assert analyse(question, resolver).doc_ids == ()
+
+
+@pytest.mark.parametrize(
+    "question", ["外省市的相关规定是否适用？", "各城市的数据管理办法有何不同？", "本市的实施办法有哪些？"]
+)
+def test_words_that_are_not_places_do_not_make_a_place_title(question):
+    assert analyse(question, _local_rules_resolver()).unknown_titles == ()
+
+
 def test_a_local_regulation_passed_by_a_peoples_congress_is_chinese():
     from ingest.loaders import infer_jurisdiction
 

@@ -182,6 +182,12 @@ def test_a_provision_numbered_otherwise_than_the_body_after_a_supplement_heading
     assert labels[-4:] == ["§ 1002.9", "Supplement I", "Supplement I, Section 1002.9", "Supplement I, 9(b)"]
 
 
+def test_an_annex_heading_before_any_provision_does_not_claim_the_body():
+    body = "\n".join(["Introduction", "ANNEX 2", *(f"Article {n}\nText of article {n}." for n in range(1, 10))])
+    labels = [u.label for u in split_provisions(body)]
+    assert labels[-9:] == [f"Article {n}" for n in range(1, 10)]
+
+
 def test_the_body_numbering_going_on_after_an_annex_leaves_the_annex():
     body = "\n".join(
         [
