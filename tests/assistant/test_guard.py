@@ -77,6 +77,15 @@ def test_an_inserted_article_the_named_text_does_not_have_is_a_missing_clause(se
     assert decision.refused and decision.kind == "missing-clause" and "Article 86a" in decision.reason
 
 
+def test_a_section_the_named_text_does_not_have_is_a_missing_clause(service):
+    """Executive Order 14110 has sections 1 to 13; its Section 4.5 and Sec. 12 are looked up."""
+    _assert_declined(
+        service, "What penalties does Section 14 of Executive Order 14110 set?", "missing-clause", "Section 14"
+    )
+    for question in ("What does Section 4.5 of EO 14110 say?", "What does Sec. 12 of Executive Order 14110 cover?"):
+        assert not service.decide(service.retriever.run(question)).refused, question
+
+
 def test_an_article_number_of_a_text_numbered_by_items_or_printed_paragraphs_is_that_item_or_paragraph(service):
     """第五条 of a UN resolution is its paragraph 5 (printed "5. …") and of the Global AI Governance Initiative its
     proposal (item) 5, not the introduction's paragraph 5; unnumbered paragraphs (the Bletchley Declaration, a
