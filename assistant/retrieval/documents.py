@@ -61,9 +61,9 @@ class DocResolver:
         }
         # what each document's file leaves out, by its version note (the catalog's not_included)
         self.not_included = {d.doc_id: d.not_included for d in docs if d.not_included}
-        # (doc_id, title without country prefix and trailing date) of the documents with no name in Latin letters
+        # (doc_id, bare title) of the documents with no name in Latin letters
         self._named_only_in_chinese = [
-            (d.doc_id, re.sub(r"[（(][^）)]*[）)]\s*$", "", re.sub(self.policy.strip_prefix, "", d.title)).strip())
+            (d.doc_id, self._bare_title(d.title))
             for d in docs
             if not any(re.search(r"[A-Za-z]{2,}", name or "") for name in (d.title, d.title_en, *d.aliases))
         ]
@@ -78,11 +78,12 @@ class DocResolver:
         # (doc_id, Chinese title without the country prefix and a trailing note), for shortened titles; not the
         # catalog's aliases, which are names users say already (人工智能基本法 of the Korean act is no 人工智能法)
         self._chinese_titles = [
-            (d.doc_id, bare)
-            for d in docs
-            if CJK.search(d.title or "")
-            and (bare := _TRAILING_NOTE.sub("", re.sub(self.policy.strip_prefix, "", d.title)).strip())
+            (d.doc_id, bare) for d in docs if CJK.search(d.title or "") and (bare := self._bare_title(d.title))
         ]
+
+    def _bare_title(self, title: str) -> str:
+        """A title without the country prefix (中华人民共和国) and a trailing note ("(2021-11-25)", "（试行）")."""
+        return _TRAILING_NOTE.sub("", re.sub(self.policy.strip_prefix, "", title)).strip()
 
     def find_loosely(self, name: str) -> str | None:
         """The document an English name that none of our names matches names loosely ("the NDS Regulation",
