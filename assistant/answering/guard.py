@@ -3,7 +3,7 @@
 An ordered list of small rules, each ``(RetrievalResult, GuardContext) -> RefusalDecision | None``; the first
 decision wins, and no decision means answer. Two kinds of reasons:
 - what the question names is not in the corpus: a clause number the named document does not have, a document
-  title or standard number that is not indexed, a text a document's own version note says its file leaves out, a
+  title or standard number that is not indexed, a provision of an instrument that no document of ours is, a text a document's own version note says its file leaves out, a
   jurisdiction no document covers, enforcement facts about a company, statistics, an amendment newer than the text
   we hold — regulation texts do not contain those;
 - weak evidence: nothing named, and the retrieved clauses are neither semantically close nor cover the
@@ -84,6 +84,26 @@ def unknown_document(result: RetrievalResult, ctx: GuardContext) -> RefusalDecis
         a.language,
         f"语料库中没有{names}的文本。",
         f"The corpus does not contain the text of {names}.",
+        "unknown-document",
+    )
+
+
+def other_provision(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A question about what a provision of an instrument no document of ours is says ("What does GDPR Article 22
+    say about automated decisions?", "the procedural rights in Art. 18 of Regulation 2019/1020"), when it asks about
+    no clause of ours and does not set that provision beside what it asks (``[guard.other_provision_aside]``: "like
+    the right in GDPR Article 20", a comparison): our texts may cite the instrument, but they do not hold what its
+    provisions say."""
+    a = result.analysis
+    if not a.other_provisions or a.clause_refs or result.lookup_hits:
+        return None
+    if ctx.policy.other_provision_aside.search(a.question):
+        return None
+    provision, instrument = a.other_provisions[0]
+    return _decline(
+        a.language,
+        f"语料库中没有{instrument}的文本，无法说明其{provision}的内容。",
+        f"The corpus does not contain the text of {instrument}, so it cannot say what its {provision} says.",
         "unknown-document",
     )
 
@@ -417,6 +437,7 @@ def weak_evidence(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
 RULES: tuple[Rule, ...] = (
     missing_clause,
     unknown_document,
+    other_provision,
     foreign_jurisdiction,
     not_included,
     company_enforcement,

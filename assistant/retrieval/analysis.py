@@ -62,6 +62,9 @@ class QueryAnalysis:
     # laws named in English words that no document's name resolves ("China's E-Commerce Law" in a collection that
     # names it only in Chinese): a clause number with them is theirs, not looked up elsewhere
     unresolved_laws: tuple[str, ...] = ()
+    # provisions of an instrument no document of ours is ("GDPR Article 22", "Art. 18 of Regulation 2019/1020"), as
+    # (provision, instrument): not looked up in our texts; what they say is not in the corpus
+    other_provisions: tuple[tuple[str, str], ...] = ()
     is_follow_up: bool = False
     may_stand_alone: bool = False  # a follow-up that could also be read on its own (see HybridRetriever.run)
     intents: frozenset[str] = frozenset()  # names of the policy's [intents] the question matches
@@ -248,6 +251,9 @@ def _unmarked_chinese_titles(question: str, policy: AnalysisPolicy) -> list[str]
     return [*(policy.cn_lead_in.split(m.group(1))[-1] for m in found), *places]
 
 
+_STANDARD_NUMBER = re.compile(r"\d+(?:[.\-]\d+)*")
+
+
 def _unknown_instruments(
     question: str, resolver: DocResolver, named: list[str], policy: AnalysisPolicy, unmarked: list[str]
 ) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -262,7 +268,8 @@ def _unknown_instruments(
         if chinese_titles_decide and not _resolves_as_titled(question, m, resolver):
             unknown.append(m.group(1))
     for m in policy.unknown_standard.finditer(question):
-        if not resolver.find(m.group(0)):
+        number = _STANDARD_NUMBER.findall(m.group(0))[-1]
+        if not any(number in name for _, name in resolver.find(m.group(0))):
             unknown.append(m.group(0))
     for m in policy.numbered_reference.finditer(question):
         number = first_group(m)  # the alternative that matched
@@ -307,26 +314,29 @@ _BEFORE_A_PROVISION = re.compile(r"(?:'s|’s)?\s*,?\s*$")
 
 def _of_other_instruments(
     question: str, refs: list[ClauseRef], resolver: DocResolver, policy: AnalysisPolicy
-) -> list[ClauseRef]:
-    """The references that are not provisions of another instrument: "Art. 18 of Regulation 2019/1020" or "GDPR
-    Article 22" are not Article 18 or 22 of a document of ours the question also names, so they are not looked up
-    in it (search may still find where our texts refer to them)."""
+) -> tuple[list[ClauseRef], list[tuple[str, str]]]:
+    """(the references that are not provisions of another instrument, the others with their instrument): "Art. 18 of
+    Regulation 2019/1020" or "GDPR Article 22" are not Article 18 or 22 of a document of ours the question also
+    names, so they are not looked up in it (search may still find where our texts refer to them)."""
     numbered = [m for m in policy.numbered_reference.finditer(question) if m.group(1) or m.group(2)]  # not § 2.1
     others = [m for m in [*numbered, *policy.other_instrument.finditer(question)] if not resolver.find(m.group(0))]
     if not others:
-        return refs
-    kept = []
+        return refs, []
+    kept: list[ClauseRef] = []
+    other: list[tuple[str, str]] = []
     for ref in refs:
         at = question.find(ref.raw)
         if at < 0:
             kept.append(ref)
             continue
         after = _OF_AN_INSTRUMENT.match(question, at + len(ref.raw))
-        follows = after is not None and any(m.start() == after.end() for m in others)
-        precedes = any(m.end() <= at and _BEFORE_A_PROVISION.fullmatch(question, m.end(), at) for m in others)
-        if not (follows or precedes):
+        follows = [m for m in others if after is not None and m.start() == after.end()]
+        precedes = [m for m in others if m.end() <= at and _BEFORE_A_PROVISION.fullmatch(question, m.end(), at)]
+        if follows or precedes:
+            other.append((ref.raw, (follows or precedes)[0].group(0).strip()))
+        else:
             kept.append(ref)
-    return kept
+    return kept, other
 
 
 def _intents(question: str, search_text: str, policy: RankingPolicy) -> frozenset[str]:
@@ -392,6 +402,9 @@ def analyse(
         named = _with_old_versions(named, resolver, keep_current=wants_current)
         doc_ids = _with_old_versions(doc_ids, resolver, keep_current=wants_current)
     search_text = conversation.search_text
+    own_refs, other_provisions = _of_other_instruments(
+        question, parse_clause_refs(question, rules.max_listed_refs), resolver, rules
+    )
     return QueryAnalysis(
         question=question,
         search_text=search_text,
@@ -399,9 +412,7 @@ def analyse(
         language=language,
         doc_ids=tuple(doc_ids),
         named_in_question=tuple(named),
-        clause_refs=tuple(
-            _of_other_instruments(question, parse_clause_refs(question, rules.max_listed_refs), resolver, rules)
-        ),
+        clause_refs=tuple(own_refs),
         jurisdictions=tuple(jurisdictions),
         foreign_jurisdictions=tuple(foreign),
         unknown_titles=tuple(unknown),
@@ -414,6 +425,7 @@ def analyse(
         # text in the question's language (a Chinese question to English rulebooks); the glossary serves the rest
         translations=tuple(translations(search_text)) if language not in indexed_languages else (),
         unresolved_laws=tuple(unresolved_laws),
+        other_provisions=tuple(other_provisions),
         is_follow_up=conversation.is_follow_up,
         may_stand_alone=conversation.may_stand_alone,
         intents=_intents(question, search_text, policy),

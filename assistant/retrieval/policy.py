@@ -192,6 +192,7 @@ class GuardPolicy:
     where_we_are: re.Pattern  # before a name: the asker says where they are ("we're a startup in", "我们在")
     party_to: re.Pattern  # after one: it signs or joins the text named ("Did Japan sign the Bletchley Declaration?")
     party_to_more: re.Pattern  # … unless the rest of the question asks more ("and did it comply", "how much funding")
+    other_provision_aside: re.Pattern  # before another instrument's provision: it is a comparison ("like GDPR Art. 20")
 
 
 @dataclass(frozen=True)
@@ -486,6 +487,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "where_we_are",
                     "party_to",
                     "party_to_more",
+                    "other_provision_aside",
                 )
             }
         ),

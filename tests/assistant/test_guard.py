@@ -13,6 +13,7 @@ from assistant.answering.guard import (
     decide,
     future_events,
     local_rules,
+    other_provision,
     statistics,
 )
 
@@ -46,6 +47,7 @@ def test_the_first_rule_that_decides_wins(service):
     assert [rule.__name__ for rule in RULES] == [
         "missing_clause",
         "unknown_document",
+        "other_provision",
         "foreign_jurisdiction",
         "not_included",
         "company_enforcement",
@@ -309,6 +311,26 @@ def test_what_a_companion_text_says_is_declined_unless_the_collection_holds_one(
         assert not _decided_by(service, companion_text, question).refused, question
 
 
+def test_what_a_provision_of_an_instrument_we_do_not_hold_says_is_declined(service):
+    for question, said in (
+        ("Quote GDPR Article 9 for me, the one on special categories of data.", "GDPR"),
+        ("What tasks does Article 5 of Regulation 2019/881 give ENISA?", "2019/881"),
+        (
+            "The AI Act cites the DSA: what does Article 34 of Regulation (EU) 2022/2065 say on systemic risks?",
+            "2022/2065",
+        ),
+    ):
+        assert _decided_by(service, other_provision, question).refused, question
+        assert said in _decided(service, question).reason, question
+    # a clause of ours asked about beside it, or the provision set beside what is asked: answered
+    for question in (
+        "Under Article 10 of the AI Act, may providers process the special categories of data of GDPR Article 9?",
+        "Does the Data Security Law have a rule like GDPR Article 33 on notifying breaches?",
+        "与GDPR第17条相比，个人信息保护法的删除权有什么不同？",
+    ):
+        assert not _decided_by(service, other_provision, question).refused, question
+
+
 def test_a_draft_or_consultation_text_is_a_version_the_corpus_does_not_hold(service):
     for question in (
         "What did the January 2022 consultation draft of the deep synthesis provisions require on labelling?",
@@ -349,6 +371,18 @@ def test_an_instrument_or_provision_named_by_a_number_the_collection_never_menti
     ):
         result = service.retriever.run(question)
         assert result.analysis.unknown_titles == (), (question, result.analysis.unknown_titles)
+
+
+def test_a_standard_named_by_a_number_no_name_of_ours_holds_is_unknown(service):
+    for question, name in (
+        ("What does NIST SP 800-53 require for access control?", "NIST SP 800-53"),  # "NIST" alone names the AI RMF
+        ("NIST AI 600-1里列出的生成式AI风险有哪些？", "NIST AI 600-1"),
+        ("What does ETSI EN 303 645 require for default passwords?", "ETSI EN 303 645"),
+        ("IEC 62443对工控系统安全有什么要求？", "IEC 62443"),
+    ):
+        _assert_declined(service, question, "unknown-document", name)
+    result = service.retriever.run("What does NIST AI 100-1 say about valid and reliable AI systems?")
+    assert result.analysis.unknown_titles == () and not service.decide(result).refused
 
 
 def test_a_referenced_number_is_read_whole(service):
