@@ -44,6 +44,7 @@ class GuardContext:
     min_coverage: float  # settings.refusal_min_coverage
     doc_years: dict[str, int]  # the year of the newest version each indexed text includes
     titles: dict[str, str]  # how answers name each document
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # every name of each document, lower-case
     amended: dict[str, tuple[int, int]] = field(default_factory=dict)  # texts held only as amended: (issued, amended)
     not_included: dict[str, tuple[str, ...]] = field(default_factory=dict)  # doc_id -> texts its file leaves out
     answerability: AnswerabilityModel | None = None  # the evidence model (None: the two thresholds)
@@ -295,13 +296,17 @@ def _versions(text: str, pattern: re.Pattern) -> list[tuple[float, re.Match]]:
     return [(float(number), m) for m in pattern.finditer(text) if (number := first_group(m)) is not None]
 
 
-def _names_the_title(question: str, version: re.Match, title: str) -> bool:
-    """Whether a version number in the question is written against the title: the word right before it ("RMF 2.0",
-    "框架2.0版") or the first word after "of (the)" ("version 2 of the Framework") is a word of the title."""
+_OF_A_TITLE = re.compile(r"\s*(?:of\s+(?:the\s+)?)?(?:[A-Z][\w.]*(?:'s|’s)\s+)?([A-Za-z]{2,}|[\u4e00-\u9fff]{2})")
+
+
+def _names_the_title(question: str, version: re.Match, names: tuple[str, ...]) -> bool:
+    """Whether a version number in the question is written against the document: the word right before it ("RMF
+    2.0", "框架2.0版") or the first word after "of (the)" ("version 2 of the Framework", "version 2.0 of China's AI
+    Safety Governance Framework") is a word of one of its names (its title, short title or aliases)."""
     before = _TITLE_WORD.findall(question[max(0, version.start() - 12) : version.start()])
-    after = re.match(r"\s*(?:of\s+(?:the\s+)?)?([A-Za-z]{2,}|[\u4e00-\u9fff]{2})", question[version.end() :])
+    after = _OF_A_TITLE.match(question[version.end() :])
     words = [w.lower() for w in ([before[-1]] if before else []) + ([after.group(1)] if after else [])]
-    return any(w in title.lower() for w in words)
+    return any(w in name.lower() for w in words for name in names)
 
 
 def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
@@ -312,7 +317,8 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     for doc_id in a.named_in_question if in_question else ():
         title = ctx.titles.get(doc_id, doc_id)
         versions_held = [number for number, _ in _versions(title, ctx.policy.version_number)]
-        asked = [(number, m) for number, m in in_question if _names_the_title(a.question, m, title)]
+        names = (title, *ctx.names.get(doc_id, ()))
+        asked = [(number, m) for number, m in in_question if _names_the_title(a.question, m, names)]
         if versions_held and asked and max(number for number, _ in asked) > max(versions_held):
             asked_as = max((number, m.group(0).strip()) for number, m in asked)[1]
             return _decline(
@@ -465,6 +471,7 @@ def decide(
     rules: tuple[Rule, ...] = RULES,
     amended: dict[str, tuple[int, int]] | None = None,
     not_included: dict[str, tuple[str, ...]] | None = None,
+    names: dict[str, tuple[str, ...]] | None = None,
 ) -> RefusalDecision:
     """The first rule's decision, else answer. The answerability model decides weak evidence when the policy
     ranks with the learned model (its probabilities are the model's main input); it is loaded only when the rules
@@ -478,6 +485,7 @@ def decide(
         min_coverage=settings.refusal_min_coverage,
         doc_years=doc_years,
         titles=titles,
+        names=names or {},
         amended=amended or {},
         not_included=not_included or {},
         answerability=load_model() if models else None,

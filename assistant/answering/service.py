@@ -292,6 +292,7 @@ class AnswerService:
             rules,
             resolver.held_only_amended,
             resolver.not_included,
+            resolver.names_of,
         )
 
     # ---- 2. refuse, compose or generate ---------------------------------------------------------------------------

@@ -43,6 +43,9 @@ class DocResolver:
             ):
                 by_name[name] = doc_id
         self._names = sorted(by_name.items(), key=lambda p: -len(p[0]))
+        self.names_of: dict[str, tuple[str, ...]] = {}  # doc_id -> every name it is known by, lower-case
+        for name, doc_id in sorted(set(self._names_of(docs))):
+            self.names_of[doc_id] = (*self.names_of.get(doc_id, ()), name)
         self.names_text = "\n".join(name for name, _ in self._names)  # every name, lower-case, one per line
         self._same_title: dict[str, list[str]] = {}
         for d in docs:

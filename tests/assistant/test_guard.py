@@ -116,6 +116,8 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
     for question, asked in (
         ("人工智能安全治理框架2.0版新增了哪些风险？", "2.0版"),
         ("What does NIST AI RMF 2.0 add on generative AI?", "2.0"),
+        # written against an English name of a text titled in Chinese, after its country
+        ("Which risks did version 2.0 of China's AI Safety Governance Framework add?", "version 2.0"),
     ):
         _assert_declined(service, question, "newer-version", asked)
     # the version held, and numbers that are clauses, not versions
@@ -125,6 +127,7 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
         # a version number of the user's own product
         "Under the NIST AI RMF, do we need to redo MEASURE 2.7 before we ship v2 of our model?",
         "我们的大模型3.0版上线前，按治理框架要做哪些评估？",
+        "We're shipping version 2.0 of our chatbot: what does China's AI Safety Governance Framework expect of us?",
     ):
         assert _decided(service, question).kind != "newer-version", question
 
