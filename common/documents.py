@@ -52,6 +52,7 @@ class DocumentMeta:
     doc_type: str = ""
     status: str = ""  # one of STATUSES
     issued: str = ""  # ISO date
+    amended: str = ""  # ISO date of the last amendment the text includes ("" = none known)
     effective: str = ""  # ISO date
     issuer: str = ""
     source_url: str = ""  # the official link (http/https only)

@@ -339,6 +339,33 @@ def infer_jurisdiction(title: str, body: str) -> str:
     return next((code for code, words in hints if any(word in opening for word in words)), "")
 
 
+@lru_cache(maxsize=1)
+def _promulgation_policy() -> tuple[int, re.Pattern, re.Pattern]:
+    data = tomllib.loads((Path(__file__).parent / "resources" / "promulgation.toml").read_text(encoding="utf-8"))
+    events = "|".join(re.escape(w) for w in data["events"])
+    dated_event = re.compile(
+        rf"(\d{{4}})\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日[^\n）)]{{0,{int(data['max_gap'])}}}?(?:{events})"
+    )
+    return int(data["opening_chars"]), dated_event, re.compile(data["opening_end"])
+
+
+def promulgation_dates(body: str) -> tuple[str, str]:
+    """(issued, last amendment) as ISO dates from a Chinese text's own history before its first provision
+    (resources/promulgation.toml): the earliest dated adoption, and the latest when of a later year; "" when the
+    opening dates none."""
+    chars, dated_event, opening_end = _promulgation_policy()
+    opening = body[:chars]
+    end = opening_end.search(opening)
+    dates = sorted(
+        f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+        for y, m, d in dated_event.findall(opening[: end.start()] if end else opening)
+        if 1 <= int(m) <= 12 and 1 <= int(d) <= 31
+    )
+    if not dates:
+        return "", ""
+    return dates[0], (dates[-1] if dates[-1][:4] > dates[0][:4] else "")
+
+
 def _slug(stem: str) -> str:
     slug = re.sub(r"[^\w\-]+", "-", stem, flags=re.UNICODE).strip("-").lower()
     return slug or "document"
@@ -401,6 +428,7 @@ def load_document(
         return str(value).strip() if value not in (None, "") else (catalog_value or fallback)
 
     title = pick("title", entry.title, html_title or _first_heading(body) or path.stem)
+    history = promulgation_dates(body)
     return SourceDocument(
         doc_id=doc_id,
         title=title,
@@ -412,7 +440,8 @@ def load_document(
         jurisdiction=pick("jurisdiction", entry.jurisdiction, infer_jurisdiction(title, body)),
         doc_type=pick("doc_type", entry.doc_type),
         status=parse_status(pick("status", entry.status)),
-        issued=pick("issued", entry.issued),
+        issued=pick("issued", entry.issued, history[0]),
+        amended=pick("amended", entry.version_date, history[1]),
         effective=pick("effective", entry.effective),
         issuer=pick("issuer", entry.issuer),
         source_url=http_link(pick("source_url", "") or pick("official_url", entry.source_url)),

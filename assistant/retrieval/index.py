@@ -77,14 +77,15 @@ def _documents(metas: list[dict], catalog: dict[str, CatalogEntry]) -> dict[str,
     docs = {}
     for doc_id, m in first_meta.items():
         entry = catalog.get(doc_id)
-        dates = (m.get("issued", ""), m.get("effective", ""), entry.version_date if entry else "")
+        amended = entry.version_date if entry else str(m.get("amended") or "")
+        dates = (m.get("issued", ""), m.get("effective", ""), amended)
         document = DocumentMeta.from_metadata(m)
         docs[doc_id] = DocInfo(
             **{**vars(document), "title": document.title or doc_id},
             aliases=entry.aliases if entry else (),
             not_included=entry.not_included if entry else (),
             text_year=max([int(d[:4]) for d in dates if d[:4].isdigit()], default=0),
-            amended_year=int(entry.version_date[:4]) if entry and entry.version_date[:4].isdigit() else 0,
+            amended_year=int(amended[:4]) if amended[:4].isdigit() else 0,
             units=frozenset(units_by_doc[doc_id]),
         )
     return docs
