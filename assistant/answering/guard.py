@@ -210,11 +210,14 @@ def statistics(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | 
 
 def court_cases(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """A question about court judgments, case law or a particular case (not what a court may do under a text), when
-    no document of the collection is a court's (no title names a court: a judicial interpretation would answer)."""
+    no document of the collection is a court's (no title names a court: a judicial interpretation would answer);
+    about a particular case (郭某诉某公司案, how the second instance ruled, a court's typical cases), when no document's
+    title says it holds cases: a court's interpretation does not report them."""
     a = result.analysis
     if not ctx.policy.court_cases.search(a.question):
         return None
-    if any(ctx.policy.court_texts.search(title) for title in ctx.titles.values()):
+    held = ctx.policy.case_texts if ctx.policy.particular_case.search(a.question) else ctx.policy.court_texts
+    if any(held.search(title) for title in ctx.titles.values()):
         return None
     return _decline(
         a.language,

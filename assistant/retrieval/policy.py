@@ -179,6 +179,8 @@ class GuardPolicy:
     version_number: re.Pattern  # a text's version number (V1.0, 2.0版, version 2): its first non-empty group
     court_cases: re.Pattern  # asks about court judgments, case law or a particular case …
     court_texts: re.Pattern  # … and no document's title names a court (the collection holds no court texts)
+    particular_case: re.Pattern  # … or it asks about a particular case (X诉Y案, 二审, typical cases) …
+    case_texts: re.Pattern  # … and no document's title says it holds cases (案例, judgments)
     lawmaking: re.Pattern  # asks what lawmakers will do (a legislative plan, a law expected to be amended) …
     future: re.Pattern  # … or a time to come ("next year") …
     future_change: re.Pattern  # … and a change to the rules: asks what legislators or regulators will do next
@@ -474,6 +476,8 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "companion_text",
                     "court_cases",
                     "court_texts",
+                    "particular_case",
+                    "case_texts",
                     "future",
                     "lawmaking",
                     "future_change",

@@ -62,3 +62,34 @@ def test_a_question_naming_a_user_text_by_a_shortened_title_asking_what_a_term_m
     assert not index.rows_defining("公共信用信息由谁归集？").any()  # the term, but not its meaning, is asked about
     assert not index.rows_defining("什么是公共信用信息的披露期限？").any()  # nor here
     assert not index.rows_defining("公共信用信息").any()  # a bare term is not quoted
+
+
+INTERPRETATION = """# 最高人民法院关于审理网络侵权纠纷案件适用法律若干问题的规定
+
+2014年6月23日 最高人民法院审判委员会第1621次会议通过
+
+2020年12月23日 最高人民法院审判委员会第1823次会议通过
+
+第一条 本规定所称的网络侵权纠纷案件，是指利用信息网络侵害他人人身权益引起的纠纷案件。
+
+第二条 网络服务提供者收到有效通知后，应当及时采取删除、屏蔽、断开链接等必要措施。
+
+第三条 人民法院认定网络服务提供者是否知道侵权行为，应当综合考虑其管理能力等因素。
+"""
+
+
+def test_a_user_text_dated_by_its_own_history_declines_its_earlier_wording_and_particular_cases(collection_of):
+    """A court's interpretation adopted in 2014 and amended in 2020, as a plain file: what it says is answered;
+    its 2014 wording, a later amendment and a particular case are not in it."""
+    from assistant.answering.service import AnswerService
+
+    service = AnswerService(collection_of("interpretation", {"网络侵权规定.md": INTERPRETATION}))
+    info = service.retriever.index.docs["网络侵权规定"]
+    assert (info.issued, info.amended_year) == ("2014-06-23", 2020)
+    answer = service.answer("网络侵权规定里，网络服务提供者收到通知后要采取哪些措施？")
+    assert not answer.refused and answer.citations[0].unit == "第二条", answer.text
+    assert service.answer("网络侵权规定2014年最初版本的第二条是怎么写的？").refusal_kind == "older-version"
+    assert service.answer("网络侵权规定2023年修正后第二条改成什么了？").refusal_kind == "newer-version"
+    assert service.answer("张某诉某网站网络侵权纠纷案二审怎么判的？").refusal_kind == "events"
+    # what courts do under the text is the text's to say
+    assert not service.answer("法院怎么认定网络服务提供者知道侵权行为？").refused

@@ -496,6 +496,12 @@ def test_a_question_about_court_judgments_or_cases_is_declined(service):
     assert decide(result, service.settings, {}, {"pipl": "个人信息保护法"}, rules=(court_cases,)).refused
     court_text = {"spc-face": "最高人民法院关于审理使用人脸识别技术处理个人信息相关民事案件适用法律若干问题的规定"}
     assert not decide(result, service.settings, {}, court_text, rules=(court_cases,)).refused
+    # ... but not a particular case, nor a court's typical cases: an interpretation does not report them
+    for question in ("王某诉某超市人脸识别纠纷案，二审最后怎么判的？", "最高法发布过人脸识别的典型案例吗？"):
+        particular = service.retriever.run(question)
+        assert decide(particular, service.settings, {}, court_text, rules=(court_cases,)).refused, question
+        cases = {"spc-cases": "最高人民法院发布个人信息保护典型案例", **court_text}
+        assert not decide(particular, service.settings, {}, cases, rules=(court_cases,)).refused, question
 
 
 def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
