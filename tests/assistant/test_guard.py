@@ -511,6 +511,7 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "Do you think Japan will ratify the Council of Europe AI convention next year?",
         "标识办法以后会不会修订？",
         "下一版的治理框架会新增哪些风险类别？",
+        "个人信息保护法预计哪一年会修订？",
     ):
         _assert_declined(service, question, "events")
     # a date to come that the texts set, and a time to come in the user's own plans
@@ -565,6 +566,8 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
         "Has the AI Office tagged Google's Gemini as a GPAI model with systemic risk?",
         "Has OpenAI put its SB 53 frontier AI framework on its website yet?",
         "腾讯去年发布的那份AI治理白皮书里提到了哪些原则？",
+        "去年各地网信部门一共查处了多少家违规的算法推荐企业？",
+        "数据交易所第一年的成交额是多少？",
     ):
         _assert_declined(service, question, "events")
     # a company named in a question about the user's own system, or named as an example (also in a list)
