@@ -45,6 +45,7 @@ class GuardContext:
     doc_years: dict[str, int]  # the year of the newest version each indexed text includes
     titles: dict[str, str]  # how answers name each document
     names: dict[str, tuple[str, ...]] = field(default_factory=dict)  # every name of each document, lower-case
+    with_other_versions: frozenset[str] = frozenset()  # documents held in more than one version (网络安全法 2016, 2025)
     amended: dict[str, tuple[int, int]] = field(default_factory=dict)  # texts held only as amended: (issued, amended)
     not_included: dict[str, tuple[str, ...]] = field(default_factory=dict)  # doc_id -> texts its file leaves out
     answerability: AnswerabilityModel | None = None  # the evidence model (None: the two thresholds)
@@ -314,7 +315,8 @@ def _names_the_title(question: str, version: re.Match, names: tuple[str, ...]) -
 
 def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """A question about a version of a named text newer than the one held: a later version number than its title's
-    (治理框架2.0版 of our V1.0, AI RMF 2.0), or an amendment of a later year than its text."""
+    (治理框架2.0版 of our V1.0, AI RMF 2.0), its next or a later version (``[guard.later_version]``), or an amendment
+    of a later year than its text."""
     a = result.analysis
     in_question = _versions(a.question, ctx.policy.version_number)
     for doc_id in a.named_in_question if in_question else ():
@@ -330,6 +332,15 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
                 f"The corpus holds {title} only, not “{asked_as}”.",
                 "newer-version",
             )
+    later = ctx.policy.later_version.search(a.question)
+    if later and a.named_in_question and a.named_in_question[0] not in ctx.with_other_versions:
+        title = ctx.titles.get(a.named_in_question[0], a.named_in_question[0])
+        return _decline(
+            a.language,
+            f"语料库中只有{title}的这一版本，不包含其“{later.group(0)}”。",
+            f"The corpus holds this version of {title} only, not “{later.group(0)}”.",
+            "newer-version",
+        )
     if not ctx.policy.amendment.search(a.question):
         return None
     asked_years = [int(y) for y in ctx.policy.year.findall(a.question)]
@@ -475,6 +486,7 @@ def decide(
     amended: dict[str, tuple[int, int]] | None = None,
     not_included: dict[str, tuple[str, ...]] | None = None,
     names: dict[str, tuple[str, ...]] | None = None,
+    with_other_versions: frozenset[str] = frozenset(),
 ) -> RefusalDecision:
     """The first rule's decision, else answer. The answerability model decides weak evidence when the policy
     ranks with the learned model (its probabilities are the model's main input); it is loaded only when the rules
@@ -489,6 +501,7 @@ def decide(
         doc_years=doc_years,
         titles=titles,
         names=names or {},
+        with_other_versions=with_other_versions,
         amended=amended or {},
         not_included=not_included or {},
         answerability=load_model() if models else None,

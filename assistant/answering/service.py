@@ -293,6 +293,7 @@ class AnswerService:
             resolver.held_only_amended,
             resolver.not_included,
             resolver.names_of,
+            resolver.with_other_versions,
         )
 
     # ---- 2. refuse, compose or generate ---------------------------------------------------------------------------

@@ -50,6 +50,8 @@ class DocResolver:
         self._same_title: dict[str, list[str]] = {}
         for d in docs:
             self._same_title.setdefault(d.title, []).append(d.doc_id)
+        # the documents held in more than one version (网络安全法 2016 and 2025)
+        self.with_other_versions = frozenset(d for ids in self._same_title.values() if len(ids) > 1 for d in ids)
         # the year of the newest version held of each text (网络安全法（2016年原文） is held in its 2025 amended
         # version too), and the texts held only in a version amended after they were issued: (year issued, amended)
         self.newest_year = {

@@ -167,6 +167,7 @@ class GuardPolicy:
     company_hypothetical: re.Pattern  # what could happen to a company or what it must do (if, could, 如果, 最高)
     statistics: re.Pattern
     amendment: re.Pattern
+    later_version: re.Pattern  # asks for a later version of a named text, without a number ("the next version")
     year: re.Pattern
     structure: re.Pattern  # asks how a named document is built (how many articles): the model never declines it
     draft: re.Pattern  # asks about a draft or consultation text (the corpus holds adopted texts)
@@ -464,6 +465,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "company_hypothetical",
                     "statistics",
                     "amendment",
+                    "later_version",
                     "year",
                     "structure",
                     "draft",

@@ -118,6 +118,9 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
         ("What does NIST AI RMF 2.0 add on generative AI?", "2.0"),
         # written against an English name of a text titled in Chinese, after its country
         ("Which risks did version 2.0 of China's AI Safety Governance Framework add?", "version 2.0"),
+        # a later version without a number
+        ("What did the next version of the AI RMF change in GOVERN?", "next version"),
+        ("生成式人工智能服务管理暂行办法下一个版本会怎么改？", "下一个版本"),
     ):
         _assert_declined(service, question, "newer-version", asked)
     # the version held, and numbers that are clauses, not versions
@@ -128,6 +131,7 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
         "Under the NIST AI RMF, do we need to redo MEASURE 2.7 before we ship v2 of our model?",
         "我们的大模型3.0版上线前，按治理框架要做哪些评估？",
         "We're shipping version 2.0 of our chatbot: what does China's AI Safety Governance Framework expect of us?",
+        "2016年网络安全法后来的版本改了哪些罚款？",  # the later version is held too
     ):
         assert _decided(service, question).kind != "newer-version", question
 
@@ -512,6 +516,7 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "标识办法以后会不会修订？",
         "下一版的治理框架会新增哪些风险类别？",
         "个人信息保护法预计哪一年会修订？",
+        "When is the CAC going to amend the deep synthesis provisions?",
     ):
         _assert_declined(service, question, "events")
     # a date to come that the texts set, and a time to come in the user's own plans
@@ -529,6 +534,7 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "我们的模型下一版要上线，需要重新做安全评估吗？",
         "我们的模型下一版要新增人脸识别功能，需要重新备案吗？",
         "Our model predicts creditworthiness; will we have to revise its documentation under the AI Act?",
+        "Are we going to amend our privacy notice when we add a chatbot, under PIPL?",
     ):
         assert not _decided_by(service, future_events, question).refused, question
 
