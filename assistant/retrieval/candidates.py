@@ -48,6 +48,8 @@ def _piece_holding(rows: list[int], locators: list[str], unit: str, point: str) 
 _FAMILIES = {"annex": ("Annex ",), "appendix": ("Appendix ", "附录")}
 
 
+_PARAGRAPH_ASKED = re.compile(r"\((\d+)\)")  # the paragraph of a point: (8) of Article 50(8)(a)
+_PARAGRAPH_PRINTED = re.compile(r"(?m)^\s*(?:(\d+)\.|\((\d+)\))\s")  # "7. Where …", "(3) The …" opening a line
 _ARTICLE_UNIT = re.compile(r"Article \d|第.+条$")  # a text numbered by articles: 第五条 there is its article
 
 
@@ -109,6 +111,9 @@ class LookupSource:
                         for r in index.rows_of_unit(doc_id, u)
                         if keep[r]
                     ]
+                if ref.point and rows and self._names_a_missing_paragraph(analysis, doc_id, ref, rows):
+                    missing.append((doc_id, ref))  # Article 50(8) of an article of seven paragraphs
+                    continue
                 if ref.point:  # Article 5(1)(e): the piece holding that paragraph/point first
                     holder = _piece_holding(
                         rows, [index.metas[r].get("locator", "") for r in rows], ref.unit, ref.point
@@ -140,6 +145,19 @@ class LookupSource:
             and (ref.kind not in _FAMILIES or self._has_family(doc_id, _FAMILIES[ref.kind]))
             and not self._in_another_named_jurisdiction(analysis, doc_id, aliases)
         )
+
+    def _names_a_missing_paragraph(self, analysis: QueryAnalysis, doc_id: str, ref: ClauseRef, rows: list[int]) -> bool:
+        """The question names a paragraph beyond the last one its named document's unit prints ("Article 50(8)" of
+        an article whose paragraphs run 1. to 7.); a unit printing no paragraph numbers cannot tell."""
+        asked = _PARAGRAPH_ASKED.match(ref.point)
+        if (
+            asked is None
+            or doc_id not in analysis.named_in_question
+            or ref.kind not in self.policy.missing_clause_kinds
+        ):
+            return False
+        printed = [int(a or b) for r in rows for a, b in _PARAGRAPH_PRINTED.findall(self.index.texts[r])]
+        return bool(printed) and int(asked.group(1)) > max(printed)
 
     def _numbered_instead(self, doc_id: str, ref: ClauseRef) -> list[str]:
         """第五条 or Article 5 of a text numbered by items or paragraphs, not articles: its item 5 (an initiative's

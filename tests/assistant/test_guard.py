@@ -79,6 +79,20 @@ def test_an_inserted_article_the_named_text_does_not_have_is_a_missing_clause(se
     assert decision.refused and decision.kind == "missing-clause" and "Article 86a" in decision.reason
 
 
+def test_a_paragraph_beyond_the_last_the_named_article_prints_is_a_missing_clause(service):
+    for question, raw in (
+        ("Can you quote Article 50(8) of the AI Act on labelling AI-generated music?", "Article 50(8)"),
+        ("What does Article 31(9) of the Korean AI Basic Act require?", "Article 31(9)"),
+    ):
+        _assert_declined(service, question, "missing-clause", raw)
+    # the last paragraph it prints, and an article printing no paragraph numbers (it cannot tell)
+    for question in (
+        "What does Article 99(11) of the AI Act say?",
+        "What does Article 4(3) of the Council of Europe Convention say?",
+    ):
+        assert _decided(service, question).kind != "missing-clause", question
+
+
 def test_a_section_the_named_text_does_not_have_is_a_missing_clause(service):
     """Executive Order 14110 has sections 1 to 13; its Section 4.5 and Sec. 12 are looked up."""
     _assert_declined(
