@@ -266,6 +266,8 @@ def test_an_earlier_wording_of_a_text_held_only_as_amended_is_declined(service):
         "For a paper I need the 2019 version of the OECD AI Principles: what did principle 1.4 say then?",
         "What did the OECD AI Principles say about robustness before they were revised in 2024?",
         "OECD AI原则修订前的版本对透明度是怎么规定的？",
+        "What does the OECD's 2019 version of principle 1.2 say?",
+        "How was principle 1.4 worded in the original 2019 version of the OECD AI Recommendation?",
     ):
         _assert_declined(service, question, "older-version", "2024")
     for question in (
@@ -452,6 +454,7 @@ def test_how_much_a_fee_is_is_declined_unless_a_clause_states_a_sum(service):
         "Roughly how much would a notified body charge a small company for an Annex VII conformity assessment?",
         "申请确认系统是否属于高影响人工智能，需要交多少申请费？",
         "第三方评估机构做生成式人工智能安全评估一般是什么价位？",
+        "What VAT rate applies to AI services sold in Germany?",
     ):
         _assert_declined(service, question, "fees")
 

@@ -329,6 +329,8 @@ def test_unknown_titles_and_standard_numbers_are_flagged(resolver, question, fla
         ("欧盟通用数据保护条例对自动化决策有什么规定？", "通用数据保护条例"),
         ("Which obligations does the Digital Services Act put on very large platforms?", "Digital Services Act"),
         ("What did the Hiroshima Code of Conduct ask of AI developers?", "Hiroshima Code of Conduct"),
+        ("What did the EU AI Pact signatories commit to?", "EU AI Pact"),
+        ("Which goals does the Global Digital Compact set for data governance?", "Global Digital Compact"),
     ],
 )
 def test_instruments_named_in_words_outside_the_corpus_are_flagged(resolver, question, flagged):
