@@ -13,6 +13,7 @@ import re
 import tomllib
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -339,30 +340,54 @@ def infer_jurisdiction(title: str, body: str) -> str:
     return next((code for code, words in hints if any(word in opening for word in words)), "")
 
 
+@dataclass(frozen=True)
+class _PromulgationPolicy:
+    opening_chars: int
+    events: tuple[str, ...]
+    not_events: tuple[str, ...]
+    effective_before: tuple[str, ...]
+    effective_after: tuple[str, ...]
+    opening_end: re.Pattern
+
+
 @lru_cache(maxsize=1)
-def _promulgation_policy() -> tuple[int, re.Pattern, re.Pattern]:
+def _promulgation_policy() -> _PromulgationPolicy:
     data = tomllib.loads((Path(__file__).parent / "resources" / "promulgation.toml").read_text(encoding="utf-8"))
-    events = "|".join(re.escape(w) for w in data["events"])
-    dated_event = re.compile(
-        rf"(\d{{4}})\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*日[^\n）)]{{0,{int(data['max_gap'])}}}?(?:{events})"
+    return _PromulgationPolicy(
+        int(data["opening_chars"]),
+        tuple(data["events"]),
+        tuple(data["not_events"]),
+        tuple(data["effective_before"]),
+        tuple(data["effective_after"]),
+        re.compile(data["opening_end"]),
     )
-    return int(data["opening_chars"]), dated_event, re.compile(data["opening_end"])
+
+
+_SENTENCE = re.compile(r"[^。；;\n]+")
+_CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 
 
 def promulgation_dates(body: str) -> tuple[str, str]:
     """(issued, last amendment) as ISO dates from a Chinese text's own history before its first provision
     (resources/promulgation.toml): the earliest dated adoption, and the latest when of a later year; "" when the
     opening dates none."""
-    chars, dated_event, opening_end = _promulgation_policy()
-    opening = body[:chars]
-    end = opening_end.search(opening)
-    dates = sorted(
-        f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
-        for y, m, d in dated_event.findall(opening[: end.start()] if end else opening)
-        if 1 <= int(m) <= 12 and 1 <= int(d) <= 31
-    )
+    policy = _promulgation_policy()
+    opening = body[: policy.opening_chars]
+    end = policy.opening_end.search(opening)
+    dates: list[str] = []
+    for sentence in _SENTENCE.findall(opening[: end.start()] if end else opening):
+        if not any(w in sentence for w in policy.events) or any(w in sentence for w in policy.not_events):
+            continue
+        for m in _CN_DATE.finditer(sentence):
+            y, mo, d = (int(g) for g in m.groups())
+            before, after = sentence[: m.start()].rstrip(), sentence[m.end() :].lstrip()
+            if before.endswith(policy.effective_before) or after.startswith(policy.effective_after):
+                continue  # 自2022年1月1日起施行: when it applies, not an event of the text
+            if 1 <= mo <= 12 and 1 <= d <= 31:
+                dates.append(f"{y:04d}-{mo:02d}-{d:02d}")
     if not dates:
         return "", ""
+    dates.sort()
     return dates[0], (dates[-1] if dates[-1][:4] > dates[0][:4] else "")
 
 
@@ -428,7 +453,10 @@ def load_document(
         return str(value).strip() if value not in (None, "") else (catalog_value or fallback)
 
     title = pick("title", entry.title, html_title or _first_heading(body) or path.stem)
-    history = promulgation_dates(body)
+    issued, amended = pick("issued", entry.issued), pick("amended", entry.amended or entry.version_date)
+    if not issued:  # the text's own history dates it only when nothing else does
+        issued, history_amended = promulgation_dates(body)
+        amended = amended or history_amended
     return SourceDocument(
         doc_id=doc_id,
         title=title,
@@ -440,8 +468,8 @@ def load_document(
         jurisdiction=pick("jurisdiction", entry.jurisdiction, infer_jurisdiction(title, body)),
         doc_type=pick("doc_type", entry.doc_type),
         status=parse_status(pick("status", entry.status)),
-        issued=pick("issued", entry.issued, history[0]),
-        amended=pick("amended", entry.version_date, history[1]),
+        issued=issued,
+        amended=amended,
         effective=pick("effective", entry.effective),
         issuer=pick("issuer", entry.issuer),
         source_url=http_link(pick("source_url", "") or pick("official_url", entry.source_url)),

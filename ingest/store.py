@@ -6,7 +6,7 @@ which would download a model).
 
 Every chunk carries the metadata keys that are a public contract: ``doc_id``, ``title``, ``unit``,
 ``locator``, ``path``, ``jurisdiction``, ``language``, ``doc_type``, ``status``, ``issued``, ``source_url``,
-``chunk_index``, ``sha256`` (the source file's hash). Extra keys: ``title_en``, ``issuer``, ``effective``,
+``chunk_index``, ``sha256`` (the source file's hash). Extra keys: ``title_en``, ``issuer``, ``effective``, ``amended`` (the last amendment the text includes),
 ``unit_index``, ``part``, ``parts``, ``role`` and ``roles`` (``ingest/roles.py``), ``chunk_count``, ``embed_sha``, ``source_file``, ``ingest_key`` (what
 the chunks were made with: splitter version, chunk sizes, catalog entry, applicability rules), ``applies_from``,
 ``applies_until``, ``applies_condition``, ``applies_note`` (when the piece applies: ``ingest/applicability.py``).

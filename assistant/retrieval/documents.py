@@ -24,7 +24,7 @@ class DocInfo(DocumentMeta):
     aliases: tuple[str, ...] = ()
     not_included: tuple[str, ...] = ()  # the catalog's: texts the file says it does not include
     text_year: int = 0
-    amended_year: int = 0  # the year of the latest amendment the text includes, when the catalog says (version_date)
+    amended_year: int = 0  # the year of the latest amendment the text includes (catalog version_date, else as ingested)
     units: frozenset[str] = frozenset()
 
 

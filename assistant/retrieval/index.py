@@ -77,7 +77,7 @@ def _documents(metas: list[dict], catalog: dict[str, CatalogEntry]) -> dict[str,
     docs = {}
     for doc_id, m in first_meta.items():
         entry = catalog.get(doc_id)
-        amended = entry.version_date if entry else str(m.get("amended") or "")
+        amended = (entry.version_date if entry else "") or str(m.get("amended") or "")
         dates = (m.get("issued", ""), m.get("effective", ""), amended)
         document = DocumentMeta.from_metadata(m)
         docs[doc_id] = DocInfo(

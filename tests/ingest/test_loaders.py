@@ -414,8 +414,8 @@ def test_a_document_without_catalog_entry_gets_a_title_and_a_jurisdiction_from_i
 
 def test_a_chinese_text_without_front_matter_is_dated_by_its_own_history(tmp_path):
     """The dated adoptions before the first provision: the earliest is when it was issued, the latest (of a later
-    year) the last amendment its text includes; a date of entry into force is not one, nor a date inside the
-    provisions; front matter wins."""
+    year) the last amendment its text includes; a date of entry into force is not one, nor the date of a text it
+    repeals, nor a date inside the provisions; a date in front matter wins, and then the history is not read."""
     law = tmp_path / "消费者权益保护法.md"
     law.write_text(
         "# 中华人民共和国消费者权益保护法\n\n"
@@ -434,6 +434,13 @@ def test_a_chinese_text_without_front_matter_is_dated_by_its_own_history(tmp_pat
         encoding="utf-8",
     )
     assert (load_document(once, {}).issued, load_document(once, {}).amended) == ("2021-06-29", "")
+    order = tmp_path / "令.md"
+    order.write_text(
+        "# 某管理规定\n\n《某管理规定》已经2017年5月2日审议通过，现予公布，自2017年6月1日起施行。"
+        "2005年9月25日发布的《旧规定》同时废止。\n\n第 一 条 为了规范管理，制定本规定。2019年1月1日修订的标准另行公布。\n",
+        encoding="utf-8",
+    )
+    assert (load_document(order, {}).issued, load_document(order, {}).amended) == ("2017-05-02", "")
     undated = tmp_path / "rules.md"
     undated.write_text("# Rules\n\n1.1 These rules were made on 1 May 2020.\n", encoding="utf-8")
     assert (load_document(undated, {}).issued, load_document(undated, {}).amended) == ("", "")
@@ -443,4 +450,4 @@ def test_a_chinese_text_without_front_matter_is_dated_by_its_own_history(tmp_pat
         encoding="utf-8",
     )
     doc = load_document(with_front_matter, {})
-    assert (doc.issued, doc.amended) == ("2020-01-01", "2020-12-23")
+    assert (doc.issued, doc.amended) == ("2020-01-01", "")
