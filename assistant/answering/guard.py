@@ -90,18 +90,30 @@ def unknown_document(result: RetrievalResult, ctx: GuardContext) -> RefusalDecis
     )
 
 
+def _asked_of_ours(a, provision: str, ctx: GuardContext) -> bool:
+    """Whether the question asks what a text of ours says of the provision: a name of a document it names, then
+    what it says, before the provision ("What does the AI Act say about data under GDPR Article 9?")."""
+    question = a.question.lower()
+    at = question.find(provision.lower())
+    starts = [i for d in a.named_in_question for name in ctx.names.get(d, ()) if 0 <= (i := question.find(name)) < at]
+    return any(ctx.policy.other_provision_asked.search(question, start, at) for start in starts)
+
+
 def other_provision(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
     """A question about what a provision of an instrument no document of ours is says ("What does GDPR Article 22
-    say about automated decisions?", "the procedural rights in Art. 18 of Regulation 2019/1020"), when it asks about
-    no clause of ours and does not set that provision beside what it asks (``[guard.other_provision_aside]``: "like
-    the right in GDPR Article 20", a comparison): our texts may cite the instrument, but they do not hold what its
-    provisions say."""
+    say about automated decisions?", "spell out the procedural rights in Art. 18 of Regulation 2019/1020"), when it
+    asks about no clause of ours, asks what the provision says (``[guard.other_provision_asked]``) and not what a
+    text of ours says of it, and does not set that provision beside what it asks (``[guard.other_provision_aside]``:
+    "like the right in GDPR Article 20", a comparison): our texts may cite the instrument, but they do not hold what
+    its provisions say."""
     a = result.analysis
     if not a.other_provisions or a.clause_refs or result.lookup_hits:
         return None
     if ctx.policy.other_provision_aside.search(a.question):
         return None
     provision, instrument = a.other_provisions[0]
+    if not ctx.policy.other_provision_asked.search(a.question) or _asked_of_ours(a, provision, ctx):
+        return None
     return _decline(
         a.language,
         f"语料库中没有{instrument}的文本，无法说明其{provision}的内容。",
@@ -197,8 +209,12 @@ def company_enforcement(result: RetrievalResult, ctx: GuardContext) -> RefusalDe
 
 
 def statistics(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
+    """A count or total of what happened in the world (how many companies were fined, 成交额), not one about the
+    asker's own products ("我们已经上线了几款…") or a hypothetical ("如果同时违反两条，罚款总额是多少")."""
     a = result.analysis
     if not ctx.policy.statistics.search(a.question):
+        return None
+    if ctx.policy.first_person.search(a.question) or ctx.policy.company_hypothetical.search(a.question):
         return None
     return _decline(
         a.language,
@@ -300,17 +316,40 @@ def _versions(text: str, pattern: re.Pattern) -> list[tuple[float, re.Match]]:
     return [(float(number), m) for m in pattern.finditer(text) if (number := first_group(m)) is not None]
 
 
-_OF_A_TITLE = re.compile(r"\s*(?:of\s+(?:the\s+)?)?(?:[A-Z][\w.]*(?:'s|’s)\s+)?([A-Za-z]{2,}|[\u4e00-\u9fff]{2})")
+# after a version: "of (the)", a possessor ("China's"), then the first two words
+_OF_A_TITLE = re.compile(
+    r"\s*(?:of\s+(?:the\s+)?)?([A-Z][\w.]*(?:'s|’s)\s+)?([A-Za-z]{2,}|[\u4e00-\u9fff]{2})(?:\s+([A-Za-z]{2,}))?"
+)
+_NAME_WORD = re.compile(r"[a-z0-9]+")
 
 
-def _names_the_title(question: str, version: re.Match, names: tuple[str, ...]) -> bool:
-    """Whether a version number in the question is written against the document: the word right before it ("RMF
-    2.0", "框架2.0版") or the first word after "of (the)" ("version 2 of the Framework", "version 2.0 of China's AI
-    Safety Governance Framework") is a word of one of its names (its title, short title or aliases)."""
-    before = _TITLE_WORD.findall(question[max(0, version.start() - 12) : version.start()])
-    after = _OF_A_TITLE.match(question[version.end() :])
-    words = [w.lower() for w in ([before[-1]] if before else []) + ([after.group(1)] if after else [])]
-    return any(w in name.lower() for w in words for name in names)
+# words of a name that say nothing of which text it is ("… for the next version", "Regulation … of the European …")
+_FUNCTION_WORDS = frozenset({"the", "of", "and", "for", "on", "in", "to", "an", "its", "our", "their", "this", "that"})
+
+
+def _a_word_of(word: str, names: tuple[str, ...]) -> bool:
+    """An English word (not a function word) that is a whole word of one of the names, or two Chinese characters
+    inside one."""
+    if word.lower() in _FUNCTION_WORDS:
+        return False
+    if word.isascii():
+        return any(word.lower() in _NAME_WORD.findall(name.lower()) for name in names)
+    return any(word in name for name in names)
+
+
+def _names_the_title(question: str, mention: re.Match, names: tuple[str, ...]) -> bool:
+    """Whether a version in the question ("2.0", "version 2", "next version") is written against the document: the
+    word right before it ("RMF 2.0", "框架2.0版", "暂行办法下一个版本") or the first word after "of (the)" ("version 2 of
+    the Framework") is a word of one of its names (its title, short title or aliases); after a possessive, the
+    first two words are ("version 2.0 of China's AI Safety Governance Framework", not "of Acme's AI system")."""
+    before = _TITLE_WORD.findall(question[max(0, mention.start() - 12) : mention.start()])
+    if before and _a_word_of(before[-1], names):
+        return True
+    after = _OF_A_TITLE.match(question[mention.end() :])
+    if after is None:
+        return False
+    possessor, first, second = after.groups()
+    return _a_word_of(first, names) and (not possessor or (second is not None and _a_word_of(second, names)))
 
 
 def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision | None:
@@ -332,9 +371,18 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
                 f"The corpus holds {title} only, not “{asked_as}”.",
                 "newer-version",
             )
-    later = ctx.policy.later_version.search(a.question)
-    if later and a.named_in_question and a.named_in_question[0] not in ctx.with_other_versions:
-        title = ctx.titles.get(a.named_in_question[0], a.named_in_question[0])
+    for doc_id in a.named_in_question:  # "the next version of the AI RMF", not "the next version of our model"
+        later = next(
+            (
+                m
+                for m in ctx.policy.later_version.finditer(a.question)
+                if _names_the_title(a.question, m, (ctx.titles.get(doc_id, doc_id), *ctx.names.get(doc_id, ())))
+            ),
+            None,
+        )
+        if later is None or doc_id in ctx.with_other_versions:
+            continue
+        title = ctx.titles.get(doc_id, doc_id)
         return _decline(
             a.language,
             f"语料库中只有{title}的这一版本，不包含其“{later.group(0)}”。",

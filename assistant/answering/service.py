@@ -290,10 +290,10 @@ class AnswerService:
             titles,
             self.retriever.policy,
             rules,
-            resolver.held_only_amended,
-            resolver.not_included,
-            resolver.names_of,
-            resolver.with_other_versions,
+            amended=resolver.held_only_amended,
+            not_included=resolver.not_included,
+            names=resolver.names_of,
+            with_other_versions=resolver.with_other_versions,
         )
 
     # ---- 2. refuse, compose or generate ---------------------------------------------------------------------------

@@ -251,7 +251,13 @@ def _unmarked_chinese_titles(question: str, policy: AnalysisPolicy) -> list[str]
     return [*(policy.cn_lead_in.split(m.group(1))[-1] for m in found), *places]
 
 
-_STANDARD_NUMBER = re.compile(r"\d+(?:[.\-]\d+)*")
+_STANDARD_YEAR = re.compile(r"[-–—](?:19|20)\d\d$")
+
+
+def _standard_key(standard: str) -> str:
+    """A standard as our names would hold it: lower case, without spaces or its year ("GB/T 35273-2020" -> "gb/t35273",
+    "NIST AI 100-1" -> "nistai100-1")."""
+    return _STANDARD_YEAR.sub("", standard.strip()).lower().replace(" ", "")
 
 
 def _unknown_instruments(
@@ -267,9 +273,9 @@ def _unknown_instruments(
     for m in _BOOK_TITLE.finditer(question):
         if chinese_titles_decide and not _resolves_as_titled(question, m, resolver):
             unknown.append(m.group(1))
+    names = resolver.names_text.replace(" ", "")
     for m in policy.unknown_standard.finditer(question):
-        number = _STANDARD_NUMBER.findall(m.group(0))[-1]
-        if not any(number in name for _, name in resolver.find(m.group(0))):
+        if _standard_key(m.group(0)) not in names:  # no name of ours holds it ("NIST" alone is not NIST SP 800-53)
             unknown.append(m.group(0))
     for m in policy.numbered_reference.finditer(question):
         number = first_group(m)  # the alternative that matched

@@ -148,16 +148,18 @@ class LookupSource:
 
     def _names_a_missing_paragraph(self, analysis: QueryAnalysis, doc_id: str, ref: ClauseRef, rows: list[int]) -> bool:
         """The question names a paragraph beyond the last one its named document's unit prints ("Article 50(8)" of
-        an article whose paragraphs run 1. to 7.); a unit printing no paragraph numbers cannot tell."""
+        an article whose paragraphs run 1. to 7.). A unit printing no paragraph numbers, or numbers that do not run
+        1, 2, 3 … without a gap (items of a list, not paragraphs), cannot tell."""
         asked = _PARAGRAPH_ASKED.match(ref.point)
         if (
             asked is None
+            or ref.listed
             or doc_id not in analysis.named_in_question
             or ref.kind not in self.policy.missing_clause_kinds
         ):
             return False
-        printed = [int(a or b) for r in rows for a, b in _PARAGRAPH_PRINTED.findall(self.index.texts[r])]
-        return bool(printed) and int(asked.group(1)) > max(printed)
+        printed = {int(a or b) for r in rows for a, b in _PARAGRAPH_PRINTED.findall(self.index.texts[r])}
+        return bool(printed) and printed == set(range(1, max(printed) + 1)) and int(asked.group(1)) > max(printed)
 
     def _numbered_instead(self, doc_id: str, ref: ClauseRef) -> list[str]:
         """第五条 or Article 5 of a text numbered by items or paragraphs, not articles: its item 5 (an initiative's

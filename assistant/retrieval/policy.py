@@ -196,6 +196,7 @@ class GuardPolicy:
     party_to: re.Pattern  # after one: it signs or joins the text named ("Did Japan sign the Bletchley Declaration?")
     party_to_more: re.Pattern  # … unless the rest of the question asks more ("and did it comply", "how much funding")
     other_provision_aside: re.Pattern  # before another instrument's provision: it is a comparison ("like GDPR Art. 20")
+    other_provision_asked: re.Pattern  # asks what a provision says (says, requires, quote, 内容, 规定)
 
 
 @dataclass(frozen=True)
@@ -494,6 +495,7 @@ def _small_sections(top: _Section) -> dict[str, Any]:
                     "party_to",
                     "party_to_more",
                     "other_provision_aside",
+                    "other_provision_asked",
                 )
             }
         ),

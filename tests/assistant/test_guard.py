@@ -146,6 +146,10 @@ def test_a_later_version_number_than_the_named_texts_is_a_version_the_corpus_doe
         "我们的大模型3.0版上线前，按治理框架要做哪些评估？",
         "We're shipping version 2.0 of our chatbot: what does China's AI Safety Governance Framework expect of us?",
         "2016年网络安全法后来的版本改了哪些罚款？",  # the later version is held too
+        # the version of the user's own product, beside a named text
+        "Under the AI Act, do we need a new conformity assessment for the next version of our model?",
+        "我们的模型下一个版本要上线，按生成式人工智能服务管理暂行办法需要重新备案吗？",
+        "Under the NIST AI RMF, what should change for version 2.0 of Acme's AI system?",
     ):
         assert _decided(service, question).kind != "newer-version", question
 
@@ -337,7 +341,7 @@ def test_what_a_companion_text_says_is_declined_unless_the_collection_holds_one(
 def test_what_a_provision_of_an_instrument_we_do_not_hold_says_is_declined(service):
     for question, said in (
         ("Quote GDPR Article 9 for me, the one on special categories of data.", "GDPR"),
-        ("What tasks does Article 5 of Regulation 2019/881 give ENISA?", "2019/881"),
+        ("What does Article 5 of Regulation 2019/881 say about the tasks of ENISA?", "2019/881"),
         (
             "The AI Act cites the DSA: what does Article 34 of Regulation (EU) 2022/2065 say on systemic risks?",
             "2022/2065",
@@ -350,6 +354,9 @@ def test_what_a_provision_of_an_instrument_we_do_not_hold_says_is_declined(servi
         "Under Article 10 of the AI Act, may providers process the special categories of data of GDPR Article 9?",
         "Does the Data Security Law have a rule like GDPR Article 33 on notifying breaches?",
         "与GDPR第17条相比，个人信息保护法的删除权有什么不同？",
+        # not asking what it says
+        "Which AI Act article allows processing special categories under Article 9(1) of Regulation (EU) 2016/679 "
+        "for bias detection?",
     ):
         assert not _decided_by(service, other_provision, question).refused, question
 
@@ -518,6 +525,10 @@ def test_a_question_about_court_judgments_or_cases_is_declined(service):
     court_text = {"spc-face": "最高人民法院关于审理使用人脸识别技术处理个人信息相关民事案件适用法律若干问题的规定"}
     assert not decide(result, service.settings, {}, court_text, rules=(court_cases,)).refused
     # ... but not a particular case, nor a court's typical cases: an interpretation does not report them
+    suing = service.retriever.run(
+        "在人脸识别民事诉讼案件中，法院怎么认定处理者侵害了个人信息权益？"
+    )  # 诉讼: not a case
+    assert not decide(suing, service.settings, {}, court_text, rules=(court_cases,)).refused
     for question in ("王某诉某超市人脸识别纠纷案，二审最后怎么判的？", "最高法发布过人脸识别的典型案例吗？"):
         particular = service.retriever.run(question)
         assert decide(particular, service.settings, {}, court_text, rules=(court_cases,)).refused, question
@@ -552,6 +563,7 @@ def test_a_question_about_what_lawmakers_will_do_next_is_declined(service):
         "我们的模型下一版要新增人脸识别功能，需要重新备案吗？",
         "Our model predicts creditworthiness; will we have to revise its documentation under the AI Act?",
         "Are we going to amend our privacy notice when we add a chatbot, under PIPL?",
+        "Are providers going to amend their technical documentation when the AI Act applies?",
     ):
         assert not _decided_by(service, future_events, question).refused, question
 
@@ -618,6 +630,9 @@ def test_facts_about_a_named_company_and_counts_of_the_world_are_declined(servic
         "算法推荐服务上线后多少个工作日内要完成备案？",
         "How many days do providers have to report a serious incident under the AI Act?",
         "How many times a year must a large frontier developer publish its transparency report under SB 53?",
+        # the asker's own products, and a hypothetical
+        "我们已经上线了几款生成式AI应用，每款都要单独做安全评估吗？",
+        "如果同时违反个人信息保护法两条，罚款总额是多少？",
     ):
         assert not _decided_by(service, statistics, question).refused, question
 

@@ -383,6 +383,7 @@ def test_instrument_names_of_the_corpus_are_not_flagged_loose_names_too(resolver
         "Should an AI Bill of Materials be kept for each model?",
         "How should the Risk Management Process be documented?",
         "Is a regulatory sandbox something the Council of Europe Convention encourages?",  # ours, loosely named
+        "Is a chatbot built on the Model Context Protocol a high-risk AI system?",  # a technical protocol
     ):
         analysis = analyse(question, resolver)
         assert analysis.unknown_titles == analysis.unknown_if_unmentioned == (), question
