@@ -346,6 +346,7 @@ def test_what_a_provision_of_an_instrument_we_do_not_hold_says_is_declined(servi
             "The AI Act cites the DSA: what does Article 34 of Regulation (EU) 2022/2065 say on systemic risks?",
             "2022/2065",
         ),
+        ("欧盟AI法案经常提到GDPR，GDPR第22条具体怎么说？", "GDPR"),  # not the AI Act's Article 22
     ):
         assert _decided_by(service, other_provision, question).refused, question
         assert said in _decided(service, question).reason, question

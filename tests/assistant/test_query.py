@@ -314,6 +314,7 @@ def test_no_word_by_word_translations_where_the_collection_holds_the_questions_l
         ("《人工智能法》第三条规定了什么？", "人工智能法"),
         ("《人工智能生成内容版权保护办法》要求什么？", "人工智能生成内容版权保护办法"),
         ("GB/T 45654-2025 对训练数据有什么要求？", "GB/T 45654-2025"),
+        ("依据GB/T 45654-2025的要求，训练数据要怎么处理？", "GB/T 45654-2025"),  # right after Chinese text
         ("What does ISO/IEC 42001 require for an AI management system?", "ISO/IEC 42001"),
     ],
 )
@@ -326,6 +327,7 @@ def test_unknown_titles_and_standard_numbers_are_flagged(resolver, question, fla
     "question, flagged",
     [
         ("What is the maximum GDPR fine for a data breach?", "GDPR"),
+        ("GDPR第22条规定了什么？", "GDPR"),
         ("欧盟通用数据保护条例对自动化决策有什么规定？", "通用数据保护条例"),
         ("Which obligations does the Digital Services Act put on very large platforms?", "Digital Services Act"),
         ("What did the Hiroshima Code of Conduct ask of AI developers?", "Hiroshima Code of Conduct"),
