@@ -185,7 +185,8 @@ def _remove_gone(
 
 def ingest_key(settings: Settings, doc: SourceDocument, entry: CatalogEntry | None) -> str:
     """What a document's chunks are made with besides its file: splitter version, chunk sizes, catalog entry, the
-    dates the loader reads from the text (issued, amended) and applicability rules. A document is re-split when this (or its file's hash) changes."""
+    dates the loader reads from the text (issued, amended) and applicability rules. A document is re-split when this
+    (or its file's hash) changes."""
     recipe = (
         f"{SPLITTER_VERSION}|{settings.chunk_max_chars_zh}|{settings.chunk_max_chars_en}|"
         f"{entry!r}|{doc.issued}|{doc.amended}|{rules_fingerprint(doc.doc_id)}|"

@@ -3,8 +3,8 @@
 An ordered list of small rules, each ``(RetrievalResult, GuardContext) -> RefusalDecision | None``; the first
 decision wins, and no decision means answer. Two kinds of reasons:
 - what the question names is not in the corpus: a clause number the named document does not have, a document
-  title or standard number that is not indexed, a provision of an instrument that no document of ours is, a text a document's own version note says its file leaves out, a
-  jurisdiction no document covers, enforcement facts about a company, statistics, an amendment newer than the text
+  title or standard number that is not indexed, a provision of an instrument that no document of ours is, a text a
+  document's own version note says its file leaves out, a jurisdiction no document covers, enforcement facts about a company, statistics, an amendment newer than the text
   we hold — regulation texts do not contain those;
 - weak evidence: nothing named, and the retrieved clauses are neither semantically close nor cover the
   question's keywords (thresholds in settings, calibrated on the dev set); or, on evidence from enriched texts,
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.answering.answerability import PLAIN_MODEL_FILE, AnswerabilityModel, load_model
+from assistant.retrieval.analysis import QueryAnalysis
 from assistant.retrieval.policy import GuardPolicy, RankingPolicy, default_policy, first_group
 from assistant.retrieval.types import RetrievalResult
 from common.settings import Settings
@@ -90,7 +91,7 @@ def unknown_document(result: RetrievalResult, ctx: GuardContext) -> RefusalDecis
     )
 
 
-def _asked_of_ours(a, provision: str, ctx: GuardContext) -> bool:
+def _asked_of_ours(a: QueryAnalysis, provision: str, ctx: GuardContext) -> bool:
     """Whether the question asks what a text of ours says of the provision: a name of a document it names, then
     what it says, before the provision ("What does the AI Act say about data under GDPR Article 9?")."""
     question = a.question.lower()
@@ -337,6 +338,11 @@ def _a_word_of(word: str, names: tuple[str, ...]) -> bool:
     return any(word in name for name in names)
 
 
+def _names_of(ctx: GuardContext, doc_id: str) -> tuple[str, ...]:
+    """How answers name the document, then every name it is known by."""
+    return (ctx.titles.get(doc_id, doc_id), *ctx.names.get(doc_id, ()))
+
+
 def _names_the_title(question: str, mention: re.Match, names: tuple[str, ...]) -> bool:
     """Whether a version in the question ("2.0", "version 2", "next version") is written against the document: the
     word right before it ("RMF 2.0", "框架2.0版", "暂行办法下一个版本") or the first word after "of (the)" ("version 2 of
@@ -361,8 +367,7 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
     for doc_id in a.named_in_question if in_question else ():
         title = ctx.titles.get(doc_id, doc_id)
         versions_held = [number for number, _ in _versions(title, ctx.policy.version_number)]
-        names = (title, *ctx.names.get(doc_id, ()))
-        asked = [(number, m) for number, m in in_question if _names_the_title(a.question, m, names)]
+        asked = [(number, m) for number, m in in_question if _names_the_title(a.question, m, _names_of(ctx, doc_id))]
         if versions_held and asked and max(number for number, _ in asked) > max(versions_held):
             asked_as = max((number, m.group(0).strip()) for number, m in asked)[1]
             return _decline(
@@ -376,7 +381,7 @@ def newer_version(result: RetrievalResult, ctx: GuardContext) -> RefusalDecision
             (
                 m
                 for m in ctx.policy.later_version.finditer(a.question)
-                if _names_the_title(a.question, m, (ctx.titles.get(doc_id, doc_id), *ctx.names.get(doc_id, ())))
+                if _names_the_title(a.question, m, _names_of(ctx, doc_id))
             ),
             None,
         )

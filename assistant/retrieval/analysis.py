@@ -273,9 +273,10 @@ def _unknown_instruments(
     for m in _BOOK_TITLE.finditer(question):
         if chinese_titles_decide and not _resolves_as_titled(question, m, resolver):
             unknown.append(m.group(1))
-    names = resolver.names_text.replace(" ", "")
     for m in policy.unknown_standard.finditer(question):
-        if _standard_key(m.group(0)) not in names:  # no name of ours holds it ("NIST" alone is not NIST SP 800-53)
+        if (
+            _standard_key(m.group(0)) not in resolver.names_text_unspaced
+        ):  # no name of ours holds it ("NIST" alone is not NIST SP 800-53)
             unknown.append(m.group(0))
     for m in policy.numbered_reference.finditer(question):
         number = first_group(m)  # the alternative that matched

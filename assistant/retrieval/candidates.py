@@ -128,9 +128,14 @@ class LookupSource:
                     missing.append((doc_id, ref))
         return Lookup([Candidate(row, 0.0, "lookup") for row in dict.fromkeys(hits)], missing)
 
+    def _may_be_missing(self, analysis: QueryAnalysis, doc_id: str, ref: ClauseRef) -> bool:
+        """Whether a reference could name something its document lacks: the document is named in the question, and
+        the reference is of a kind that is checked (``missing_clause_kinds``) and not one of a list or range."""
+        return doc_id in analysis.named_in_question and not ref.listed and ref.kind in self.policy.missing_clause_kinds
+
     def _names_a_missing_clause(self, analysis: QueryAnalysis, doc_id: str, ref: ClauseRef, labels: list[str]) -> bool:
         """The question names a clause its named document does not have."""
-        if doc_id not in analysis.named_in_question or ref.listed or ref.kind not in self.policy.missing_clause_kinds:
+        if not self._may_be_missing(analysis, doc_id, ref):
             return False
         if ref.kind == "part":  # 第7部分: a text numbered 1, 1.1 … without a clause 7 (a law's chapters are not units)
             named = [self.index.docs[d].units for d in analysis.named_in_question if d in self.index.docs]
@@ -151,12 +156,7 @@ class LookupSource:
         an article whose paragraphs run 1. to 7.). A unit printing no paragraph numbers, or numbers that do not run
         1, 2, 3 … without a gap (items of a list, not paragraphs), cannot tell."""
         asked = _PARAGRAPH_ASKED.match(ref.point)
-        if (
-            asked is None
-            or ref.listed
-            or doc_id not in analysis.named_in_question
-            or ref.kind not in self.policy.missing_clause_kinds
-        ):
+        if asked is None or not self._may_be_missing(analysis, doc_id, ref):
             return False
         printed = {int(a or b) for r in rows for a, b in _PARAGRAPH_PRINTED.findall(self.index.texts[r])}
         return bool(printed) and printed == set(range(1, max(printed) + 1)) and int(asked.group(1)) > max(printed)

@@ -36,17 +36,17 @@ class DocResolver:
         self.docs = {d.doc_id: d for d in docs}
         # A name shared by several versions (网络安全法 2016 and 2025) resolves to the one in force.
         by_name: dict[str, str] = {}
+        self.names_of: dict[str, tuple[str, ...]] = {}  # doc_id -> every name it is known by, lower-case
         for name, doc_id in sorted(set(self._names_of(docs))):
+            self.names_of[doc_id] = (*self.names_of.get(doc_id, ()), name)
             current = by_name.get(name)
             if current is None or (
                 self.docs[current].status in REVOKED_STATUSES and self.docs[doc_id].status not in REVOKED_STATUSES
             ):
                 by_name[name] = doc_id
         self._names = sorted(by_name.items(), key=lambda p: -len(p[0]))
-        self.names_of: dict[str, tuple[str, ...]] = {}  # doc_id -> every name it is known by, lower-case
-        for name, doc_id in sorted(set(self._names_of(docs))):
-            self.names_of[doc_id] = (*self.names_of.get(doc_id, ()), name)
         self.names_text = "\n".join(name for name, _ in self._names)  # every name, lower-case, one per line
+        self.names_text_unspaced = self.names_text.replace(" ", "")  # the same without spaces (standard numbers)
         self._same_title: dict[str, list[str]] = {}
         for d in docs:
             self._same_title.setdefault(d.title, []).append(d.doc_id)

@@ -416,38 +416,33 @@ def test_a_chinese_text_without_front_matter_is_dated_by_its_own_history(tmp_pat
     """The dated adoptions before the first provision: the earliest is when it was issued, the latest (of a later
     year) the last amendment its text includes; a date of entry into force is not one, nor the date of a text it
     repeals, nor a date inside the provisions; a date in front matter wins, and then the history is not read."""
-    law = tmp_path / "消费者权益保护法.md"
-    law.write_text(
+
+    def dates(name: str, text: str) -> tuple[str, str]:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        doc = load_document(path, {})
+        return doc.issued, doc.amended
+
+    assert dates(
+        "消费者权益保护法.md",
         "# 中华人民共和国消费者权益保护法\n\n"
         "1993年10月31日 第八届全国人民代表大会常务委员会第四次会议通过\n\n"
         "2013年10月25日 第十二届全国人民代表大会常务委员会第五次会议《关于修改的决定》第二次修正\n\n"
         "第一章 总则\n\n第一条 为保护消费者的合法权益，制定本法。\n\n"
         "第六十三条 本法自2014年3月15日起施行，2015年1月1日修订的配套办法另行公布。\n",
-        encoding="utf-8",
-    )
-    doc = load_document(law, {})
-    assert (doc.issued, doc.amended) == ("1993-10-31", "2013-10-25")
-    once = tmp_path / "条例.md"
-    once.write_text(
+    ) == ("1993-10-31", "2013-10-25")
+    assert dates(
+        "条例.md",
         "# 某省数据条例\n\n（2021年6月29日某省人民代表大会常务委员会第二次会议通过　自2022年1月1日起施行）\n\n"
         "第一条 为了规范数据处理活动，制定本条例。\n",
-        encoding="utf-8",
-    )
-    assert (load_document(once, {}).issued, load_document(once, {}).amended) == ("2021-06-29", "")
-    order = tmp_path / "令.md"
-    order.write_text(
+    ) == ("2021-06-29", "")
+    assert dates(
+        "令.md",
         "# 某管理规定\n\n《某管理规定》已经2017年5月2日审议通过，现予公布，自2017年6月1日起施行。"
         "2005年9月25日发布的《旧规定》同时废止。\n\n第 一 条 为了规范管理，制定本规定。2019年1月1日修订的标准另行公布。\n",
-        encoding="utf-8",
-    )
-    assert (load_document(order, {}).issued, load_document(order, {}).amended) == ("2017-05-02", "")
-    undated = tmp_path / "rules.md"
-    undated.write_text("# Rules\n\n1.1 These rules were made on 1 May 2020.\n", encoding="utf-8")
-    assert (load_document(undated, {}).issued, load_document(undated, {}).amended) == ("", "")
-    with_front_matter = tmp_path / "fm.md"
-    with_front_matter.write_text(
+    ) == ("2017-05-02", "")
+    assert dates("rules.md", "# Rules\n\n1.1 These rules were made on 1 May 2020.\n") == ("", "")
+    assert dates(
+        "fm.md",
         "---\nissued: 2020-01-01\n---\n# 某规定\n\n2014年6月23日 通过\n\n2020年12月23日 修正\n\n第一条 文本。\n",
-        encoding="utf-8",
-    )
-    doc = load_document(with_front_matter, {})
-    assert (doc.issued, doc.amended) == ("2020-01-01", "")
+    ) == ("2020-01-01", "")
